@@ -1,0 +1,5 @@
+import sys
+
+from netlab.ui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,243 @@
+"""The Python API: what the CLI can do, a program (or the pytest plugin) can do.
+
+    lab = Lab.from_file("topologies/hello.yaml")
+    lab.up()
+    print(lab.exec("h1", ["ip", "addr"]).stdout)
+    lab.down()
+
+The kernel package (pyroute2) is imported only when a command needs the kernel, so that
+`validate` and `plan` stay fast and work without privileges.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netlab.engine import Progress, TeardownReport, apply, teardown
+from netlab.errors import InputError, LabStateError, PrivilegeError
+from netlab.plan.ops import DeleteNamespace, Op
+from netlab.plan.planner import Plan, plan
+from netlab.spec import LoadedTopology, load_topology
+from netlab.spec.model import Topology
+from netlab.state.store import LabState, labs_with_state
+
+if TYPE_CHECKING:
+    from netlab.kernel.base import BeginHook, DoneHook
+
+CAP_NET_ADMIN = 12
+CAP_SYS_ADMIN = 21
+
+
+def require_privileges() -> None:
+    """Making namespaces needs CAP_SYS_ADMIN (mounts) and CAP_NET_ADMIN (links)."""
+    caps = 0
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                caps = int(line.split()[1], 16)
+    missing = [
+        name
+        for bit, name in ((CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"))
+        if not caps & (1 << bit)
+    ]
+    if missing:
+        raise PrivilegeError(
+            f"netlab needs root to build a lab (missing {' and '.join(missing)})",
+            hint="run it with sudo, or grant CAP_NET_ADMIN and CAP_SYS_ADMIN",
+        )
+
+
+class _LabKernel:
+    """The real kernel, plus what a teardown owes before a namespace goes: stopping the
+    processes inside it, which would otherwise keep it (and its cables) alive."""
+
+    def __init__(self) -> None:
+        from netlab.kernel.netlink import NetlinkKernel
+
+        self.inner = NetlinkKernel()
+
+    def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
+        doomed = [op.ns for op in ops if isinstance(op, DeleteNamespace)]
+        if doomed:
+            from netlab.kernel.processes import stop_all_in
+
+            stop_all_in(doomed)
+        self.inner.execute(ops, begin, done)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(frozen=True)
+class UpResult:
+    lab: str
+    created: bool  # False: the same lab was already up, nothing was done
+    ops: int
+    seconds: float
+
+
+class Lab:
+    def __init__(self, topology: Topology, name: str | None = None, source: str = "") -> None:
+        self.topology = topology
+        self.name = name or topology.name
+        self.source = source
+        self.state = LabState(self.name)
+        self._plan: Plan | None = None
+
+    # --- construction -----------------------------------------------------------------
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> Lab:
+        loaded: LoadedTopology = load_topology(path, overrides or {})
+        return cls(loaded.topology, name, str(Path(path).resolve()))
+
+    @classmethod
+    def attach(cls, name: str) -> Lab:
+        """A lab that is up, from its saved state (no file needed)."""
+        state = LabState(name)
+        meta = state.read_meta()
+        if not meta:
+            raise LabStateError(
+                f"lab '{name}' is not up", hint=_labs_hint()
+            )
+        return cls(Topology.model_validate(meta["topology"]), name, meta.get("file", ""))
+
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            self._plan = plan(self.topology, self.name)
+        return self._plan
+
+    def namespace(self, node: str) -> str:
+        try:
+            return self.plan.namespaces[node]
+        except KeyError:
+            nodes = ", ".join(self.plan.namespaces)
+            raise InputError(f"lab '{self.name}' has no node '{node}' (nodes: {nodes})") from None
+
+    # --- lifecycle --------------------------------------------------------------------
+    def is_up(self) -> bool:
+        return self.state.exists()
+
+    def up(
+        self, keep_on_error: bool = False, recreate: bool = False,
+        progress: Progress | None = None,
+    ) -> UpResult:
+        require_privileges()
+        started = time.monotonic()
+        with self.state.locked():
+            if self.state.exists():
+                saved = self.state.read_meta().get("topology")
+                if saved == self._topology_json() and not recreate:
+                    return UpResult(self.name, False, 0, time.monotonic() - started)
+                if not recreate:
+                    raise LabStateError(
+                        f"lab '{self.name}' is already up with a different topology",
+                        hint="'netlab up --recreate' tears it down and builds it anew",
+                    )
+                self._teardown()
+            self._refuse_foreign_objects()
+            self.state.write_meta(
+                {
+                    "lab": self.name,
+                    "file": self.source,
+                    "topology": self._topology_json(),
+                    "created": time.time(),
+                    "pid": os.getpid(),
+                }
+            )
+            kernel = _LabKernel()
+            try:
+                apply(self.plan.ops, kernel, self.state, keep_on_error, progress)
+            finally:
+                kernel.close()
+                self.state.close()
+        return UpResult(self.name, True, len(self.plan.ops), time.monotonic() - started)
+
+    def down(self) -> TeardownReport:
+        """Undo the journal in exact reverse order. A lab that is not up: nothing to do."""
+        require_privileges()
+        with self.state.locked():
+            return self._teardown()
+
+    def _teardown(self) -> TeardownReport:
+        if not self.state.exists():
+            self.state.remove()
+            return TeardownReport()
+        kernel = _LabKernel()
+        try:
+            report = teardown(self.state, kernel)
+        finally:
+            kernel.close()
+        if report.errors:
+            raise LabStateError(
+                f"teardown of lab '{self.name}' was incomplete: " + "; ".join(report.errors),
+                hint="run 'netlab down' again, or 'netlab cleanup' to remove what is marked",
+            )
+        return report
+
+    def _refuse_foreign_objects(self) -> None:
+        from netlab.kernel import nsfs
+
+        existing = [ns for ns in self.plan.namespaces.values() if nsfs.exists(ns)]
+        if existing:
+            raise LabStateError(
+                f"namespace {existing[0]} already exists and is not part of lab "
+                f"'{self.name}'; netlab will not adopt or delete it",
+                hint="if it is a leftover of a crashed run: 'netlab cleanup --dry-run'",
+            )
+
+    def _topology_json(self) -> dict[str, Any]:
+        return self.topology.model_dump(mode="json")
+
+    # --- inside the lab ---------------------------------------------------------------
+    def exec(
+        self, node: str, cmd: str | Sequence[str], timeout: float | None = None,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run cmd (an argv list, or a string for `sh -c`) in the node; capture output."""
+        from netlab.kernel.processes import run
+
+        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        return run(self.namespace(node), argv, capture=True, timeout=timeout, input=input)
+
+    def status(self) -> dict[str, Any]:
+        from netlab.inspect import lab_status
+
+        return lab_status(self)
+
+
+def up_labs() -> list[str]:
+    return labs_with_state()
+
+
+def _labs_hint() -> str:
+    labs = up_labs()
+    return f"labs up: {', '.join(labs)}" if labs else "no lab is up ('netlab up FILE')"
+
+
+def resolve_lab(name: str | None, file: str | None, overrides: Mapping[str, str]) -> Lab:
+    """-l LAB, or FILE, or (neither) the only lab that is up."""
+    if file:
+        return Lab.from_file(file, overrides, name)
+    if name:
+        return Lab.attach(name)
+    labs = up_labs()
+    if len(labs) == 1:
+        return Lab.attach(labs[0])
+    if not labs:
+        raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
+    raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")
+
+
+def down_report_text(report: TeardownReport) -> str:
+    return f"{report.sent} ops undone, {report.implicit} went with their namespaces"
+

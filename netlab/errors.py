@@ -1,0 +1,70 @@
+"""Errors are values with a message for a person; exit codes come from one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_KERNEL = 1  # the kernel or a process refused; state was rolled back
+EXIT_INPUT = 2  # bad input or usage; nothing was touched
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    path: str  # data path such as "links[2]" or "nodes.h1.interfaces.eth0.mtu"
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class NetlabError(Exception):
+    """An error meant for a person: one line of what went wrong, an optional hint."""
+
+    exit_code = EXIT_KERNEL
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(NetlabError):
+    """Bad input or usage; nothing on the host was touched."""
+
+    exit_code = EXIT_INPUT
+
+
+@dataclass
+class TopologyError(InputError):
+    """A topology file with one or more problems (all of them are collected)."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        lines = [str(p) for p in self.problems]
+        InputError.__init__(self, "\n".join(lines) if lines else "invalid topology")
+
+
+class PrivilegeError(InputError):
+    """netlab needs CAP_NET_ADMIN and CAP_SYS_ADMIN (root) to make namespaces."""
+
+
+class KernelError(NetlabError):
+    """The kernel refused an operation; what was done before it has been rolled back."""
+
+    exit_code = EXIT_KERNEL
+
+
+class LabStateError(NetlabError):
+    """The lab's state (journal, lock, ownership) does not allow the command."""
+
+    exit_code = EXIT_KERNEL

@@ -1,0 +1,91 @@
+"""Read a lab back from the kernel into the status document (read-only).
+
+The document's shape is `netlab.status/1`, described in docs/status-json.md; keys are only
+ever added to it, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from netlab.plan.naming import SWITCH_BRIDGE
+
+if TYPE_CHECKING:
+    from netlab.api import Lab
+
+SCHEMA = "netlab.status/1"
+
+
+def _is_link_local(cidr: str) -> bool:
+    return ipaddress.ip_interface(cidr).ip.is_link_local
+
+
+def lab_status(lab: Lab) -> dict[str, Any]:
+    from netlab.kernel import nsfs
+    from netlab.kernel.inspect import read_namespace, read_routes
+
+    plan = lab.plan
+    nodes: list[dict[str, Any]] = []
+    drift: list[str] = []
+    for name, node in lab.topology.nodes.items():
+        ns = plan.namespaces[name]
+        present = nsfs.exists(ns)
+        planned = {i.name: i for i in plan.interfaces[name]}
+        live = {link["ifname"]: link for link in read_namespace(ns)} if present else {}
+        interfaces: list[dict[str, Any]] = []
+        for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
+            want = planned.get(ifname)
+            got = live.get(ifname)
+            addresses = [a for a in (got or {}).get("addresses", []) if not _is_link_local(a)]
+            entry: dict[str, Any] = {
+                "name": ifname,
+                "kind": (got or {}).get("kind") or (want.kind if want else None),
+                "peer": f"{want.peer[0]}:{want.peer[1]}" if want and want.peer else None,
+                "master": (got or {}).get("master") or (want.master if want else None),
+                "addresses": addresses,
+                "mac": (got or {}).get("mac"),
+                "mtu": (got or {}).get("mtu"),
+                "admin": "up" if (got or {}).get("up") else "down",
+                "oper": (got or {}).get("operstate"),
+                "rx_bytes": (got or {}).get("rx_bytes", 0),
+                "tx_bytes": (got or {}).get("tx_bytes", 0),
+                "rx_packets": (got or {}).get("rx_packets", 0),
+                "tx_packets": (got or {}).get("tx_packets", 0),
+                "owner": (got or {}).get("owner"),
+                "group": (got or {}).get("group"),
+                "planned": want is not None,
+                "present": got is not None,
+            }
+            interfaces.append(entry)
+            if present and want and not got:
+                drift.append(f"{name}: interface {ifname} is missing")
+            elif want and got:
+                for address in want.spec.addresses:
+                    if address not in addresses:
+                        drift.append(f"{name}: {ifname} lacks address {address}")
+            elif got and not want and name and ifname != SWITCH_BRIDGE:
+                drift.append(f"{name}: interface {ifname} is not in the topology")
+        if not present:
+            drift.append(f"{name}: namespace {ns} is missing")
+        nodes.append(
+            {
+                "name": name,
+                "kind": node.kind,
+                "namespace": ns,
+                "present": present,
+                "interfaces": interfaces,
+                "routes": read_routes(ns) if present else [],
+            }
+        )
+    return {
+        "schema": SCHEMA,
+        "lab": lab.name,
+        "file": lab.source,
+        "up": lab.is_up(),
+        "nodes": nodes,
+        "links": [
+            {"a": f"{rl.a[0]}:{rl.a[1]}", "b": f"{rl.b[0]}:{rl.b[1]}"} for rl in plan.links
+        ],
+        "drift": drift,
+    }

@@ -1,0 +1,33 @@
+"""Names netlab derives: namespaces, switch ports, the ownership mark. Pure."""
+
+from __future__ import annotations
+
+NS_PREFIX = "netlab-"
+MARK_PREFIX = "netlab:"
+SWITCH_BRIDGE = "br0"  # the bridge inside a switch node
+IFNAMSIZ = 15
+
+
+def namespace(lab: str, node: str) -> str:
+    return f"{NS_PREFIX}{lab}-{node}"
+
+
+def mark(lab: str) -> str:
+    """The interface alias that says 'this object belongs to lab <lab>'."""
+    return f"{MARK_PREFIX}{lab}"
+
+
+def lab_of_mark(alias: str) -> str | None:
+    return alias[len(MARK_PREFIX) :] if alias.startswith(MARK_PREFIX) else None
+
+
+def switch_port(peer_node: str, peer_ifname: str, taken: set[str]) -> str:
+    """A readable port name on a switch for the cable coming from peer_node:peer_ifname
+    ("h1-eth0"), falling back to "p<n>" when that is too long or already used."""
+    name = f"{peer_node}-{peer_ifname}"
+    if len(name.encode()) <= IFNAMSIZ and name not in taken and name != SWITCH_BRIDGE:
+        return name
+    n = 1
+    while f"p{n}" in taken:
+        n += 1
+    return f"p{n}"

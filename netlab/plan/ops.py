@@ -1,0 +1,312 @@
+"""Small frozen operations: the unit of planning, executing, journaling and undoing.
+
+Pure: no pyroute2, no subprocess, no filesystem. Each op names the namespace it acts in
+(`ns`), describes itself in words, and knows its undo. An undo marked `in_namespace`
+disappears with its namespace, so teardown may skip it when that namespace is removed too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: ClassVar[str] = "op"
+    ns: str
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def undo(self) -> Op | None:
+        """The op that reverses this one, or None when nothing needs reversing."""
+        return None
+
+    @property
+    def node(self) -> str:
+        """The node this op acts in (the namespace name without the lab prefix)."""
+        return self.ns
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["op"] = self.kind
+        return data
+
+
+# --- namespaces -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateNamespace(Op):
+    kind: ClassVar[str] = "create-namespace"
+
+    def describe(self) -> str:
+        return f"create namespace {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteNamespace(self.ns)
+
+
+@dataclass(frozen=True)
+class DeleteNamespace(Op):
+    kind: ClassVar[str] = "delete-namespace"
+
+    def describe(self) -> str:
+        return f"delete namespace {self.ns}"
+
+
+# --- links ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateVeth(Op):
+    """A veth pair made in one request, each end straight in its own namespace."""
+
+    kind: ClassVar[str] = "create-veth"
+    ifname: str
+    peer_ns: str
+    peer_ifname: str
+    mtu: int | None = None
+    alias: str = ""  # the lab's mark, on both ends
+
+    def describe(self) -> str:
+        return f"create veth {self.ns}:{self.ifname} <-> {self.peer_ns}:{self.peer_ifname}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateBridge(Op):
+    kind: ClassVar[str] = "create-bridge"
+    ifname: str
+    stp: bool = False
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        stp = " (stp on)" if self.stp else ""
+        return f"create bridge {self.ifname} in {self.ns}{stp}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateTunTap(Op):
+    kind: ClassVar[str] = "create-tuntap"
+    ifname: str
+    mode: str  # "tun" or "tap"
+    uid: int | None = None
+    gid: int | None = None
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        owner = f" owner {self.uid}" if self.uid is not None else ""
+        group = f" group {self.gid}" if self.gid is not None else ""
+        return f"create {self.mode} {self.ifname} in {self.ns}{owner}{group}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateVxlan(Op):
+    kind: ClassVar[str] = "create-vxlan"
+    ifname: str
+    vni: int
+    remote: str
+    local: str | None = None
+    dev: str | None = None
+    port: int = 4789
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create vxlan {self.ifname} (vni {self.vni}, remote {self.remote}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class DeleteLink(Op):
+    kind: ClassVar[str] = "delete-link"
+    ifname: str
+    in_namespace: bool = True  # goes away with the namespace anyway
+
+    def describe(self) -> str:
+        return f"delete {self.ifname} in {self.ns}"
+
+
+@dataclass(frozen=True)
+class SetLink(Op):
+    """Link attributes set after creation: MTU, MAC, bridge master, IPv6 address generation."""
+
+    kind: ClassVar[str] = "set-link"
+    ifname: str
+    mtu: int | None = None
+    mac: str | None = None
+    master: str | None = None
+    addrgen_none: bool = False  # no IPv6 link-local: no DAD/MLD/RS flooding on bridge ports
+
+    def describe(self) -> str:
+        parts = []
+        if self.master:
+            parts.append(f"attach {self.ifname} to bridge {self.master}")
+        if self.mtu:
+            parts.append(f"set mtu {self.mtu} on {self.ifname}")
+        if self.mac:
+            parts.append(f"set mac {self.mac} on {self.ifname}")
+        if self.addrgen_none:
+            parts.append(f"no ipv6 link-local on {self.ifname}")
+        return ", ".join(parts or [f"set {self.ifname}"]) + f" in {self.ns}"
+
+    def undo(self) -> Op | None:
+        if self.master:
+            return SetLink(self.ns, self.ifname, master="")
+        return None
+
+
+@dataclass(frozen=True)
+class SetLinkUp(Op):
+    kind: ClassVar[str] = "set-link-up"
+    ifname: str
+
+    def describe(self) -> str:
+        return f"bring {self.ifname} up in {self.ns}"
+
+    def undo(self) -> Op:
+        return SetLinkDown(self.ns, self.ifname)
+
+
+@dataclass(frozen=True)
+class SetLinkDown(Op):
+    kind: ClassVar[str] = "set-link-down"
+    ifname: str
+
+    def describe(self) -> str:
+        return f"bring {self.ifname} down in {self.ns}"
+
+
+# --- layer 3 ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddAddress(Op):
+    kind: ClassVar[str] = "add-address"
+    ifname: str
+    address: str  # CIDR, IPv4 or IPv6 (IPv6 added with no DAD delay)
+
+    def describe(self) -> str:
+        return f"add address {self.address} to {self.ifname} in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteAddress(self.ns, self.ifname, self.address)
+
+
+@dataclass(frozen=True)
+class DeleteAddress(Op):
+    kind: ClassVar[str] = "delete-address"
+    ifname: str
+    address: str
+
+    def describe(self) -> str:
+        return f"delete address {self.address} from {self.ifname} in {self.ns}"
+
+
+@dataclass(frozen=True)
+class AddRoute(Op):
+    kind: ClassVar[str] = "add-route"
+    to: str  # "default" or a network
+    via: str | None = None
+    dev: str | None = None
+    metric: int | None = None
+    family: int = 4  # 4 or 6; decides what "default" means
+
+    def describe(self) -> str:
+        words = [f"add route {self.to}"]
+        if self.to == "default" and self.family == 6:
+            words[0] += " (ipv6)"
+        if self.via:
+            words.append(f"via {self.via}")
+        if self.dev:
+            words.append(f"dev {self.dev}")
+        if self.metric is not None:
+            words.append(f"metric {self.metric}")
+        return " ".join(words) + f" in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteRoute(self.ns, self.to, self.via, self.dev, self.metric, self.family)
+
+
+@dataclass(frozen=True)
+class DeleteRoute(Op):
+    kind: ClassVar[str] = "delete-route"
+    to: str
+    via: str | None = None
+    dev: str | None = None
+    metric: int | None = None
+    family: int = 4
+
+    def describe(self) -> str:
+        return f"delete route {self.to} in {self.ns}"
+
+
+@dataclass(frozen=True)
+class SetSysctl(Op):
+    """A sysctl under net., written inside the namespace. No undo: it lives and dies with
+    the namespace, which is new and ours."""
+
+    kind: ClassVar[str] = "set-sysctl"
+    key: str
+    value: str
+
+    def describe(self) -> str:
+        return f"set {self.key}={self.value} in {self.ns}"
+
+
+# --- processes --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunCommand(Op):
+    """A command run to completion inside the node once the lab is up (`exec:`)."""
+
+    kind: ClassVar[str] = "run-command"
+    command: str
+
+    def describe(self) -> str:
+        return f"run '{self.command}' in {self.ns}"
+
+
+OP_TYPES: dict[str, type[Op]] = {
+    cls.kind: cls
+    for cls in (
+        CreateNamespace,
+        DeleteNamespace,
+        CreateVeth,
+        CreateBridge,
+        CreateTunTap,
+        CreateVxlan,
+        DeleteLink,
+        SetLink,
+        SetLinkUp,
+        SetLinkDown,
+        AddAddress,
+        DeleteAddress,
+        AddRoute,
+        DeleteRoute,
+        SetSysctl,
+        RunCommand,
+    )
+}
+
+
+def op_from_json(data: dict[str, Any]) -> Op:
+    fields = dict(data)
+    cls = OP_TYPES[fields.pop("op")]
+    return cls(**fields)

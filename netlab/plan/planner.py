@@ -1,0 +1,245 @@
+"""plan(topology) -> Plan: a deterministic, ordered list of ops. Pure.
+
+The order is chosen for correctness first and batching second: all namespaces, then all
+cables, then each node's own devices, then per node everything inside it in one run
+(link settings, addresses, up, routes, sysctls) so the executor can send it as one batch,
+and last the `exec:` commands, once the whole lab is up.
+"""
+
+from __future__ import annotations
+
+import grp
+import ipaddress
+import pwd
+from dataclasses import dataclass, field
+
+from netlab.plan import naming
+from netlab.plan.ops import (
+    AddAddress,
+    AddRoute,
+    CreateBridge,
+    CreateNamespace,
+    CreateTunTap,
+    CreateVeth,
+    CreateVxlan,
+    DeleteNamespace,
+    Op,
+    RunCommand,
+    SetLink,
+    SetLinkUp,
+    SetSysctl,
+)
+from netlab.spec.model import Interface, Link, Node, Topology
+
+ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
+
+
+@dataclass(frozen=True)
+class ResolvedInterface:
+    """An interface as it will exist: declared, implied by a link, or a switch port."""
+
+    node: str
+    name: str
+    kind: str  # veth, tun, tap, bridge, vxlan
+    spec: Interface
+    peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
+    master: str | None = None  # the bridge this interface is a port of
+
+
+@dataclass(frozen=True)
+class ResolvedLink:
+    a: tuple[str, str]
+    b: tuple[str, str]
+    spec: Link
+
+
+@dataclass
+class Plan:
+    lab: str
+    ops: list[Op]
+    namespaces: dict[str, str]  # node -> namespace
+    interfaces: dict[str, list[ResolvedInterface]] = field(default_factory=dict)
+    links: list[ResolvedLink] = field(default_factory=list)
+
+    def teardown(self) -> list[tuple[Op, bool]]:
+        """The exact reverse of the plan: each op's undo, with whether it is carried out
+        (False: the object goes away with its namespace, so nothing is sent for it)."""
+        return teardown_of(self.ops)
+
+
+def teardown_of(done: list[Op]) -> list[tuple[Op, bool]]:
+    doomed = {op.ns for op in done if isinstance(op, CreateNamespace)}
+    result: list[tuple[Op, bool]] = []
+    for op in reversed(done):
+        undo = op.undo()
+        if undo is None:
+            continue
+        implicit = getattr(undo, "in_namespace", True) and undo.ns in doomed
+        if isinstance(undo, DeleteNamespace):
+            implicit = False
+        result.append((undo, not implicit))
+    return result
+
+
+def split_endpoint(endpoint: str) -> tuple[str, str | None]:
+    node, sep, ifname = endpoint.partition(":")
+    return node, (ifname if sep else None)
+
+
+def _uid(owner: int | str | None) -> int | None:
+    if owner is None or isinstance(owner, int):
+        return owner
+    return pwd.getpwnam(owner).pw_uid
+
+
+def _gid(group: int | str | None) -> int | None:
+    if group is None or isinstance(group, int):
+        return group
+    return grp.getgrnam(group).gr_gid
+
+
+def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[ResolvedLink]]:
+    """Every interface of every node, including those implied by links and switch ports."""
+    ifaces: dict[str, dict[str, ResolvedInterface]] = {name: {} for name in topo.nodes}
+    links: list[ResolvedLink] = []
+    taken: dict[str, set[str]] = {name: set(node.interfaces) for name, node in topo.nodes.items()}
+
+    for name, node in topo.nodes.items():
+        if node.kind == "switch":
+            spec = node.interfaces.get(naming.SWITCH_BRIDGE, Interface(kind="bridge"))
+            ifaces[name][naming.SWITCH_BRIDGE] = ResolvedInterface(
+                name, naming.SWITCH_BRIDGE, "bridge", spec
+            )
+            taken[name].add(naming.SWITCH_BRIDGE)
+
+    # Each end needs a name first; a switch end without one is named after its peer.
+    ends: list[tuple[tuple[str, str | None], tuple[str, str | None], Link]] = []
+    for link in topo.links:
+        a, b = (split_endpoint(e) for e in link.endpoints)
+        ends.append((a, b, link))
+    for a, b, link in ends:
+        named: list[tuple[str, str]] = []
+        for (node, ifname), (other_node, other_if) in ((a, b), (b, a)):
+            if ifname is None:
+                ifname = naming.switch_port(other_node, other_if or other_node, taken[node])
+                taken[node].add(ifname)
+            named.append((node, ifname))
+        links.append(ResolvedLink(named[0], named[1], link))
+
+    for rl in links:
+        for (node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
+            spec = topo.nodes[node].interfaces.get(ifname, Interface())
+            master = naming.SWITCH_BRIDGE if topo.nodes[node].kind == "switch" else None
+            ifaces[node][ifname] = ResolvedInterface(node, ifname, "veth", spec, peer, master)
+
+    for name, node in topo.nodes.items():
+        for ifname, spec in node.interfaces.items():
+            if ifname in ifaces[name]:
+                continue
+            kind = spec.kind or ("vxlan" if spec.vxlan else "veth")
+            ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
+        for ifname, spec in node.interfaces.items():
+            for port in spec.ports:
+                if port in ifaces[name]:
+                    old = ifaces[name][port]
+                    ifaces[name][port] = ResolvedInterface(
+                        old.node, old.name, old.kind, old.spec, old.peer, ifname
+                    )
+    return {n: list(v.values()) for n, v in ifaces.items()}, links
+
+
+def _route_family(to: str, via: str | None) -> int:
+    if via:
+        return ipaddress.ip_address(via).version
+    if to != "default":
+        return ipaddress.ip_network(to).version
+    return 4
+
+
+def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) -> list[Op]:
+    ns = naming.namespace(lab, name)
+    ops: list[Op] = []
+    for ifc in ifaces:
+        spec = ifc.spec
+        # A port of a bridge with no address of its own needs no IPv6 link-local address,
+        # whose DAD/MLD/RS chatter the bridge would flood to every other port.
+        quiet = ifc.master is not None and not spec.addresses
+        if ifc.kind == "bridge" and not spec.addresses and node.kind == "switch":
+            quiet = True
+        mtu = spec.mtu if ifc.kind == "veth" else None
+        if mtu or spec.mac or quiet:
+            ops.append(SetLink(ns, ifc.name, mtu=mtu, mac=spec.mac, addrgen_none=quiet))
+    for ifc in ifaces:
+        if ifc.master:
+            ops.append(SetLink(ns, ifc.name, master=ifc.master))
+    for ifc in ifaces:
+        for address in ifc.spec.addresses:
+            ops.append(AddAddress(ns, ifc.name, address))
+    ops.append(SetLinkUp(ns, "lo"))
+    # Bridges first, so their ports join a bridge that is already forwarding.
+    for ifc in sorted(ifaces, key=lambda i: i.kind != "bridge"):
+        if ifc.spec.up:
+            ops.append(SetLinkUp(ns, ifc.name))
+    for route in node.routes:
+        family = _route_family(route.to, route.via)
+        ops.append(AddRoute(ns, route.to, route.via, route.dev, route.metric, family))
+    return ops
+
+
+def _global_sysctls(node: Node) -> dict[str, str]:
+    values = dict(ROUTER_SYSCTLS) if node.kind == "router" else {}
+    values.update({k: str(v) for k, v in node.sysctls.items() if not _per_interface(k)})
+    return values
+
+
+def _per_interface(key: str) -> bool:
+    # net.ipv6.conf.eth0.x needs eth0 to exist; conf.all/conf.default apply to what comes later.
+    parts = key.split(".")
+    return len(parts) >= 4 and parts[2] in ("conf", "neigh") and parts[3] not in ("all", "default")
+
+
+def plan(topo: Topology, lab: str | None = None) -> Plan:
+    lab = lab or topo.name
+    mark = naming.mark(lab)
+    ifaces, links = resolve(topo)
+    namespaces = {name: naming.namespace(lab, name) for name in topo.nodes}
+    ops: list[Op] = [CreateNamespace(ns) for ns in namespaces.values()]
+
+    for name, node in topo.nodes.items():
+        for key, value in _global_sysctls(node).items():
+            ops.append(SetSysctl(namespaces[name], key, value))
+
+    for rl in links:
+        (na, ia), (nb, ib) = rl.a, rl.b
+        ops.append(CreateVeth(namespaces[na], ia, namespaces[nb], ib, rl.spec.mtu, mark))
+
+    for name in topo.nodes:
+        ns = namespaces[name]
+        for ifc in ifaces[name]:
+            spec = ifc.spec
+            if ifc.kind == "bridge":
+                ops.append(CreateBridge(ns, ifc.name, spec.stp, spec.mtu, mark))
+            elif ifc.kind in ("tun", "tap"):
+                uid, gid = _uid(spec.owner), _gid(spec.group)
+                ops.append(CreateTunTap(ns, ifc.name, ifc.kind, uid, gid, spec.mtu, mark))
+        for ifc in ifaces[name]:
+            if ifc.kind == "vxlan" and ifc.spec.vxlan:
+                vx = ifc.spec.vxlan
+                ops.append(
+                    CreateVxlan(
+                        ns, ifc.name, vx.id, vx.remote, vx.local, vx.dev, vx.port,
+                        ifc.spec.mtu, mark,
+                    )
+                )
+
+    for name, node in topo.nodes.items():
+        ops.extend(_node_ops(lab, name, node, ifaces[name]))
+        for key, value in node.sysctls.items():
+            if _per_interface(key):
+                ops.append(SetSysctl(namespaces[name], key, str(value)))
+
+    for name, node in topo.nodes.items():
+        for command in node.exec:
+            ops.append(RunCommand(namespaces[name], command))
+
+    return Plan(lab, ops, namespaces, ifaces, links)

@@ -1,0 +1,189 @@
+"""The typed topology model (format version 1). Pure: no I/O, no kernel.
+
+Pydantic checks types and shapes (and gives `netlab schema` its JSON Schema);
+cross-references (links naming nodes, bridge ports, duplicates) are checked in validate.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+SYSCTL_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+$")
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+MAX_NAME = 24  # lab and node names; keeps namespace names short and readable
+
+
+def _check_name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid name: use lowercase letters, digits and '-' "
+            "(not at either end)"
+        )
+    if len(value) > MAX_NAME:
+        raise ValueError(f"'{value}' is too long ({len(value)} characters, at most {MAX_NAME})")
+    return value
+
+
+def check_ifname(value: str) -> str:
+    if value in (".", ".."):
+        raise ValueError(f"'{value}' is not a valid interface name")
+    if len(value.encode()) > 15:
+        raise ValueError(
+            f"interface name '{value}' is {len(value.encode())} bytes long; "
+            "the kernel allows at most 15"
+        )
+    if not IFNAME_RE.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid interface name: use letters, digits, '_', '.', '-'"
+        )
+    return value
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        iface = ipaddress.ip_interface(value)
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is not an address with a prefix length, e.g. 10.0.0.1/24 or fd00::1/64"
+        ) from None
+    if "/" not in value:
+        raise ValueError(f"'{value}' needs a prefix length, e.g. {value}/24")
+    return str(iface)
+
+
+def _check_ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address") from None
+
+
+def _check_dest(value: str) -> str:
+    if value == "default":
+        return value
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"'{value}' is not 'default' or a network such as 10.0.2.0/24") from None
+
+
+def _check_sysctl(value: str) -> str:
+    if not SYSCTL_RE.match(value) or ".." in value:
+        raise ValueError(f"'{value}': only sysctls under 'net.' can be set in a node")
+    return value
+
+
+def _check_mac(value: str) -> str:
+    if not MAC_RE.match(value):
+        raise ValueError(f"'{value}' is not a MAC address such as 02:00:00:00:00:01")
+    return value.lower()
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+IfName = Annotated[str, AfterValidator(check_ifname)]
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+IpAddr = Annotated[str, AfterValidator(_check_ip)]
+Destination = Annotated[str, AfterValidator(_check_dest)]
+SysctlKey = Annotated[str, AfterValidator(_check_sysctl)]
+Mac = Annotated[str, AfterValidator(_check_mac)]
+Mtu = Annotated[int, Field(ge=68, le=65535)]
+Owner = int | Annotated[str, Field(min_length=1, max_length=32)]
+
+NodeKind = Literal["host", "router", "switch"]
+InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Vxlan(_Strict):
+    """A VXLAN tunnel endpoint inside a node (unicast)."""
+
+    id: Annotated[int, Field(ge=0, le=16777215)]
+    remote: IpAddr
+    local: IpAddr | None = None
+    dev: IfName | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 4789
+
+
+class Interface(_Strict):
+    kind: InterfaceKind | None = None  # None: veth when linked, otherwise from other keys
+    addresses: list[Cidr] = Field(default_factory=list)
+    mtu: Mtu | None = None
+    mac: Mac | None = None
+    owner: Owner | None = None  # tun/tap: user (uid or name) allowed to attach
+    group: Owner | None = None  # tun/tap: group allowed to attach
+    ports: list[IfName] = Field(default_factory=list)  # bridge: interfaces enslaved to it
+    stp: bool = False  # bridge: spanning tree
+    vxlan: Vxlan | None = None
+    up: bool = True
+
+
+class Route(_Strict):
+    to: Destination
+    via: IpAddr | None = None
+    dev: IfName | None = None
+    metric: Annotated[int, Field(ge=0, le=4294967295)] | None = None
+
+    @model_validator(mode="after")
+    def _needs_gateway_or_dev(self) -> Route:
+        if self.via is None and self.dev is None:
+            raise ValueError("a route needs 'via' (a gateway) or 'dev' (an interface)")
+        return self
+
+
+class Node(_Strict):
+    kind: NodeKind = "host"
+    interfaces: dict[IfName, Interface] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+    sysctls: dict[SysctlKey, int | str] = Field(default_factory=dict)
+    exec: list[str] = Field(default_factory=list)
+
+
+class Shaping(_Strict):
+    """Traffic control on a link or one endpoint: values as tc writes them."""
+
+    rate: str | None = None  # 10mbit
+    burst: str | None = None  # 32kb
+    latency: str | None = None  # tbf queue latency, 50ms
+    limit: str | None = None  # queue length in packets (netem) or bytes (tbf)
+    delay: str | None = None  # netem
+    jitter: str | None = None  # netem
+    loss: str | None = None  # netem, 1%
+    duplicate: str | None = None  # netem
+    corrupt: str | None = None  # netem
+    reorder: str | None = None  # netem
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in self.model_dump().values())
+
+
+class Link(Shaping):
+    """A cable: a veth pair between two endpoints 'node:interface' (or 'switch')."""
+
+    endpoints: Annotated[list[str], Field(min_length=2, max_length=2)]
+    mtu: Mtu | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        # The short form `- [h1:eth0, sw1]` is the same as `- endpoints: [h1:eth0, sw1]`.
+        if isinstance(data, list):
+            return {"endpoints": data}
+        return data
+
+
+class Topology(_Strict):
+    name: Name
+    version: Literal[1] = 1
+    description: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    nodes: dict[Name, Node] = Field(min_length=1)
+    links: list[Link] = Field(default_factory=list)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up netlab on a fresh Debian machine, as root: system tools, a virtualenv in .venv,
+# netlab installed into it (editable) with its test tools. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# procps gives sysctl/ps inside nodes; both are handy for learners and used by tests.
+command -v sysctl >/dev/null 2>&1 || need_apt+=(procps)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "netlab is set up: .venv/bin/netlab" >&2
