@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
-
-from rich.console import Console
 
 from netlab import __version__
 from netlab.errors import (
@@ -21,21 +19,10 @@ from netlab.errors import (
     NetlabError,
     TopologyError,
 )
+from netlab.ui.common import err, out, overrides, progress, with_file, with_lab
 
-# soft_wrap: never break an error line in two; scripts and graders read them whole.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _overrides(pairs: Sequence[str]) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--set takes KEY=VALUE, got '{pair}'")
-        result[key.strip()] = value
-    return result
-
+# Commands beyond the core live in modules of their own, each with register(subparsers).
+COMMAND_MODULES: list[str] = []
 
 # --- commands ---------------------------------------------------------------------------
 
@@ -43,7 +30,7 @@ def _overrides(pairs: Sequence[str]) -> dict[str, str]:
 def cmd_validate(args: argparse.Namespace) -> int:
     from netlab.spec import load_topology
 
-    loaded = load_topology(args.file, _overrides(args.set))
+    loaded = load_topology(args.file, overrides(args.set))
     topo = loaded.topology
     out.print(
         f"{args.file}: ok: lab '{topo.name}', {len(topo.nodes)} nodes, {len(topo.links)} links"
@@ -55,7 +42,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from netlab.api import Lab
     from netlab.ui.render import plan_table, teardown_table
 
-    lab = Lab.from_file(args.file, _overrides(args.set), args.name)
+    lab = Lab.from_file(args.file, overrides(args.set), args.name)
     plan = lab.plan
     if args.json:
         doc: dict[str, Any] = {"lab": lab.name, "ops": [op.to_json() for op in plan.ops]}
@@ -72,27 +59,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@contextmanager
-def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    if not enabled or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.update(task, completed=n)
-
-
 def cmd_up(args: argparse.Namespace) -> int:
     from netlab.api import Lab
 
-    lab = Lab.from_file(args.file, _overrides(args.set), args.name)
-    with _progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as progress:
-        result = lab.up(args.keep_on_error, args.recreate, progress)
+    lab = Lab.from_file(args.file, overrides(args.set), args.name)
+    with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
+        result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
         print(json.dumps({"lab": result.lab, "created": result.created, "ops": result.ops,
                           "seconds": round(result.seconds, 3)}))
@@ -114,7 +86,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     if args.lab and not args.file and not LabState(args.lab).exists():
         # Already gone is fine: down is idempotent, and scripts rely on exit 0.
         return _down_result(args, args.lab, False, 0, 0)
-    lab = resolve_lab(args.lab, args.file, _overrides(args.set))
+    lab = resolve_lab(args.lab, args.file, overrides(args.set))
     was_up = lab.is_up()
     report = lab.down()
     return _down_result(args, lab.name, was_up, report.sent, report.implicit)
@@ -136,7 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     if not args.lab and not args.file and len(up_labs()) > 1:
         return cmd_ls(args)
-    lab = resolve_lab(args.lab, args.file, _overrides(args.set))
+    lab = resolve_lab(args.lab, args.file, overrides(args.set))
     if not lab.is_up():
         raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
     doc = lab.status()
@@ -216,20 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def with_file(p: argparse.ArgumentParser, required: bool = True) -> None:
-        if required:
-            p.add_argument("file", metavar="FILE", help="topology file (YAML)")
-        p.add_argument(
-            "--set", action="append", default=[], metavar="KEY=VALUE",
-            help="override a variable of the file's vars (repeatable)",
-        )
-
-    def with_lab(p: argparse.ArgumentParser, file: bool = True) -> None:
-        p.add_argument("-l", "--lab", help="the lab's name (default: the only lab that is up)")
-        if file:
-            p.add_argument("file", metavar="FILE", nargs="?", help="or the topology file")
-            with_file(p, required=False)
-
     p = sub.add_parser("validate", help="check a topology file")
     with_file(p)
     p.set_defaults(func=cmd_validate)
@@ -278,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the topology format")
     p.set_defaults(func=cmd_schema)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -296,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")
         return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence: no tracebacks
+    except Exception as error:  # the last line of defence: no tracebacks
         if os.environ.get("NETLAB_DEBUG"):
             raise
         err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")

@@ -1,0 +1,148 @@
+"""The pytest plugin (active once netlab is installed): labs as fixtures.
+
+    def test_router_forwards(netlab_lab):
+        lab = netlab_lab("topologies/router.yaml")
+        assert lab.ping("left", "right")
+        assert lab.exec("r1", "sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
+
+`netlab_lab` tears its labs down at the end of the test, `netlab_lab_module` at the end of
+the module, `netlab_lab_session` at the end of the session, even when the test fails. Each
+lab gets a name of its own, so tests running in parallel (pytest-xdist) never collide.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import socket
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from netlab.api import Lab
+from netlab.state.store import LabState
+
+
+class LabHandle:
+    """A lab that is up, seen from a test."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.name = lab.name
+
+    def namespace(self, node: str) -> str:
+        return self.lab.namespace(node)
+
+    def exec(
+        self, node: str, cmd: str | Sequence[str], timeout: float | None = 60,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run cmd in node: a list is an argv, a string goes to `sh -c`."""
+        return self.lab.exec(node, cmd, timeout=timeout, input=input)
+
+    def address(self, node: str, family: int = 4) -> str:
+        """The first address (without prefix) of `node` in that IP family."""
+        for ifc in self.lab.plan.interfaces[node]:
+            for cidr in ifc.spec.addresses:
+                ip = ipaddress.ip_interface(cidr).ip
+                if ip.version == family:
+                    return str(ip)
+        raise LookupError(f"node '{node}' has no IPv{family} address")
+
+    def ping(self, source: str, target: str, timeout: float = 1.0, count: int = 3) -> bool:
+        """True if `target` (a node name, meaning its first address, or an address) answers
+        an ICMP echo sent from inside `source`; one of `count` tries is enough."""
+        from netlab.kernel.reach import ping
+
+        address = target if _is_ip(target) else self.address(target)
+        return ping(self.namespace(source), address, timeout, count) is not None
+
+    def socket(self, node: str, family: int = socket.AF_INET,
+               kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A socket opened inside the node's namespace, usable from the test."""
+        from netlab.kernel.reach import socket_in
+
+        return socket_in(self.namespace(node), family, kind)
+
+    def status(self) -> dict[str, Any]:
+        """The same document as `netlab status --json`."""
+        return self.lab.status()
+
+    def down(self) -> None:
+        self.lab.down()
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def unique_name(base: str) -> str:
+    """base plus a random suffix, within the 24 characters a lab name may have."""
+    stem = base[:17].rstrip("-")
+    while True:
+        name = f"{stem}-{secrets.token_hex(3)}"
+        if not LabState(name).exists():
+            return name
+
+
+LabFactory = Callable[..., LabHandle]
+
+
+def _factory() -> tuple[LabFactory, Callable[[], None]]:
+    labs: list[Lab] = []
+
+    def make(
+        path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> LabHandle:
+        probe = Lab.from_file(path, overrides)
+        lab = Lab(probe.topology, name or unique_name(probe.topology.name), probe.source)
+        labs.append(lab)  # before up(): a failed up rolls back, and down() is then a no-op
+        lab.up()
+        return LabHandle(lab)
+
+    def finish() -> None:
+        errors = []
+        for lab in reversed(labs):
+            try:
+                lab.down()
+            except Exception as error:  # tear down the others regardless
+                errors.append(f"{lab.name}: {error}")
+        if errors:
+            raise RuntimeError("netlab teardown failed: " + "; ".join(errors))
+
+    return make, finish
+
+
+@pytest.fixture
+def netlab_lab() -> Iterator[LabFactory]:
+    make, finish = _factory()
+    try:
+        yield make
+    finally:
+        finish()
+
+
+@pytest.fixture(scope="module")
+def netlab_lab_module() -> Iterator[LabFactory]:
+    make, finish = _factory()
+    try:
+        yield make
+    finally:
+        finish()
+
+
+@pytest.fixture(scope="session")
+def netlab_lab_session() -> Iterator[LabFactory]:
+    make, finish = _factory()
+    try:
+        yield make
+    finally:
+        finish()

@@ -1,0 +1,59 @@
+"""Suite-wide guards: integration tests need root; nothing netlab makes may outlive the suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
+
+
+def netlab_namespaces() -> set[str]:
+    try:
+        return {n for n in os.listdir("/run/netns") if n.startswith("netlab-")}
+    except FileNotFoundError:
+        return set()
+
+
+def marked_host_links() -> set[str]:
+    """Interfaces in the host namespace that carry a netlab mark (alias netlab:<lab>)."""
+    out = subprocess.run(
+        ["ip", "-o", "link", "show"], capture_output=True, text=True, check=False
+    ).stdout
+    return {line.split(":")[1].strip() for line in out.splitlines() if "alias netlab:" in line}
+
+
+def host_links() -> set[str]:
+    out = subprocess.run(
+        ["ip", "-o", "link", "show"], capture_output=True, text=True, check=False
+    ).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """Whatever the suite made, the suite removed: no netlab namespace or marked link."""
+    before_ns, before_links = netlab_namespaces(), marked_host_links()
+    yield
+    leaked_ns = netlab_namespaces() - before_ns
+    leaked_links = marked_host_links() - before_links
+    assert not leaked_ns, f"namespaces left behind by the suite: {sorted(leaked_ns)}"
+    assert not leaked_links, f"host interfaces left behind by the suite: {sorted(leaked_links)}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Integration tests build real namespaces. Without root they cannot run at all; in CI
+    # (always root) that would be a broken setup, so there they fail instead of skipping.
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError("the integration tests need root, and CI runs as root")
+    skip = pytest.mark.skip(reason="needs root: real namespaces (run the suite with sudo)")
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(skip)
