@@ -10,7 +10,14 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
@@ -46,9 +53,17 @@ def check_ifname(value: str) -> str:
 
 
 def _check_cidr(value: str) -> str:
+    if "%" in value:
+        raise ValueError(f"'{value}': leave out the %zone; the interface is the zone")
     try:
         iface = ipaddress.ip_interface(value)
     except ValueError:
+        address, _, prefix = value.partition("/")
+        longest = _max_prefix(address)
+        if longest is not None and prefix.isdigit() and int(prefix) > longest:
+            raise ValueError(
+                f"'{value}': the prefix length is at most {longest} for this address"
+            ) from None
         raise ValueError(
             f"'{value}' is not an address with a prefix length, e.g. 10.0.0.1/24 or fd00::1/64"
         ) from None
@@ -57,10 +72,22 @@ def _check_cidr(value: str) -> str:
     return str(iface)
 
 
+def _max_prefix(address: str) -> int | None:
+    try:
+        return ipaddress.ip_address(address).max_prefixlen
+    except ValueError:
+        return None
+
+
 def _check_ip(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
+        if "/" in value and _max_prefix(value.partition("/")[0]) is not None:
+            raise ValueError(
+                f"'{value}' is not an IP address; leave out the prefix length "
+                f"('{value.partition('/')[0]}')"
+            ) from None
         raise ValueError(f"'{value}' is not an IP address") from None
 
 
@@ -74,6 +101,8 @@ def _check_dest(value: str) -> str:
 
 
 def _check_sysctl(value: str) -> str:
+    if "/" in value and SYSCTL_RE.match(value.replace("/", ".")):
+        raise ValueError(f"'{value}': write sysctl names with dots: {value.replace('/', '.')}")
     if not SYSCTL_RE.match(value) or ".." in value:
         raise ValueError(f"'{value}': only sysctls under 'net.' can be set in a node")
     return value
@@ -125,6 +154,12 @@ class Interface(_Strict):
     vxlan: Vxlan | None = None
     up: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, data: Any) -> Any:
+        # `eth1:` with nothing after it: YAML reads null; it means "all defaults".
+        return {} if data is None else data
+
 
 class Route(_Strict):
     to: Destination
@@ -146,6 +181,17 @@ class Node(_Strict):
     sysctls: dict[SysctlKey, int | str] = Field(default_factory=dict)
     exec: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, data: Any) -> Any:
+        # `h1:` with nothing after it: YAML reads null; it means a node with all defaults.
+        return {} if data is None else data
+
+
+# The tc parameters of a link (Shaping's fields), as one tuple for the validator below.
+TC_FIELDS: tuple[str, ...] = ("rate", "burst", "latency", "limit", "delay", "jitter", "loss")
+TC_FIELDS += ("duplicate", "corrupt", "reorder")
+
 
 class Shaping(_Strict):
     """Traffic control on a link or one endpoint: values as tc writes them."""
@@ -160,6 +206,15 @@ class Shaping(_Strict):
     duplicate: str | None = None  # netem
     corrupt: str | None = None  # netem
     reorder: str | None = None  # netem
+
+    @field_validator(*TC_FIELDS, mode="before")
+    @classmethod
+    def _number_as_text(cls, value: Any) -> Any:
+        # `limit: 1000` is a number to YAML; tc reads text, and a bare number without its
+        # unit (`delay: 10`) is then reported by validate.py in words.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        return value
 
     def is_empty(self) -> bool:
         return all(v is None for v in self.model_dump().values())

@@ -1,0 +1,98 @@
+"""Load a topology file: read, render (Jinja2), parse (YAML), type (pydantic), cross-check.
+
+Pure: reads the one file it is given and nothing else (but the user and group names of
+tun/tap owners, which are looked up). Every problem found is collected with its file, line
+and data path; they are raised together, once, as a TopologyError sorted by line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from netlab.errors import Problem, TopologyError
+from netlab.spec import messages, template, validate, yamltree
+from netlab.spec.loaded import LoadedTopology
+from netlab.spec.model import Topology
+from netlab.spec.source import MAX_BYTES, read_source
+
+_EMPTY = "the file is empty; a topology needs at least 'name' and 'nodes'"
+
+
+def load_topology(path: str | Path, overrides: Mapping[str, str] = {}) -> LoadedTopology:
+    """Load and check the topology file at `path`; `overrides` are `--set k=v` pairs.
+
+    Problems are reported against `path` as given (so relative paths stay short).
+    """
+    shown = str(path)
+    return load_text(read_source(Path(path), shown), shown, overrides)
+
+
+def load_text(text: str, filename: str, overrides: Mapping[str, str] = {}) -> LoadedTopology:
+    """Load and check a topology from its text; `filename` is only used in messages."""
+    try:
+        return _load(text, filename, overrides)
+    except TopologyError:
+        raise
+    except RecursionError:
+        raise _error([Problem(filename, None, "", "the file nests too deeply")]) from None
+
+
+def _load(text: str, filename: str, overrides: Mapping[str, str]) -> LoadedTopology:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise _error([Problem(filename, None, "", "the file is too large (over 1 MB)")])
+    if "\x00" in text:
+        raise _error([Problem(filename, None, "", "the text holds NUL characters")])
+    if not text.strip():
+        raise _error([Problem(filename, None, "", _EMPTY)])
+
+    try:
+        rendered, variables = template.render(text, filename, overrides)
+    except template.TemplateProblems as e:
+        raise _error(e.problems) from None
+
+    tree = yamltree.parse(rendered.text, filename, rendered.line_map)
+    if tree.problems:
+        raise _error(tree.problems)
+    data = tree.data
+    if data is None:
+        raise _error([Problem(filename, None, "", _EMPTY)])
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"just {_what(data)}"
+        raise _error(
+            [
+                Problem(
+                    filename,
+                    tree.lines.get(""),
+                    "",
+                    f"the top level must be a mapping with 'name' and 'nodes', not {kind}",
+                )
+            ]
+        )
+
+    try:
+        topology = Topology.model_validate(data)
+    except ValidationError as e:
+        raise _error(messages.problems_from(e, data, tree.lines, tree.raw, filename)) from None
+
+    problems = validate.check(topology, filename, tree.lines)
+    if problems:
+        raise _error(problems)
+    if variables != topology.vars:
+        # Record the values the file was rendered with (its vars after --set).
+        topology = topology.model_copy(update={"vars": {**topology.vars, **variables}})
+    return LoadedTopology(topology, filename, tree.lines, rendered.text)
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text '{value[:30]}'"
+    return f"the value {value!r}"
+
+
+def _error(problems: list[Problem]) -> TopologyError:
+    ordered = sorted(problems, key=lambda p: p.line or 0)  # stable: same line keeps its order
+    return TopologyError(problems=ordered)

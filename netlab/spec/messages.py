@@ -1,0 +1,494 @@
+"""Pydantic's validation errors, told as a person would say them, one Problem each.
+
+Each error's location is walked along the model's types at the same time as along the data,
+so that we know what was expected there (a list of addresses, a route, one of three kinds)
+and what was found, and can point at the line where it was written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import re
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
+from netlab.errors import Problem
+from netlab.spec.loaded import join, line_in
+from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.spec.yamltree import key_text
+
+# What a value is called where it is expected, by its role: a field name, "field[]" for an
+# item of a list field, "field{}" for a value in a mapping field, "field{key}" for a key.
+_WHAT: dict[str, str] = {
+    "name": "a name such as 'hello'",
+    "description": "a text",
+    "version": "1",
+    "nodes": "a mapping of node names to nodes",
+    "nodes{}": "a node (a mapping such as {kind: router, interfaces: {...}})",
+    "nodes{key}": "a node name",
+    "links": "a list of links",
+    "links[]": "a link such as [h1:eth0, h2:eth0] or {endpoints: [h1:eth0, h2:eth0], mtu: 9000}",
+    "vars": "a mapping of variable names to values, such as {subnet: 10.0.1}",
+    "vars{key}": "a variable name",
+    "interfaces": "a mapping of interface names to their settings",
+    "interfaces{}": "interface settings (a mapping such as {addresses: [10.0.0.1/24]})",
+    "interfaces{key}": "an interface name",
+    "routes": "a list of routes",
+    "routes[]": "a route such as {to: default, via: 10.0.0.254}",
+    "sysctls": "a mapping of sysctl names to values, such as {net.ipv4.ip_forward: 1}",
+    "sysctls{}": "a number or a text",
+    "sysctls{key}": "a sysctl name such as net.ipv4.ip_forward",
+    "exec": "a list of commands",
+    "exec[]": "a command (a text)",
+    "addresses": "a list of addresses",
+    "addresses[]": "an address such as 10.0.0.1/24",
+    "ports": "a list of interface names",
+    "ports[]": "an interface name",
+    "endpoints": "a list of two endpoints such as [h1:eth0, h2:eth0]",
+    "endpoints[]": "an endpoint such as h1:eth0",
+    "owner": "a user name or uid",
+    "group": "a group name or gid",
+    "kind": "a kind",
+    "to": "a destination such as 10.0.2.0/24 or default",
+    "via": "a gateway address such as 10.0.0.254",
+    "dev": "an interface name",
+    "metric": "a whole number",
+    "mtu": "a whole number (68..65535)",
+    "mac": "a MAC address such as 02:00:00:00:00:01",
+    "stp": "true or false",
+    "up": "true or false",
+    "vxlan": "vxlan settings such as {id: 42, remote: 192.0.2.2}",
+    "id": "a whole number (0..16777215)",
+    "remote": "an IP address",
+    "local": "an IP address",
+    "port": "a port number (1..65535)",
+    "rate": "a rate such as 10mbit",
+    "burst": "a size such as 32kb",
+    "latency": "a time such as 50ms",
+    "limit": "a number",
+    "delay": "a time such as 10ms",
+    "jitter": "a time such as 2ms",
+    "loss": "a percentage such as 1%",
+    "duplicate": "a percentage such as 1%",
+    "corrupt": "a percentage such as 1%",
+    "reorder": "a percentage such as 25%",
+}
+_LIST_ROLES = {"links", "routes", "exec", "addresses", "ports", "endpoints"}
+
+# Keys people reach for that netlab spells differently.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "via": ("gateway", "gw", "nexthop", "next-hop", "next_hop", "router"),
+    "to": ("dst", "dest", "destination", "prefix", "network", "net", "target"),
+    "dev": ("interface", "iface", "device", "if", "oif"),
+    "kind": ("type", "role"),
+    "addresses": ("address", "addr", "ip", "ips", "ip_address", "ipv4", "ipv6", "cidr"),
+    "interfaces": ("interface", "ifaces", "nics", "ports", "devices"),
+    "exec": ("cmd", "cmds", "command", "commands", "run", "script"),
+    "sysctls": ("sysctl", "kernel", "settings"),
+    "links": ("link", "cables", "connections", "edges", "wires"),
+    "nodes": ("node", "hosts", "machines", "devices"),
+    "ports": ("members", "slaves", "interfaces", "bridge_ports"),
+    "owner": ("user", "uid"),
+    "group": ("gid",),
+    "name": ("lab", "title"),
+    "id": ("vni", "vxlan_id"),
+    "rate": ("bandwidth", "bw", "speed"),
+    "endpoints": ("ends", "peers", "between"),
+}
+
+# Keys that exist, only one level elsewhere.
+_ELSEWHERE: dict[tuple[type[BaseModel], str], str] = {}
+for _key in ("interfaces", "routes", "sysctls", "exec"):
+    _ELSEWHERE[(Topology, _key)] = f"'{_key}' belongs to a node, under nodes: {{h1: ...}}"
+_ELSEWHERE[(Topology, "kind")] = "'kind' belongs to a node or an interface"
+_ELSEWHERE[(Topology, "endpoints")] = "'endpoints' belongs to a link, under links:"
+for _key in ("addresses", "mtu", "mac", "ports", "stp", "owner", "group", "vxlan", "up"):
+    _ELSEWHERE[(Node, _key)] = (
+        f"'{_key}' belongs to an interface: interfaces: {{eth0: {{{_key}: ...}}}}"
+    )
+for _key in ("to", "via", "metric"):
+    _ELSEWHERE[(Node, _key)] = f"'{_key}' belongs to a route: routes: [{{to: ..., via: ...}}]"
+for _key in ("links", "endpoints"):
+    _ELSEWHERE[(Node, _key)] = "links are listed at the top level, under links:"
+_ELSEWHERE[(Node, "name")] = "a node's name is its key under nodes:"
+for _key in ("routes", "via", "to", "sysctls", "exec"):
+    _ELSEWHERE[(Interface, _key)] = f"'{_key}' belongs to the node, not to one of its interfaces"
+for _key in ("addresses", "kind"):
+    _ELSEWHERE[(Link, _key)] = f"'{_key}' belongs to an interface of a node, not to a link"
+for _key in ("to", "via"):
+    _ELSEWHERE[(Interface, _key)] = "routes belong to the node: routes: [{to: ..., via: ...}]"
+
+
+@dataclass
+class _At:
+    """Where an error is: the data path, and what the model expected there."""
+
+    parts: list[str | int] = dataclasses.field(default_factory=list)
+    model: type[BaseModel] | None = None  # the model whose field (or unknown key) is last
+    field: str | None = None  # the last model field on the way
+    role: str = ""  # see _WHAT
+    tp: Any = None
+    meta: list[Any] = dataclasses.field(default_factory=list)
+    key: bool = False  # the error is about a mapping key, not its value
+    union: bool = False
+    value: Any = None  # the input found there
+    parent: Any = None  # the input one level up
+
+    @property
+    def path(self) -> str:
+        path = ""
+        for part in self.parts:
+            path = join(path, part)
+        return path
+
+    @property
+    def parent_path(self) -> str:
+        path = ""
+        for part in self.parts[:-1]:
+            path = join(path, part)
+        return path
+
+
+def _strip(tp: Any, meta: list[Any]) -> Any:
+    """Annotated[X, ...] and Optional[X] down to X, keeping Annotated's metadata in `meta`."""
+    while True:
+        if get_origin(tp) is Annotated:
+            args = get_args(tp)
+            tp = args[0]
+            for m in args[1:]:
+                meta.extend(m.metadata if isinstance(m, FieldInfo) else [m])
+            continue
+        if _is_union(tp):
+            members = [a for a in get_args(tp) if a is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+        return tp
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def locate(loc: Sequence[str | int], data: Any) -> _At:
+    at = _At(tp=Topology, value=data)
+    i = 0
+    while i < len(loc):
+        elem = loc[i]
+        tp = _strip(at.tp, at.meta)
+        if _is_union(tp):
+            # Pydantic names the union member it tried ('int', 'constrained-str'); skip it.
+            at.union = True
+            at.tp = next((a for a in get_args(tp) if _tag_matches(a, str(elem))), Any)
+            i += 1
+            continue
+        at.parent = at.value
+        at.meta = []
+        if _is_model(tp):
+            if tp is Link and isinstance(at.value, list) and elem == "endpoints":
+                # The short form `- [a:eth0, b:eth0]`: its endpoints are the list itself.
+                at.model, at.field, at.role = tp, "endpoints", "endpoints"
+                at.tp = _field_type(tp, "endpoints", at.meta)
+                i += 1
+                continue
+            name = str(elem)
+            at.model, at.field, at.role = tp, name, name
+            at.tp = _field_type(tp, name, at.meta)
+            at.parts.append(name)
+            at.value = at.value.get(name) if isinstance(at.value, dict) else None
+        elif get_origin(tp) is list:
+            at.role = f"{at.field}[]"
+            at.tp = get_args(tp)[0]
+            at.parts.append(elem)
+            at.value = _item(at.value, elem)
+        elif get_origin(tp) is dict:
+            key_type, value_type = get_args(tp)
+            at.parts.append(key_text(elem))
+            at.value = at.value.get(elem) if isinstance(at.value, dict) else None
+            if i + 1 < len(loc) and loc[i + 1] == "[key]":
+                at.key, at.tp, at.role, at.value = True, key_type, f"{at.field}{{key}}", elem
+                i += 1
+            else:
+                at.tp, at.role = value_type, f"{at.field}{{}}"
+        else:
+            at.parts.append(elem if isinstance(elem, int) else str(elem))
+            at.tp = Any
+            at.value = _item(at.value, elem)
+        i += 1
+    return at
+
+
+def _field_type(model: type[BaseModel], name: str, meta: list[Any]) -> Any:
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    meta.extend(info.metadata)
+    return info.annotation
+
+
+def _tag_matches(member: Any, tag: str) -> bool:
+    base = _strip(member, [])
+    return getattr(base, "__name__", "") in tag or (base is str and "str" in tag)
+
+
+def _item(value: Any, index: Any) -> Any:
+    if isinstance(value, list) and isinstance(index, int) and 0 <= index < len(value):
+        return value[index]
+    if isinstance(value, dict):
+        return value.get(index)
+    return None
+
+
+# --- wording ------------------------------------------------------------------------------
+
+
+def _scalar(value: Any, raw: str | None = None) -> str:
+    """A value as the user would write it in YAML."""
+    if raw is not None:
+        return raw
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{_short(value)}'"
+    return _short(str(value))
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _got(value: Any, raw: str | None) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{_scalar(value, raw)} (a boolean)"
+    if isinstance(value, (int, float)):
+        return f"the number {_scalar(value, raw)}"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {_scalar(value, raw)}"
+    if isinstance(value, str):
+        return f"a text, '{_short(value)}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _quote_hint(value: Any, raw: str | None) -> str:
+    """Why YAML read what the user wrote as something other than text, and the way out."""
+    if raw is None or isinstance(value, str) or value is None:
+        return ""
+    if isinstance(value, bool):
+        return f"; YAML reads {raw} as a boolean, so quote it: '{raw}'"
+    if isinstance(value, (int, float)) and _scalar(value) != raw:
+        return f"; YAML reads {raw} as the number {value}, so quote it: '{raw}'"
+    return f"; quote it to make it a text: '{raw}'"
+
+
+class Wording:
+    def __init__(self, tree_raw: Mapping[str, str]) -> None:
+        self.raw = tree_raw
+
+    def expected(self, at: _At) -> str:
+        if at.role in _WHAT:
+            return _WHAT[at.role]
+        base = _strip(at.tp, [])
+        if _is_model(base):
+            return f"a mapping ({', '.join(base.model_fields)})"
+        return {str: "a text", int: "a whole number", bool: "true or false"}.get(
+            base, "something else"
+        )
+
+    def type_error(self, at: _At) -> str:
+        raw = self.raw.get(at.path)
+        message = f"expected {self.expected(at)}, got {_got(at.value, raw)}"
+        if at.role == "endpoints[]" and isinstance(at.value, dict) and len(at.value) == 1:
+            [(node, iface)] = at.value.items()
+            return f"{message}; write '{node}:{iface}' with no space after ':'"
+        if at.role in _LIST_ROLES and isinstance(at.value, str):
+            return f"{message}; write it as a list: [{at.value}]"
+        if (at.role == "interfaces" or at.role == "nodes") and at.value is None:
+            return f"{message}; indent what belongs under '{at.role}:'"
+        return message + _quote_hint(at.value, raw)
+
+    def unknown_key(self, at: _At) -> str:
+        key = str(at.parts[-1])
+        model = at.model
+        fields = list(model.model_fields) if model else []
+        message = f"unknown key '{key}'"
+        for good, words in _SYNONYMS.items():
+            if key.lower() in words and good in fields:
+                return f"{message} (did you mean '{good}'?)"
+        close = difflib.get_close_matches(key.lower(), fields, n=1, cutoff=0.6)
+        if close:
+            return f"{message} (did you mean '{close[0]}'?)"
+        if model is not None and (model, key) in _ELSEWHERE:
+            return f"{message}: {_ELSEWHERE[model, key]}"
+        if model is Topology and _looks_like(at.value, Node):
+            return f"{message}; if it is a node, indent it under 'nodes:'"
+        if model is Node and _looks_like(at.value, Interface):
+            return f"{message}; if it is an interface, indent it under 'interfaces:'"
+        return f"{message} (valid keys: {', '.join(fields)})"
+
+    def missing(self, at: _At) -> str:
+        key = str(at.parts[-1])
+        what = {
+            "name": " (the lab's name: lowercase letters, digits and '-')",
+            "nodes": " (the nodes of the lab, such as {h1: {}, h2: {}})",
+            "to": " (the destination: a network such as 10.0.2.0/24, or default)",
+            "endpoints": " (the two ends of the link, such as [h1:eth0, h2:eth0])",
+            "id": " (the VXLAN network identifier, 0..16777215)",
+            "remote": " (the IP address of the other end of the tunnel)",
+        }.get(key, "")
+        return f"missing key '{key}'{what}"
+
+    def literal(self, at: _At, error: ErrorDetails) -> str:
+        expected = str(error.get("ctx", {}).get("expected", ""))
+        if at.field == "version":
+            return f"version {_scalar(at.value)} is not supported; this netlab reads version 1"
+        choices = re.findall(r"'([^']*)'", expected) or [expected]
+        return f"{at.field} {_scalar(at.value)} is not one of: {', '.join(choices)}"
+
+    def out_of_range(self, at: _At, error: ErrorDetails) -> str:
+        low, high = _bounds(at.meta)
+        ctx = error.get("ctx", {})
+        low = ctx.get("ge", low if low is not None else ctx.get("gt"))
+        high = ctx.get("le", high if high is not None else ctx.get("lt"))
+        span = f"{low if low is not None else ''}..{high if high is not None else ''}"
+        return f"{at.field} {_scalar(at.value)} is out of range ({span})"
+
+    def length(self, at: _At, error: ErrorDetails) -> str:
+        ctx = error.get("ctx", {})
+        actual = ctx.get("actual_length", len(at.value) if hasattr(at.value, "__len__") else "?")
+        if at.role == "endpoints":
+            ends = ", ".join(str(v) for v in at.value) if isinstance(at.value, list) else ""
+            hint = "; for more, join them with a switch node (kind: switch)" if actual > 2 else ""
+            return f"a link joins two endpoints, got {actual} ({ends}){hint}"
+        if at.role == "nodes":
+            return "a topology needs at least one node"
+        if error["type"].startswith("string_"):
+            if actual == 0:
+                return f"{at.field} is empty"
+            return f"{at.field} is too long ({actual} characters, at most {ctx.get('max_length')})"
+        low, high = ctx.get("min_length"), ctx.get("max_length")
+        bound = f"at least {low}" if error["type"] == "too_short" else f"at most {high}"
+        return f"expected {bound} items, got {actual}"
+
+
+def _looks_like(value: Any, model: type[BaseModel]) -> bool:
+    if not isinstance(value, dict) or not value:
+        return False
+    return set(map(str, value)) <= set(model.model_fields)
+
+
+def _bounds(meta: list[Any]) -> tuple[Any, Any]:
+    low = high = None
+    for m in meta:
+        if getattr(m, "ge", None) is not None:
+            low = m.ge
+        if getattr(m, "le", None) is not None:
+            high = m.le
+    return low, high
+
+
+_TYPE_ERRORS = {
+    "string_type",
+    "int_type",
+    "int_parsing",
+    "int_from_float",
+    "float_type",
+    "float_parsing",
+    "bool_type",
+    "bool_parsing",
+    "list_type",
+    "dict_type",
+    "model_type",
+    "model_attributes_type",
+    "tuple_type",
+    "set_type",
+    "none_required",
+    "literal_error_type",
+}
+
+
+def problems_from(
+    error: ValidationError,
+    data: Any,
+    lines: dict[str, int],
+    raw: Mapping[str, str],
+    filename: str,
+) -> list[Problem]:
+    """One Problem per distinct thing wrong, in the order pydantic found them."""
+    wording = Wording(raw)
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    unions: dict[str, list[tuple[_At, ErrorDetails]]] = {}
+    for details in error.errors(include_url=False):
+        at = locate(details["loc"], data)
+        if at.union:
+            unions.setdefault(at.path, []).append((at, details))
+            continue
+        problems.append(_problem(at, details, wording, lines, filename))
+    for group in unions.values():
+        problems.append(_union_problem(group, wording, lines, filename))
+    unique = []
+    for p in problems:
+        if (p.path, p.message) not in seen:
+            seen.add((p.path, p.message))
+            unique.append(p)
+    return unique
+
+
+def _problem(
+    at: _At, details: ErrorDetails, wording: Wording, lines: dict[str, int], filename: str
+) -> Problem:
+    kind = details["type"]
+    path, line_path = at.path, at.path
+    if kind == "extra_forbidden":
+        path, message = at.parent_path, wording.unknown_key(at)
+    elif kind == "missing":
+        path, line_path = at.parent_path, at.parent_path
+        message = wording.missing(at)
+    elif kind in ("value_error", "assertion_error"):
+        message = str(details.get("ctx", {}).get("error", details["msg"]))
+    elif kind == "literal_error":
+        message = wording.literal(at, details)
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        message = wording.out_of_range(at, details)
+    elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        message = wording.length(at, details)
+    elif kind in _TYPE_ERRORS:
+        message = wording.type_error(at)
+    elif kind == "recursion_loop":
+        message = "this value contains itself"
+    else:
+        message = details["msg"][:1].lower() + details["msg"][1:]
+    return Problem(filename, line_in(lines, line_path), path, message)
+
+
+def _union_problem(
+    group: list[tuple[_At, ErrorDetails]], wording: Wording, lines: dict[str, int], filename: str
+) -> Problem:
+    # A value that fits no member of a union (owner: a uid or a name). If it had the right
+    # type for one member and failed that member's own check, that check says it best.
+    at = group[0][0]
+    for member_at, details in group:
+        if details["type"] not in _TYPE_ERRORS:
+            return _problem(member_at, details, wording, lines, filename)
+    return Problem(filename, line_in(lines, at.path), at.path, wording.type_error(at))

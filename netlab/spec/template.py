@@ -1,0 +1,300 @@
+"""The topology file as a Jinja2 template over its own `vars:` (and `--set k=v`).
+
+Rendering is sandboxed (no attribute tricks, bounded ranges, bounded output) and traced:
+every newline that comes out of the template is tagged with the template line it was
+written on, so problems found in the rendered YAML point at the line the user wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from netlab.errors import Problem
+from netlab.spec import yamltree
+from netlab.spec.source import MAX_BYTES
+
+MAX_RENDERED = 4 * MAX_BYTES  # loops may make a file bigger than its template, within reason
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TAG = "\x00"  # cannot occur in the text: NUL bytes are refused when the file is read
+_TAGGED_NEWLINE = re.compile("\x00(\\d+)\x00\n|\n")
+_VARS_LINE = re.compile(r"^vars[ \t]*:", re.MULTILINE)
+_TOP_LEVEL = re.compile(r"^[^\s#]", re.MULTILINE)
+# Blocks whose text is used as a value rather than written out; line tags stay out of them.
+_VALUE_BLOCKS = (nodes.AssignBlock, nodes.Macro, nodes.CallBlock, nodes.FilterBlock)
+
+
+class TemplateProblems(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    source_lines: tuple[int, ...]  # source_lines[i]: the template line of rendered line i + 1
+
+    def line_map(self, line: int) -> int:
+        if 1 <= line <= len(self.source_lines):
+            return self.source_lines[line - 1]
+        return self.source_lines[-1] if self.source_lines else line
+
+
+class _Environment(SandboxedEnvironment):
+    """The sandbox, also refusing `'x' * 10**9` and `9 ** 99999` (memory and time bombs)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and right > 64 and left not in (0, 1, -1):
+            raise SecurityError("the exponent is too large")
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                sized = isinstance(seq, (str, list, tuple)) and isinstance(n, int)
+                if sized and len(seq) * n > MAX_RENDERED:
+                    raise SecurityError("the result would be too large")
+        return super().call_binop(context, operator, left, right)
+
+
+def environment() -> SandboxedEnvironment:
+    return _Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def render(
+    text: str, filename: str, overrides: Mapping[str, str] = {}
+) -> tuple[Rendered, dict[str, Any]]:
+    """The rendered text and the variables it was rendered with; TemplateProblems if it fails."""
+    env = environment()
+    try:
+        ast = env.parse(text)
+    except jinja2.TemplateSyntaxError as e:
+        message = " ".join((e.message or "invalid syntax").split()).rstrip(".")
+        raise TemplateProblems(
+            [Problem(filename, e.lineno, "", f"template syntax error: {message}")]
+        ) from None
+    variables, problems = file_vars(text, filename)
+    if problems and _uses_jinja(ast):
+        raise TemplateProblems(problems)
+    if not problems:
+        # An override must name a variable of the file, or a typo would go unnoticed.
+        used = meta.find_undeclared_variables(ast)
+        variables.update(_check_overrides(overrides, variables, used, filename))
+    # else: plain YAML that does not parse; the YAML parser will say where, better.
+    _tag_newlines(ast)
+    template = env.template_class.from_code(env, env.compile(ast), env.make_globals(None), None)
+    chunks: list[str] = []
+    size = 0
+    try:
+        for chunk in template.generate(variables):
+            size += len(chunk)
+            if size > MAX_RENDERED:
+                raise TemplateProblems(
+                    [
+                        Problem(
+                            filename,
+                            None,
+                            "",
+                            f"the rendered template is over {MAX_RENDERED // MAX_BYTES} MB; "
+                            "check its loops",
+                        )
+                    ]
+                )
+            chunks.append(chunk)
+    except TemplateProblems:
+        raise
+    except Exception as e:  # any failure inside the template is the file's fault
+        raise TemplateProblems([_runtime_problem(e, filename, variables)]) from None
+    return _untag("".join(chunks)), variables
+
+
+def _uses_jinja(ast: nodes.Template) -> bool:
+    return any(not isinstance(n, (nodes.Output, nodes.TemplateData)) for n in _walk(ast))
+
+
+def _walk(node: nodes.Node) -> Iterator[nodes.Node]:
+    for child in node.iter_child_nodes():
+        yield child
+        yield from _walk(child)
+
+
+def _tag_newlines(node: nodes.Node) -> None:
+    for child in node.iter_child_nodes():
+        if isinstance(child, _VALUE_BLOCKS):
+            continue
+        if isinstance(child, nodes.TemplateData) and "\n" in child.data:
+            parts = child.data.split("\n")
+            tagged = [f"{part}{_TAG}{child.lineno + i}{_TAG}" for i, part in enumerate(parts[:-1])]
+            child.data = "\n".join([*tagged, parts[-1]])
+        _tag_newlines(child)
+
+
+def _untag(output: str) -> Rendered:
+    text: list[str] = []
+    lines: list[int] = []
+    pending = 0  # lines ended by a newline that came out of a {{ value }}: they belong to
+    pos = 0  # the template line where the next tagged newline was written
+    for m in _TAGGED_NEWLINE.finditer(output):
+        text.append(output[pos : m.start()])
+        text.append("\n")
+        pos = m.end()
+        if m.group(1) is None:
+            pending += 1
+            continue
+        line = int(m.group(1))
+        lines.extend([line] * (pending + 1))
+        pending = 0
+    text.append(output[pos:])
+    last = lines[-1] + 1 if lines else 1
+    lines.extend([last] * (pending + 1))
+    return Rendered("".join(text), tuple(lines))
+
+
+def _runtime_problem(e: Exception, filename: str, variables: Mapping[str, Any]) -> Problem:
+    line = _template_line(e.__traceback__)
+    if isinstance(e, jinja2.UndefinedError):
+        m = re.fullmatch(r"'([^']*)' is undefined", str(e))
+        if m:
+            names = ", ".join(sorted(variables)) or "none; add a 'vars:' mapping or --set"
+            return Problem(filename, line, "", f"undefined variable '{m.group(1)}' (vars: {names})")
+        return Problem(filename, line, "", f"undefined value in the template: {e}")
+    if isinstance(e, SecurityError):
+        return Problem(filename, line, "", f"the template is not allowed to do this: {e}")
+    detail = str(e) or type(e).__name__
+    return Problem(filename, line, "", f"template error: {detail}")
+
+
+def _template_line(tb: TracebackType | None) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+# --- variables ---------------------------------------------------------------------------
+
+
+def file_vars(text: str, filename: str) -> tuple[dict[str, Any], list[Problem]]:
+    """The file's own `vars:` mapping, read before rendering.
+
+    The whole text is tried as YAML first; when template tags make it invalid YAML, the
+    top-level `vars:` block is cut out and read on its own (it must be plain YAML).
+    """
+    problems: list[Problem] = []
+    node, first_line = _vars_node(text)
+    if node is None:
+        return {}, problems
+    if isinstance(node, yaml.YAMLError):
+        detail = yamltree.syntax_problem(node, text, filename, lambda n: n + first_line - 1)
+        problems.append(
+            Problem(
+                filename,
+                detail.line,
+                "vars",
+                "the vars block must be plain YAML, without template tags: "
+                + detail.message.removeprefix("YAML syntax error: "),
+            )
+        )
+        return {}, problems
+    tree = yamltree.Tree()
+    builder = yamltree.Builder(tree, filename, lambda n: n + first_line - 1)
+    value = builder.build_root(node, "vars")
+    if tree.problems:
+        return {}, tree.problems
+    if value is None:
+        return {}, problems
+    if not isinstance(value, dict):
+        problems.append(
+            Problem(
+                filename,
+                tree.lines.get("vars"),
+                "vars",
+                "expected a mapping of variable names to values, such as {subnet: 10.0.1}",
+            )
+        )
+        return {}, problems
+    for key in value:
+        if not isinstance(key, str) or not VAR_NAME.match(key):
+            problems.append(
+                Problem(
+                    filename,
+                    tree.lines.get(f"vars.{yamltree.key_text(key)}"),
+                    "vars",
+                    f"'{yamltree.key_text(key)}' cannot be used as a template variable; "
+                    "use letters, digits and '_' (not first)",
+                )
+            )
+    return (value if not problems else {}), problems
+
+
+def _vars_node(text: str) -> tuple[yaml.Node | yaml.YAMLError | None, int]:
+    try:
+        root = yamltree.compose(text)
+    except (yaml.YAMLError, RecursionError):
+        return _vars_block(text)
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == "vars":
+                return value, 1
+    return None, 1
+
+
+def _vars_block(text: str) -> tuple[yaml.Node | yaml.YAMLError | None, int]:
+    m = _VARS_LINE.search(text)
+    if m is None:
+        return None, 1
+    end = _TOP_LEVEL.search(text, m.end())
+    block = text[m.start() : end.start() if end else len(text)]
+    first_line = text.count("\n", 0, m.start()) + 1
+    try:
+        root = yamltree.compose(block)
+    except (yaml.YAMLError, RecursionError) as e:
+        return (e if isinstance(e, yaml.YAMLError) else None), first_line
+    if isinstance(root, yaml.MappingNode) and root.value:
+        return root.value[0][1], first_line
+    return None, first_line
+
+
+def parse_override(value: str) -> Any:
+    """`--set n=3` gives the int 3, `--set on=true` True; anything but a scalar stays text."""
+    if not value.strip():
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    return parsed if isinstance(parsed, (str, int, float, bool)) else value
+
+
+def _check_overrides(
+    overrides: Mapping[str, str],
+    variables: Mapping[str, Any],
+    used: set[str],
+    filename: str,
+) -> dict[str, Any]:
+    problems = []
+    result = {}
+    for key, value in overrides.items():
+        if not VAR_NAME.match(key):
+            message = f"'{key}' is not a variable name; use letters, digits and '_' (not first)"
+        elif key not in variables and key not in used:
+            known = ", ".join(sorted(set(variables) | used)) or "none"
+            message = f"the file uses no variable '{key}' (vars: {known})"
+        else:
+            result[key] = parse_override(value)
+            continue
+        problems.append(Problem(filename, None, f"--set {key}", message))
+    if problems:
+        raise TemplateProblems(problems)
+    return result

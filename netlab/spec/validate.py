@@ -1,0 +1,556 @@
+"""Cross-reference checks on a typed topology: what pydantic cannot see field by field.
+
+Links name defined nodes and usable interfaces, bridges enslave what exists, addresses are
+unique in the lab, routes can reach their gateways. Every problem is collected with its
+data path and line; nothing here raises for a bad topology, and nothing touches the kernel
+(owner and group names are looked up in the user database).
+"""
+
+from __future__ import annotations
+
+import difflib
+import grp
+import ipaddress
+import pwd
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from netlab.errors import Problem
+from netlab.spec.loaded import line_in
+from netlab.spec.model import NAME_RE, Interface, Link, Node, Owner, Topology, check_ifname
+
+SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
+LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
+MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
+_LISTED = 12  # name the defined nodes in a message while there are this many at most
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Values as tc(8) writes them.
+_RATE = re.compile(
+    r"^\d+(\.\d+)?([kmgt]i?)?(bit|bps)$",
+    re.IGNORECASE,
+)
+_TIME = re.compile(r"^\d+(\.\d+)?(s|sec|secs|ms|msec|msecs|us|usec|usecs)$", re.IGNORECASE)
+_SIZE = re.compile(r"^\d+(\.\d+)?([kmg]i?)?(b|bit)?$", re.IGNORECASE)
+_PERCENT = re.compile(r"^(\d+(\.\d+)?)%(\s+(\d+(\.\d+)?)%)?$")
+_COUNT = re.compile(r"^\d+$")
+
+
+def parse_endpoint(text: str) -> tuple[str, str | None]:
+    """'h1:eth0' -> ('h1', 'eth0'); 'sw1' -> ('sw1', None).
+
+    ValueError, with a message for a person, when the text is not of that form.
+    """
+    node, colon, iface = text.partition(":")
+    if not node:
+        raise ValueError(f"endpoint '{text}' has no node name before ':'")
+    if colon and not iface:
+        raise ValueError(f"endpoint '{text}' has no interface name after ':'")
+    if not NAME_RE.match(node):
+        if any(c.isspace() for c in text):
+            raise ValueError(f"endpoint '{text}' is not 'node:interface'; write it without spaces")
+        raise ValueError(f"endpoint '{text}': '{node}' is not a node name")
+    if colon:
+        try:
+            check_ifname(iface)
+        except ValueError as e:
+            raise ValueError(f"endpoint '{text}': {e}") from None
+    return node, iface or None
+
+
+@dataclass(frozen=True)
+class _Address:
+    node: str
+    iface: str
+    index: int
+    value: IPInterface
+
+    @property
+    def path(self) -> str:
+        return f"nodes.{self.node}.interfaces.{self.iface}.addresses[{self.index}]"
+
+
+def check(topology: Topology, filename: str, lines: dict[str, int]) -> list[Problem]:
+    """All cross-reference problems of `topology`, each with its line in `filename`."""
+    checker = _Checker(topology, filename, lines)
+    checker.run()
+    return checker.problems
+
+
+class _Checker:
+    def __init__(self, topology: Topology, filename: str, lines: dict[str, int]) -> None:
+        self.topo = topology
+        self.filename = filename
+        self.lines = lines
+        self.problems: list[Problem] = []
+        self.linked: dict[tuple[str, str], int] = {}  # (node, iface) -> index of its link
+        self.addresses = list(self._addresses())
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(self.filename, line_in(self.lines, path), path, message))
+
+    def at_line(self, path: str) -> str:
+        line = line_in(self.lines, path)
+        return f" (line {line})" if line else ""
+
+    def node_list(self, missing: str) -> str:
+        names = list(self.topo.nodes)
+        if len(names) <= _LISTED:
+            return f"nodes: {', '.join(names)}"
+        close = difflib.get_close_matches(missing, names, n=1)
+        return f"did you mean '{close[0]}'?" if close else f"{len(names)} nodes are defined"
+
+    def interfaces_of(self, name: str) -> list[str]:
+        """The interfaces a node will have: declared ones, then those made by its links."""
+        node = self.topo.nodes[name]
+        names = list(node.interfaces)
+        names += [i for (n, i) in self.linked if n == name and i not in node.interfaces]
+        if node.kind == "switch" and SWITCH_BRIDGE not in names:
+            names.append(SWITCH_BRIDGE)
+        return names
+
+    def _addresses(self) -> Iterator[_Address]:
+        for name, node in self.topo.nodes.items():
+            for iname, iface in node.interfaces.items():
+                for k, text in enumerate(iface.addresses):
+                    yield _Address(name, iname, k, ipaddress.ip_interface(text))
+
+    # -- the checks ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        for i, link in enumerate(self.topo.links):
+            self.link(i, link)
+        for name, node in self.topo.nodes.items():
+            self.node(name, node)
+        self.unique_addresses()
+        self.macs()
+
+    def link(self, i: int, link: Link) -> None:
+        path = f"links[{i}]"
+        ends: list[tuple[str, str | None] | None] = [self.endpoint(path, e) for e in link.endpoints]
+        known = [e for e in ends if e is not None]
+        if len(known) == 2 and known[0][0] == known[1][0]:
+            node = known[0][0]
+            if self.topo.nodes[node].kind == "switch":
+                self.add(path, f"both ends are on switch '{node}'; frames would loop through it")
+                return
+            if known[0][1] == known[1][1]:
+                self.add(path, f"both ends are {node}:{known[0][1]}; a link joins two interfaces")
+                return
+        for end in known:
+            node, iface = end
+            if iface is None:
+                continue  # a new port of a switch
+            first = self.linked.setdefault((node, iface), i)
+            if first != i:
+                self.add(
+                    path,
+                    f"{node}:{iface} is already an end of links[{first}]"
+                    f"{self.at_line(f'links[{first}]')}; an interface can be in one link only",
+                )
+        self.shaping(path, link)
+        if link.mtu is not None:
+            for node, iface in (e for e in known if e[1] is not None):
+                assert iface is not None
+                declared = self.topo.nodes[node].interfaces.get(iface)
+                if declared and declared.mtu is not None and declared.mtu != link.mtu:
+                    self.add(
+                        f"{path}.mtu",
+                        f"mtu {link.mtu} differs from mtu {declared.mtu} of {node}:{iface}; "
+                        "give it in one place",
+                    )
+
+    def endpoint(self, path: str, text: str) -> tuple[str, str | None] | None:
+        try:
+            name, iface = parse_endpoint(text)
+        except ValueError as e:
+            self.add(path, str(e))
+            return None
+        node = self.topo.nodes.get(name)
+        if node is None:
+            self.add(path, f"node '{name}' is not defined ({self.node_list(name)})")
+            return None
+        if iface is None:
+            if node.kind != "switch":
+                self.add(
+                    path,
+                    f"endpoint '{text}' needs an interface, such as '{name}:eth0' "
+                    "(only a switch can be named alone)",
+                )
+                return None
+            return name, None
+        if node.kind == "switch" and iface == SWITCH_BRIDGE:
+            self.add(
+                path,
+                f"'{text}' is the switch's own bridge; name a new port ('{name}:p1') "
+                f"or just '{name}'",
+            )
+            return None
+        if iface == LOOPBACK:
+            self.add(path, f"'{text}' is the loopback device; it cannot be linked")
+            return None
+        declared = node.interfaces.get(iface)
+        if declared is not None and declared.kind not in (None, "veth"):
+            self.add(
+                path,
+                f"{name}:{iface} is a {declared.kind} device; only a veth "
+                "(no kind, or kind: veth) can be an end of a link",
+            )
+            return None
+        return name, iface
+
+    def shaping(self, path: str, link: Link) -> None:
+        checks = [
+            ("rate", _RATE, "a rate such as 100mbit, 1gbit or 500kbit"),
+            ("delay", _TIME, "a time such as 10ms"),
+            ("jitter", _TIME, "a time such as 2ms"),
+            ("latency", _TIME, "a time such as 50ms"),
+            ("burst", _SIZE, "a size such as 32kb"),
+            ("limit", _COUNT, "a whole number (packets for netem, bytes for tbf)"),
+            ("loss", _PERCENT, "a percentage such as 1% (or 1% 25% with a correlation)"),
+            ("duplicate", _PERCENT, "a percentage such as 1%"),
+            ("corrupt", _PERCENT, "a percentage such as 0.1%"),
+            ("reorder", _PERCENT, "a percentage such as 25% (or 25% 50% with a correlation)"),
+        ]
+        for key, pattern, what in checks:
+            value = getattr(link, key)
+            if value is None:
+                continue
+            m = pattern.match(value.strip())
+            if not m:
+                unit = " needs a unit" if _COUNT.match(value) and pattern is not _COUNT else ""
+                message = f"{key} '{value}'{unit or ' is not understood'}; give {what}"
+                self.add(f"{path}.{key}", message)
+            elif pattern is _PERCENT and any(
+                g is not None and float(g) > 100 for g in (m.group(1), m.group(4))
+            ):
+                self.add(f"{path}.{key}", f"{key} '{value}' is more than 100%")
+        for key in ("jitter", "reorder"):
+            if getattr(link, key) is not None and link.delay is None:
+                self.add(f"{path}.{key}", f"{key} needs a delay as well (delay: 10ms)")
+
+    def node(self, name: str, node: Node) -> None:
+        path = f"nodes.{name}"
+        if node.kind == "switch":
+            self.switch(name, node)
+        ports = self.bridges(name, node)
+        for iname, iface in node.interfaces.items():
+            self.interface(name, node, iname, iface, ports)
+        self.routes(name, node)
+        for k, command in enumerate(node.exec):
+            if not command.strip():
+                self.add(f"{path}.exec[{k}]", "an empty command")
+
+    def switch(self, name: str, node: Node) -> None:
+        path = f"nodes.{name}"
+        for key in ("routes", "sysctls", "exec"):
+            if getattr(node, key):
+                self.add(
+                    f"{path}.{key}",
+                    f"a switch has no {key}; make '{name}' a host or a router for that",
+                )
+        for iname, iface in node.interfaces.items():
+            ipath = f"{path}.interfaces.{iname}"
+            if iname != SWITCH_BRIDGE:
+                self.add(
+                    ipath,
+                    f"a switch lists only its bridge {SWITCH_BRIDGE} here (to give it an "
+                    f"address); its ports come from links such as [h1:eth0, {name}]",
+                )
+                continue
+            if iface.kind not in (None, "bridge"):
+                self.add(
+                    f"{ipath}.kind",
+                    f"{SWITCH_BRIDGE} of a switch is its bridge; leave out kind or write "
+                    "kind: bridge",
+                )
+            if iface.ports:
+                self.add(f"{ipath}.ports", "a switch's ports are its links; leave out 'ports'")
+
+    def bridges(self, name: str, node: Node) -> dict[str, str]:
+        """Check the ports of each bridge of a node; return {port: its bridge}."""
+        port_of: dict[str, str] = {}
+        for bname, bridge in node.interfaces.items():
+            if bridge.kind != "bridge":
+                continue
+            for k, port in enumerate(bridge.ports):
+                path = f"nodes.{name}.interfaces.{bname}.ports[{k}]"
+                message = self.port_problem(name, node, bname, port, port_of)
+                if message:
+                    self.add(path, message)
+                port_of.setdefault(port, bname)
+        return port_of
+
+    def port_problem(
+        self, name: str, node: Node, bridge: str, port: str, port_of: dict[str, str]
+    ) -> str | None:
+        if port == bridge:
+            return f"bridge '{bridge}' cannot be a port of itself"
+        if port in port_of:
+            if port_of[port] == bridge:
+                return f"port '{port}' is listed twice"
+            return f"'{port}' is already a port of bridge '{port_of[port]}'; it can be in one only"
+        if port == LOOPBACK:
+            return "the loopback device cannot be a bridge port"
+        iface = node.interfaces.get(port)
+        linked = (name, port) in self.linked
+        if iface is None and not linked:
+            known = ", ".join(i for i in self.interfaces_of(name) if i != bridge) or "none"
+            return f"'{port}' is not an interface of node '{name}' (its interfaces: {known})"
+        if iface is None:
+            return None
+        if iface.kind == "bridge":
+            return f"'{port}' is a bridge; a bridge cannot be a port of another bridge"
+        if iface.kind == "tun":
+            return (
+                f"'{port}' is a tun device (layer 3, no Ethernet); "
+                "only veth, tap and vxlan devices can be bridge ports"
+            )
+        if iface.kind in (None, "veth") and not linked:
+            return (
+                f"'{port}' is in no link, so it would not exist; link it "
+                f"(such as [{name}:{port}, h2:eth0]) or make it a tap (kind: tap)"
+            )
+        return None
+
+    def interface(
+        self, name: str, node: Node, iname: str, iface: Interface, port_of: dict[str, str]
+    ) -> None:
+        path = f"nodes.{name}.interfaces.{iname}"
+        given = iface.model_fields_set
+        kind = iface.kind
+        if node.kind == "switch" and iname == SWITCH_BRIDGE:
+            kind = "bridge"
+        if iname == LOOPBACK:
+            for key in sorted(given - {"addresses", "mtu", "up"}):
+                self.add(
+                    f"{path}.{key}",
+                    f"'{key}' cannot be set on the loopback device (only addresses, mtu, up)",
+                )
+            return
+        for key in ("ports", "stp"):
+            if key in given and kind != "bridge":
+                self.add(f"{path}.{key}", f"'{key}' is only for a bridge (kind: bridge)")
+        for key in ("owner", "group"):
+            if key in given and kind not in ("tun", "tap"):
+                self.add(f"{path}.{key}", f"'{key}' is only for a tun or tap device")
+        if iface.vxlan is not None and kind != "vxlan":
+            self.add(f"{path}.vxlan", "'vxlan' settings are only for kind: vxlan")
+        if kind == "vxlan":
+            self.vxlan(name, node, iname, iface)
+        if kind in ("tun", "tap"):
+            self.owner(f"{path}.owner", iface.owner, user=True)
+            self.owner(f"{path}.group", iface.group, user=False)
+        linked = (name, iname) in self.linked
+        if kind in (None, "veth") and not linked and iname not in port_of:
+            if kind == "veth":
+                message = (
+                    f"interface '{iname}' of node '{name}' is a veth but in no link; "
+                    "a link makes a veth (links: - [" + f"{name}:{iname}, h2:eth0])"
+                )
+            else:
+                message = (
+                    f"interface '{iname}' of node '{name}' is in no link; "
+                    "give it a kind (tun, tap, bridge, vxlan) or link it"
+                )
+            self.add(path, message)
+
+    def vxlan(self, name: str, node: Node, iname: str, iface: Interface) -> None:
+        path = f"nodes.{name}.interfaces.{iname}"
+        settings = iface.vxlan
+        if settings is None:
+            self.add(
+                path,
+                "a vxlan interface needs its settings: vxlan: {id: 42, remote: 192.0.2.2}",
+            )
+            return
+        if settings.dev is not None and settings.dev not in self.interfaces_of(name):
+            self.add(
+                f"{path}.vxlan.dev",
+                f"node '{name}' has no interface '{settings.dev}' "
+                f"(its interfaces: {', '.join(self.interfaces_of(name))})",
+            )
+        remote = ipaddress.ip_address(settings.remote)
+        if settings.local is not None:
+            local = ipaddress.ip_address(settings.local)
+            own = [a.value.ip for a in self.addresses if a.node == name]
+            if local not in own:
+                self.add(f"{path}.vxlan.local", f"{local} is not an address of node '{name}'")
+            if local.version != remote.version:
+                self.add(f"{path}.vxlan", "local and remote must both be IPv4 or both IPv6")
+            elif local == remote:
+                self.add(f"{path}.vxlan.remote", "remote is the same address as local")
+        for other, settings2 in node.interfaces.items():
+            if other == iname or settings2.kind != "vxlan" or settings2.vxlan is None:
+                continue
+            same = (settings2.vxlan.id, settings2.vxlan.port) == (settings.id, settings.port)
+            names = list(node.interfaces)
+            if same and names.index(other) < names.index(iname):
+                self.add(
+                    f"{path}.vxlan.id",
+                    f"vxlan id {settings.id} on port {settings.port} is already used by "
+                    f"'{other}' in this node; give one another id",
+                )
+
+    def owner(self, path: str, value: Owner | None, user: bool) -> None:
+        if value is None:
+            return
+        word = "user" if user else "group"
+        number = value if isinstance(value, int) else int(value) if value.isdigit() else None
+        if number is not None:
+            if not 0 <= number <= MAX_ID:
+                ids = "uid" if user else "gid"
+                self.add(path, f"{number} is not a valid {ids} (0..{MAX_ID})")
+            return
+        assert isinstance(value, str)
+        try:
+            if user:
+                pwd.getpwnam(value)
+            else:
+                grp.getgrnam(value)
+        except KeyError:
+            self.add(path, f"{word} '{value}' does not exist on this machine")
+
+    def routes(self, name: str, node: Node) -> None:
+        own = [a for a in self.addresses if a.node == name]
+        reachable: list[tuple[IPNetwork, str]] = [
+            (a.value.network, f"{a.iface} ({a.value})") for a in own
+        ]
+        for route in node.routes:
+            if route.dev is not None and route.via is None and route.to != "default":
+                reachable.append((ipaddress.ip_network(route.to), f"the route to {route.to}"))
+        seen: dict[tuple[int, str, int], int] = {}
+        for k, route in enumerate(node.routes):
+            path = f"nodes.{name}.routes[{k}]"
+            names = self.interfaces_of(name)
+            if route.dev is not None and route.dev not in names and route.dev != LOOPBACK:
+                self.add(
+                    f"{path}.dev",
+                    f"node '{name}' has no interface '{route.dev}' "
+                    f"(its interfaces: {', '.join(names) or 'none'})",
+                )
+            to = None if route.to == "default" else ipaddress.ip_network(route.to)
+            via = ipaddress.ip_address(route.via) if route.via is not None else None
+            if via is not None and to is not None and via.version != to.version:
+                self.add(
+                    path,
+                    f"the gateway {via} is IPv{via.version} but the destination {to} "
+                    f"is IPv{to.version}",
+                )
+            elif via is not None:
+                self.gateway(path, name, route.dev, via, own, reachable)
+            family = to.version if to else via.version if via else 4
+            key = (family, route.to, route.metric or 0)
+            if key in seen:
+                self.add(
+                    path,
+                    f"the route to {route.to} is given twice (also routes[{seen[key]}]); "
+                    "give one of them another metric",
+                )
+            seen.setdefault(key, k)
+            if to is not None and to.version == 4 and not route.metric:
+                for a in own:
+                    if a.value.network == to:
+                        self.add(
+                            path,
+                            f"{to} is reached directly through {a.iface} ({a.value}); "
+                            "a route to it clashes with that one (give it a metric)",
+                        )
+                        break
+
+    def gateway(
+        self,
+        path: str,
+        name: str,
+        dev: str | None,
+        via: IPAddress,
+        own: list[_Address],
+        reachable: list[tuple[IPNetwork, str]],
+    ) -> None:
+        if any(a.value.ip == via for a in own):
+            self.add(path, f"the gateway {via} is an address of node '{name}' itself")
+            return
+        if via.is_link_local:
+            if dev is None:
+                self.add(path, f"the link-local gateway {via} needs 'dev' (which interface)")
+            return
+        same = [net for net, _ in reachable if net.version == via.version]
+        if any(via in net for net in same):
+            return
+        if not same:
+            self.add(
+                path,
+                f"node '{name}' has no IPv{via.version} address, so it cannot reach "
+                f"the gateway {via}",
+            )
+            return
+        mine = ", ".join(str(a.value) for a in own if a.value.version == via.version)
+        self.add(
+            path,
+            f"the gateway {via} is in no subnet of node '{name}' (its addresses: {mine})",
+        )
+
+    def unique_addresses(self) -> None:
+        first: dict[IPAddress, _Address] = {}
+        for a in self.addresses:
+            message = _host_problem(a.value)
+            if message:
+                self.add(a.path, message)
+            seen = first.setdefault(a.value.ip, a)
+            if seen is not a:
+                self.add(
+                    a.path,
+                    f"address {a.value.ip} is already given to {seen.node}:{seen.iface}"
+                    f"{self.at_line(seen.path)}",
+                )
+
+    def macs(self) -> None:
+        first: dict[str, str] = {}
+        for name, node in self.topo.nodes.items():
+            for iname, iface in node.interfaces.items():
+                if iface.mac is None:
+                    continue
+                path = f"nodes.{name}.interfaces.{iname}.mac"
+                if int(iface.mac[:2], 16) & 1:
+                    self.add(
+                        path,
+                        f"{iface.mac} is a multicast MAC (its first byte is odd); "
+                        "use one such as 02:00:00:00:00:01",
+                    )
+                elif iface.mac == "00:00:00:00:00:00":
+                    self.add(path, "00:00:00:00:00:00 is not a usable MAC")
+                where = first.setdefault(iface.mac, path)
+                if where != path:
+                    owner = where.split(".")
+                    self.add(
+                        path,
+                        f"MAC {iface.mac} is already given to {owner[1]}:{owner[3]}"
+                        f"{self.at_line(where)}",
+                    )
+
+
+def _host_problem(address: IPInterface) -> str | None:
+    ip, net = address.ip, address.network
+    if ip.is_multicast:
+        return f"{address} is a multicast address; an interface needs a unicast one"
+    if ip.is_unspecified:
+        return f"{address} is the unspecified address; an interface needs a real one"
+    if ip.version == 4 and net.prefixlen <= 30:
+        prefix = net.prefixlen
+        if ip == net.network_address:
+            return (
+                f"{address} is the network address of {net}; "
+                f"use a host address such as {net[1]}/{prefix}"
+            )
+        if ip == net.broadcast_address:
+            return (
+                f"{address} is the broadcast address of {net}; "
+                f"use a host address such as {net[-2]}/{prefix}"
+            )
+    return None

@@ -1,0 +1,255 @@
+"""YAML into plain Python values, remembering the line of every key and item.
+
+PyYAML composes a node tree (every node has its position); we build the values ourselves
+from it so that each one gets a data path and a line, duplicate keys are refused instead
+of silently overwritten, and alias loops or alias bombs cannot hang the loader.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from netlab.errors import Problem
+from netlab.spec.loaded import join
+
+MAX_VALUES = 200_000  # after expanding aliases; a large lab has a few thousand
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+LineMap = Callable[[int], int]  # line in the parsed text -> line in the user's file
+
+
+class TooManyValues(Exception):
+    pass
+
+
+@dataclass
+class Tree:
+    """The values of one YAML document, with where each one was written."""
+
+    data: Any = None
+    lines: dict[str, int] = field(default_factory=dict)
+    # The text as written of scalars YAML did not read as strings (`no`, `12:30`, `1e3`),
+    # so that a message can show them and say to quote them.
+    raw: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of a single-document YAML text (None when it holds no document)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def parse(text: str, filename: str, line_map: LineMap) -> Tree:
+    """Parse `text`; syntax errors and duplicate keys come back as problems, never raised."""
+    tree = Tree()
+    try:
+        node = compose(text)
+    except yaml.YAMLError as e:
+        tree.problems.append(syntax_problem(e, text, filename, line_map))
+        return tree
+    except RecursionError:
+        tree.problems.append(Problem(filename, None, "", "the YAML nests too deeply"))
+        return tree
+    if node is None:
+        return tree
+    Builder(tree, filename, line_map).build_root(node)
+    return tree
+
+
+class Builder:
+    def __init__(self, tree: Tree, filename: str, line_map: LineMap) -> None:
+        self.tree = tree
+        self.filename = filename
+        self.line_map = line_map
+        self.count = 0
+        self.active: set[int] = set()  # ids of collections being built: an alias loop shows here
+        self.constructor = yaml.SafeLoader("")
+
+    def build_root(self, node: yaml.Node, path: str = "") -> Any:
+        try:
+            self.tree.data = self.build(node, path)
+        except TooManyValues:
+            self.tree.data = None
+            self.problem(
+                node,
+                path,
+                f"the file expands to more than {MAX_VALUES} values (through YAML aliases?)",
+            )
+        except RecursionError:
+            self.tree.data = None
+            self.problem(node, path, "the YAML nests too deeply")
+        return self.tree.data
+
+    def line(self, node: yaml.Node) -> int:
+        return self.line_map(node.start_mark.line + 1)
+
+    def problem(self, node: yaml.Node, path: str, message: str) -> None:
+        self.tree.problems.append(Problem(self.filename, self.line(node), path, message))
+
+    def build(self, node: yaml.Node, path: str) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise TooManyValues
+        self.tree.lines.setdefault(path, self.line(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if id(node) in self.active:
+            self.problem(node, path, "a YAML alias refers to a value that contains it (a loop)")
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, join(path, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path)
+            return None
+        finally:
+            self.active.discard(id(node))
+
+    def scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            self.problem(node, path, f"unknown YAML tag '{node.tag}'; leave it out")
+            return None
+        if node.tag != _STR_TAG and isinstance(node.value, str):
+            self.tree.raw[path] = node.value
+        return value
+
+    def key(self, node: yaml.Node, path: str) -> tuple[bool, Any]:
+        if not isinstance(node, yaml.ScalarNode):
+            kind = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
+            self.problem(node, path, f"a key must be a plain name, not a {kind}")
+            return False, None
+        return True, self.scalar(node, path)
+
+    def mapping(self, node: yaml.MappingNode, path: str) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        first: dict[Any, int] = {}
+        merges: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merges.append((key_node, value_node))
+                continue
+            ok, key = self.key(key_node, path)
+            if not ok:
+                continue
+            line = self.line(key_node)
+            if key in first:
+                self.problem(
+                    key_node, path, f"duplicate key '{key_text(key)}' (first at line {first[key]})"
+                )
+                continue
+            first[key] = line
+            child = join(path, key_text(key))
+            self.tree.lines.setdefault(child, line)  # a merged key keeps the line written here
+            result[key] = self.build(value_node, child)
+        for key_node, value_node in merges:
+            self.merge(result, key_node, value_node, path)
+        return result
+
+    def merge(
+        self, result: dict[Any, Any], key_node: yaml.Node, value: yaml.Node, path: str
+    ) -> None:
+        # `<<: *defaults` (or a list of them): keys written here win over merged ones, and an
+        # earlier merged mapping wins over a later one, as YAML's merge key says.
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self.problem(key_node, path, "'<<' merges a mapping (such as *defaults) only")
+                continue
+            merged = self.build(source, path)
+            for key, item in merged.items():
+                result.setdefault(key, item)
+
+
+def key_text(key: Any) -> str:
+    """A key as it reads in a data path: YAML's spelling for booleans and null."""
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+# --- syntax errors ------------------------------------------------------------------------
+
+_REWRITES: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"found character '\\t' that cannot start any token"),
+        "a tab character; YAML indents with spaces only",
+    ),
+    (
+        re.compile(r"found a tab character"),
+        "a tab character; YAML indents with spaces only",
+    ),
+    (
+        re.compile(r"mapping values are not allowed here"),
+        "a ':' where none can be (is the indentation right? a value holding ': ' needs quotes)",
+    ),
+    (
+        re.compile(r"expected <block end>, but found '(.*)'"),
+        "the indentation does not line up with the lines above (found {0})",
+    ),
+    (
+        re.compile(r"could not find expected ':'"),
+        "a line without ':' inside a mapping (a key without a value, or a quote left open?)",
+    ),
+    (
+        re.compile(r"found unexpected end of stream"),
+        "the file ends inside a quoted string or a bracket that was never closed",
+    ),
+    (
+        re.compile(r"expected ',' or '(\]|\})', but got '(.*)'"),
+        "expected ',' or '{0}' in a [...] or {{...}} list (found {1})",
+    ),
+    (
+        re.compile(r"expected a single document in the stream"),
+        "more than one YAML document ('---'); a topology is a single document",
+    ),
+    (
+        re.compile(r"found undefined alias '(.*)'"),
+        "'*{0}' refers to no anchor '&{0}' defined above it",
+    ),
+    (
+        re.compile(r"found character '(.*)' that cannot start any token"),
+        "'{0}' cannot start a value here; put the value in quotes",
+    ),
+]
+
+
+def _friendly(problem: str) -> str:
+    for pattern, text in _REWRITES:
+        m = pattern.search(problem)
+        if m:
+            return text.format(*m.groups())
+    return problem
+
+
+def syntax_problem(e: yaml.YAMLError, text: str, filename: str, line_map: LineMap) -> Problem:
+    """One line saying where the YAML is broken and how, in a few words."""
+    if isinstance(e, yaml.reader.ReaderError):
+        line = text.count("\n", 0, e.position) + 1
+        char = e.character if isinstance(e.character, str) else chr(e.character)
+        return Problem(
+            filename,
+            line_map(line),
+            "",
+            f"YAML does not allow the control character {ord(char):#04x} in a file",
+        )
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        problem = _friendly(e.problem or e.context or "invalid YAML")
+        where = line_map(mark.line + 1) if mark else None
+        return Problem(filename, where, "", f"YAML syntax error: {problem}")
+    return Problem(filename, None, "", f"YAML syntax error: {e}")
