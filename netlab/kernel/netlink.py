@@ -1,0 +1,630 @@
+"""NetlinkKernel: carries out ops with raw rtnetlink sockets, one born in each namespace.
+
+Why it is fast:
+- no fork anywhere: namespaces are made by threads (two at once), sockets are opened by a
+  thread that sits in the namespace for the time of one socket() call;
+- consecutive netlink ops go out as one batch, one sendmsg per run of messages for the same
+  namespace, and a batch that succeeds is answered by a single ack;
+- links are created with an ifindex chosen here (the kernel accepts it), so later messages
+  of the same batch can name them without asking the kernel first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import os
+import resource
+import socket
+import subprocess
+import sys
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from netlab.kernel import nlsock, nsfs, rtnl, tun
+from netlab.kernel.base import BeginHook, DoneHook, OpFailed
+from netlab.kernel.reasons import explain
+from netlab.plan.ops import (
+    AddAddress,
+    AddRoute,
+    CreateBridge,
+    CreateNamespace,
+    CreateTunTap,
+    CreateVeth,
+    CreateVxlan,
+    DeleteAddress,
+    DeleteLink,
+    DeleteNamespace,
+    DeleteRoute,
+    Op,
+    RunCommand,
+    SetLink,
+    SetLinkDown,
+    SetLinkUp,
+    SetSysctl,
+)
+
+NETLINK_OPS = (CreateVeth, CreateBridge, CreateVxlan, DeleteLink, SetLink, SetLinkUp,
+               SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute)
+IFNAMSIZ = 15
+_RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
+_RUN_BYTES = 64 * 1024
+
+
+class _Refused(Exception):
+    """An op refused before anything was sent (bad name, unknown interface...)."""
+
+    def __init__(self, reason: str, hint: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.hint = hint
+
+
+@dataclass
+class _Msg:
+    ns: str
+    data: bytearray
+    op: int  # index of the op in the ops being executed
+    creates: int | None = None  # ifindex this message creates in ns
+
+
+@dataclass
+class _Batch:
+    msgs: list[_Msg] = field(default_factory=list)
+    fds: list[int] = field(default_factory=list)  # namespace fds the messages refer to
+
+
+def _check_ns(ns: str) -> None:
+    try:
+        nsfs.check_name(ns)
+    except ValueError:
+        raise _Refused(f"invalid namespace name {ns!r}") from None
+    if not ns.startswith(nsfs.PREFIX):
+        raise _Refused(f"{ns} is not a netlab namespace: netlab acts only inside its own")
+
+
+def _check_ifname(name: str) -> None:
+    bad = (not name or len(name.encode()) > IFNAMSIZ or name in (".", "..")
+           or any(c in name for c in "/:\0") or any(c.isspace() for c in name))
+    if bad:
+        raise _Refused(f"invalid interface name {name!r} (at most 15 bytes, no '/', ':' or "
+                       "spaces)")
+
+
+def _mac(text: str) -> bytes:
+    parts = text.split(":")
+    try:
+        if len(parts) != 6:
+            raise ValueError(text)
+        return bytes(int(p, 16) for p in parts)
+    except ValueError:
+        raise _Refused(f"invalid MAC address {text!r}") from None
+
+
+def _socket_limit() -> int:
+    # Each cached socket is one fd; leave most of RLIMIT_NOFILE to everyone else.
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(16, soft // 4)
+
+
+class _Sockets:
+    """One route socket per namespace, least recently used closed beyond the limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: OrderedDict[str, socket.socket] = OrderedDict()
+
+    def get(self, ns: str) -> socket.socket:
+        sock = self._open.get(ns)
+        if sock is None:
+            sock = nlsock.open_in(ns)
+            self.put(ns, sock)
+        else:
+            self._open.move_to_end(ns)
+        return sock
+
+    def put(self, ns: str, sock: socket.socket) -> None:
+        old = self._open.pop(ns, None)
+        if old is not None and old is not sock:
+            old.close()
+        self._open[ns] = sock
+        while len(self._open) > self.limit:
+            self._open.popitem(last=False)[1].close()
+
+    def drop(self, ns: str) -> None:
+        sock = self._open.pop(ns, None)
+        if sock is not None:
+            sock.close()
+
+    def close(self) -> None:
+        while self._open:
+            self._open.popitem()[1].close()
+
+
+def _born(alias: str) -> tuple[socket.socket, dict[str, int]]:
+    """Run inside a namespace just made: its socket, and the links it starts with. The
+    loopback gets the lab's mark, so leftovers can be told apart from others' namespaces."""
+    sock = nlsock.open_here()
+    try:
+        links = {name: index for index, name in socket.if_nameindex()}
+        if alias and "lo" in links:
+            # A fresh socket: any sequence number is ours alone.
+            refused = nlsock.exchange(sock, [rtnl.set_link(1, links["lo"], alias=alias)])
+            if refused:
+                code, text = next(iter(refused.values()))
+                raise OSError(code, text or os.strerror(code))
+    except BaseException:
+        sock.close()
+        raise
+    return sock, links
+
+
+class NetlinkKernel:
+    """The Kernel protocol over rtnetlink (see netlab.kernel.base)."""
+
+    def __init__(self, *, batch_limit: int = 256, workers: int = 2,
+                 command_stdout: int | None = None, socket_limit: int | None = None) -> None:
+        self.batch_limit = batch_limit
+        self.workers = workers
+        self.command_stdout = command_stdout  # None: `exec:` output goes to our stdout
+        self._socks = _Sockets(socket_limit or _socket_limit())
+        self._links: dict[str, dict[str, int]] = {}  # ns -> ifname -> ifindex, as known
+        self._next: dict[str, int] = {}  # ns -> next ifindex to give a new link
+        self._seq = 0
+
+    # --- the protocol -----------------------------------------------------------------
+    def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
+        i = 0
+        while i < len(ops):
+            op = ops[i]
+            try:
+                if isinstance(op, CreateNamespace):
+                    i = self._create_namespaces(ops, i, begin, done)
+                elif isinstance(op, DeleteNamespace):
+                    i = self._delete_namespaces(ops, i, begin, done)
+                elif isinstance(op, NETLINK_OPS):
+                    i = self._netlink_batch(ops, i, begin, done)
+                else:
+                    self._single(i, op, begin)
+                    done(i)
+                    i += 1
+            except OpFailed:
+                raise
+            except _Refused as refused:
+                raise OpFailed(i, op, refused.reason, refused.hint) from None
+            except OSError as err:
+                raise self._failed(i, op, err) from None
+            except Exception as err:  # a bug must still let the engine roll back
+                raise OpFailed(i, op, f"internal error: {type(err).__name__}: {err}") from err
+
+    def close(self) -> None:
+        self._socks.close()
+        self._links.clear()
+        self._next.clear()
+
+    # --- namespaces -------------------------------------------------------------------
+    def _create_namespaces(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                           done: DoneHook) -> int:
+        last, refused = self._run_of(ops, first, CreateNamespace)
+        names = [op.ns for op in ops[first:last]]
+        aliases = {op.ns: getattr(op, "alias", "") for op in ops[first:last]}
+        if names:
+            begin(first, last)
+        results = nsfs.create_many(names, lambda ns: _born(aliases[ns]), self.workers)
+        failure: OpFailed | None = None
+        for k, (name, result) in enumerate(zip(names, results, strict=True)):
+            if isinstance(result, BaseException):
+                if failure is None:
+                    failure = self._failed(first + k, ops[first + k], result)
+                continue
+            assert result is not None
+            sock, links = result
+            self._socks.put(name, sock)
+            self._links[name] = links
+            self._next.pop(name, None)
+            done(first + k)
+        first_failure = failure or refused
+        if first_failure is not None:
+            raise first_failure
+        return last
+
+    def _delete_namespaces(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                           done: DoneHook) -> int:
+        last, refused = self._run_of(ops, first, DeleteNamespace)
+        if last > first:
+            begin(first, last)
+        # Its veth peers in other namespaces go with it: what we know of links is stale.
+        self._forget_links()
+        for k in range(first, last):
+            ns = ops[k].ns
+            self._socks.drop(ns)  # our socket would keep the namespace alive
+            try:
+                nsfs.remove(ns)
+            except OSError as err:
+                raise self._failed(k, ops[k], err) from None
+            done(k)
+        if refused is not None:
+            raise refused
+        return last
+
+    def _run_of(self, ops: Sequence[Op], first: int, kind: type[Op]) -> tuple[int, OpFailed | None]:
+        """The consecutive ops of `kind` from `first` (at most batch_limit), stopping before
+        one that must be refused: the ops before it are still carried out."""
+        last = first
+        while last < len(ops) and isinstance(ops[last], kind) and last - first < self.batch_limit:
+            try:
+                _check_ns(ops[last].ns)
+            except _Refused as why:
+                return last, OpFailed(last, ops[last], why.reason, why.hint)
+            last += 1
+        return last, None
+
+    # --- netlink batches --------------------------------------------------------------
+    def _netlink_batch(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                       done: DoneHook) -> int:
+        batch = _Batch()
+        refused: OpFailed | None = None
+        last = first
+        try:
+            while (last < len(ops) and isinstance(ops[last], NETLINK_OPS)
+                   and last - first < self.batch_limit):
+                try:
+                    batch.msgs.extend(self._encode(last, ops[last], batch))
+                except _Refused as why:
+                    refused = OpFailed(last, ops[last], why.reason, why.hint)
+                    break
+                except OSError as err:
+                    refused = self._failed(last, ops[last], err)
+                    break
+                last += 1
+                if isinstance(ops[last - 1], DeleteLink):
+                    break  # a veth takes its peer along: learn the links afresh after it
+            if last > first:
+                begin(first, last)
+                self._send(ops, first, last, batch, done)
+        finally:
+            for fd in batch.fds:
+                os.close(fd)
+            if last > first and isinstance(ops[last - 1], DeleteLink):
+                self._forget_links()
+        if refused is not None:
+            raise refused
+        return last
+
+    def _send(self, ops: Sequence[Op], first: int, last: int, batch: _Batch,
+              done: DoneHook) -> None:
+        """Send the batch run by run; stop after a run with a refusal, but finish the
+        ops already under way (their remaining messages are follow-ups such as an alias
+        on the peer). done() each op whose messages all succeeded."""
+        left = {k: 0 for k in range(first, last)}
+        for m in batch.msgs:
+            left[m.op] += 1
+        errors: dict[int, tuple[int, str]] = {}  # op -> first (errno, text)
+        created: dict[int, tuple[str, int]] = {}  # op -> the link it made
+        started: set[int] = set()
+        pending = list(batch.msgs)
+        stopping = False
+        while pending:
+            if stopping:
+                pending = [m for m in pending if m.op in started and m.op not in errors]
+                if not pending:
+                    break
+            run = self._next_run(pending)
+            pending = pending[len(run):]
+            try:
+                refused = nlsock.exchange(self._socks.get(run[0].ns), [m.data for m in run])
+            except OSError as err:
+                # The run's fate is unknown: count its ops as refused, learn links anew.
+                code = err.errno or errno.EIO
+                for m in run:
+                    errors.setdefault(m.op, (code, f"no answer from the kernel: {err}"))
+                self._forget_links()
+                stopping = True
+                continue
+            for m in run:
+                started.add(m.op)
+                failed = refused.get(rtnl.seq_of(m.data))
+                if failed:
+                    errors.setdefault(m.op, failed)
+                    stopping = True
+                    continue
+                if m.creates is not None:
+                    created[m.op] = (m.ns, m.creates)
+                left[m.op] -= 1
+                if left[m.op] == 0 and m.op not in errors:
+                    done(m.op)
+        if not errors:
+            return
+        # A refused op must leave nothing: remove what its first message made.
+        for k in errors:
+            if k in created:
+                ns, index = created[k]
+                with contextlib.suppress(OSError):
+                    nlsock.exchange(self._socks.get(ns), [rtnl.del_link(self._next_seq(), index)])
+        for ns in {m.ns for m in batch.msgs}:
+            self._forget_links(ns)
+        k = min(errors)
+        code, text = errors[k]
+        reason, hint = explain(code, text, ops[k])
+        raise OpFailed(k, ops[k], reason, hint)
+
+    @staticmethod
+    def _next_run(pending: list[_Msg]) -> list[_Msg]:
+        ns = pending[0].ns
+        size = 0
+        for n, m in enumerate(pending):
+            size += len(m.data)
+            if m.ns != ns or n >= _RUN_MSGS or (n and size > _RUN_BYTES):
+                return pending[:n]
+        return pending
+
+    # --- encoding ops into messages ---------------------------------------------------
+    def _encode(self, k: int, op: Op, batch: _Batch) -> list[_Msg]:
+        _check_ns(op.ns)
+        if isinstance(op, CreateVeth):
+            return self._encode_veth(k, op, batch)
+        if isinstance(op, CreateBridge):
+            _check_ifname(op.ifname)
+            self._must_be_free(op.ns, op.ifname)
+            index = self._alloc(op.ns)
+            msgs = [_Msg(op.ns, rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp,
+                                                op.mtu), k, index)]
+            return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
+        if isinstance(op, CreateVxlan):
+            return self._encode_vxlan(k, op)
+        if isinstance(op, DeleteLink):
+            index = self._index(op.ns, op.ifname)
+            del self._links[op.ns][op.ifname]
+            return [_Msg(op.ns, rtnl.del_link(self._next_seq(), index), k)]
+        if isinstance(op, SetLink):
+            return [self._encode_set_link(k, op)]
+        if isinstance(op, (SetLinkUp, SetLinkDown)):
+            index = self._index(op.ns, op.ifname)
+            up = isinstance(op, SetLinkUp)
+            return [_Msg(op.ns, rtnl.set_link(self._next_seq(), index, up=up), k)]
+        if isinstance(op, (AddAddress, DeleteAddress)):
+            try:
+                iface = ipaddress.ip_interface(op.address)
+            except ValueError:
+                raise _Refused(f"invalid address {op.address!r} (want a CIDR such as "
+                               "10.0.0.1/24 or fd00::1/64)") from None
+            index = self._index(op.ns, op.ifname)
+            add = isinstance(op, AddAddress)
+            return [_Msg(op.ns, rtnl.address(self._next_seq(), add, index, iface), k)]
+        if isinstance(op, (AddRoute, DeleteRoute)):
+            return [self._encode_route(k, op)]
+        raise _Refused(f"not a netlink op: {op.kind}")
+
+    def _encode_veth(self, k: int, op: CreateVeth, batch: _Batch) -> list[_Msg]:
+        _check_ns(op.peer_ns)
+        _check_ifname(op.ifname)
+        _check_ifname(op.peer_ifname)
+        if op.ns == op.peer_ns and op.ifname == op.peer_ifname:
+            raise _Refused("both ends of the cable have the same name in the same node")
+        self._must_be_free(op.ns, op.ifname)
+        self._must_be_free(op.peer_ns, op.peer_ifname)
+        peer_fd = None
+        if op.peer_ns != op.ns:
+            peer_fd = self._open_ns(op.peer_ns)
+            batch.fds.append(peer_fd)
+        index, peer_index = self._alloc(op.ns), self._alloc(op.peer_ns)
+        msg = rtnl.new_veth(self._next_seq(), index, op.ifname, peer_index, op.peer_ifname,
+                            peer_fd, op.mtu)
+        msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
+        return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs)
+
+    def _encode_vxlan(self, k: int, op: CreateVxlan) -> list[_Msg]:
+        _check_ifname(op.ifname)
+        if not 0 <= op.vni < 1 << 24:
+            raise _Refused(f"invalid VXLAN id {op.vni} (0 to 16777215)")
+        if not 0 < op.port < 1 << 16:
+            raise _Refused(f"invalid UDP port {op.port}")
+        try:
+            remote = ipaddress.ip_address(op.remote)
+            if op.local and ipaddress.ip_address(op.local).version != remote.version:
+                raise _Refused("local and remote addresses are of different families")
+        except ValueError as err:
+            raise _Refused(f"invalid address: {err}") from None
+        dev = self._index(op.ns, op.dev) if op.dev else None
+        self._must_be_free(op.ns, op.ifname)
+        index = self._alloc(op.ns)
+        msg = rtnl.new_vxlan(self._next_seq(), index, op.ifname, op.vni, op.remote, op.local,
+                             dev, op.port, op.mtu)
+        return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
+
+    def _encode_set_link(self, k: int, op: SetLink) -> _Msg:
+        index = self._index(op.ns, op.ifname)
+        master: int | None = None
+        if op.master == "":
+            master = 0  # detach from the bridge
+        elif op.master is not None:
+            master = self._links[op.ns].get(op.master)
+            if master is None:
+                raise _Refused(f"no such bridge {op.master} in that node")
+        mac = _mac(op.mac) if op.mac else None
+        msg = rtnl.set_link(self._next_seq(), index, mtu=op.mtu, mac=mac, master=master,
+                            addrgen_none=op.addrgen_none)
+        return _Msg(op.ns, msg, k)
+
+    def _encode_route(self, k: int, op: AddRoute | DeleteRoute) -> _Msg:
+        if op.family not in (4, 6):
+            raise _Refused(f"invalid address family {op.family} (4 or 6)")
+        try:
+            dst = ipaddress.ip_network("0.0.0.0/0" if op.family == 4 else "::/0")
+            if op.to != "default":
+                dst = ipaddress.ip_network(op.to)
+            via = ipaddress.ip_address(op.via) if op.via else None
+        except ValueError as err:
+            raise _Refused(f"invalid route: {err}") from None
+        if dst.version != op.family or (via is not None and via.version != dst.version):
+            raise _Refused("the destination and the gateway are of different families")
+        oif = self._index(op.ns, op.dev) if op.dev else None
+        if isinstance(op, AddRoute) and via is None and oif is None:
+            raise _Refused("a route needs a gateway (via) or an interface (dev)")
+        msg = rtnl.route(self._next_seq(), isinstance(op, AddRoute), dst, via, oif, op.metric)
+        return _Msg(op.ns, msg, k)
+
+    def _named(self, ns: str, ifname: str, index: int, alias: str, k: int,
+               msgs: list[_Msg]) -> list[_Msg]:
+        """Record a link about to be made, and mark it with the lab's alias."""
+        self._links[ns][ifname] = index
+        if alias:
+            msgs.append(_Msg(ns, rtnl.set_link(self._next_seq(), index, alias=alias), k))
+        return msgs
+
+    # --- what we know of each namespace's links ---------------------------------------
+    def _table(self, ns: str) -> dict[str, int]:
+        table = self._links.get(ns)
+        if table is None:
+            try:
+                with nsfs.entered(ns):
+                    table = {name: index for index, name in socket.if_nameindex()}
+            except FileNotFoundError:
+                raise _Refused(f"no such namespace {ns}") from None
+            self._links[ns] = table
+            self._next.pop(ns, None)
+        return table
+
+    def _index(self, ns: str, ifname: str) -> int:
+        index = self._table(ns).get(ifname)
+        if index is None:
+            raise _Refused(f"no such interface {ifname} in that node")
+        return index
+
+    def _must_be_free(self, ns: str, ifname: str) -> None:
+        if ifname in self._table(ns):
+            raise _Refused(f"an interface named {ifname} already exists in {ns}")
+
+    def _alloc(self, ns: str) -> int:
+        """An ifindex for a new link in ns: above every index we know there."""
+        index = self._next.get(ns) or max(self._table(ns).values(), default=0) + 1
+        self._next[ns] = index + 1
+        return index
+
+    def _forget_links(self, ns: str | None = None) -> None:
+        if ns is None:
+            self._links.clear()
+            self._next.clear()
+        else:
+            self._links.pop(ns, None)
+            self._next.pop(ns, None)
+
+    def _open_ns(self, ns: str) -> int:
+        try:
+            return nsfs.open_fd(ns)
+        except FileNotFoundError:
+            raise _Refused(f"no such namespace {ns}") from None
+
+    def _next_seq(self) -> int:
+        self._seq = self._seq % 0xFFFFFFFF + 1
+        return self._seq
+
+    # --- ops that are not netlink messages --------------------------------------------
+    def _single(self, k: int, op: Op, begin: BeginHook) -> None:
+        _check_ns(op.ns)
+        if isinstance(op, CreateTunTap):
+            self._tuntap(k, op, begin)
+        elif isinstance(op, SetSysctl):
+            path = _sysctl_path(op.key)
+            begin(k, k + 1)
+            _in_ns(op.ns, lambda: _write(path, op.value))
+        elif isinstance(op, RunCommand):
+            begin(k, k + 1)
+            try:
+                self._run(k, op)
+            finally:
+                self._forget_links()  # the command may have made or removed links
+        else:
+            raise _Refused(f"unknown op {op.kind}")
+
+    def _tuntap(self, k: int, op: CreateTunTap, begin: BeginHook) -> None:
+        _check_ifname(op.ifname)
+        if op.mode not in ("tun", "tap"):
+            raise _Refused(f"invalid mode {op.mode!r} (tun or tap)")
+        self._must_be_free(op.ns, op.ifname)
+        begin(k, k + 1)
+        index = tun.create(op.ns, op.ifname, op.mode, op.uid, op.gid)
+        self._links[op.ns][op.ifname] = index
+        self._next.pop(op.ns, None)  # the kernel chose this index
+        if not (op.alias or op.mtu):
+            return
+        msg = rtnl.set_link(self._next_seq(), index, alias=op.alias or None, mtu=op.mtu)
+        try:
+            refused = nlsock.exchange(self._socks.get(op.ns), [msg])
+        except OSError:
+            refused = {0: (errno.EIO, "")}
+        if refused:
+            with contextlib.suppress(OSError):
+                nlsock.exchange(self._socks.get(op.ns), [rtnl.del_link(self._next_seq(), index)])
+            self._forget_links(op.ns)
+            code, text = next(iter(refused.values()))
+            reason, hint = explain(code, text, op)
+            raise OpFailed(k, op, reason, hint)
+
+    def _run(self, k: int, op: RunCommand) -> None:
+        # `ip netns exec` as `netlab exec` does: /sys shows the node's own interfaces.
+        argv = ["ip", "netns", "exec", op.ns, "sh", "-c", op.command]
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=self.command_stdout,
+                                  stderr=subprocess.PIPE, check=False)
+        except FileNotFoundError:
+            raise OpFailed(k, op, "the 'ip' command (iproute2) is not installed",
+                           "apt-get install iproute2") from None
+        err = proc.stderr.decode(errors="replace")
+        if proc.returncode == 0:
+            sys.stderr.write(err)  # nothing the command said is lost
+            return
+        lines = [line for line in err.splitlines() if line.strip()]
+        status = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
+                  else f"exit status {proc.returncode}")
+        tail = f": {lines[-1].strip()}" if lines else ""
+        raise OpFailed(k, op, f"the command failed ({status}){tail}")
+
+    # --- errors -----------------------------------------------------------------------
+    @staticmethod
+    def _failed(k: int, op: Op, err: BaseException) -> OpFailed:
+        if isinstance(err, _Refused):
+            return OpFailed(k, op, err.reason, err.hint)
+        if isinstance(err, OSError) and err.errno:
+            reason, hint = explain(err.errno, "", op)
+            if isinstance(op, CreateTunTap) and err.errno == errno.EINVAL:
+                reason = "the kernel refused the tun/tap settings (invalid value)"
+            return OpFailed(k, op, reason, hint)
+        return OpFailed(k, op, f"{type(err).__name__}: {err}")
+
+
+def _sysctl_path(key: str) -> str:
+    """net.ipv4.ip_forward -> /proc/sys/net/ipv4/ip_forward; only under net., no escape."""
+    parts = key.split(".")
+    if (parts[0] != "net" or len(parts) < 2 or any(not p for p in parts) or "/" in key
+            or ".." in key or any(c.isspace() or c == "\0" for c in key)):
+        raise _Refused(f"refusing sysctl {key!r}: netlab sets only net.* keys")
+    return "/proc/sys/" + "/".join(parts)
+
+
+def _write(path: str, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(f"{value}\n")
+    except FileNotFoundError:
+        raise _Refused(f"no such sysctl {path[len('/proc/sys/'):].replace('/', '.')} "
+                       "in this kernel (or that interface does not exist)") from None
+    except OSError as err:
+        if err.errno == errno.EINVAL:
+            raise _Refused(f"invalid value {value!r} for that sysctl") from None
+        raise
+
+
+def _in_ns(ns: str, action: Callable[[], None]) -> None:
+    """/proc/sys/net shows the namespace of the thread that opens it: enter, act, leave."""
+    try:
+        with nsfs.entered(ns):
+            action()
+    except FileNotFoundError as err:
+        if err.filename and str(err.filename).startswith(nsfs.NETNS_DIR):
+            raise _Refused(f"no such namespace {ns}") from None
+        raise

@@ -1,0 +1,109 @@
+"""Kernel refusals (an errno plus the kernel's own extended-ack text) in words, with a hint.
+
+NetlinkError is not an OSError, and our own netlink code reports plain errnos: everything
+arrives here as (errno, text) so one table decides what a person reads.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from netlab.plan.ops import (
+    AddAddress,
+    AddRoute,
+    CreateBridge,
+    CreateNamespace,
+    CreateTunTap,
+    CreateVeth,
+    CreateVxlan,
+    DeleteAddress,
+    DeleteNamespace,
+    DeleteRoute,
+    Op,
+    SetLink,
+)
+
+ROOT_HINT = "run netlab as root (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN)"
+_KIND_OPTION = {
+    CreateVeth: ("veth", "CONFIG_VETH"),
+    CreateBridge: ("bridge", "CONFIG_BRIDGE"),
+    CreateVxlan: ("vxlan", "CONFIG_VXLAN"),
+    CreateTunTap: ("tun/tap", "CONFIG_TUN"),
+}
+
+
+def explain(code: int, text: str, op: Op) -> tuple[str, str | None]:
+    """(reason, hint) for errno `code` refusing `op`; `text` is the kernel's own words."""
+    reason, hint = _base(code, op)
+    if text and text.lower() not in reason.lower():
+        reason = f"{reason} (kernel: {text})"
+    return reason, hint
+
+
+def _base(code: int, op: Op) -> tuple[str, str | None]:
+    if code == errno.EEXIST:
+        return _exists(op), None
+    if code == errno.ENODEV:
+        return "no such interface in that node", None
+    if code == errno.ERANGE:
+        return "name too long (at most 15 bytes)", None
+    if code == errno.EOPNOTSUPP:
+        kind = _KIND_OPTION.get(type(op))
+        if kind:
+            return (f"this kernel lacks {kind[0]} devices",
+                    f"enable {kind[1]} (or load its module)")
+        if isinstance(op, SetLink) and op.master:
+            return f"{op.master} is not a bridge", None
+        return "this kernel does not support that operation", None
+    if code in (errno.EPERM, errno.EACCES):
+        return "permission denied: needs root (CAP_NET_ADMIN)", ROOT_HINT
+    if code in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        if isinstance(op, AddRoute) and op.via and ":" in op.via:
+            return ("gateway not on a connected subnet",
+                    "the interface needs an IPv6 address in the gateway's subnet")
+        return "gateway not on a connected subnet", "add an address in the gateway's subnet first"
+    if code == errno.EBUSY:
+        if isinstance(op, (CreateVeth, CreateBridge, CreateVxlan)):
+            # We choose each new link's ifindex; something else took it meanwhile.
+            return ("interface index already taken (the node changed behind netlab's back)",
+                    "run the command again")
+        return "busy (in use)", None
+    if code == errno.EADDRNOTAVAIL:
+        if isinstance(op, DeleteAddress):
+            return "no such address on that interface", None
+        return "address not available", None
+    if code == errno.ESRCH and isinstance(op, DeleteRoute):
+        return "no such route", None
+    if code == errno.ENOENT:
+        if isinstance(op, (CreateNamespace, DeleteNamespace)):
+            return "no such namespace", None
+        if isinstance(op, DeleteRoute):
+            return "no such route", None
+        return "not found", None
+    if code == errno.EAFNOSUPPORT and isinstance(op, SetLink) and op.addrgen_none:
+        return "IPv6 is off on this interface (an MTU below 1280?)", None
+    if code == errno.EINVAL:
+        return "invalid value", None
+    if code in (errno.ENOBUFS, errno.ENOMEM):
+        return "the kernel ran out of memory or buffer space", None
+    return f"{errno.errorcode.get(code, 'error')}: {_strerror(code)}", None
+
+
+def _exists(op: Op) -> str:
+    if isinstance(op, CreateNamespace):
+        return f"namespace {op.ns} already exists"
+    if isinstance(op, CreateVeth):
+        return (f"an interface named {op.ifname} already exists in {op.ns}, "
+                f"or {op.peer_ifname} in {op.peer_ns}")
+    if isinstance(op, (CreateBridge, CreateTunTap, CreateVxlan)):
+        return f"an interface named {op.ifname} already exists in that node"
+    if isinstance(op, AddAddress):
+        return "that address is already on the interface"
+    if isinstance(op, AddRoute):
+        return "that route already exists"
+    return "already exists"
+
+
+def _strerror(code: int) -> str:
+    return os.strerror(code).lower()
