@@ -8,6 +8,7 @@ and data path; they are raised together, once, as a TopologyError sorted by line
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from netlab.errors import Problem, TopologyError
 from netlab.spec import messages, template, validate, yamltree
-from netlab.spec.loaded import LoadedTopology
+from netlab.spec.loaded import LoadedTopology, one_line
 from netlab.spec.model import Topology
 from netlab.spec.source import MAX_BYTES, read_source
 
@@ -94,5 +95,7 @@ def _what(value: Any) -> str:
 
 
 def _error(problems: list[Problem]) -> TopologyError:
-    ordered = sorted(problems, key=lambda p: p.line or 0)  # stable: same line keeps its order
+    # One line per problem, even when a name or value quoted in it holds a newline.
+    clean = [replace(p, path=one_line(p.path), message=one_line(p.message)) for p in problems]
+    ordered = sorted(clean, key=lambda p: p.line or 0)  # stable: same line keeps its order
     return TopologyError(problems=ordered)

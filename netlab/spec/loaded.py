@@ -11,6 +11,13 @@ from netlab.spec.model import Topology
 _LAST_PART = re.compile(r"(\[\d+\]|\.[^.\[\]]*|^[^.\[\]]+)$")
 
 
+def one_line(text: str) -> str:
+    """Text from the file made safe for a one-line message: control characters escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def join(parent: str, part: str | int) -> str:
     """The data path of a child: "links" + 2 -> "links[2]", "nodes" + "h1" -> "nodes.h1"."""
     if isinstance(part, int):
@@ -47,7 +54,7 @@ class LoadedTopology:
 
     def problem(self, path: str, message: str) -> Problem:
         """A Problem at `path` of this file, for checks made after loading (the planner's)."""
-        return Problem(self.filename, self.line_of(path), path, message)
+        return Problem(self.filename, self.line_of(path), one_line(path), one_line(message))
 
 
 def line_in(lines: dict[str, int], path: str) -> int | None:

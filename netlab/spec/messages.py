@@ -227,6 +227,7 @@ def locate(loc: Sequence[str | int], data: Any) -> _At:
             at.tp = Any
             at.value = _item(at.value, elem)
         i += 1
+    at.tp = _strip(at.tp, at.meta)  # the constraints of the last type, for range messages
     return at
 
 
@@ -273,32 +274,29 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 def _got(value: Any, raw: str | None) -> str:
+    """What was found, as the user wrote it; for a scalar that YAML did not read as text,
+    what YAML made of it and how to keep it text."""
     if value is None:
         return "nothing"
-    if isinstance(value, bool):
-        return f"{_scalar(value, raw)} (a boolean)"
-    if isinstance(value, (int, float)):
-        return f"the number {_scalar(value, raw)}"
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return f"the date {_scalar(value, raw)}"
     if isinstance(value, str):
-        return f"a text, '{_short(value)}'"
+        return f"the text '{_short(value)}'"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return type(value).__name__
-
-
-def _quote_hint(value: Any, raw: str | None) -> str:
-    """Why YAML read what the user wrote as something other than text, and the way out."""
-    if raw is None or isinstance(value, str) or value is None:
-        return ""
+    written = _scalar(value, raw)
     if isinstance(value, bool):
-        return f"; YAML reads {raw} as a boolean, so quote it: '{raw}'"
-    if isinstance(value, (int, float)) and _scalar(value) != raw:
-        return f"; YAML reads {raw} as the number {value}, so quote it: '{raw}'"
-    return f"; quote it to make it a text: '{raw}'"
+        read = "true" if value else "false"
+        if raw is not None and raw != read:
+            return f"{raw}, which YAML reads as {read} (quote it: '{raw}')"
+        return f"{read} (a boolean)"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"{written}, which YAML reads as a date (quote it: '{written}')"
+    if isinstance(value, (int, float)):
+        if raw is not None and raw != _scalar(value):
+            return f"{raw}, which YAML reads as the number {value} (quote it: '{raw}')"
+        return f"the number {written}"
+    return type(value).__name__
 
 
 class Wording:
@@ -325,7 +323,10 @@ class Wording:
             return f"{message}; write it as a list: [{at.value}]"
         if (at.role == "interfaces" or at.role == "nodes") and at.value is None:
             return f"{message}; indent what belongs under '{at.role}:'"
-        return message + _quote_hint(at.value, raw)
+        if _strip(at.tp, []) is str and isinstance(at.value, dict) and len(at.value) == 1:
+            [(key, value)] = at.value.items()
+            return f"{message} ({key}: {_short(str(value), 20)}); a text with ': ' needs quotes"
+        return message
 
     def unknown_key(self, at: _At) -> str:
         key = str(at.parts[-1])
@@ -361,7 +362,7 @@ class Wording:
     def literal(self, at: _At, error: ErrorDetails) -> str:
         expected = str(error.get("ctx", {}).get("expected", ""))
         if at.field == "version":
-            return f"version {_scalar(at.value)} is not supported; this netlab reads version 1"
+            return f"{_scalar(at.value)} is not supported; this netlab reads version 1"
         choices = re.findall(r"'([^']*)'", expected) or [expected]
         return f"{at.field} {_scalar(at.value)} is not one of: {', '.join(choices)}"
 
@@ -439,8 +440,17 @@ def problems_from(
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     unions: dict[str, list[tuple[_At, ErrorDetails]]] = {}
-    for details in error.errors(include_url=False):
-        at = locate(details["loc"], data)
+    located = [(locate(d["loc"], data), d) for d in error.errors(include_url=False)]
+    # `node:` for `nodes:` is one mistake: say "did you mean 'nodes'", not also "missing".
+    meant = {
+        (at.parent_path, m.group(1))
+        for at, d in located
+        if d["type"] == "extra_forbidden"
+        and (m := re.search(r"did you mean '(.*)'", wording.unknown_key(at)))
+    }
+    for at, details in located:
+        if details["type"] == "missing" and (at.parent_path, str(at.parts[-1])) in meant:
+            continue
         if at.union:
             unions.setdefault(at.path, []).append((at, details))
             continue

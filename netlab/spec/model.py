@@ -68,7 +68,8 @@ def _check_cidr(value: str) -> str:
             f"'{value}' is not an address with a prefix length, e.g. 10.0.0.1/24 or fd00::1/64"
         ) from None
     if "/" not in value:
-        raise ValueError(f"'{value}' needs a prefix length, e.g. {value}/24")
+        example = "64" if iface.version == 6 else "24"
+        raise ValueError(f"'{value}' needs a prefix length, e.g. {value}/{example}")
     return str(iface)
 
 
@@ -103,6 +104,8 @@ def _check_dest(value: str) -> str:
 def _check_sysctl(value: str) -> str:
     if "/" in value and SYSCTL_RE.match(value.replace("/", ".")):
         raise ValueError(f"'{value}': write sysctl names with dots: {value.replace('/', '.')}")
+    if value.startswith("net.") and (".." in value or value.endswith(".")):
+        raise ValueError(f"'{value}' has an empty part between dots")
     if not SYSCTL_RE.match(value) or ".." in value:
         raise ValueError(f"'{value}': only sysctls under 'net.' can be set in a node")
     return value

@@ -77,8 +77,12 @@ def render(
     env = environment()
     try:
         ast = env.parse(text)
-    except jinja2.TemplateSyntaxError as e:
+        used = meta.find_undeclared_variables(ast)
+        _tag_newlines(ast)
+        code = env.compile(ast)
+    except jinja2.TemplateSyntaxError as e:  # also an unknown filter or test, when compiled
         message = " ".join((e.message or "invalid syntax").split()).rstrip(".")
+        message = message[:1].lower() + message[1:]
         raise TemplateProblems(
             [Problem(filename, e.lineno, "", f"template syntax error: {message}")]
         ) from None
@@ -87,11 +91,9 @@ def render(
         raise TemplateProblems(problems)
     if not problems:
         # An override must name a variable of the file, or a typo would go unnoticed.
-        used = meta.find_undeclared_variables(ast)
         variables.update(_check_overrides(overrides, variables, used, filename))
     # else: plain YAML that does not parse; the YAML parser will say where, better.
-    _tag_newlines(ast)
-    template = env.template_class.from_code(env, env.compile(ast), env.make_globals(None), None)
+    template = env.template_class.from_code(env, code, env.make_globals(None), None)
     chunks: list[str] = []
     size = 0
     try:

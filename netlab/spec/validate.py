@@ -327,6 +327,8 @@ class _Checker:
         kind = iface.kind
         if node.kind == "switch" and iname == SWITCH_BRIDGE:
             kind = "bridge"
+        if kind is None and iface.vxlan is not None:
+            kind = "vxlan"  # its settings say what it is (the planner reads it so too)
         if iname == LOOPBACK:
             for key in sorted(given - {"addresses", "mtu", "up"}):
                 self.add(
@@ -348,7 +350,8 @@ class _Checker:
             self.owner(f"{path}.owner", iface.owner, user=True)
             self.owner(f"{path}.group", iface.group, user=False)
         linked = (name, iname) in self.linked
-        if kind in (None, "veth") and not linked and iname not in port_of:
+        on_switch = node.kind == "switch"  # its other interfaces are reported by switch()
+        if kind in (None, "veth") and not linked and iname not in port_of and not on_switch:
             if kind == "veth":
                 message = (
                     f"interface '{iname}' of node '{name}' is a veth but in no link; "

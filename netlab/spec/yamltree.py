@@ -184,56 +184,50 @@ def key_text(key: Any) -> str:
 
 # --- syntax errors ------------------------------------------------------------------------
 
-_REWRITES: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(r"found character '\\t' that cannot start any token"),
-        "a tab character; YAML indents with spaces only",
-    ),
-    (
-        re.compile(r"found a tab character"),
-        "a tab character; YAML indents with spaces only",
-    ),
-    (
-        re.compile(r"mapping values are not allowed here"),
-        "a ':' where none can be (is the indentation right? a value holding ': ' needs quotes)",
-    ),
-    (
-        re.compile(r"expected <block end>, but found '(.*)'"),
-        "the indentation does not line up with the lines above (found {0})",
-    ),
-    (
-        re.compile(r"could not find expected ':'"),
-        "a line without ':' inside a mapping (a key without a value, or a quote left open?)",
-    ),
-    (
-        re.compile(r"found unexpected end of stream"),
-        "the file ends inside a quoted string or a bracket that was never closed",
-    ),
-    (
-        re.compile(r"expected ',' or '(\]|\})', but got '(.*)'"),
-        "expected ',' or '{0}' in a [...] or {{...}} list (found {1})",
-    ),
-    (
-        re.compile(r"expected a single document in the stream"),
-        "more than one YAML document ('---'); a topology is a single document",
-    ),
-    (
-        re.compile(r"found undefined alias '(.*)'"),
-        "'*{0}' refers to no anchor '&{0}' defined above it",
-    ),
-    (
-        re.compile(r"found character '(.*)' that cannot start any token"),
-        "'{0}' cannot start a value here; put the value in quotes",
-    ),
-]
+_CLOSE_OR_COMMA = re.compile(r"expected ',' or '(\]|\})', but got '(.*)'")
+_BAD_START = re.compile(r"found character '(.*)' that cannot start any token")
 
 
-def _friendly(problem: str) -> str:
-    for pattern, text in _REWRITES:
-        m = pattern.search(problem)
-        if m:
-            return text.format(*m.groups())
-    return problem
+def _explain(e: yaml.MarkedYAMLError, line_map: LineMap) -> tuple[int | None, str]:
+    """PyYAML's problem, told in a few words, and the 1-based line it is best shown at."""
+    context, problem = e.context or "", e.problem or ""
+    at = line_map(e.problem_mark.line + 1) if e.problem_mark else None
+    opened = line_map(e.context_mark.line + 1) if e.context_mark else None
+    if "single document" in context:
+        return at, "a second YAML document ('---'); a topology is a single document"
+    if "end of stream" in problem or "<stream end>" in problem:
+        if "quoted scalar" in context:
+            return opened, "a quoted text that starts on this line is never closed"
+        if "flow" in context:
+            return opened, "a '[' or '{' on this line is never closed"
+        return at, "the file ends too early (a quote or a bracket left open?)"
+    m = _CLOSE_OR_COMMA.search(problem)
+    if m:
+        close, found = m.group(1), m.group(2)
+        bracket = "[" if close == "]" else "{"
+        where = f" opened on line {opened}" if opened and opened != at else ""
+        if found in ("]", "}"):
+            return at, f"the '{bracket}'{where} is closed with '{found}'; use '{close}'"
+        return at, (
+            f"found '{found}' inside the '{bracket}'{where}: "
+            f"separate its items with ',' and close it with '{close}'"
+        )
+    if "\\t" in problem or "tab character" in problem:
+        return at, "a tab character; YAML indents with spaces only"
+    if "mapping values are not allowed" in problem:
+        return at, "a ':' where none can be (is the indentation right? quote a text with ': ')"
+    if "expected <block end>" in problem:
+        return at, "the indentation does not line up with the lines above"
+    if "could not find expected ':'" in problem:
+        return at, "a line without ':' inside a mapping (a key without a value? a quote left open?)"
+    m = re.search(r"found undefined alias '(.*)'", problem)
+    if m:
+        return at, f"'*{m.group(1)}' refers to no anchor '&{m.group(1)}' defined above it"
+    m = _BAD_START.search(problem)
+    if m:
+        return at, f"'{m.group(1)}' cannot start a value here; put the value in quotes"
+    text = problem or context or "invalid YAML"
+    return at, " ".join(text.split())
 
 
 def syntax_problem(e: yaml.YAMLError, text: str, filename: str, line_map: LineMap) -> Problem:
@@ -248,8 +242,6 @@ def syntax_problem(e: yaml.YAMLError, text: str, filename: str, line_map: LineMa
             f"YAML does not allow the control character {ord(char):#04x} in a file",
         )
     if isinstance(e, yaml.MarkedYAMLError):
-        mark = e.problem_mark or e.context_mark
-        problem = _friendly(e.problem or e.context or "invalid YAML")
-        where = line_map(mark.line + 1) if mark else None
-        return Problem(filename, where, "", f"YAML syntax error: {problem}")
-    return Problem(filename, None, "", f"YAML syntax error: {e}")
+        where, message = _explain(e, line_map)
+        return Problem(filename, where, "", f"YAML syntax error: {message}")
+    return Problem(filename, None, "", f"YAML syntax error: {' '.join(str(e).split())}")
