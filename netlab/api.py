@@ -55,12 +55,18 @@ def require_privileges() -> None:
 
 class _LabKernel:
     """The real kernel, plus what a teardown owes before a namespace goes: stopping the
-    processes inside it, which would otherwise keep it (and its cables) alive."""
+    processes inside it, which would otherwise keep it (and its cables) alive.
+
+    Fault injection for tests: NETLAB_FAIL_AT=N makes the N-th op sent (counting from 1)
+    be refused as if by the kernel, once, after the ops before it really happened."""
 
     def __init__(self) -> None:
         from netlab.kernel.netlink import NetlinkKernel
 
         self.inner = NetlinkKernel()
+        fail_at = os.environ.get("NETLAB_FAIL_AT", "")
+        self.fail_at = int(fail_at) if fail_at.isdigit() else None
+        self.sent = 0
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         doomed = [op.ns for op in ops if isinstance(op, DeleteNamespace)]
@@ -68,6 +74,15 @@ class _LabKernel:
             from netlab.kernel.processes import stop_all_in
 
             stop_all_in(doomed)
+        if self.fail_at is not None and 0 < self.fail_at - self.sent <= len(ops):
+            from netlab.kernel.base import OpFailed
+
+            index = self.fail_at - self.sent - 1
+            self.fail_at = None
+            self.inner.execute(ops[:index], begin, done)
+            begin(index, index + 1)
+            raise OpFailed(index, ops[index], "refused by fault injection (NETLAB_FAIL_AT)")
+        self.sent += len(ops)
         self.inner.execute(ops, begin, done)
 
     def close(self) -> None:

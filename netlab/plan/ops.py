@@ -40,7 +40,11 @@ class Op:
 
 @dataclass(frozen=True)
 class CreateNamespace(Op):
+    """A new network namespace; its loopback carries the lab's mark as alias, so that
+    `netlab cleanup` can tell our namespaces from someone else's with a similar name."""
+
     kind: ClassVar[str] = "create-namespace"
+    alias: str = ""
 
     def describe(self) -> str:
         return f"create namespace {self.ns}"

@@ -203,7 +203,7 @@ def plan(topo: Topology, lab: str | None = None) -> Plan:
     mark = naming.mark(lab)
     ifaces, links = resolve(topo)
     namespaces = {name: naming.namespace(lab, name) for name in topo.nodes}
-    ops: list[Op] = [CreateNamespace(ns) for ns in namespaces.values()]
+    ops: list[Op] = [CreateNamespace(ns, mark) for ns in namespaces.values()]
 
     for name, node in topo.nodes.items():
         for key, value in _global_sysctls(node).items():

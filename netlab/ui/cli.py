@@ -16,6 +16,7 @@ from netlab.errors import (
     EXIT_KERNEL,
     EXIT_OK,
     InputError,
+    LabStateError,
     NetlabError,
     TopologyError,
 )
@@ -53,9 +54,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=1))
         return EXIT_OK
     if args.down:
-        out.print(teardown_table(plan.teardown(), f"teardown of lab {lab.name}"))
+        out.print(teardown_table(plan.teardown(), f"teardown of lab {lab.name}", lab.name))
     else:
-        out.print(plan_table(plan.ops, f"plan for lab {lab.name} ({len(plan.ops)} ops)"))
+        out.print(plan_table(plan.ops, f"plan for lab {lab.name} ({len(plan.ops)} ops)", lab.name))
     return EXIT_OK
 
 
@@ -170,6 +171,34 @@ def cmd_shell(args: argparse.Namespace) -> int:
     return EXIT_KERNEL
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from netlab.api import require_privileges
+    from netlab.cleanup import remove, survey
+
+    require_privileges()
+    found = survey(args.lab)
+    if args.json:
+        print(json.dumps({
+            "dry_run": args.dry_run,
+            "leftovers": [vars(lo) for lo in found.leftovers],
+            "left_alone": [vars(lo) for lo in found.ignored],
+        }, indent=1))
+    else:
+        for lo in found.ignored:
+            out.print(f"left alone: {lo.kind} {lo.name} ({lo.why})")
+        verb = "would remove" if args.dry_run else "removing"
+        for lo in found.leftovers:
+            out.print(f"{verb} {lo.kind} {lo.name} ({lo.why})")
+        if not found.leftovers:
+            out.print("nothing to clean up")
+    if args.dry_run or not found.leftovers:
+        return EXIT_OK
+    problems = remove(found.leftovers)
+    if problems:
+        raise LabStateError("could not remove: " + "; ".join(problems))
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from netlab.spec import json_schema
 
@@ -233,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     with_lab(p, file=False)
     p.add_argument("node")
     p.set_defaults(func=cmd_shell)
+
+    p = sub.add_parser(
+        "cleanup", help="remove what crashed runs left behind (only what carries netlab's mark)"
+    )
+    p.add_argument("-l", "--lab", help="only leftovers of this lab")
+    p.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cleanup)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the topology format")
     p.set_defaults(func=cmd_schema)

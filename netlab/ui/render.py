@@ -8,37 +8,41 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from netlab.plan.ops import Op
+from netlab.plan.naming import NS_PREFIX
+from netlab.plan.ops import CreateNamespace, DeleteNamespace, Op
 
 
-def plan_table(ops: list[Op], title: str) -> Table:
+def _short(text: str, lab: str) -> str:
+    # Inside one lab's table, "netlab-hello-h1" says no more than "h1".
+    return text.replace(f"{NS_PREFIX}{lab}-", "")
+
+
+def plan_table(ops: list[Op], title: str, lab: str) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("node")
     table.add_column("operation")
     for n, op in enumerate(ops, 1):
-        table.add_row(str(n), op.ns, op.describe())
+        words = op.describe().removesuffix(f" in {op.ns}")
+        if not isinstance(op, (CreateNamespace, DeleteNamespace)):
+            words = _short(words, lab)
+        table.add_row(str(n), _short(op.ns, lab), words)
     return table
 
 
-def teardown_table(steps: list[tuple[Op, bool]], title: str) -> Table:
+def teardown_table(steps: list[tuple[Op, bool]], title: str, lab: str) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("operation")
     for n, (op, carried_out) in enumerate(steps, 1):
-        text = Text(op.describe())
+        words = op.describe()
+        if not isinstance(op, DeleteNamespace):
+            words = _short(words, lab)
+        text = Text(words)
         if not carried_out:
-            text = Text(f"{op.describe()} (goes with its namespace)", style="dim")
+            text = Text(f"{words} (goes with its namespace)", style="dim")
         table.add_row(str(n), text)
     return table
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n = n / 1024  # type: ignore[assignment]
-    return f"{n:.1f} TiB"
 
 
 def _state(iface: dict[str, Any]) -> Text:
@@ -48,6 +52,8 @@ def _state(iface: dict[str, Any]) -> Text:
     style = {"up": "green", "unknown": "yellow"}.get(oper, "red")
     if iface["admin"] == "down":
         return Text("admin down", style="red")
+    if iface["kind"] in ("tun", "tap") and oper == "down":
+        return Text("no program attached", style="yellow")
     return Text(oper, style=style)
 
 
@@ -67,16 +73,16 @@ def status_view(doc: dict[str, Any]) -> RenderableType:
         )
     ifaces = Table(show_edge=False)
     for col, justify in (
-        ("node", "left"), ("interface", "left"), ("kind", "left"), ("peer / bridge", "left"),
+        ("node", "left"), ("interface", "left"), ("kind", "left"), ("link", "left"),
         ("addresses", "left"), ("mac", "left"), ("mtu", "right"), ("state", "left"),
-        ("rx", "right"), ("tx", "right"),
+        ("rx pkt", "right"), ("tx pkt", "right"),
     ):
-        ifaces.add_column(col, justify=justify)  # type: ignore[arg-type]
+        ifaces.add_column(col, justify=justify, no_wrap=col != "addresses")  # type: ignore[arg-type]
     for node in doc["nodes"]:
         for i, iface in enumerate(node["interfaces"]):
-            link = iface["peer"] or ""
+            link = f"to {iface['peer']}" if iface["peer"] else ""
             if iface.get("master"):
-                link = f"{link} in {iface['master']}".strip()
+                link = f"{link}, in {iface['master']}" if link else f"in {iface['master']}"
             if iface["kind"] in ("tun", "tap") and iface.get("owner") is not None:
                 link = f"owner {iface['owner']}"
             ifaces.add_row(
@@ -84,8 +90,7 @@ def status_view(doc: dict[str, Any]) -> RenderableType:
                 iface["name"], iface["kind"] or "?", link,
                 "\n".join(iface["addresses"]), iface["mac"] or "",
                 str(iface["mtu"] or ""), _state(iface),
-                f"{_size(iface['rx_bytes'])} / {iface['rx_packets']} pkt",
-                f"{_size(iface['tx_bytes'])} / {iface['tx_packets']} pkt",
+                str(iface["rx_packets"]), str(iface["tx_packets"]),
             )
     parts: list[RenderableType] = [nodes, Text(""), ifaces]
     if doc["drift"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,8 +38,13 @@ def lab_name() -> Iterator[str]:
                        capture_output=True, timeout=120)
 
 
+def _host(lab: str) -> tuple[set[str], set[str]]:
+    """What a lab could leave on the host: its namespaces, and any host interface."""
+    return netlab_namespaces(f"netlab-{lab}-"), host_links()
+
+
 def test_up_status_exec_down(lab_name: str) -> None:
-    before = netlab_namespaces(), host_links()
+    before = _host(lab_name)
     up = netlab("up", str(TOPO / "router.yaml"), "--name", lab_name, "--json")
     assert json.loads(up.stdout)["created"] is True
 
@@ -63,7 +69,7 @@ def test_up_status_exec_down(lab_name: str) -> None:
 
     down = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
     assert down["was_up"] is True
-    assert (netlab_namespaces(), host_links()) == before
+    assert _host(lab_name) == before
     # down again: nothing to do, still success
     assert "not up" in netlab("down", "-l", lab_name).stdout
 
@@ -81,24 +87,39 @@ def test_changed_topology_needs_recreate(lab_name: str) -> None:
     netlab("down", "-l", lab_name)
 
 
-def test_kernel_refusal_rolls_back(tmp_path: Path, lab_name: str) -> None:
-    topo = tmp_path / "bad-gw.yaml"
+def test_failing_exec_command_rolls_back(tmp_path: Path, lab_name: str) -> None:
+    topo = tmp_path / "bad-exec.yaml"
     topo.write_text(
-        "name: badgw\n"
+        "name: badexec\n"
         "nodes:\n"
         "  a:\n"
         "    interfaces: {eth0: {addresses: [10.9.0.1/24]}}\n"
-        "    routes: [{to: default, via: 10.77.0.1}]\n"
+        "    exec: ['sleep 30 &', 'echo oops >&2; exit 3']\n"
         "  b:\n"
         "    interfaces: {eth0: {addresses: [10.9.0.2/24]}}\n"
         "links: [[a:eth0, b:eth0]]\n"
     )
-    before = netlab_namespaces(), host_links()
+    before = _host(lab_name)
     result = netlab("up", str(topo), "--name", lab_name, check=1)
-    assert "add route default via 10.77.0.1" in result.stderr
+    assert "exit 3" in result.stderr or "exit status 3" in result.stderr, result.stderr
     assert "rolled back" in result.stderr
-    assert (netlab_namespaces(), host_links()) == before
+    # the background sleep was stopped, so the namespaces really went away
+    assert _host(lab_name) == before
     assert lab_name not in netlab("ls").stdout
+
+
+def test_keep_on_error_then_down(tmp_path: Path, lab_name: str) -> None:
+    env_topo = str(TOPO / "veth-pair.yaml")
+    before = _host(lab_name)
+    result = subprocess.run(
+        [sys.executable, "-m", "netlab", "up", env_topo, "--name", lab_name, "--keep-on-error"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "NETLAB_FAIL_AT": "5"},
+    )
+    assert result.returncode == 1, result.stderr
+    assert "fault injection" in result.stderr and "--keep-on-error" in result.stderr
+    assert f"netlab-{lab_name}-a" in netlab_namespaces()
+    netlab("down", "-l", lab_name)
+    assert _host(lab_name) == before
 
 
 def test_foreign_namespace_is_not_adopted(lab_name: str) -> None:
@@ -116,8 +137,8 @@ def test_foreign_namespace_is_not_adopted(lab_name: str) -> None:
 def test_bad_input_exits_2_and_touches_nothing(tmp_path: Path) -> None:
     topo = tmp_path / "typo.yaml"
     topo.write_text("name: typo\nnodes:\n  a:\n    kind: rooter\n")
-    before = netlab_namespaces(), host_links()
+    before = _host("typo")
     result = netlab("up", str(topo), check=2)
     assert "typo.yaml:4:" in result.stderr
-    assert (netlab_namespaces(), host_links()) == before
+    assert _host("typo") == before
     assert netlab("validate", str(topo), check=2).stderr == result.stderr

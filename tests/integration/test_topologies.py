@@ -63,8 +63,9 @@ def _udp_exchange(lab: LabHandle, server: str, address: str, client: str) -> byt
 
 @pytest.mark.parametrize("path", TOPOLOGIES, ids=[p.stem for p in TOPOLOGIES])
 def test_topology_end_to_end(path: Path, netlab_lab: LabFactory) -> None:
-    ns_before, links_before = netlab_namespaces(), host_links()
+    links_before = host_links()
     lab = netlab_lab(path)
+    mine = f"netlab-{lab.name}-"  # the name is fresh: before up, nothing had it
     plan = lab.lab.plan
     try:
         pairs = reachable_pairs(lab.lab.topology, plan)
@@ -100,11 +101,11 @@ def test_topology_end_to_end(path: Path, netlab_lab: LabFactory) -> None:
             (f"{rl.a[0]}:{rl.a[1]}", f"{rl.b[0]}:{rl.b[1]}") for rl in plan.links
         }
         # every planned namespace exists; the lab added nothing to the host namespace
-        assert netlab_namespaces() - ns_before == set(plan.namespaces.values())
+        assert netlab_namespaces(mine) == set(plan.namespaces.values())
         assert host_links() == links_before
     finally:
         lab.down()
-    assert netlab_namespaces() == ns_before
+    assert netlab_namespaces(mine) == set()
     assert host_links() == links_before
 
 
