@@ -243,9 +243,40 @@ class _Checker:
         for iname, iface in node.interfaces.items():
             self.interface(name, node, iname, iface, ports)
         self.routes(name, node)
+        self.subnets(name)
+        self.sysctls(name, node)
         for k, command in enumerate(node.exec):
             if not command.strip():
                 self.add(f"{path}.exec[{k}]", "an empty command")
+
+    def subnets(self, name: str) -> None:
+        # Two interfaces of one node in one subnet: the kernel takes it, and then routes
+        # through whichever it likes; with a router it is nearly always a typo.
+        first: dict[IPNetwork, _Address] = {}
+        for a in self.addresses:
+            net = a.value.network
+            if a.node != name or net.prefixlen == net.max_prefixlen or a.value.is_link_local:
+                continue
+            seen = first.setdefault(net, a)
+            if seen.iface != a.iface:
+                self.add(
+                    a.path,
+                    f"subnet {net} is also on {seen.iface}{self.at_line(seen.path)}; "
+                    "give each interface of a node its own subnet",
+                )
+
+    def sysctls(self, name: str, node: Node) -> None:
+        for key in node.sysctls:
+            parts = key.split(".")
+            if len(parts) < 5 or parts[2] not in ("conf", "neigh"):
+                continue
+            device, known = parts[3], self.interfaces_of(name)
+            if device not in (*known, "all", "default", LOOPBACK):
+                self.add(
+                    f"nodes.{name}.sysctls.{key}",
+                    f"node '{name}' has no interface '{device}' "
+                    f"(its interfaces: {', '.join(known) or 'none'})",
+                )
 
     def switch(self, name: str, node: Node) -> None:
         path = f"nodes.{name}"
@@ -300,6 +331,11 @@ class _Checker:
             return "the loopback device cannot be a bridge port"
         iface = node.interfaces.get(port)
         linked = (name, port) in self.linked
+        if iface is not None and iface.addresses:
+            return (
+                f"'{port}' has an address, but a bridge port's address is never used; "
+                f"put it on the bridge '{bridge}'"
+            )
         if iface is None and not linked:
             known = ", ".join(i for i in self.interfaces_of(name) if i != bridge) or "none"
             return f"'{port}' is not an interface of node '{name}' (its interfaces: {known})"
@@ -422,12 +458,11 @@ class _Checker:
 
     def routes(self, name: str, node: Node) -> None:
         own = [a for a in self.addresses if a.node == name]
-        reachable: list[tuple[IPNetwork, str]] = [
-            (a.value.network, f"{a.iface} ({a.value})") for a in own
-        ]
+        # Where a gateway can be: a subnet of an interface, or behind a route with no gateway.
+        reachable: list[tuple[IPNetwork, str]] = [(a.value.network, a.iface) for a in own]
         for route in node.routes:
             if route.dev is not None and route.via is None and route.to != "default":
-                reachable.append((ipaddress.ip_network(route.to), f"the route to {route.to}"))
+                reachable.append((ipaddress.ip_network(route.to), route.dev))
         seen: dict[tuple[int, str, int], int] = {}
         for k, route in enumerate(node.routes):
             path = f"nodes.{name}.routes[{k}]"
@@ -483,8 +518,13 @@ class _Checker:
             if dev is None:
                 self.add(path, f"the link-local gateway {via} needs 'dev' (which interface)")
             return
-        same = [net for net, _ in reachable if net.version == via.version]
-        if any(via in net for net in same):
+        same = [(net, i) for net, i in reachable if net.version == via.version]
+        on_dev = [(net, i) for net, i in same if i == dev]
+        if on_dev and not any(via in net for net, _ in on_dev):
+            subnets = ", ".join(str(net) for net, _ in on_dev)
+            self.add(path, f"the gateway {via} is not in a subnet of {dev} ({subnets})")
+            return
+        if any(via in net for net, _ in same):
             return
         if not same:
             self.add(

@@ -20,6 +20,7 @@ from netlab.spec.loaded import join
 MAX_VALUES = 200_000  # after expanding aliases; a large lab has a few thousand
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 
 LineMap = Callable[[int], int]  # line in the parsed text -> line in the user's file
 
@@ -106,6 +107,9 @@ class Builder:
         if id(node) in self.active:
             self.problem(node, path, "a YAML alias refers to a value that contains it (a loop)")
             return None
+        if node.tag not in _COLLECTION_TAGS:
+            self.problem(node, path, f"unknown YAML tag '{_tag_text(node.tag)}'; leave it out")
+            return None
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -120,7 +124,7 @@ class Builder:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError:
-            self.problem(node, path, f"unknown YAML tag '{node.tag}'; leave it out")
+            self.problem(node, path, f"unknown YAML tag '{_tag_text(node.tag)}'; leave it out")
             return None
         if node.tag != _STR_TAG and isinstance(node.value, str):
             self.tree.raw[path] = node.value
@@ -171,6 +175,10 @@ class Builder:
             merged = self.build(source, path)
             for key, item in merged.items():
                 result.setdefault(key, item)
+
+
+def _tag_text(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml") else tag
 
 
 def key_text(key: Any) -> str:
