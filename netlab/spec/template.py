@@ -163,16 +163,16 @@ def _untag(output: str) -> Rendered:
 
 def _runtime_problem(e: Exception, filename: str, variables: Mapping[str, Any]) -> Problem:
     line = _template_line(e.__traceback__)
+    text = " ".join(str(e).split()).rstrip(".")
     if isinstance(e, jinja2.UndefinedError):
-        m = re.fullmatch(r"'([^']*)' is undefined", str(e))
+        m = re.fullmatch(r"'([^']*)' is undefined", text)
         if m:
             names = ", ".join(sorted(variables)) or "none; add a 'vars:' mapping or --set"
             return Problem(filename, line, "", f"undefined variable '{m.group(1)}' (vars: {names})")
-        return Problem(filename, line, "", f"undefined value in the template: {e}")
+        return Problem(filename, line, "", f"undefined value in the template: {text}")
     if isinstance(e, SecurityError):
-        return Problem(filename, line, "", f"the template is not allowed to do this: {e}")
-    detail = str(e) or type(e).__name__
-    return Problem(filename, line, "", f"template error: {detail}")
+        return Problem(filename, line, "", f"the template is not allowed to do this: {text}")
+    return Problem(filename, line, "", f"template error: {text or type(e).__name__}")
 
 
 def _template_line(tb: TracebackType | None) -> int | None:

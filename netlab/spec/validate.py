@@ -141,7 +141,10 @@ class _Checker:
                 self.add(path, f"both ends are on switch '{node}'; frames would loop through it")
                 return
             if known[0][1] == known[1][1]:
-                self.add(path, f"both ends are {node}:{known[0][1]}; a link joins two interfaces")
+                self.add(
+                    path,
+                    f"both ends are {node}:{known[0][1]}; a link joins two different interfaces",
+                )
                 return
         for end in known:
             node, iface = end
