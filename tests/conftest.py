@@ -49,8 +49,8 @@ def nothing_left_behind() -> Iterator[None]:
     yield
     leaked_ns = netlab_namespaces() - before_ns
     leaked_links = marked_host_links() - before_links
-    assert not leaked_ns, f"namespaces left behind by the suite: {sorted(leaked_ns)}"
-    assert not leaked_links, f"host interfaces left behind by the suite: {sorted(leaked_links)}"
+    assert not leaked_ns, f"{len(leaked_ns)} namespaces left behind: {sorted(leaked_ns)[:8]}"
+    assert not leaked_links, f"host interfaces left behind: {sorted(leaked_links)[:8]}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
