@@ -163,6 +163,12 @@ class Interface(_Strict):
         # `eth1:` with nothing after it: YAML reads null; it means "all defaults".
         return {} if data is None else data
 
+    @field_validator("owner", "group", mode="after")
+    @classmethod
+    def _numeric_id(cls, value: int | str | None) -> int | str | None:
+        # `owner: "1000"` (quoted) is the uid 1000, not a user named "1000".
+        return int(value) if isinstance(value, str) and value.isdigit() else value
+
 
 class Route(_Strict):
     to: Destination

@@ -454,3 +454,16 @@ def test_any_text_gives_a_topology_or_a_topology_error(text: str) -> None:
         load_text(text, "r.yaml")
     except TopologyError as e:
         assert e.problems
+
+
+def test_quoted_numeric_owner_is_a_uid() -> None:
+    text = 'name: t\nnodes:\n  h1:\n    interfaces:\n      tap0: {kind: tap, owner: "1000"}\n'
+    assert load_text(text, "t.yaml").topology.nodes["h1"].interfaces["tap0"].owner == 1000
+
+
+def test_a_message_stays_on_one_line() -> None:
+    [message] = errors_of('name: t\nnodes:\n  "h\\n1": {}\n')
+    assert message == (
+        "t.yaml:3: nodes.h\\n1: 'h\\n1' is not a valid name: use lowercase letters, digits "
+        "and '-' (not at either end)"
+    )
