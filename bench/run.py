@@ -1,0 +1,304 @@
+"""The benchmark: netlab against iproute2 at its best, on generated topologies.
+
+    sudo .venv/bin/python bench/run.py --quick          # star of 100, under a minute
+    sudo .venv/bin/python bench/run.py                  # star/chain/grid at 10, 100, 500
+    sudo .venv/bin/python bench/run.py --shape star --sizes 500 1000 --rounds 3
+
+For each topology and size, alternating in one run, it times whole processes:
+- `netlab up`, `netlab status --json`, `netlab down` (wall time and peak RSS of the process);
+- the floor: the same objects made with `ip -batch` (one `ip -b` for namespaces and cables,
+  then one `ip -n NS -b` per node), and removed with one `ip -b` of `netns del`;
+- one `ip` process per command (what a shell script does).
+It prints medians over the rounds, the ratios, and costs per node. It asserts nothing:
+figures go to bench/RESULTS.md by hand, with the machine they were measured on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- topologies ---------------------------------------------------------------------------
+
+
+def star(n: int, lab: str) -> dict[str, Any]:
+    """n hosts on one switch, one /16."""
+    nodes: dict[str, Any] = {"sw": {"kind": "switch"}}
+    links = []
+    for i in range(n):
+        ip = ipaddress.ip_address("10.0.0.1") + i
+        nodes[f"h{i}"] = {"interfaces": {"eth0": {"addresses": [f"{ip}/16"]}}}
+        links.append([f"h{i}:eth0", "sw"])
+    return {"name": lab, "nodes": nodes, "links": links}
+
+
+def chain(n: int, lab: str) -> dict[str, Any]:
+    """n routers in a line, a /30 per cable, routes end to end (left side summarised)."""
+    base = ipaddress.ip_network("10.0.0.0/8")
+
+    def subnet(j: int) -> ipaddress.IPv4Network:
+        return ipaddress.ip_network((int(base.network_address) + 4 * j, 30))
+
+    nodes: dict[str, Any] = {}
+    links = []
+    for i in range(n):
+        ifaces: dict[str, Any] = {}
+        routes: list[dict[str, Any]] = []
+        if i > 0:  # left cable j = i-1: this router is .2
+            left = subnet(i - 1)
+            ifaces["left"] = {"addresses": [f"{left.network_address + 2}/30"]}
+            if i > 1:  # everything further left, summarised
+                first = base.network_address
+                last = subnet(i - 2).broadcast_address
+                for net in ipaddress.summarize_address_range(first, last):
+                    routes.append({"to": str(net), "via": str(left.network_address + 1)})
+        if i < n - 1:
+            right = subnet(i)
+            ifaces["right"] = {"addresses": [f"{right.network_address + 1}/30"]}
+            if i < n - 2:
+                routes.append({"to": "default", "via": str(right.network_address + 2)})
+            links.append([f"r{i}:right", f"r{i + 1}:left"])
+        nodes[f"r{i}"] = {"kind": "router", "interfaces": ifaces, "routes": routes}
+    return {"name": lab, "nodes": nodes, "links": links}
+
+
+def grid(n: int, lab: str) -> dict[str, Any]:
+    """about n hosts in a square grid, a /30 per cable to the right and below."""
+    side = max(2, round(n**0.5))
+    nodes: dict[str, Any] = {f"g{r}x{c}": {"interfaces": {}} for r in range(side)
+                             for c in range(side)}
+    links = []
+    j = 0
+    for r in range(side):
+        for c in range(side):
+            for dr, dc, a_if, b_if in ((0, 1, "e", "w"), (1, 0, "s", "n")):
+                rr, cc = r + dr, c + dc
+                if rr >= side or cc >= side:
+                    continue
+                net = ipaddress.ip_network((int(ipaddress.ip_address("10.0.0.0")) + 4 * j, 30))
+                j += 1
+                a, b = f"g{r}x{c}", f"g{rr}x{cc}"
+                nodes[a]["interfaces"][a_if] = {"addresses": [f"{net.network_address + 1}/30"]}
+                nodes[b]["interfaces"][b_if] = {"addresses": [f"{net.network_address + 2}/30"]}
+                links.append([f"{a}:{a_if}", f"{b}:{b_if}"])
+    return {"name": lab, "nodes": nodes, "links": links}
+
+
+SHAPES: dict[str, Callable[[int, str], dict[str, Any]]] = {
+    "star": star, "chain": chain, "grid": grid,
+}
+
+
+# --- the iproute2 scripts, from netlab's own plan ----------------------------------------
+
+
+def ip_commands(topo_file: Path) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """(host-level batch, per-namespace batches, teardown batch) for the same objects."""
+    sys.path.insert(0, str(ROOT))
+    from netlab.plan import ops as o
+    from netlab.plan.planner import plan
+    from netlab.spec import load_topology
+
+    p = plan(load_topology(topo_file).topology)
+    host: list[str] = []
+    per_ns: dict[str, list[str]] = {}
+    for op in p.ops:
+        if isinstance(op, o.CreateNamespace):
+            host.append(f"netns add {op.ns}")
+        elif isinstance(op, o.CreateVeth):
+            host.append(f"link add {op.ifname} netns {op.ns} type veth "
+                        f"peer name {op.peer_ifname} netns {op.peer_ns}")
+        elif isinstance(op, o.CreateBridge):
+            per_ns.setdefault(op.ns, []).append(f"link add {op.ifname} type bridge")
+        elif isinstance(op, o.SetLink) and op.master:
+            per_ns.setdefault(op.ns, []).append(f"link set {op.ifname} master {op.master}")
+        elif isinstance(op, o.AddAddress):
+            per_ns.setdefault(op.ns, []).append(
+                f"addr add {op.address} dev {op.ifname}"
+                + (" nodad" if ":" in op.address else "")
+            )
+        elif isinstance(op, o.SetLinkUp):
+            per_ns.setdefault(op.ns, []).append(f"link set {op.ifname} up")
+        elif isinstance(op, o.AddRoute):
+            words = ["route add", op.to]
+            if op.via:
+                words.append(f"via {op.via}")
+            if op.dev:
+                words.append(f"dev {op.dev}")
+            if op.metric is not None:
+                words.append(f"metric {op.metric}")
+            per_ns.setdefault(op.ns, []).append(" ".join(words))
+        elif isinstance(op, o.SetSysctl):
+            # `ip` writes no sysctls: the floor gets them for free (netlab does not).
+            continue
+    teardown = [f"netns del {ns}" for ns in p.namespaces.values()]
+    return host, per_ns, teardown
+
+
+# --- measuring ----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mb: float
+
+
+def timed_rss(argv: list[str]) -> Run:
+    """A whole process's wall time and its own peak RSS (from wait4, not the children sum)."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, dict(os.environ),
+                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed (exit {os.waitstatus_to_exitcode(status)})")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def settle() -> None:
+    """Let the kernel finish freeing the devices of namespaces removed a moment ago."""
+    time.sleep(0.5)
+
+
+def netlab_round(python: str, topo: Path, lab: str) -> dict[str, Run]:
+    cmd = [python, "-m", "netlab"]
+    result = {
+        "up": timed_rss([*cmd, "up", str(topo)]),
+        "status": timed_rss([*cmd, "status", "-l", lab, "--json"]),
+        "down": timed_rss([*cmd, "down", "-l", lab]),
+    }
+    settle()
+    return result
+
+
+def ip_batch_round(host: list[str], per_ns: dict[str, list[str]],
+                   teardown: list[str]) -> dict[str, Run]:
+    start = time.perf_counter()
+    subprocess.run(["ip", "-b", "-"], input="\n".join(host) + "\n", text=True, check=True)
+    for ns, lines in per_ns.items():
+        subprocess.run(["ip", "-n", ns, "-b", "-"], input="\n".join(lines) + "\n", text=True,
+                       check=True)
+    up = time.perf_counter() - start
+    start = time.perf_counter()
+    subprocess.run(["ip", "-b", "-"], input="\n".join(teardown) + "\n", text=True, check=True)
+    down = time.perf_counter() - start
+    settle()
+    return {"up": Run(up, 0), "down": Run(down, 0)}
+
+
+def ip_each_round(host: list[str], per_ns: dict[str, list[str]],
+                  teardown: list[str]) -> dict[str, Run]:
+    start = time.perf_counter()
+    for line in host:
+        subprocess.run(["ip", *line.split()], check=True)
+    for ns, lines in per_ns.items():
+        for line in lines:
+            subprocess.run(["ip", "-n", ns, *line.split()], check=True)
+    up = time.perf_counter() - start
+    start = time.perf_counter()
+    for line in teardown:
+        subprocess.run(["ip", *line.split()], check=True)
+    down = time.perf_counter() - start
+    settle()
+    return {"up": Run(up, 0), "down": Run(down, 0)}
+
+
+def median(runs: list[dict[str, Run]], key: str) -> float:
+    return statistics.median(r[key].seconds for r in runs)
+
+
+def peak_rss(runs: list[dict[str, Run]], key: str) -> float:
+    return max(r[key].rss_mb for r in runs)
+
+
+def bench(shape: str, n: int, rounds: int, each: bool, python: str) -> dict[str, Any]:
+    lab = f"bench-{shape}-{n}"
+    with tempfile.TemporaryDirectory() as tmp:
+        topo = Path(tmp) / f"{lab}.yaml"
+        topo.write_text(yaml.safe_dump(SHAPES[shape](n, lab), sort_keys=False))
+        t0 = time.perf_counter()
+        subprocess.run([python, "-m", "netlab", "plan", str(topo), "--json"],
+                       stdout=subprocess.DEVNULL, check=True)
+        plan_s = time.perf_counter() - t0
+        host, per_ns, teardown = ip_commands(topo)
+        nl: list[dict[str, Run]] = []
+        ipb: list[dict[str, Run]] = []
+        ipe: list[dict[str, Run]] = []
+        for _ in range(rounds):  # alternate, so drift in the machine hits all alike
+            nl.append(netlab_round(python, topo, lab))
+            ipb.append(ip_batch_round(host, per_ns, teardown))
+            if each:
+                ipe.append(ip_each_round(host, per_ns, teardown))
+    row: dict[str, Any] = {
+        "shape": shape, "n": n, "rounds": rounds, "plan_s": plan_s,
+        "netlab_up_s": median(nl, "up"), "netlab_status_s": median(nl, "status"),
+        "netlab_down_s": median(nl, "down"), "netlab_up_rss_mb": peak_rss(nl, "up"),
+        "ip_batch_up_s": median(ipb, "up"), "ip_batch_down_s": median(ipb, "down"),
+    }
+    if each:
+        row["ip_each_up_s"] = median(ipe, "up")
+        row["ip_each_down_s"] = median(ipe, "down")
+    return row
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    print(f"\n{'topology':<12}{'netlab up':>10}{'floor up':>10}{'ratio':>7}{'each up':>9}"
+          f"{'×each':>7}{'down':>7}{'floor dn':>9}{'status':>8}{'plan':>7}{'RSS MB':>8}"
+          f"{'ms/node':>9}")
+    for r in rows:
+        each = r.get("ip_each_up_s")
+        print(
+            f"{r['shape'] + ' ' + str(r['n']):<12}{r['netlab_up_s']:>10.2f}"
+            f"{r['ip_batch_up_s']:>10.2f}{r['netlab_up_s'] / r['ip_batch_up_s']:>7.2f}"
+            f"{(each or 0):>9.2f}{(each / r['netlab_up_s']) if each else 0:>7.1f}"
+            f"{r['netlab_down_s']:>7.2f}{r['ip_batch_down_s']:>9.2f}"
+            f"{r['netlab_status_s']:>8.2f}{r['plan_s']:>7.2f}{r['netlab_up_rss_mb']:>8.0f}"
+            f"{1000 * r['netlab_up_s'] / r['n']:>9.2f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="star of 100, 3 rounds")
+    parser.add_argument("--shape", choices=sorted(SHAPES), action="append")
+    parser.add_argument("--sizes", type=int, nargs="+")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-each", action="store_true",
+                        help="skip one-ip-process-per-command (slow at large N)")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("the benchmark builds real namespaces: run it as root")
+    python = sys.executable
+    shapes = args.shape or (["star"] if args.quick else ["star", "chain", "grid"])
+    sizes = args.sizes or ([100] if args.quick else [10, 100, 500])
+    rows = []
+    for shape in shapes:
+        for n in sizes:
+            print(f"{shape} {n} ...", file=sys.stderr, flush=True)
+            rows.append(bench(shape, n, args.rounds, not args.no_each, python))
+    report(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
