@@ -23,7 +23,9 @@ from netlab.errors import (
 from netlab.ui.common import err, out, overrides, progress, with_file, with_lab
 
 # Commands beyond the core live in modules of their own, each with register(subparsers).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "netlab.ui.cmd_graph",
+]
 
 # --- commands ---------------------------------------------------------------------------
 
