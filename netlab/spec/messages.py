@@ -22,7 +22,7 @@ from pydantic_core import ErrorDetails
 
 from netlab.errors import Problem
 from netlab.spec.loaded import join, line_in
-from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.spec.model import Check, Interface, Link, Node, Topology
 from netlab.spec.yamltree import key_text
 
 # What a value is called where it is expected, by its role: a field name, "field[]" for an
@@ -80,8 +80,23 @@ _WHAT: dict[str, str] = {
     "duplicate": "a percentage such as 1%",
     "corrupt": "a percentage such as 1%",
     "reorder": "a percentage such as 25%",
+    "checks": "a list of checks",
+    "checks[]": "a check such as {from: h1, to: h2} or {node: h1, run: 'ip route'}",
+    "from": "a node name",
+    "node": "a node name",
+    "tcp": "a port number (1..65535)",
+    "expect": "reachable or unreachable",
+    "run": "a command (a text)",
+    "expect_output": "a text",
+    "expect_exit": "a whole number (0..255)",
+    "timeout": "a number of seconds",
 }
-_LIST_ROLES = {"links", "routes", "exec", "addresses", "ports", "endpoints"}
+# Where a field name means something else in one model.
+_WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
+    (Check, "to"): "a node name, node:interface, or an IP address",
+    (Check, "name"): "a text",
+}
+_LIST_ROLES = {"links", "routes", "exec", "addresses", "ports", "endpoints", "checks"}
 
 # Keys people reach for that netlab spells differently.
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -102,6 +117,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "id": ("vni", "vxlan_id"),
     "rate": ("bandwidth", "bw", "speed"),
     "endpoints": ("ends", "peers", "between"),
+    "from": ("source", "src"),
+    "tcp": ("port", "tcp_port"),
+    "expect_output": ("output", "contains", "stdout", "expect_stdout"),
+    "expect_exit": ("exit", "exit_code", "returncode", "status"),
+    "checks": ("check", "tests", "test", "asserts"),
 }
 
 # Keys that exist, only one level elsewhere.
@@ -125,6 +145,12 @@ for _key in ("addresses", "kind"):
     _ELSEWHERE[(Link, _key)] = f"'{_key}' belongs to an interface of a node, not to a link"
 for _key in ("to", "via"):
     _ELSEWHERE[(Interface, _key)] = "routes belong to the node: routes: [{to: ..., via: ...}]"
+_ELSEWHERE[(Node, "checks")] = "checks are listed at the top level, under checks:"
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    """The keys of a model as they are written in a file (a field's alias, if it has one)."""
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
 @dataclass
@@ -233,6 +259,8 @@ def locate(loc: Sequence[str | int], data: Any) -> _At:
 
 def _field_type(model: type[BaseModel], name: str, meta: list[Any]) -> Any:
     info = model.model_fields.get(name)
+    if info is None:  # a key written as the field's alias (`from` for `from_`)
+        info = next((f for f in model.model_fields.values() if f.alias == name), None)
     if info is None:
         return None
     meta.extend(info.metadata)
@@ -304,11 +332,13 @@ class Wording:
         self.raw = tree_raw
 
     def expected(self, at: _At) -> str:
+        if at.model is not None and (at.model, at.role) in _WHAT_IN:
+            return _WHAT_IN[at.model, at.role]
         if at.role in _WHAT:
             return _WHAT[at.role]
         base = _strip(at.tp, [])
         if _is_model(base):
-            return f"a mapping ({', '.join(base.model_fields)})"
+            return f"a mapping ({', '.join(_keys(base))})"
         return {str: "a text", int: "a whole number", bool: "true or false"}.get(
             base, "something else"
         )
@@ -331,7 +361,7 @@ class Wording:
     def unknown_key(self, at: _At) -> str:
         key = str(at.parts[-1])
         model = at.model
-        fields = list(model.model_fields) if model else []
+        fields = _keys(model) if model else []
         message = f"unknown key '{key}'"
         for good, words in _SYNONYMS.items():
             if key.lower() in words and good in fields:
@@ -395,7 +425,7 @@ class Wording:
 def _looks_like(value: Any, model: type[BaseModel]) -> bool:
     if not isinstance(value, dict) or not value:
         return False
-    return set(map(str, value)) <= set(model.model_fields)
+    return set(map(str, value)) <= set(_keys(model))
 
 
 def _bounds(meta: list[Any]) -> tuple[Any, Any]:

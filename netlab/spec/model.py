@@ -244,6 +244,52 @@ class Link(Shaping):
         return data
 
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+Seconds = Annotated[float, Field(ge=0.1, le=3600)]
+
+
+class Check(_Strict):
+    """What must be true of a running lab (`netlab test`), in one of three forms:
+
+        {from: alice, to: srv}                  srv (its first address) answers ICMP echo
+        {from: alice, to: srv, tcp: 7000}       a TCP connect to srv port 7000 succeeds
+        {node: gw, run: "ip route", expect_output: "172.20.0.0/30"}   exit 0, output has it
+
+    `expect: unreachable` turns a from/to check around. Which keys go together is checked
+    in validate.py, so that a mix is reported in words rather than as a type error.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="What the check is called in reports (default: made from it)."
+    )
+    from_: Name | None = Field(
+        None, alias="from", description="The node the probe is sent from."
+    )
+    to: str | None = Field(
+        None,
+        description="A node (its first address), node:interface, or an IP address.",
+    )
+    tcp: Port | None = Field(None, description="Connect to this TCP port instead of pinging.")
+    expect: Literal["reachable", "unreachable"] | None = Field(
+        None, description="reachable (the default) or unreachable."
+    )
+    node: Name | None = Field(None, description="The node a command is run in.")
+    run: str | None = Field(None, description="A command for `sh -c` inside the node.")
+    expect_output: str | None = Field(
+        None, description="Text the command's output must contain."
+    )
+    expect_exit: Annotated[int, Field(ge=0, le=255)] | None = Field(
+        None, description="The exit status the command must have (default 0)."
+    )
+    timeout: Seconds | None = Field(
+        None, description="Seconds to wait for success (unreachable: seconds to watch)."
+    )
+
+
 class Topology(_Strict):
     name: Name
     version: Literal[1] = 1
@@ -251,3 +297,4 @@ class Topology(_Strict):
     vars: dict[str, Any] = Field(default_factory=dict)
     nodes: dict[Name, Node] = Field(min_length=1)
     links: list[Link] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)  # for `netlab test`

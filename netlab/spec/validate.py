@@ -18,7 +18,16 @@ from dataclasses import dataclass
 
 from netlab.errors import Problem
 from netlab.spec.loaded import line_in
-from netlab.spec.model import NAME_RE, Interface, Link, Node, Owner, Topology, check_ifname
+from netlab.spec.model import (
+    NAME_RE,
+    Check,
+    Interface,
+    Link,
+    Node,
+    Owner,
+    Topology,
+    check_ifname,
+)
 
 SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
 LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
@@ -81,6 +90,58 @@ def check(topology: Topology, filename: str, lines: dict[str, int]) -> list[Prob
     return checker.problems
 
 
+def check_checks(topology: Topology, filename: str, lines: dict[str, int]) -> list[Problem]:
+    """The problems of the `checks:` section alone (for checks given after loading)."""
+    checker = _Checker(topology, filename, lines)
+    for i, link in enumerate(topology.links):
+        checker.link(i, link)  # the links say which interfaces exist
+    checker.problems = []
+    checker.checks()
+    return checker.problems
+
+
+# The keys of each form of check, for messages.
+_REACH_KEYS = ("from", "to", "tcp", "expect")
+_RUN_KEYS = ("node", "run", "expect_output", "expect_exit")
+_FORMS = "{from: h1, to: h2} (ping), {from, to, tcp: PORT} (TCP connect), {node, run} (command)"
+
+
+def parse_target(text: str) -> tuple[str, str | None] | IPAddress:
+    """The `to` of a check: an IP address, or (node, interface or None).
+
+    ValueError, with a message for a person, when it is neither.
+    """
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if "%" in text:
+        raise ValueError(
+            f"'{text}': a zone (%dev) is not supported in checks; use a global address"
+        )
+    if "/" in text:
+        address = text.partition("/")[0]
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            pass
+        else:
+            raise ValueError(f"'{text}': leave out the prefix length ('{address}')")
+    if text.count(":") == 1:
+        node, iface = text.split(":")
+        if NAME_RE.match(node):
+            try:
+                check_ifname(iface)
+            except ValueError as e:
+                raise ValueError(f"'{text}': {e}") from None
+            return node, iface
+    if NAME_RE.match(text):
+        return text, None
+    raise ValueError(
+        f"'{text}' is neither a node name (or node:interface) nor an IP address"
+    )
+
+
 class _Checker:
     def __init__(self, topology: Topology, filename: str, lines: dict[str, int]) -> None:
         self.topo = topology
@@ -130,6 +191,7 @@ class _Checker:
             self.node(name, node)
         self.unique_addresses()
         self.macs()
+        self.checks()
 
     def link(self, i: int, link: Link) -> None:
         path = f"links[{i}]"
@@ -579,6 +641,102 @@ class _Checker:
                         f"MAC {iface.mac} is already given to {owner[1]}:{owner[3]}"
                         f"{self.at_line(where)}",
                     )
+
+    # -- checks: (netlab test) -------------------------------------------------------------
+
+    def checks(self) -> None:
+        named: dict[str, int] = {}
+        for i, item in enumerate(self.topo.checks):
+            path = f"checks[{i}]"
+            self.one_check(path, item)
+            if item.name is not None:
+                first = named.setdefault(item.name, i)
+                if first != i:
+                    self.add(
+                        f"{path}.name",
+                        f"the name '{item.name}' is already used by checks[{first}]"
+                        f"{self.at_line(f'checks[{first}]')}; give each check its own",
+                    )
+
+    def one_check(self, path: str, item: Check) -> None:
+        given = {item.model_fields[k].alias or k for k in item.model_fields_set}
+        given -= {"name", "timeout"}
+        reach = [k for k in _REACH_KEYS if k in given]
+        run = [k for k in _RUN_KEYS if k in given]
+        if reach and run:
+            self.add(
+                path,
+                f"a check is one of {_FORMS}; this one mixes {', '.join(reach)} "
+                f"with {', '.join(run)}",
+            )
+            return
+        if not reach and not run:
+            self.add(path, f"a check needs from and to, or node and run: {_FORMS}")
+            return
+        if reach:
+            self.reach_check(path, item)
+        else:
+            self.run_check(path, item)
+
+    def reach_check(self, path: str, item: Check) -> None:
+        for key, value in (("from", item.from_), ("to", item.to)):
+            if value is None:
+                other = "to" if key == "from" else "from"
+                self.add(path, f"missing key '{key}' (a check with '{other}' needs both)")
+        if item.from_ is not None:
+            self.check_node(f"{path}.from", item.from_)
+        if item.to is not None:
+            self.check_target(f"{path}.to", item.to)
+
+    def run_check(self, path: str, item: Check) -> None:
+        if item.node is None:
+            self.add(path, "missing key 'node' (the node to run the command in)")
+        else:
+            self.check_node(f"{path}.node", item.node)
+        if item.run is None:
+            self.add(path, "missing key 'run' (the command to run in the node)")
+        elif not item.run.strip():
+            self.add(f"{path}.run", "an empty command")
+
+    def check_node(self, path: str, name: str) -> bool:
+        if name not in self.topo.nodes:
+            self.add(path, f"node '{name}' is not defined ({self.node_list(name)})")
+            return False
+        return True
+
+    def check_target(self, path: str, text: str) -> None:
+        try:
+            target = parse_target(text)
+        except ValueError as e:
+            self.add(path, str(e))
+            return
+        if not isinstance(target, tuple):
+            if isinstance(target, ipaddress.IPv6Address) and target.scope_id:
+                self.add(path, f"'{text}': a zone (%dev) is not supported in checks; "
+                         "use a global address")
+            elif target.is_unspecified or target.is_multicast:
+                what = "the unspecified" if target.is_unspecified else "a multicast"
+                self.add(path, f"{target} is {what} address; name a node or a host address")
+            elif target.version == 6 and target.is_link_local:
+                self.add(
+                    path,
+                    f"{target} is link-local, which needs an interface; use a global address",
+                )
+            return
+        name, iface = target
+        if not self.check_node(path, name):
+            return
+        own = [a for a in self.addresses if a.node == name and (iface is None or a.iface == iface)]
+        if iface is not None and iface not in self.interfaces_of(name) and iface != LOOPBACK:
+            known = ", ".join(self.interfaces_of(name)) or "none"
+            self.add(path, f"node '{name}' has no interface '{iface}' (its interfaces: {known})")
+        elif not own:
+            where = f"{name}:{iface}" if iface else f"node '{name}'"
+            self.add(
+                path,
+                f"{where} has no address; write the address to probe here "
+                f"(to: 10.0.0.1), or give {name} one",
+            )
 
 
 def _host_problem(address: IPInterface) -> str | None:
