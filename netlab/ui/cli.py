@@ -25,6 +25,8 @@ from netlab.ui.common import err, out, overrides, progress, with_file, with_lab
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_graph",
+    "netlab.ui.cmd_test",
+    "netlab.ui.cmd_ping",
 ]
 
 # --- commands ---------------------------------------------------------------------------

@@ -1,0 +1,157 @@
+"""`netlab test`: run a lab's checks (the `checks:` section) and say which pass.
+
+    netlab test FILE           the checks of FILE; if its lab is not up, bring it up for
+                               the run and tear it down after (--keep keeps it up)
+    netlab test -l LAB         the checks of a lab that is up (as saved when it came up)
+
+A lab that is already up is tested as it is and left up: a student who fixed it by hand
+sees whether the fix works, and a CI job gets up, test, down in one command. Exit status:
+0 when every check passed, 1 when one failed (or the lab could not be built), 2 for bad
+input. --json prints the netlab.checks/1 document; --junit FILE writes JUnit XML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, NetlabError
+from netlab.ui.common import err, out, overrides, progress, with_lab
+
+if TYPE_CHECKING:
+    from netlab.api import Lab
+    from netlab.checks import CheckReport
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "test", help="run the lab's checks (checks: in the topology); exit 0 if all pass",
+        description="Run the checks of a topology against its lab. With FILE and the lab "
+        "not up, the lab is brought up for the run and torn down after it (--keep keeps it).",
+    )
+    with_lab(p)
+    p.add_argument("--json", action="store_true", help="print the netlab.checks/1 document")
+    p.add_argument("--junit", metavar="FILE", help="write the results as JUnit XML to FILE")
+    p.add_argument(
+        "--timeout", type=float, metavar="S",
+        help="seconds a check may take to pass, unless it gives its own (default 10)",
+    )
+    p.add_argument("--keep", action="store_true",
+                   help="leave a lab that this command brought up running afterwards")
+    p.set_defaults(func=cmd_test)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from netlab.api import Lab, resolve_lab
+    from netlab.checks import resolve
+    from netlab.checks.probe import run_checks
+    from netlab.spec import load_topology
+
+    if args.timeout is not None and not 0 < args.timeout <= 3600:
+        raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
+    if args.file:
+        loaded = load_topology(args.file, overrides(args.set))
+        lab = Lab(loaded.topology, args.lab, str(Path(args.file).resolve()))
+        lines = loaded.lines
+    else:
+        lab = resolve_lab(args.lab, None, {})
+        lines = {}
+    probes = resolve(lab.topology, lines, args.timeout)
+    if not probes:
+        where = args.file or f"lab '{lab.name}'"
+        raise InputError(f"{where} has no checks; add a checks: section, such as "
+                         "checks: [{from: h1, to: h2}]")
+    started = False
+    if not lab.is_up():
+        if not args.file:
+            raise NetlabError(f"lab '{lab.name}' is not up", hint="netlab test FILE brings it up")
+        with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
+            lab.up(progress=advance)
+        started = True
+        err.print(f"lab [bold]{escape(lab.name)}[/] is up for the checks")
+    elif args.file and not _same_lab(lab):
+        err.print(
+            f"[yellow]warning:[/] lab [bold]{escape(lab.name)}[/] is up with another topology "
+            f"than {escape(args.file)}; testing it as it is "
+            "('netlab up --recreate FILE' rebuilds it)"
+        )
+    try:
+        with _spinner(f"running {len(probes)} checks in lab {lab.name}", not args.json):
+            report = run_checks(lab, probes)
+    finally:
+        if started and not args.keep:
+            lab.down()
+            err.print(f"lab [bold]{escape(lab.name)}[/] is down again")
+        elif started:
+            err.print(f"lab [bold]{escape(lab.name)}[/] stays up (--keep); "
+                      f"'netlab down -l {escape(lab.name)}' removes it")
+    if args.junit:
+        from netlab.checks import to_junit
+
+        _write(args.junit, to_junit(report))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        out.print(checks_table(report))
+        out.print(summary_line(report))
+    return EXIT_OK if report.ok else EXIT_KERNEL
+
+
+def _same_lab(lab: Lab) -> bool:
+    """Whether the lab that is up was built from this topology (its checks aside)."""
+    saved = dict(lab.state.read_meta().get("topology") or {})
+    mine = lab.topology.model_dump(mode="json")
+    saved.pop("checks", None)
+    mine.pop("checks", None)
+    return bool(saved == mine)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+@contextmanager
+def _spinner(text: str, enabled: bool) -> Iterator[None]:
+    """A spinner on stderr while checks run, when stderr is a terminal."""
+    if not enabled or not err.is_terminal:
+        yield
+        return
+    with err.status(escape(text)):
+        yield
+
+
+def checks_table(report: CheckReport) -> Table:
+    """The results as a table: check, pass/fail, why, time (pure)."""
+    table = Table(title=f"checks of lab {report.lab}", title_justify="left", show_edge=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("why")
+    table.add_column("time", justify="right")
+    for n, result in enumerate(report.results, 1):
+        verdict = Text("pass", style="bold green") if result.passed else Text(
+            "FAIL", style="bold red")
+        table.add_row(str(n), Text(result.name), verdict, Text(result.why),
+                      f"{result.seconds:.2f} s")
+    return table
+
+
+def summary_line(report: CheckReport) -> Text:
+    total = len(report.results)
+    if report.ok:
+        return Text(f"all {total} checks passed in {report.seconds:.2f} s", style="green")
+    return Text(
+        f"{len(report.failed)} of {total} checks failed ({report.seconds:.2f} s)", style="red"
+    )
+
