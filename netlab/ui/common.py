@@ -12,10 +12,10 @@ from netlab.errors import InputError
 
 # soft_wrap: never break an error line in two; scripts and graders read them whole.
 # Piped output is not squeezed into 80 columns: a table read by a script or a log stays whole.
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, emoji=False, soft_wrap=True)
 if not out.is_terminal:
-    out = Console(highlight=False, soft_wrap=True, width=160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, emoji=False, soft_wrap=True, width=160)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
 def overrides(pairs: Sequence[str]) -> dict[str, str]:
