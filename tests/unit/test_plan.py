@@ -1,0 +1,85 @@
+"""The planner: a golden plan per example topology, teardown as the exact reverse, order
+rules that the kernel depends on."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from netlab.plan import ops as o
+from netlab.plan.planner import plan
+from netlab.spec import load_topology
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
+GOLDEN = Path(__file__).parent / "golden" / "plans"
+
+
+def _plan_text(path: Path) -> str:
+    p = plan(load_topology(path).topology)
+    return "\n".join(json.dumps(op.to_json(), sort_keys=True) for op in p.ops) + "\n"
+
+
+@pytest.mark.parametrize("path", TOPOLOGIES, ids=[p.stem for p in TOPOLOGIES])
+def test_plan_matches_golden(path: Path) -> None:
+    golden = GOLDEN / f"{path.stem}.jsonl"
+    text = _plan_text(path)
+    if os.environ.get("NETLAB_REGEN_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text(), f"plan of {path.name} changed (NETLAB_REGEN_GOLDEN=1)"
+
+
+@pytest.mark.parametrize("path", TOPOLOGIES, ids=[p.stem for p in TOPOLOGIES])
+def test_teardown_is_exact_reverse(path: Path) -> None:
+    p = plan(load_topology(path).topology)
+    undos = [op.undo() for op in reversed(p.ops) if op.undo() is not None]
+    assert [u for u, _ in p.teardown()] == undos
+    # Only namespaces are removed one by one; everything else goes with them.
+    carried = [u for u, c in p.teardown() if c]
+    assert all(isinstance(u, o.DeleteNamespace) for u in carried)
+    assert [u.ns for u in carried] == list(reversed(list(p.namespaces.values())))
+
+
+@pytest.mark.parametrize("path", TOPOLOGIES, ids=[p.stem for p in TOPOLOGIES])
+def test_order_rules(path: Path) -> None:
+    p = plan(load_topology(path).topology)
+    seen: set[tuple[str, str]] = set()
+    made_ns: set[str] = set()
+    for op in p.ops:
+        if isinstance(op, o.CreateNamespace):
+            made_ns.add(op.ns)
+            continue
+        assert op.ns in made_ns, f"{op.describe()} before its namespace"
+        if isinstance(op, o.CreateVeth):
+            assert op.peer_ns in made_ns
+            seen |= {(op.ns, op.ifname), (op.peer_ns, op.peer_ifname)}
+        elif isinstance(op, (o.CreateBridge, o.CreateTunTap, o.CreateVxlan)):
+            seen.add((op.ns, op.ifname))
+        elif isinstance(op, (o.SetLink, o.AddAddress, o.SetLinkUp)) and op.ifname != "lo":
+            assert (op.ns, op.ifname) in seen, f"{op.describe()} before the device exists"
+            if isinstance(op, o.SetLink) and op.master:
+                assert (op.ns, op.master) in seen
+    # routes come after the links they use are up, exec commands last of all
+    kinds = [type(op) for op in p.ops]
+    if o.AddRoute in kinds:
+        ns_of_route = {op.ns for op in p.ops if isinstance(op, o.AddRoute)}
+        for ns in ns_of_route:
+            ups = [i for i, op in enumerate(p.ops) if isinstance(op, o.SetLinkUp) and op.ns == ns]
+            routes = [i for i, op in enumerate(p.ops) if isinstance(op, o.AddRoute) and op.ns == ns]
+            assert max(ups) < min(routes)
+
+
+def test_switch_ports_are_named_after_their_peer() -> None:
+    p = plan(load_topology(ROOT / "topologies" / "bridge.yaml").topology)
+    ports = {i.name for i in p.interfaces["sw1"]}
+    assert ports == {"br0", "h1-eth0", "h2-eth0", "h3-eth0"}
+
+
+def test_lab_name_override_changes_namespaces_only() -> None:
+    topo = load_topology(ROOT / "topologies" / "veth-pair.yaml").topology
+    a, b = plan(topo), plan(topo, "other")
+    assert list(b.namespaces.values()) == ["netlab-other-a", "netlab-other-b"]
+    assert len(a.ops) == len(b.ops)
