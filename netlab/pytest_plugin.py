@@ -18,12 +18,16 @@ import secrets
 import socket
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from netlab.api import Lab
 from netlab.state.store import LabState
+
+if TYPE_CHECKING:
+    from netlab.checks import CheckReport, CheckResult, Probe
+    from netlab.spec.model import Topology
 
 
 class LabHandle:
@@ -71,8 +75,37 @@ class LabHandle:
         """The same document as `netlab status --json`."""
         return self.lab.status()
 
+    def run_checks(self, timeout: float | None = None) -> CheckReport:
+        """Run the topology's `checks:` as `netlab test` does; the report is true when all
+        passed (`assert report, report.summary()`); `timeout` as `netlab test --timeout`."""
+        from netlab.checks.probe import run_checks
+
+        return run_checks(self.lab, _probes(self.lab.topology, timeout))
+
+    def check(self, spec: str | Mapping[str, Any], timeout: float | None = None) -> CheckResult:
+        """One check, true when it passed: the name of one in the topology's `checks:`, or
+        one written as in the file: {"from": "a", "to": "b", "tcp": 80}."""
+        from netlab.checks import parse_check, probe_of
+        from netlab.checks.probe import run_probe
+
+        topology = self.lab.topology
+        if isinstance(spec, str):
+            probes = {p.name: p for p in _probes(topology, timeout)}
+            if spec not in probes:
+                names = ", ".join(map(repr, probes)) or "none"
+                raise LookupError(f"no check named {spec!r} (checks: {names})")
+            return run_probe(self.lab, probes[spec])
+        probe = probe_of(topology, 0, parse_check(topology, spec), None, timeout)
+        return run_probe(self.lab, probe)
+
     def down(self) -> None:
         self.lab.down()
+
+
+def _probes(topology: Topology, timeout: float | None) -> list[Probe]:
+    from netlab.checks import resolve
+
+    return resolve(topology, None, timeout)
 
 
 def _is_ip(text: str) -> bool:
