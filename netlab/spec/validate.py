@@ -659,7 +659,8 @@ class _Checker:
                     )
 
     def one_check(self, path: str, item: Check) -> None:
-        given = {item.model_fields[k].alias or k for k in item.model_fields_set}
+        fields = type(item).model_fields
+        given = {fields[k].alias or k for k in item.model_fields_set}
         given -= {"name", "timeout"}
         reach = [k for k in _REACH_KEYS if k in given]
         run = [k for k in _RUN_KEYS if k in given]
