@@ -1,0 +1,80 @@
+"""The exercises in topologies/exercises/: each one's checks fail as shipped and pass once
+it is solved. The solution is applied as a student would: the `netlab exec NODE -- ...`
+lines of its solution.md are run in the lab (so solution.md cannot go stale); the TUN
+exercise runs its program inside the node, and its checks pass only while it runs."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netlab.pytest_plugin import LabFactory
+
+EXERCISES = Path(__file__).resolve().parents[2] / "topologies" / "exercises"
+NAMES = sorted(d.name for d in EXERCISES.iterdir() if (d / "topology.yaml").is_file())
+BY_COMMANDS = [n for n in NAMES if n != "tun-program"]
+FAILING_RUN = 2.0  # seconds a check may try before the shipped lab counts as failing it
+
+
+def solution_commands(path: Path) -> list[tuple[str, list[str]]]:
+    """The `netlab exec NODE -- CMD...` lines of the ```sh blocks of a solution.md."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", path.read_text(), re.S):
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:2] == ["netlab", "exec"]:
+                assert words[3] == "--", line
+                commands.append((words[2], words[4:]))
+    return commands
+
+
+def test_there_are_five_exercises_each_with_a_readme() -> None:
+    assert len(NAMES) >= 5
+    for name in NAMES:
+        readme = (EXERCISES / name / "README.md").read_text()
+        assert "netlab test topology.yaml" in readme, name
+        assert (EXERCISES / name / "solution.md").is_file(), name
+    for name in BY_COMMANDS:
+        assert solution_commands(EXERCISES / name / "solution.md"), name
+
+
+@pytest.mark.parametrize("name", BY_COMMANDS)
+def test_exercise_fails_as_shipped_and_passes_when_solved(
+    netlab_lab: LabFactory, name: str
+) -> None:
+    lab = netlab_lab(EXERCISES / name / "topology.yaml")
+    shipped = lab.run_checks(timeout=FAILING_RUN)
+    assert not shipped.ok, f"{name}: the checks pass before it is solved"
+    for node, argv in solution_commands(EXERCISES / name / "solution.md"):
+        done = lab.exec(node, argv)
+        assert done.returncode == 0, (node, argv, done.stderr)
+    solved = lab.run_checks()
+    assert solved.ok, solved.summary()
+
+
+def test_tun_exercise_passes_only_while_its_program_runs(netlab_lab: LabFactory) -> None:
+    folder = EXERCISES / "tun-program"
+    lab = netlab_lab(folder / "topology.yaml")
+    assert not lab.run_checks(timeout=FAILING_RUN).ok
+    program = subprocess.Popen(
+        ["ip", "netns", "exec", lab.namespace("gw"), sys.executable,
+         str(folder / "tun_echo.py"), "tun0", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert program.stdout is not None
+        first = program.stdout.readline()
+        assert first.startswith("attached to tun0"), (first, program.stderr)
+        running = lab.run_checks()
+        assert running.ok, running.summary()
+    finally:
+        program.terminate()
+        program.wait(timeout=10)
+    stopped = lab.run_checks(timeout=FAILING_RUN)
+    assert not stopped.ok
+    assert {r.name for r in stopped.failed} == {r.name for r in stopped.results}
