@@ -1,0 +1,201 @@
+"""`netlab test` and `netlab ping` as a script (CI, a grader) and a person use them:
+exit codes, tables, JSON, JUnit, bringing a lab up and down for the run."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from netlab.api import Lab
+from netlab.kernel.reach import socket_in
+from netlab.pytest_plugin import unique_name
+
+from ..conftest import netlab_namespaces
+
+LAB = """\
+name: cmdtest
+nodes:
+  alice:
+    interfaces: {{eth0: {{addresses: [10.77.0.1/24, "fd00:77::1/64"]}}}}
+  srv:
+    interfaces: {{eth0: {{addresses: [10.77.0.2/24, "fd00:77::2/64"]}}}}
+links:
+  - [alice:eth0, srv:eth0]
+checks:
+{checks}
+"""
+PASSING = """\
+  - {from: alice, to: srv}
+  - {from: alice, to: "fd00:77::2"}
+  - {from: alice, to: 10.66.0.1, expect: unreachable, timeout: 0.5}
+  - {node: srv, run: "ip route", expect_output: "10.77.0.0/24"}
+"""
+FAILING = PASSING + """\
+  - {name: nobody home, from: alice, to: 10.77.0.9, timeout: 1}
+"""
+
+
+def netlab(*args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "netlab", *args], capture_output=True, text=True, timeout=120
+    )
+    if check is not None:
+        assert result.returncode == check, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    return result
+
+
+@pytest.fixture
+def lab_name() -> Iterator[str]:
+    name = unique_name("cmdtest")
+    try:
+        yield name
+    finally:
+        subprocess.run([sys.executable, "-m", "netlab", "down", "-l", name],
+                       capture_output=True, timeout=120)
+
+
+def topology(tmp_path: Path, checks: str) -> Path:
+    path = tmp_path / "lab.yaml"
+    path.write_text(LAB.format(checks=checks))
+    return path
+
+
+def namespaces_of(lab: str) -> set[str]:
+    return netlab_namespaces(f"netlab-{lab}-")
+
+
+# --- netlab test FILE: up, check, down ---------------------------------------------------
+
+
+def test_passing_checks_exit_0_and_the_lab_goes_away(tmp_path: Path, lab_name: str) -> None:
+    result = netlab("test", str(topology(tmp_path, PASSING)), "-l", lab_name)
+    assert "all 4 checks passed" in result.stdout
+    assert "alice reaches srv (10.77.0.2)" in result.stdout and "FAIL" not in result.stdout
+    assert f"lab {lab_name} is up for the checks" in result.stderr
+    assert f"lab {lab_name} is down again" in result.stderr
+    assert namespaces_of(lab_name) == set()
+
+
+def test_a_failing_check_exits_1_with_its_reason(tmp_path: Path, lab_name: str) -> None:
+    junit = tmp_path / "results.xml"
+    result = netlab("test", str(topology(tmp_path, FAILING)), "-l", lab_name,
+                    "--junit", str(junit), check=1)
+    assert "1 of 5 checks failed" in result.stdout
+    assert "nobody home" in result.stdout and "no reply from 10.77.0.9" in result.stdout
+    assert namespaces_of(lab_name) == set()
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "5" and suite.get("failures") == "1"
+    failed = [c for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["nobody home"]
+    failure = failed[0].find("failure")
+    assert failure is not None and "no reply from 10.77.0.9" in (failure.get("message") or "")
+
+
+def test_json_for_graders(tmp_path: Path, lab_name: str) -> None:
+    result = netlab("test", str(topology(tmp_path, FAILING)), "-l", lab_name, "--json",
+                    check=1)
+    doc = json.loads(result.stdout)  # stdout holds the document and nothing else
+    assert doc["schema"] == "netlab.checks/1" and doc["lab"] == lab_name
+    assert (doc["ok"], doc["total"], doc["passed"], doc["failed"]) == (False, 5, 4, 1)
+    assert [c["passed"] for c in doc["checks"]] == [True, True, True, True, False]
+    assert doc["checks"][0]["line"] == 10 and doc["checks"][0]["address"] == "10.77.0.2"
+    assert doc["checks"][3]["output"].startswith("10.77.0.0/24")
+
+
+def test_keep_leaves_the_lab_up(tmp_path: Path, lab_name: str) -> None:
+    path = topology(tmp_path, PASSING)
+    result = netlab("test", str(path), "-l", lab_name, "--keep")
+    assert "--keep" in result.stderr
+    assert namespaces_of(lab_name) == {f"netlab-{lab_name}-alice", f"netlab-{lab_name}-srv"}
+    # Now up: the same command tests it as it is and leaves it up.
+    again = netlab("test", str(path), "-l", lab_name)
+    assert "is up for the checks" not in again.stderr and "down again" not in again.stderr
+    assert len(namespaces_of(lab_name)) == 2
+
+
+# --- netlab test -l LAB: a lab that is up -------------------------------------------------
+
+
+def test_a_lab_that_is_up_tcp_check(tmp_path: Path, lab_name: str) -> None:
+    path = topology(tmp_path, PASSING + "  - {from: alice, to: srv, tcp: 7000, timeout: 1}\n")
+    lab = Lab.from_file(path, name=lab_name)
+    lab.up()
+    try:
+        failing = netlab("test", "-l", lab_name, check=1)
+        assert "refused the connection" in failing.stdout
+        with socket_in(lab.namespace("srv"), socket.AF_INET, socket.SOCK_STREAM) as server:
+            server.bind(("10.77.0.2", 7000))
+            server.listen()
+            passing = netlab("test", "-l", lab_name)
+        assert "alice connects to srv (10.77.0.2) port 7000" in passing.stdout
+        assert "all 5 checks passed" in passing.stdout
+        assert len(namespaces_of(lab_name)) == 2  # left up
+    finally:
+        lab.down()
+
+
+def test_a_lab_that_is_up_but_with_another_topology_is_tested_with_a_warning(
+    tmp_path: Path, lab_name: str
+) -> None:
+    path = topology(tmp_path, PASSING)
+    lab = Lab.from_file(path, name=lab_name)
+    lab.up()
+    try:
+        changed = tmp_path / "changed.yaml"
+        changed.write_text(path.read_text().replace("10.77.0.2/24", "10.77.0.3/24"))
+        result = netlab("test", str(changed), "-l", lab_name, "--timeout", "1", check=1)
+        assert "is up with another topology" in result.stderr
+        assert "no reply from 10.77.0.3" in result.stdout
+    finally:
+        lab.down()
+
+
+def test_usage_errors_exit_2_and_a_lab_not_up_exits_1(tmp_path: Path, lab_name: str) -> None:
+    no_checks = tmp_path / "none.yaml"
+    no_checks.write_text(LAB.format(checks="").replace("checks:\n", ""))
+    assert "has no checks" in netlab("test", str(no_checks), "-l", lab_name, check=2).stderr
+    bad = topology(tmp_path, "  - {from: alice, to: nobody}\n")
+    result = netlab("test", str(bad), check=2)
+    assert "lab.yaml:10: checks[0].to: node 'nobody' is not defined" in result.stderr
+    assert "not up" in netlab("test", "-l", lab_name, check=1).stderr
+    assert namespaces_of(lab_name) == set()
+
+
+# --- netlab ping ----------------------------------------------------------------------------
+
+
+def test_ping(tmp_path: Path, lab_name: str) -> None:
+    lab = Lab.from_file(topology(tmp_path, PASSING), name=lab_name)
+    lab.up()
+    try:
+        ok = netlab("ping", "-l", lab_name, "alice", "srv", "-c", "3", "-i", "0.1")
+        assert ok.stdout.startswith(f"PING srv (10.77.0.2) from alice in lab {lab_name}")
+        assert ok.stdout.count("reply from 10.77.0.2: seq=") == 3
+        assert "3 packets transmitted, 3 received, 0% packet loss" in ok.stdout
+        assert "rtt min/avg/max" in ok.stdout
+
+        six = netlab("ping", "-l", lab_name, "-6", "srv", "alice", "-c", "1")
+        assert "reply from fd00:77::1: seq=1" in six.stdout
+
+        silent = netlab("ping", "-l", lab_name, "alice", "10.77.0.9", "-c", "2", "-i", "0.1",
+                        "-W", "0.3", check=1)
+        assert "no reply from 10.77.0.9: seq=2" in silent.stdout
+        assert "2 packets transmitted, 0 received, 100% packet loss" in silent.stdout
+
+        unrouted = netlab("ping", "-l", lab_name, "alice", "10.66.0.1", check=1)
+        assert "alice has no route to 10.66.0.1" in unrouted.stdout
+
+        assert "has no node 'bob'" in netlab("ping", "-l", lab_name, "bob", "srv",
+                                             check=2).stderr
+        assert "no node 'bob'" in netlab("ping", "-l", lab_name, "alice", "bob",
+                                         check=2).stderr
+    finally:
+        lab.down()
