@@ -166,10 +166,11 @@ def _born(alias: str) -> tuple[socket.socket, dict[str, int]]:
 class NetlinkKernel:
     """The Kernel protocol over rtnetlink (see netlab.kernel.base)."""
 
-    def __init__(self, *, batch_limit: int = 256, workers: int = 2,
+    def __init__(self, *, batch_limit: int = 256, workers: int | None = None,
                  command_stdout: int | None = None, socket_limit: int | None = None) -> None:
         self.batch_limit = batch_limit
-        self.workers = workers
+        # Threads making namespaces: the kernel makes them in parallel, one per CPU.
+        self.workers = workers or min(4, os.cpu_count() or 2)
         self.command_stdout = command_stdout  # None: `exec:` output goes to our stdout
         self._socks = _Sockets(socket_limit or _socket_limit())
         self._links: dict[str, dict[str, int]] = {}  # ns -> ifname -> ifindex, as known
@@ -317,9 +318,15 @@ class NetlinkKernel:
             pending = pending[len(run):]
             try:
                 refused = nlsock.exchange(self._socks.get(run[0].ns), [m.data for m in run])
+            except FileNotFoundError:
+                # Our socket there was closed to save fds, and the namespace has gone since.
+                for m in run:
+                    errors.setdefault(m.op, (errno.ENOENT, f"no such namespace {m.ns}"))
+                stopping = True
+                continue
             except OSError as err:
                 # The run's fate is unknown: count its ops as refused, learn links anew.
-                code = err.errno or errno.EIO
+                code = err.errno or errno.ETIMEDOUT
                 for m in run:
                     errors.setdefault(m.op, (code, f"no answer from the kernel: {err}"))
                 self._forget_links()
@@ -350,7 +357,24 @@ class NetlinkKernel:
         k = min(errors)
         code, text = errors[k]
         reason, hint = explain(code, text, ops[k])
+        if code == errno.EEXIST and self._index_was_taken(ops[k]):
+            reason = ("the node changed behind netlab's back: the interface index netlab "
+                      "chose was taken meanwhile")
+            hint = "run the command again"
         raise OpFailed(k, ops[k], reason, hint)
+
+    def _index_was_taken(self, op: Op) -> bool:
+        """A create with a chosen ifindex is refused as 'exists' when that index is in use
+        by another link: if no link has the name, that is what happened."""
+        wanted: list[tuple[str, str]] = []
+        if isinstance(op, (CreateBridge, CreateVxlan, CreateVeth)):
+            wanted.append((op.ns, op.ifname))
+        if isinstance(op, CreateVeth):
+            wanted.append((op.peer_ns, op.peer_ifname))
+        try:
+            return bool(wanted) and not any(name in self._table(ns) for ns, name in wanted)
+        except _Refused:
+            return False
 
     @staticmethod
     def _next_run(pending: list[_Msg]) -> list[_Msg]:

@@ -64,10 +64,6 @@ def _base(code: int, op: Op) -> tuple[str, str | None]:
                     "the interface needs an IPv6 address in the gateway's subnet")
         return "gateway not on a connected subnet", "add an address in the gateway's subnet first"
     if code == errno.EBUSY:
-        if isinstance(op, (CreateVeth, CreateBridge, CreateVxlan)):
-            # We choose each new link's ifindex; something else took it meanwhile.
-            return ("interface index already taken (the node changed behind netlab's back)",
-                    "run the command again")
         return "busy (in use)", None
     if code == errno.EADDRNOTAVAIL:
         if isinstance(op, DeleteAddress):

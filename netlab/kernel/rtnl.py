@@ -53,6 +53,8 @@ IFLA_LINKINFO = 18
 IFLA_IFALIAS = 20
 IFLA_AF_SPEC = 26
 IFLA_NET_NS_FD = 28
+IFLA_NUM_TX_QUEUES = 31
+IFLA_NUM_RX_QUEUES = 32
 IFLA_INFO_KIND = 1
 IFLA_INFO_DATA = 2
 VETH_INFO_PEER = 1
@@ -125,6 +127,11 @@ def ifinfo(index: int = 0, flags: int = 0, change: int = 0) -> bytes:
 
 
 # --- links ------------------------------------------------------------------------------
+# A veth is made with one queue per CPU and then cut down to one (what it uses anyway);
+# the cut waits for an RCU grace period, twice per pair: half the cost of making it.
+_ONE_QUEUE = nla_u32(IFLA_NUM_TX_QUEUES, 1) + nla_u32(IFLA_NUM_RX_QUEUES, 1)
+
+
 def new_veth(
     seq: int, index: int, ifname: str, peer_index: int, peer_ifname: str,
     peer_nsfd: int | None, mtu: int | None,
@@ -132,13 +139,13 @@ def new_veth(
     """One request for both ends; the peer goes straight into the namespace of peer_nsfd
     (None: the sender's). Both indexes are chosen by the caller, so later messages in the
     same batch can name the links without asking the kernel."""
-    peer = ifinfo(peer_index) + nla_str(IFLA_IFNAME, peer_ifname)
+    peer = ifinfo(peer_index) + nla_str(IFLA_IFNAME, peer_ifname) + _ONE_QUEUE
     if mtu:
         peer += nla_u32(IFLA_MTU, mtu)
     if peer_nsfd is not None:
         peer += nla_u32(IFLA_NET_NS_FD, peer_nsfd)
     info = nla_str(IFLA_INFO_KIND, "veth") + nla(IFLA_INFO_DATA, nla(VETH_INFO_PEER, peer))
-    return _new_link(seq, index, ifname, mtu, info)
+    return _new_link(seq, index, ifname, mtu, info, _ONE_QUEUE)
 
 
 def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None) -> bytearray:
@@ -164,8 +171,9 @@ def new_vxlan(
     return _new_link(seq, index, ifname, mtu, info)
 
 
-def _new_link(seq: int, index: int, ifname: str, mtu: int | None, info: bytes) -> bytearray:
-    body = ifinfo(index) + nla_str(IFLA_IFNAME, ifname)
+def _new_link(seq: int, index: int, ifname: str, mtu: int | None, info: bytes,
+              extra: bytes = b"") -> bytearray:
+    body = ifinfo(index) + nla_str(IFLA_IFNAME, ifname) + extra
     if mtu:
         body += nla_u32(IFLA_MTU, mtu)
     body += nla(IFLA_LINKINFO, info)

@@ -7,10 +7,13 @@ import fcntl
 import os
 import secrets
 import select
+import shutil
 import socket
 import struct
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -498,3 +501,40 @@ def test_messages_decode_as_pyroute2_reads_them() -> None:
     msg.decode()
     assert msg.get_attr("IFLA_IFALIAS") == "netlab:x" and msg.get_attr("IFLA_MASTER") == 2
     assert msg["flags"] & 1 and msg["change"] & 1
+
+
+def test_index_taken_behind_our_back_is_explained(ns: Names, kernel: NetlinkKernel) -> None:
+    a = ns("a")
+    run(kernel, [CreateNamespace(a), CreateBridge(a, "br0")])  # we now know a's links
+    ip("-n", a, "link", "add", "x0", "type", "veth", "peer", "name", "x1")
+    failure, _ = fails(kernel, [CreateBridge(a, "br1")])
+    assert "changed behind netlab's back" in failure.reason
+    run(kernel, [CreateBridge(a, "br1")])  # learnt afresh after the refusal
+    assert links(a)["br1"]["kind"] == "bridge"
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv (util-linux)")
+def test_without_privileges_the_reason_is_a_sentence(ns: Names) -> None:
+    node = ns("a")
+    nsfs.create(node)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from netlab.kernel.netlink import NetlinkKernel\n"
+        "from netlab.kernel.base import OpFailed\n"
+        "from netlab.plan.ops import CreateNamespace, SetLinkUp\n"
+        "for op in (CreateNamespace(sys.argv[2] + 'x'), SetLinkUp(sys.argv[2], 'lo')):\n"
+        "    try:\n"
+        "        NetlinkKernel().execute([op], lambda a, b: None, lambda i: None)\n"
+        "    except OpFailed as e:\n"
+        "        print(e.reason, '|', e.hint)\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+         sys.executable, "-c", code, root, node],
+        capture_output=True, text=True, check=False,
+    )
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2, out.stderr
+    assert all("needs root" in line and "CAP_NET_ADMIN" in line for line in lines)
+    assert "Traceback" not in out.stderr
