@@ -1,0 +1,61 @@
+"""Open a TUN/TAP device by name from inside its namespace (the program runs there)."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import struct
+
+TUNSETIFF = 0x400454CA
+IFF_TUN = 0x0001
+IFF_TAP = 0x0002
+IFF_NO_PI = 0x1000
+IFF_MULTI_QUEUE = 0x0100
+
+
+def open_tun_device() -> int:
+    """/dev/net/tun opened for reading and writing (this needs permission on the node)."""
+    return os.open("/dev/net/tun", os.O_RDWR)
+
+
+def attach(fd: int, ifname: str, mode: str) -> None:
+    """Attach fd to the existing device `ifname`. The kernel allows this to the device's
+    owner (or group) without CAP_NET_ADMIN: that is what `owner:` in a topology is for."""
+    base = (IFF_TUN if mode == "tun" else IFF_TAP) | IFF_NO_PI
+    last: OSError | None = None
+    # A device made multi-queue accepts only multi-queue attachments, and the other way.
+    for flags in (base, base | IFF_MULTI_QUEUE):
+        try:
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", ifname.encode(), flags))
+            return
+        except OSError as error:
+            last = error
+            if error.errno == errno.EPERM:
+                break  # not the owner: another flag will not help
+    assert last is not None
+    raise last
+
+
+def drop_privileges(uid: int, gid: int | None) -> None:
+    """Become uid/gid for good (no way back to root)."""
+    os.setgroups([])
+    if gid is not None:
+        os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+
+
+def open_device(ifname: str, mode: str, user: int | None = None,
+                group: int | None = None) -> int:
+    """The fd of device `ifname`. With `user`, /dev/net/tun is opened first and privileges
+    dropped before attaching, so the attach itself is done as that user: the kernel checks
+    the device's owner and group, as it would for a VPN daemon started by that user."""
+    fd = open_tun_device()
+    try:
+        if user is not None:
+            drop_privileges(user, group)
+        attach(fd, ifname, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
