@@ -4,7 +4,8 @@
   "op": {...}} before an op is sent, {"i": n, "s": "done"} after it completed. A crash
   leaves begun-but-not-done ops, which teardown undoes too (their objects may half exist).
 - lab.json: the resolved topology and where it came from, so `down -l LAB` needs no file.
-- lock: flock()ed by the command working on the lab; holds that command's pid.
+- ../.<lab>.lock: flock()ed by the command working on the lab; holds that command's pid
+  and name; removed by its holder when done.
 """
 
 from __future__ import annotations
@@ -28,8 +29,21 @@ from netlab.plan.ops import Op, op_from_json
 LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
+DEFAULT_LOCK_TIMEOUT = 30.0
+
+
 def state_root() -> Path:
     return Path(os.environ.get("NETLAB_STATE_DIR", "/run/netlab"))
+
+
+def lock_timeout() -> float:
+    """How long a command waits for another one working on the same lab (seconds)."""
+    text = os.environ.get("NETLAB_LOCK_TIMEOUT", "")
+    try:
+        value = float(text)
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+    return value if 0 <= value < float("inf") else DEFAULT_LOCK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -57,35 +71,75 @@ class LabState:
         return self.journal_path.exists()
 
     # --- lock -------------------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.dir.parent / f".{self.lab}.lock"
+
     @contextlib.contextmanager
-    def locked(self, timeout: float = 30.0) -> Iterator[None]:
-        """Serialise commands on one lab. Waits up to `timeout` seconds, then says who
-        holds the lock."""
+    def locked(self, timeout: float | None = None, what: str = "") -> Iterator[None]:
+        """Serialise commands on one lab. Waits up to `timeout` seconds (default: the
+        environment's NETLAB_LOCK_TIMEOUT, else 30), then says who holds the lock.
+
+        The lock file goes when its holder is done, so no lab ever used leaves one behind.
+        Whoever waited on a file that was removed meanwhile finds it out after taking the
+        lock (the path no longer leads to that file) and starts again with the new one."""
+        wait = lock_timeout() if timeout is None else timeout
         self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        lock_path = self.dir.parent / f".{self.lab}.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + wait
+        fd = self._acquire(deadline)
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as err:
-                    if err.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-                        raise LabStateError(
-                            f"lab '{self.lab}' is busy: another netlab command "
-                            f"(pid {holder or '?'}) is working on it",
-                            hint="wait for it to finish, or stop that process",
-                        ) from None
-                    time.sleep(0.05)
             os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            os.pwrite(fd, f"{os.getpid()} {what}".strip().encode(), 0)
             yield
         finally:
+            # Unlink while still holding it: a waiter then sees a stale file, never two
+            # holders of two files.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.lock_path)
             os.close(fd)  # closing releases the flock
+
+    def try_locked(self, what: str = "") -> contextlib.AbstractContextManager[None]:
+        """The lock now or LabStateError (for cleanup, which must not wait on a lab that a
+        command is working on)."""
+        return self.locked(0.0, what)
+
+    def _acquire(self, deadline: float) -> int:
+        while True:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except OSError as err:
+                        if err.errno not in (errno.EAGAIN, errno.EACCES):
+                            raise
+                        if time.monotonic() >= deadline:
+                            raise self._busy(fd) from None
+                        time.sleep(0.02)
+                try:
+                    current = os.stat(self.lock_path)
+                except FileNotFoundError:
+                    current = None
+                mine = os.fstat(fd)
+                if current is not None and (current.st_ino, current.st_dev) == (
+                    mine.st_ino, mine.st_dev
+                ):
+                    return fd
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # the holder removed this file as it left: take the new one
+
+    def _busy(self, fd: int) -> LabStateError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        pid, _, what = holder.partition(" ")
+        who = f"netlab {what}" if what else "another netlab command"
+        return LabStateError(
+            f"lab '{self.lab}' is busy: {who} (pid {pid or '?'}) is working on it",
+            hint="wait for it to finish, or stop that process; NETLAB_LOCK_TIMEOUT=SECONDS "
+            "sets how long to wait",
+        )
 
     # --- topology ---------------------------------------------------------------------
     def write_meta(self, meta: dict[str, Any]) -> None:
@@ -95,20 +149,36 @@ class LabState:
         os.replace(tmp, self.dir / "lab.json")
 
     def read_meta(self) -> dict[str, Any]:
+        """The lab's record ({} if there is none); LabStateError if it cannot be read."""
+        path = self.dir / "lab.json"
         try:
-            data: dict[str, Any] = json.loads((self.dir / "lab.json").read_text())
-            return data
+            data = json.loads(path.read_text())
         except FileNotFoundError:
             return {}
+        except (OSError, ValueError) as err:
+            raise self._unreadable(path, str(err)) from None
+        if not isinstance(data, dict):
+            raise self._unreadable(path, "not a JSON object")
+        return data
+
+    def _unreadable(self, path: Path, why: str) -> LabStateError:
+        return LabStateError(
+            f"the state of lab '{self.lab}' is unreadable ({path}: {why})",
+            hint=f"'netlab down -l {self.lab}' still works from the journal",
+        )
 
     # --- journal ----------------------------------------------------------------------
     def _append(self, lines: Sequence[dict[str, Any]]) -> None:
+        payload = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
         if self._journal_fd is None:
             self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
             self._journal_fd = os.open(
-                self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+                self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
             )
-        payload = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+            size = os.fstat(self._journal_fd).st_size
+            if size and os.pread(self._journal_fd, 1, size - 1) != b"\n":
+                # A line torn by a crash: end it, so that it does not swallow the next one.
+                payload = "\n" + payload
         os.write(self._journal_fd, payload.encode())
         os.fsync(self._journal_fd)
 
@@ -132,15 +202,24 @@ class LabState:
             text = self.journal_path.read_text()
         except FileNotFoundError:
             return []
-        for raw in text.splitlines():
+        for number, raw in enumerate(text.splitlines(), 1):
             try:
                 line = json.loads(raw)
             except json.JSONDecodeError:
                 continue  # a line torn by a crash mid-write: the op was never sent
-            index, status = line["i"], line["s"]
-            if status == "begin":
-                ops[index] = op_from_json(line["op"])
-            elif status == "done":
+            try:
+                index, status = line["i"], line["s"]
+                if type(index) is not int or status not in ("begin", "done", "undone"):
+                    raise ValueError(f"no such entry: {raw[:60]}")
+                if status == "begin":
+                    ops[index] = op_from_json(line["op"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise LabStateError(
+                    f"the journal of lab '{self.lab}' is damaged at line {number} "
+                    f"({type(err).__name__}: {err}); not guessing what to undo",
+                    hint="'netlab cleanup --dry-run' lists what carries the lab's mark",
+                ) from None
+            if status == "done":
                 done.add(index)
             elif status == "undone":
                 ops.pop(index, None)
@@ -161,5 +240,18 @@ def labs_with_state(root: Path | None = None) -> list[str]:
     if not base.is_dir():
         return []
     return sorted(
-        p.name for p in base.iterdir() if p.is_dir() and (p / "journal.jsonl").exists()
+        p.name for p in base.iterdir()
+        if LAB_RE.match(p.name) and p.is_dir() and (p / "journal.jsonl").exists()
+    )
+
+
+def dirs_without_journal(root: Path | None = None) -> list[str]:
+    """Lab directories holding no journal: a record written by an `up` that died before
+    its first op (nothing of it exists in the kernel)."""
+    base = root or state_root()
+    if not base.is_dir():
+        return []
+    return sorted(
+        p.name for p in base.iterdir()
+        if LAB_RE.match(p.name) and p.is_dir() and not (p / "journal.jsonl").exists()
     )
