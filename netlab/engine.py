@@ -6,11 +6,14 @@ kernel's begin/done hooks, what was sent and what completed.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 from netlab.errors import KernelError
 from netlab.kernel.base import Kernel, OpFailed
@@ -32,36 +35,74 @@ class TeardownReport:
     errors: list[str] = field(default_factory=list)
 
 
+class Stop:
+    """Signals that asked `up` to stop. They are obeyed at a safe point, before the next
+    batch of ops is sent, never half way through one: a namespace being made by a worker
+    thread, or the caller's thread standing inside a lab's namespace for a moment, must
+    not be abandoned there. A second signal is obeyed at once (the user insists)."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+
+    def check(self) -> None:
+        if self.signals:
+            raise KeyboardInterrupt
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _install(handler: Callable[[int, FrameType | None], None]) -> dict[int, Any]:
+    """Install handler for SIGINT, SIGTERM and SIGHUP, except those the process was told
+    to ignore (nohup, a background job). Python allows handlers only in the main thread;
+    elsewhere nothing is installed and signals keep their usual effect."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    old: dict[int, Any] = {}
+    for sig in _STOP_SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            old[sig] = signal.signal(sig, handler)
+    return old
+
+
+def _restore(old: dict[int, Any]) -> None:
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
 @contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP behave like Ctrl-C, so `up` rolls back instead of dying."""
+def stop_on_signals() -> Iterator[Stop]:
+    """SIGINT, SIGTERM and SIGHUP ask `up` to stop and roll back (see Stop)."""
+    stop = Stop()
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        stop.signals.append(signum)
+        if len(stop.signals) > 1:
+            raise KeyboardInterrupt
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    old = _install(handler)
     try:
-        yield
+        yield stop
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        _restore(old)
 
 
 @contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
-    """During teardown a signal is noted, not obeyed: half a teardown helps nobody."""
+def _signals_deferred(forward: Stop | None = None) -> Iterator[list[int]]:
+    """During teardown a signal is noted, not obeyed: half a teardown helps nobody. When
+    the teardown is part of an `up` (--recreate, or a rollback), `up` learns of it."""
     received: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
+        if forward is not None:
+            forward.signals.append(signum)
 
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    old = {s: signal.signal(s, handler) for s in sigs}
+    old = _install(handler)
     try:
         yield received
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        _restore(old)
 
 
 def apply(
@@ -70,12 +111,23 @@ def apply(
     state: LabState,
     keep_on_error: bool = False,
     progress: Progress | None = None,
+    stop: Stop | None = None,
 ) -> None:
     """Carry out ops; on a refusal or an interrupt undo everything done (unless asked to
-    keep it) and raise a KernelError that names the op in words."""
+    keep it) and raise a KernelError that names the op in words. `stop` is the caller's
+    when it watches signals over a longer stretch (see stop_on_signals)."""
+    with contextlib.ExitStack() as stack:
+        if stop is None:
+            stop = stack.enter_context(stop_on_signals())
+        _apply(ops, kernel, state, keep_on_error, progress, stop)
+
+
+def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bool,
+           progress: Progress | None, stop: Stop) -> None:
     finished = 0
 
     def begin(first: int, last: int) -> None:
+        stop.check()  # nothing is in flight here: the place to obey a signal
         state.begin(first, ops[first:last])
 
     def done(index: int) -> None:
@@ -86,22 +138,39 @@ def apply(
             progress(finished)
 
     try:
-        with _signals_as_interrupt():
-            kernel.execute(ops, begin, done)
+        kernel.execute(ops, begin, done)
+        stop.check()  # asked to stop before the end: the answer is still "stopped"
     except OpFailed as failure:
         if keep_on_error:
             failure.hint = "kept as it is (--keep-on-error); 'netlab down' removes it"
             raise
+        if _refused_namespace_is_not_ours(failure, state):
+            state.undone(failure.index)
         report = teardown(state, kernel)
         failure.hint = _rollback_hint(report, failure.hint)
         raise
     except KeyboardInterrupt:
         if keep_on_error:
-            raise Interrupted("interrupted; the half-built lab was kept") from None
+            raise Interrupted("interrupted; the half-built lab was kept",
+                              hint="'netlab down' removes it") from None
         report = teardown(state, kernel)
         raise Interrupted(
             "interrupted", hint=_rollback_hint(report, None)
         ) from None
+
+
+def _refused_namespace_is_not_ours(failure: OpFailed, state: LabState) -> bool:
+    """A namespace the kernel refused to make was not made (the Kernel contract), most
+    likely because its name was taken meanwhile by someone else: undoing it would delete
+    theirs. Unless something done since acts in it (then the refusal was not what it
+    seems, and the namespace is undone with the rest), or the refusal is a bug."""
+    if not isinstance(failure.op, CreateNamespace) or failure.reason.startswith("internal"):
+        return False
+    ns = failure.op.ns
+    return not any(
+        e.done and (e.op.ns == ns or getattr(e.op, "peer_ns", None) == ns)
+        for e in state.entries()
+    )
 
 
 def _rollback_hint(report: TeardownReport, hint: str | None) -> str:
@@ -111,7 +180,7 @@ def _rollback_hint(report: TeardownReport, hint: str | None) -> str:
     return f"{hint}; {undone}" if hint else undone
 
 
-def teardown(state: LabState, kernel: Kernel) -> TeardownReport:
+def teardown(state: LabState, kernel: Kernel, stop: Stop | None = None) -> TeardownReport:
     """Undo every journaled op (done or only begun) in exact reverse order. Objects inside
     a namespace that is removed too are not deleted one by one: the kernel frees them with
     the namespace. A failing undo is reported and the teardown goes on."""
@@ -129,7 +198,7 @@ def teardown(state: LabState, kernel: Kernel) -> TeardownReport:
         steps.append(op)
         index_of_undo.append(by_position[id(source)])
 
-    with _signals_deferred():
+    with _signals_deferred(stop):
         position = 0
         while position < len(steps):
             batch = steps[position:]
@@ -142,9 +211,12 @@ def teardown(state: LabState, kernel: Kernel) -> TeardownReport:
                 kernel.execute(batch, lambda a, b: None, done)
                 position = len(steps)
             except OpFailed as failure:
-                if not _already_gone(failure):
+                if _already_gone(failure):
+                    state.undone(index_of_undo[position + failure.index])
+                else:
+                    # Still there: the journal keeps it (and what goes with it), so that
+                    # the next `down` tries again.
                     report.errors.append(str(failure))
-                state.undone(index_of_undo[position + failure.index])
                 position += failure.index + 1
     # Everything the journal holds has been undone or went with its namespace.
     if not report.errors:
