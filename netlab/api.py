@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netlab.engine import Progress, TeardownReport, apply, teardown
+from netlab.engine import (
+    Interrupted,
+    Progress,
+    Stop,
+    TeardownReport,
+    apply,
+    stop_on_signals,
+    teardown,
+)
 from netlab.errors import InputError, LabStateError, PrivilegeError
 from netlab.plan.ops import DeleteNamespace, Op
 from netlab.plan.planner import Plan, plan
@@ -111,7 +119,7 @@ class Lab:
         cls, path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
         name: str | None = None,
     ) -> Lab:
-        loaded: LoadedTopology = load_topology(path, overrides or {})
+        loaded: LoadedTopology = load_topology(os.fspath(path), overrides or {})
         return cls(loaded.topology, name, str(Path(path).resolve()))
 
     @classmethod
@@ -146,58 +154,57 @@ class Lab:
         self, keep_on_error: bool = False, recreate: bool = False,
         progress: Progress | None = None,
     ) -> UpResult:
+        """Build the lab. Already up with this topology: nothing to do. The remains of an
+        `up` that did not finish (killed, or kept with keep_on_error) are removed first.
+        SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
         require_privileges()
         started = time.monotonic()
-        with self.state.locked():
+        with self.state.locked(what="up"), stop_on_signals() as stop:
             if self.state.exists():
-                saved = self.state.read_meta().get("topology")
-                if saved == self._topology_json() and not recreate:
+                meta = self.state.read_meta()
+                same = meta.get("topology") == self._topology_json()
+                # A record from before "complete" was kept is of a finished up.
+                finished = meta.get("complete", True) is True
+                if same and finished and not recreate:
                     return UpResult(self.name, False, 0, time.monotonic() - started)
-                if not recreate:
+                if finished and not recreate:
                     raise LabStateError(
                         f"lab '{self.name}' is already up with a different topology",
                         hint="'netlab up --recreate' tears it down and builds it anew",
                     )
-                self._teardown()
+                _teardown_state(self.state, stop)
+            if stop.signals:
+                raise Interrupted("interrupted; nothing was built")
             self._refuse_foreign_objects()
-            self.state.write_meta(
-                {
-                    "lab": self.name,
-                    "file": self.source,
-                    "topology": self._topology_json(),
-                    "created": time.time(),
-                    "pid": os.getpid(),
-                }
-            )
-            kernel = _LabKernel()
+            meta = {
+                "lab": self.name,
+                "file": self.source,
+                "topology": self._topology_json(),
+                "created": time.time(),
+                "pid": os.getpid(),
+                "complete": False,
+            }
+            kernel: _LabKernel | None = None
             try:
-                apply(self.plan.ops, kernel, self.state, keep_on_error, progress)
+                self.state.write_meta(meta)
+                kernel = _LabKernel()
+                apply(self.plan.ops, kernel, self.state, keep_on_error, progress, stop)
+                self.state.write_meta({**meta, "complete": True})
+            except BaseException:
+                if not self.state.exists():
+                    self.state.remove()  # nothing was journaled: the record goes too
+                raise
             finally:
-                kernel.close()
+                if kernel is not None:
+                    kernel.close()
                 self.state.close()
         return UpResult(self.name, True, len(self.plan.ops), time.monotonic() - started)
 
     def down(self) -> TeardownReport:
         """Undo the journal in exact reverse order. A lab that is not up: nothing to do."""
         require_privileges()
-        with self.state.locked():
-            return self._teardown()
-
-    def _teardown(self) -> TeardownReport:
-        if not self.state.exists():
-            self.state.remove()
-            return TeardownReport()
-        kernel = _LabKernel()
-        try:
-            report = teardown(self.state, kernel)
-        finally:
-            kernel.close()
-        if report.errors:
-            raise LabStateError(
-                f"teardown of lab '{self.name}' was incomplete: " + "; ".join(report.errors),
-                hint="run 'netlab down' again, or 'netlab cleanup' to remove what is marked",
-            )
-        return report
+        with self.state.locked(what="down"):
+            return _teardown_state(self.state)
 
     def _refuse_foreign_objects(self) -> None:
         from netlab.kernel import nsfs
@@ -228,6 +235,39 @@ class Lab:
         from netlab.inspect import lab_status
 
         return lab_status(self)
+
+
+def _teardown_state(state: LabState, stop: Stop | None = None) -> TeardownReport:
+    """Undo what the journal holds (the lab's record is not needed); the caller holds the
+    lab's lock. A record without a journal (an `up` that died before its first op) is just
+    removed."""
+    if not state.exists():
+        state.remove()
+        return TeardownReport()
+    kernel = _LabKernel()
+    try:
+        report = teardown(state, kernel, stop)
+    finally:
+        kernel.close()
+        state.close()
+    if report.errors:
+        raise LabStateError(
+            f"teardown of lab '{state.lab}' was incomplete: " + "; ".join(report.errors),
+            hint="run 'netlab down' again, or 'netlab cleanup' to remove what is marked",
+        )
+    return report
+
+
+def down_lab(name: str) -> tuple[bool, TeardownReport]:
+    """Take lab `name` down from its journal alone, without its file or its record (which
+    may be unreadable after a crash). Returns whether it was up, and what was undone."""
+    state = LabState(name)
+    if not state.dir.exists():
+        return False, TeardownReport()  # not up: nothing to do, no privilege needed
+    require_privileges()
+    with state.locked(what="down"):
+        was_up = state.exists()
+        return was_up, _teardown_state(state)
 
 
 def up_labs() -> list[str]:

@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_graph",
     "netlab.ui.cmd_test",
     "netlab.ui.cmd_ping",
+    "netlab.ui.cmd_capture",
 ]
 
 # --- commands ---------------------------------------------------------------------------
@@ -85,12 +86,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from netlab.api import resolve_lab
-    from netlab.state.store import LabState
+    from netlab.api import down_lab, resolve_lab
 
-    if args.lab and not args.file and not LabState(args.lab).exists():
+    if args.lab and not args.file:
+        # From the journal alone: a crash may have left the lab's record unreadable.
         # Already gone is fine: down is idempotent, and scripts rely on exit 0.
-        return _down_result(args, args.lab, False, 0, 0)
+        was_up, report = down_lab(args.lab)
+        return _down_result(args, args.lab, was_up, report.sent, report.implicit)
     lab = resolve_lab(args.lab, args.file, overrides(args.set))
     was_up = lab.is_up()
     report = lab.down()
