@@ -168,10 +168,12 @@ def create_many(
     for i in range(len(names)):
         todo.put(i)
 
+    stop = threading.Event()
+
     def work(template: str | None) -> None:
         # Each unshare leaves the previous namespace pinned by its mount; the thread ends
         # in the last one it made and dies there, never touching the caller's namespace.
-        while True:
+        while not stop.is_set():
             try:
                 i = todo.get_nowait()
             except queue.Empty:
@@ -194,8 +196,18 @@ def create_many(
                    for _ in range(max(1, min(workers, len(names))))]
         for thread in threads:
             thread.start()
+        interrupted: BaseException | None = None
         for thread in threads:
-            thread.join()
+            # Ctrl-C must not leave workers making namespaces behind a rollback's back:
+            # stop them taking new names, wait for the one in hand, then raise.
+            while thread.is_alive():
+                try:
+                    thread.join()
+                except BaseException as err:
+                    interrupted = interrupted or err
+                    stop.set()
+    if interrupted is not None:
+        raise interrupted
     return results
 
 
