@@ -1,0 +1,154 @@
+"""`netlab capture`: watch one interface of a node, or write what crosses it to a pcap file."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from netlab.errors import EXIT_OK, InputError
+from netlab.ui.common import err, with_lab
+
+if TYPE_CHECKING:
+    from netlab.kernel.capture import Packet
+
+Handler = Any  # what signal.signal returns: a callable, SIG_IGN/SIG_DFL, or None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "capture", help="capture packets on a node's interface (pcap file, or one line each)",
+        description="Capture the packets one interface of a node sends and receives, with no "
+        "tcpdump needed: one line per packet, or a pcap file for Wireshark or tcpdump -r. "
+        "Stops after -c packets, --timeout seconds or Ctrl-C.",
+    )
+    with_lab(p, file=False)
+    p.add_argument("where", metavar="NODE:IFACE", help="the node and interface, e.g. h1:eth0")
+    p.add_argument("-w", "--write", metavar="FILE",
+                   help="write a pcap file ('-' for stdout, e.g. into wireshark -k -i -)")
+    p.add_argument("-c", "--count", type=_positive_int, metavar="N",
+                   help="stop after N packets")
+    p.add_argument("--timeout", type=_positive_float, metavar="S",
+                   help="stop after S seconds")
+    p.set_defaults(func=cmd_capture)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
+    return value
+
+
+def split_where(where: str) -> tuple[str, str]:
+    node, sep, ifname = where.partition(":")
+    if not sep or not node or not ifname:
+        raise InputError(f"'{where}': name a node and an interface, e.g. h1:eth0")
+    return node, ifname
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    from netlab.api import resolve_lab
+    from netlab.kernel.capture import Capture, NoSuchInterface
+    from netlab.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
+
+    node, ifname = split_where(args.where)
+    lab = resolve_lab(args.lab, None, {})
+    ns = lab.namespace(node)
+    try:
+        capture = Capture(ns, ifname)
+    except NoSuchInterface:
+        known = sorted({"lo", *(i.name for i in lab.plan.interfaces.get(node, []))})
+        raise InputError(
+            f"node '{node}' has no interface '{ifname}' (interfaces: {', '.join(known)})"
+        ) from None
+    with capture, _output(args.write) as stream:
+        writer = PcapWriter(stream, capture.linktype) if stream is not None else None
+        kind = "Ethernet" if capture.linktype == LINKTYPE_ETHERNET else "raw IP"
+        into = f" into {'stdout' if args.write == '-' else args.write}" if args.write else ""
+        seen = 0
+        stopped = "done"
+
+        def record(packet: Packet) -> None:
+            nonlocal seen
+            seen += 1
+            if writer is not None:
+                writer.write(packet.time, packet.data, packet.length)
+            else:
+                clock = time.strftime("%H:%M:%S", time.localtime(packet.time))
+                micros = int((packet.time % 1) * 1_000_000)
+                line = summary(packet.data, capture.linktype, packet.length)
+                print(f"{clock}.{micros:06d} {line}", flush=True)
+
+        previous = _stop_on_signals()
+        try:
+            err.print(f"capturing on {node}:{ifname} of lab {lab.name} ({kind}){into}; "
+                      "Ctrl-C stops")
+            for packet in capture.packets(args.count, args.timeout):
+                record(packet)
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            # What the kernel queued before the Ctrl-C still belongs to the capture.
+            left = None if args.count is None else args.count - seen
+            for packet in itertools.islice(capture.pending(), left):
+                record(packet)
+        except BrokenPipeError:
+            stopped = "output closed"  # `| head`: the reader has seen enough
+            # Whatever is still buffered for stdout would fail again at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        dropped = capture.dropped()
+    noun = "packet" if seen == 1 else "packets"
+    where = f" written to {args.write}" if args.write and args.write != "-" else " captured"
+    extra = f", {dropped} dropped by the kernel (buffer full)" if dropped else ""
+    note = "" if stopped == "done" else f" ({stopped})"
+    err.print(f"{seen} {noun}{where}{extra}{note}")
+    return EXIT_OK
+
+
+def _stop_on_signals() -> dict[int, Handler]:
+    """Ctrl-C (SIGINT) and SIGTERM end the capture cleanly, with the count printed; SIGINT
+    even when the shell that started us in the background set it to be ignored. Returns
+    the handlers there were before."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, stop),
+    }
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[BinaryIO | None]:
+    if path is None:
+        yield None
+    elif path == "-":
+        yield sys.stdout.buffer
+    else:
+        try:
+            stream = open(path, "wb")  # noqa: SIM115  # closed below
+        except OSError as error:
+            raise InputError(f"cannot write {path}: {error.strerror}") from None
+        try:
+            yield stream
+        finally:
+            stream.close()
