@@ -23,7 +23,7 @@ def _is_link_local(cidr: str) -> bool:
 
 def lab_status(lab: Lab) -> dict[str, Any]:
     from netlab.kernel import nsfs
-    from netlab.kernel.inspect import read_namespace, read_routes
+    from netlab.kernel.inspect import read_node
 
     plan = lab.plan
     nodes: list[dict[str, Any]] = []
@@ -32,7 +32,8 @@ def lab_status(lab: Lab) -> dict[str, Any]:
         ns = plan.namespaces[name]
         present = nsfs.exists(ns)
         planned = {i.name: i for i in plan.interfaces[name]}
-        live = {link["ifname"]: link for link in read_namespace(ns)} if present else {}
+        links, routes = read_node(ns) if present else ([], [])
+        live = {link["ifname"]: link for link in links}
         interfaces: list[dict[str, Any]] = []
         for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
             want = planned.get(ifname)
@@ -75,7 +76,7 @@ def lab_status(lab: Lab) -> dict[str, Any]:
                 "namespace": ns,
                 "present": present,
                 "interfaces": interfaces,
-                "routes": read_routes(ns) if present else [],
+                "routes": routes,
             }
         )
     return {

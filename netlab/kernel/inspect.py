@@ -1,111 +1,247 @@
 """Read-only views of a namespace: links, addresses, routes, sysctls.
 
-One route socket per call, opened by the current thread from inside the namespace (a
-setns there and back, no fork); replies decoded by pyroute2's message classes, which know
-every attribute (speed matters less here than when building).
+One route socket per namespace, opened by the current thread from inside it (a setns there
+and back, no fork), used for every dump of that namespace. Replies are decoded by hand, as
+rtnl.py encodes: only the attributes read here, with struct. pyroute2's message classes
+decode every attribute of every message (~60 us each, thousands per lab); the values are
+the ones pyroute2 gives (tests/integration compare both).
 """
 
 from __future__ import annotations
 
 import socket
+import struct
+from collections.abc import Iterable
 from typing import Any
-
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
-from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from netlab.kernel import nlsock, nsfs, rtnl
 
 ARPHRD_LOOPBACK = 772
-_STATS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
 _PROTOCOLS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp", 186: "bgp", 188: "ospf"}
+# What pyroute2 calls each IF_OPER_* state (linux/if.h).
+_OPERSTATES = {0: "unknown", 1: "notpresent", 2: "down", 3: "lowerlayerdown", 4: "testing",
+               5: "dormant", 6: "up"}
+
+# Attributes read here (linux/if_link.h, if_addr.h, rtnetlink.h, if_tun.h).
+IFLA_LINK = 5
+IFLA_OPERSTATE = 16
+IFLA_STATS64 = 23
+IFLA_LINK_NETNSID = 37
+IFLA_TUN_OWNER = 1
+IFLA_TUN_GROUP = 2
+IFLA_TUN_TYPE = 3
+RTA_TABLE = 15
+_NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+
+_HDR = 16  # struct nlmsghdr
+_IFINFO = struct.Struct("=BxHiII")  # family, type, index, flags, change
+_IFADDR = struct.Struct("=BBBBi")  # family, prefixlen, flags, scope, index
+_RTMSG = struct.Struct("=BBBBBBBBI")  # family dst_len src_len tos table proto scope type flags
+_NLA = struct.Struct("=HH")
+_U8 = struct.Struct("=B")
+_U32 = struct.Struct("=I")
+_S32 = struct.Struct("=i")
+_STATS64_HEAD = struct.Struct("=QQQQ")  # rx_packets, tx_packets, rx_bytes, tx_bytes
+
+Attrs = dict[int, bytes]
 
 
-def _decode(cls: Any, reply: rtnl.Reply) -> Any:
-    msg = cls(reply.data)
-    msg.decode()
-    return msg
+def _attrs(data: bytes, offset: int) -> Attrs:
+    """The attributes from `offset` to the end of `data`, by type (the first of each)."""
+    out: Attrs = {}
+    end = len(data)
+    unpack = _NLA.unpack_from
+    while offset + 4 <= end:
+        length, kind = unpack(data, offset)
+        if length < 4:
+            break
+        kind &= _NLA_TYPE_MASK
+        if kind not in out:
+            out[kind] = data[offset + 4 : offset + length]
+        offset += (length + 3) & ~3
+    return out
 
 
-def _dump_links(sock: socket.socket) -> list[Any]:
-    return [_decode(ifinfmsg, r) for r in nlsock.dump(sock, rtnl.get_links(1))]
+def _text(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    raw = value.split(b"\0", 1)[0]
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode(errors="replace")
 
 
-def _link(msg: Any, names: dict[int, str]) -> dict[str, Any]:
-    info = msg.get_attr("IFLA_LINKINFO")
-    kind = info.get_attr("IFLA_INFO_KIND") if info else None
-    data = info.get_attr("IFLA_INFO_DATA") if info else None
+def _u32(value: bytes | None) -> int | None:
+    return _U32.unpack_from(value)[0] if value is not None and len(value) >= 4 else None
+
+
+def _ip(family: int, value: bytes | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return socket.inet_ntop(family, value)
+    except (ValueError, OSError):
+        return None
+
+
+def _mac(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    return ":".join(f"{b:02x}" for b in value)
+
+
+# --- links ------------------------------------------------------------------------------
+
+
+class _RawLink:
+    """A link message with the few fields read from it."""
+
+    __slots__ = ("attrs", "flags", "index", "type")
+
+    def __init__(self, data: bytes) -> None:
+        _family, self.type, self.index, self.flags, _change = _IFINFO.unpack_from(data, _HDR)
+        self.attrs = _attrs(data, _HDR + _IFINFO.size)
+
+    @property
+    def ifname(self) -> str | None:
+        return _text(self.attrs.get(rtnl.IFLA_IFNAME))
+
+    @property
+    def alias(self) -> str | None:
+        return _text(self.attrs.get(rtnl.IFLA_IFALIAS))
+
+
+def _decode_links(replies: Iterable[rtnl.Reply]) -> list[_RawLink]:
+    return [_RawLink(r.data) for r in replies if r.kind == rtnl.RTM_NEWLINK]
+
+
+def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
+    attrs = msg.attrs
+    info = attrs.get(rtnl.IFLA_LINKINFO)
+    info_attrs = _attrs(info, 0) if info is not None else {}
+    kind = _text(info_attrs.get(rtnl.IFLA_INFO_KIND))
     owner = group = None
-    if kind == "tun" and data is not None:
+    if kind == "tun" and rtnl.IFLA_INFO_DATA in info_attrs:
         # The kernel calls both "tun"; IFLA_TUN_TYPE tells them apart (1 tun, 2 tap).
-        kind = "tap" if data.get_attr("IFLA_TUN_TYPE") == 2 else "tun"
-        owner, group = data.get_attr("IFLA_TUN_OWNER"), data.get_attr("IFLA_TUN_GROUP")
+        data = _attrs(info_attrs[rtnl.IFLA_INFO_DATA], 0)
+        tun_type = data.get(IFLA_TUN_TYPE)
+        kind = "tap" if tun_type and _U8.unpack_from(tun_type)[0] == 2 else "tun"
+        owner, group = _u32(data.get(IFLA_TUN_OWNER)), _u32(data.get(IFLA_TUN_GROUP))
     if kind is None:
-        kind = "loopback" if msg["ifi_type"] == ARPHRD_LOOPBACK else "device"
-    stats = msg.get_attr("IFLA_STATS64") or {}
-    master = msg.get_attr("IFLA_MASTER")
+        kind = "loopback" if msg.type == ARPHRD_LOOPBACK else "device"
+    raw_stats = attrs.get(IFLA_STATS64)
+    if raw_stats is not None and len(raw_stats) >= _STATS64_HEAD.size:
+        rx_packets, tx_packets, rx_bytes, tx_bytes = _STATS64_HEAD.unpack_from(raw_stats)
+    else:
+        rx_packets = tx_packets = rx_bytes = tx_bytes = 0
+    master = _u32(attrs.get(rtnl.IFLA_MASTER))
+    operstate = attrs.get(IFLA_OPERSTATE)
     entry: dict[str, Any] = {
-        "ifname": msg.get_attr("IFLA_IFNAME"),
-        "index": msg["index"],
+        "ifname": msg.ifname,
+        "index": msg.index,
         "kind": kind,
-        "alias": msg.get_attr("IFLA_IFALIAS") or "",
-        "mac": msg.get_attr("IFLA_ADDRESS"),
-        "mtu": msg.get_attr("IFLA_MTU"),
-        "operstate": str(msg.get_attr("IFLA_OPERSTATE") or "unknown").lower(),
-        "up": bool(msg["flags"] & rtnl.IFF_UP),
+        "alias": msg.alias or "",
+        "mac": _mac(attrs.get(rtnl.IFLA_ADDRESS)),
+        "mtu": _u32(attrs.get(rtnl.IFLA_MTU)),
+        "operstate": _OPERSTATES.get(operstate[0], "unknown") if operstate else "unknown",
+        "up": bool(msg.flags & rtnl.IFF_UP),
         "master": names.get(master) if master else None,
         "addresses": [],
         "owner": owner,
         "group": group,
-        **{key: int(stats.get(key, 0)) for key in _STATS},
+        "rx_bytes": rx_bytes,
+        "tx_bytes": tx_bytes,
+        "rx_packets": rx_packets,
+        "tx_packets": tx_packets,
     }
     if kind == "veth":
         # The peer's index in its own namespace; that namespace by its id as seen from here.
-        entry["peer_index"] = msg.get_attr("IFLA_LINK")
-        entry["peer_netnsid"] = msg.get_attr("IFLA_LINK_NETNSID")
+        entry["peer_index"] = _u32(attrs.get(IFLA_LINK))
+        netnsid = attrs.get(IFLA_LINK_NETNSID)
+        entry["peer_netnsid"] = _S32.unpack_from(netnsid)[0] if netnsid else None
     return entry
+
+
+def _links_with_addresses(
+    links: list[_RawLink], addr_replies: Iterable[rtnl.Reply]
+) -> list[dict[str, Any]]:
+    names = {m.index: m.ifname for m in links}
+    out = {m.index: _link(m, names) for m in links}
+    for r in addr_replies:
+        if r.kind != rtnl.RTM_NEWADDR:
+            continue
+        data = r.data
+        family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(data, _HDR)
+        entry = out.get(index)
+        if entry is None:
+            continue
+        attrs = _attrs(data, _HDR + _IFADDR.size)
+        # IFA_LOCAL is our own address (IFA_ADDRESS is the far end on point-to-point).
+        ip = _ip(family, attrs.get(rtnl.IFA_LOCAL)) or _ip(family, attrs.get(rtnl.IFA_ADDRESS))
+        if ip:
+            entry["addresses"].append(f"{ip}/{prefixlen}")
+    return [out[i] for i in sorted(out)]
+
+
+# --- routes -----------------------------------------------------------------------------
+
+
+def _routes(replies: Iterable[rtnl.Reply], names: dict[int, str | None]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for r in replies:
+        if r.kind != rtnl.RTM_NEWROUTE:
+            continue
+        data = r.data
+        family, dst_len, _src, _tos, head_table, proto, _scope, kind, _flags = (
+            _RTMSG.unpack_from(data, _HDR)
+        )
+        attrs = _attrs(data, _HDR + _RTMSG.size)
+        table = _u32(attrs.get(RTA_TABLE)) or head_table
+        if table != rtnl.RT_TABLE_MAIN or kind != rtnl.RTN_UNICAST:
+            continue
+        dst = _ip(family, attrs.get(rtnl.RTA_DST))
+        oif = _u32(attrs.get(rtnl.RTA_OIF))
+        out.append({
+            "family": 4 if family == socket.AF_INET else 6,
+            "to": f"{dst}/{dst_len}" if dst else "default",
+            "via": _ip(family, attrs.get(rtnl.RTA_GATEWAY)),
+            "dev": names.get(oif) if oif else None,
+            "metric": _u32(attrs.get(rtnl.RTA_PRIORITY)),
+            "protocol": _PROTOCOLS.get(proto, str(proto)),
+        })
+    out.sort(key=lambda route: route["family"])
+    return out
+
+
+# --- what callers use -------------------------------------------------------------------
+
+
+def read_node(ns: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(read_namespace(ns), read_routes(ns)) through one socket, links dumped once."""
+    with nlsock.open_in(ns) as sock:
+        links = _decode_links(nlsock.dump(sock, rtnl.get_links(1)))
+        addrs = nlsock.dump(sock, rtnl.get_addresses(2))
+        routes = nlsock.dump(sock, rtnl.get_routes(3, 0))
+    names = {m.index: m.ifname for m in links}
+    return _links_with_addresses(links, addrs), _routes(routes, names)
 
 
 def read_namespace(ns: str) -> list[dict[str, Any]]:
     """Every link of namespace `ns` with its addresses (CIDR strings, link-local included)
     and counters, ordered by ifindex."""
     with nlsock.open_in(ns) as sock:
-        links = _dump_links(sock)
-        addrs = [_decode(ifaddrmsg, r) for r in nlsock.dump(sock, rtnl.get_addresses(2))]
-    names = {m["index"]: m.get_attr("IFLA_IFNAME") for m in links}
-    out = {m["index"]: _link(m, names) for m in links}
-    for a in addrs:
-        entry = out.get(a["index"])
-        # IFA_LOCAL is our own address (IFA_ADDRESS is the far end on point-to-point).
-        ip = a.get_attr("IFA_LOCAL") or a.get_attr("IFA_ADDRESS")
-        if entry is not None and ip:
-            entry["addresses"].append(f"{ip}/{a['prefixlen']}")
-    return [out[i] for i in sorted(out)]
+        links = _decode_links(nlsock.dump(sock, rtnl.get_links(1)))
+        addrs = nlsock.dump(sock, rtnl.get_addresses(2))
+    return _links_with_addresses(links, addrs)
 
 
 def read_routes(ns: str) -> list[dict[str, Any]]:
     """The main routing table of `ns`, IPv4 then IPv6 (kernel routes included)."""
     with nlsock.open_in(ns) as sock:
-        names = {m["index"]: m.get_attr("IFLA_IFNAME") for m in _dump_links(sock)}
-        routes = [_decode(rtmsg, r) for r in nlsock.dump(sock, rtnl.get_routes(2, 0))]
-    out: list[dict[str, Any]] = []
-    for r in routes:
-        table = r.get_attr("RTA_TABLE") or r["table"]
-        if table != rtnl.RT_TABLE_MAIN or r["type"] != rtnl.RTN_UNICAST:
-            continue
-        family = 4 if r["family"] == socket.AF_INET else 6
-        dst = r.get_attr("RTA_DST")
-        oif = r.get_attr("RTA_OIF")
-        out.append({
-            "family": family,
-            "to": f"{dst}/{r['dst_len']}" if dst else "default",
-            "via": r.get_attr("RTA_GATEWAY"),
-            "dev": names.get(oif) if oif else None,
-            "metric": r.get_attr("RTA_PRIORITY"),
-            "protocol": _PROTOCOLS.get(r["proto"], str(r["proto"])),
-        })
-    out.sort(key=lambda route: route["family"])
-    return out
+        names = {m.index: m.ifname for m in _decode_links(nlsock.dump(sock, rtnl.get_links(1)))}
+        routes = nlsock.dump(sock, rtnl.get_routes(2, 0))
+    return _routes(routes, names)
 
 
 def read_sysctl(ns: str, key: str) -> str:
@@ -120,9 +256,6 @@ def read_sysctl(ns: str, key: str) -> str:
 def list_marked_links_in_host(mark_prefix: str = "netlab:") -> list[dict[str, Any]]:
     """Links of the caller's own (host) namespace whose alias starts with the mark."""
     with nlsock.open_here() as sock:
-        links = _dump_links(sock)
-    names = {m["index"]: m.get_attr("IFLA_IFNAME") for m in links}
-    return [
-        _link(m, names) for m in links
-        if (m.get_attr("IFLA_IFALIAS") or "").startswith(mark_prefix)
-    ]
+        links = _decode_links(nlsock.dump(sock, rtnl.get_links(1)))
+    names = {m.index: m.ifname for m in links}
+    return [_link(m, names) for m in links if (m.alias or "").startswith(mark_prefix)]

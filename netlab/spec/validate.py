@@ -149,7 +149,14 @@ class _Checker:
         self.lines = lines
         self.problems: list[Problem] = []
         self.linked: dict[tuple[str, str], int] = {}  # (node, iface) -> index of its link
+        # The interfaces of each node's links, in the order they were first linked.
+        self.linked_of: dict[str, list[str]] = {}
         self.addresses = list(self._addresses())
+        # The same addresses node by node (in their order), so that per-node checks do not
+        # scan the whole lab: a 1000-node lab would cost a million steps per check.
+        self.addresses_of: dict[str, list[_Address]] = {}
+        for a in self.addresses:
+            self.addresses_of.setdefault(a.node, []).append(a)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -171,7 +178,7 @@ class _Checker:
         """The interfaces a node will have: declared ones, then those made by its links."""
         node = self.topo.nodes[name]
         names = list(node.interfaces)
-        names += [i for (n, i) in self.linked if n == name and i not in node.interfaces]
+        names += [i for i in self.linked_of.get(name, ()) if i not in node.interfaces]
         if node.kind == "switch" and SWITCH_BRIDGE not in names:
             names.append(SWITCH_BRIDGE)
         return names
@@ -213,7 +220,9 @@ class _Checker:
             if iface is None:
                 continue  # a new port of a switch
             first = self.linked.setdefault((node, iface), i)
-            if first != i:
+            if first == i:
+                self.linked_of.setdefault(node, []).append(iface)
+            else:
                 self.add(
                     path,
                     f"{node}:{iface} is already an end of links[{first}]"
@@ -318,9 +327,9 @@ class _Checker:
         # Two interfaces of one node in one subnet: the kernel takes it, and then routes
         # through whichever it likes; with a router it is nearly always a typo.
         first: dict[IPNetwork, _Address] = {}
-        for a in self.addresses:
+        for a in self.addresses_of.get(name, ()):
             net = a.value.network
-            if a.node != name or net.prefixlen == net.max_prefixlen or a.value.is_link_local:
+            if net.prefixlen == net.max_prefixlen or a.value.is_link_local:
                 continue
             seen = first.setdefault(net, a)
             if seen.iface != a.iface:
@@ -483,7 +492,7 @@ class _Checker:
         remote = ipaddress.ip_address(settings.remote)
         if settings.local is not None:
             local = ipaddress.ip_address(settings.local)
-            own = [a.value.ip for a in self.addresses if a.node == name]
+            own = [a.value.ip for a in self.addresses_of.get(name, ())]
             if local not in own:
                 self.add(f"{path}.vxlan.local", f"{local} is not an address of node '{name}'")
             if local.version != remote.version:
@@ -522,7 +531,7 @@ class _Checker:
             self.add(path, f"{word} '{value}' does not exist on this machine")
 
     def routes(self, name: str, node: Node) -> None:
-        own = [a for a in self.addresses if a.node == name]
+        own = list(self.addresses_of.get(name, ()))
         # Where a gateway can be: a subnet of an interface, or behind a route with no gateway.
         reachable: list[tuple[IPNetwork, str]] = [(a.value.network, a.iface) for a in own]
         for route in node.routes:
@@ -727,7 +736,7 @@ class _Checker:
         name, iface = target
         if not self.check_node(path, name):
             return
-        own = [a for a in self.addresses if a.node == name and (iface is None or a.iface == iface)]
+        own = [a for a in self.addresses_of.get(name, ()) if iface is None or a.iface == iface]
         if iface is not None and iface not in self.interfaces_of(name) and iface != LOOPBACK:
             known = ", ".join(self.interfaces_of(name)) or "none"
             self.add(path, f"node '{name}' has no interface '{iface}' (its interfaces: {known})")
