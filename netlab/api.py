@@ -29,11 +29,11 @@ from netlab.engine import (
     teardown,
 )
 from netlab.errors import InputError, LabStateError, PrivilegeError
-from netlab.plan.ops import DeleteNamespace, Op
+from netlab.plan.ops import Op
 from netlab.plan.planner import Plan, plan
 from netlab.spec import LoadedTopology, load_topology
 from netlab.spec.model import Topology
-from netlab.state.store import LabState, labs_with_state
+from netlab.state.store import LabState, labs_with_state, state_root
 
 if TYPE_CHECKING:
     from netlab.kernel.base import BeginHook, DoneHook
@@ -62,26 +62,19 @@ def require_privileges() -> None:
 
 
 class _LabKernel:
-    """The real kernel, plus what a teardown owes before a namespace goes: stopping the
-    processes inside it, which would otherwise keep it (and its cables) alive.
-
-    Fault injection for tests: NETLAB_FAIL_AT=N makes the N-th op sent (counting from 1)
-    be refused as if by the kernel, once, after the ops before it really happened."""
+    """The lab's kernel (netlink and processes), with fault injection for tests:
+    NETLAB_FAIL_AT=N makes the N-th op sent (counting from 1) be refused as if by the
+    kernel, once, after the ops before it really happened."""
 
     def __init__(self) -> None:
-        from netlab.kernel.netlink import NetlinkKernel
+        from netlab.kernel.lab import LabKernel
 
-        self.inner = NetlinkKernel()
+        self.inner = LabKernel()
         fail_at = os.environ.get("NETLAB_FAIL_AT", "")
         self.fail_at = int(fail_at) if fail_at.isdigit() else None
         self.sent = 0
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
-        doomed = [op.ns for op in ops if isinstance(op, DeleteNamespace)]
-        if doomed:
-            from netlab.kernel.processes import stop_all_in
-
-            stop_all_in(doomed)
         if self.fail_at is not None and 0 < self.fail_at - self.sent <= len(ops):
             from netlab.kernel.base import OpFailed
 
@@ -136,7 +129,7 @@ class Lab:
     @property
     def plan(self) -> Plan:
         if self._plan is None:
-            self._plan = plan(self.topology, self.name)
+            self._plan = plan(self.topology, self.name, str(state_root()))
         return self._plan
 
     def namespace(self, node: str) -> str:

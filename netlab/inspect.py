@@ -6,7 +6,9 @@ ever added to it, never renamed or removed.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
 from typing import TYPE_CHECKING, Any
 
 from netlab.plan.naming import SWITCH_BRIDGE
@@ -19,6 +21,24 @@ SCHEMA = "netlab.status/1"
 
 def _is_link_local(cidr: str) -> bool:
     return ipaddress.ip_interface(cidr).ip.is_link_local
+
+
+def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
+    """The node's services: pid, running or not, log; what they publish (a MAC table)."""
+    from netlab.kernel.services import service_dir, service_state
+    from netlab.plan.naming import node_dir
+    from netlab.state.store import state_root
+
+    folder = node_dir(str(state_root()), lab.name, node)
+    found = []
+    for name in lab.topology.nodes[node].services:
+        entry = service_state(folder, name)
+        table = service_dir(folder, name) / "mac-table.json"
+        # A table being rewritten right now is skipped; the next status shows it.
+        with contextlib.suppress(OSError, ValueError):
+            entry["mac_table"] = json.loads(table.read_text())
+        found.append(entry)
+    return found
 
 
 def lab_status(lab: Lab) -> dict[str, Any]:
@@ -77,6 +97,7 @@ def lab_status(lab: Lab) -> dict[str, Any]:
                 "present": present,
                 "interfaces": interfaces,
                 "routes": routes,
+                "services": _services(lab, name),
             }
         )
     return {

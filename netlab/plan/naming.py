@@ -6,6 +6,7 @@ NS_PREFIX = "netlab-"
 MARK_PREFIX = "netlab:"
 SWITCH_BRIDGE = "br0"  # the bridge inside a switch node
 IFNAMSIZ = 15
+DEFAULT_STATE_ROOT = "/run/netlab"  # NETLAB_STATE_DIR moves it (see state/store.py)
 
 
 def namespace(lab: str, node: str) -> str:
@@ -31,3 +32,8 @@ def switch_port(peer_node: str, peer_ifname: str, taken: set[str]) -> str:
     while f"p{n}" in taken:
         n += 1
     return f"p{n}"
+
+
+def node_dir(state_root: str, lab: str, node: str) -> str:
+    """The node's folder: its `files:`, the logs and pid files of its services."""
+    return f"{state_root}/{lab}/nodes/{node}"

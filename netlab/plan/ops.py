@@ -8,7 +8,7 @@ disappears with its namespace, so teardown may skip it when that namespace is re
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
@@ -282,9 +282,57 @@ class RunCommand(Op):
 
     kind: ClassVar[str] = "run-command"
     command: str
+    env: dict[str, str] = field(default_factory=dict)  # besides NETLAB_* (see services.py)
+    node_dir: str = ""  # the node's folder: the working directory, NETLAB_NODE_DIR
 
     def describe(self) -> str:
         return f"run '{self.command}' in {self.ns}"
+
+
+@dataclass(frozen=True)
+class WriteFiles(Op):
+    """The node's `files:` written into its folder. They go when the lab's state does."""
+
+    kind: ClassVar[str] = "write-files"
+    node_dir: str
+    files: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"write {', '.join(self.files)} into {self.node_dir}"
+
+
+@dataclass(frozen=True)
+class StartService(Op):
+    """A long-running program in the node, tracked by pid, its output in a log."""
+
+    kind: ClassVar[str] = "start-service"
+    name: str
+    command: str
+    node_dir: str
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None  # relative to node_dir
+    uid: int | None = None
+    gid: int | None = None
+
+    def describe(self) -> str:
+        return f"start service {self.name} ('{self.command}') in {self.ns}"
+
+    def undo(self) -> Op:
+        return StopService(self.ns, self.name, self.node_dir)
+
+
+@dataclass(frozen=True)
+class StopService(Op):
+    """Stop a service netlab started (and only that: the pid file holds its start time).
+    Not left to the namespace's removal: a process keeps a namespace alive."""
+
+    kind: ClassVar[str] = "stop-service"
+    name: str
+    node_dir: str
+    in_namespace: bool = False
+
+    def describe(self) -> str:
+        return f"stop service {self.name} in {self.ns}"
 
 
 OP_TYPES: dict[str, type[Op]] = {
@@ -306,6 +354,9 @@ OP_TYPES: dict[str, type[Op]] = {
         DeleteRoute,
         SetSysctl,
         RunCommand,
+        WriteFiles,
+        StartService,
+        StopService,
     )
 }
 

@@ -28,6 +28,8 @@ from netlab.plan.ops import (
     SetLink,
     SetLinkUp,
     SetSysctl,
+    StartService,
+    WriteFiles,
 )
 from netlab.spec.model import Interface, Link, Node, Topology
 
@@ -119,18 +121,20 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         ends.append((a, b, link))
     for a, b, link in ends:
         named: list[tuple[str, str]] = []
-        for (node, ifname), (other_node, other_if) in ((a, b), (b, a)):
+        for (end_node, ifname), (other_node, other_if) in ((a, b), (b, a)):
             if ifname is None:
-                ifname = naming.switch_port(other_node, other_if or other_node, taken[node])
-                taken[node].add(ifname)
-            named.append((node, ifname))
+                ifname = naming.switch_port(other_node, other_if or other_node, taken[end_node])
+                taken[end_node].add(ifname)
+            named.append((end_node, ifname))
         links.append(ResolvedLink(named[0], named[1], link))
 
     for rl in links:
-        for (node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
-            spec = topo.nodes[node].interfaces.get(ifname, Interface())
-            master = naming.SWITCH_BRIDGE if topo.nodes[node].kind == "switch" else None
-            ifaces[node][ifname] = ResolvedInterface(node, ifname, "veth", spec, peer, master)
+        for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
+            spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
+            master = naming.SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
+            ifaces[end_node][ifname] = ResolvedInterface(
+                end_node, ifname, "veth", spec, peer, master
+            )
 
     for name, node in topo.nodes.items():
         for ifname, spec in node.interfaces.items():
@@ -198,7 +202,9 @@ def _per_interface(key: str) -> bool:
     return len(parts) >= 4 and parts[2] in ("conf", "neigh") and parts[3] not in ("all", "default")
 
 
-def plan(topo: Topology, lab: str | None = None) -> Plan:
+def plan(
+    topo: Topology, lab: str | None = None, state_root: str = naming.DEFAULT_STATE_ROOT
+) -> Plan:
     lab = lab or topo.name
     mark = naming.mark(lab)
     ifaces, links = resolve(topo)
@@ -234,12 +240,26 @@ def plan(topo: Topology, lab: str | None = None) -> Plan:
 
     for name, node in topo.nodes.items():
         ops.extend(_node_ops(lab, name, node, ifaces[name]))
-        for key, value in node.sysctls.items():
+        for key, setting in node.sysctls.items():
             if _per_interface(key):
-                ops.append(SetSysctl(namespaces[name], key, str(value)))
+                ops.append(SetSysctl(namespaces[name], key, str(setting)))
 
+    # Processes last, once the whole lab is up: files, then exec commands, then services.
     for name, node in topo.nodes.items():
+        folder = naming.node_dir(state_root, lab, name)
+        if node.files:
+            ops.append(WriteFiles(namespaces[name], folder, dict(node.files)))
         for command in node.exec:
-            ops.append(RunCommand(namespaces[name], command))
+            ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
+    for name, node in topo.nodes.items():
+        folder = naming.node_dir(state_root, lab, name)
+        for service_name, service in node.services.items():
+            ops.append(
+                StartService(
+                    namespaces[name], service_name, service.run, folder,
+                    {**node.env, **service.env}, service.cwd,
+                    _uid(service.user), _gid(service.group),
+                )
+            )
 
     return Plan(lab, ops, namespaces, ifaces, links)

@@ -1,13 +1,15 @@
 """A userspace learning switch on TAP devices: the hypervisor's side of a VM's NIC.
 
     python -m netlab.programs.tapswitch --tap tap0 --tap tap1 --tap tap2 [-v]
+    netlab-tapswitch --tap h1:tap0 --tap h2:tap0      # TAPs in other nodes of the lab
 
-Every TAP device is a port. A frame read from one port is sent out of the port where its
-destination MAC was last seen as a source, or out of every other port when that is unknown
-(or broadcast/multicast) — what a Linux bridge does in the kernel, done here in Python so
-each step can be watched (-v prints source, destination and EtherType of each frame). The
-learned table is written as JSON to $NETLAB_SERVICE_DIR/mac-table.json (or --table FILE),
-where `netlab status` finds it.
+Every TAP device is a port: a name in this node, or NODE:NAME in another node of the same
+lab (the program, like a hypervisor, holds the fd; the node's kernel sees the NIC). A frame
+read from one port is sent out of the port where its destination MAC was last seen as a
+source, or out of every other port when that is unknown (or broadcast/multicast): what a
+Linux bridge does in the kernel, done here in Python so each step can be watched (-v prints
+source, destination and EtherType of each frame). The learned table is written as JSON to
+$NETLAB_SERVICE_DIR/mac-table.json (or --table FILE), where `netlab status` finds it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import selectors
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +63,32 @@ class LearningSwitch:
         ]
 
 
+def open_port(spec: str) -> int:
+    """The fd of TAP `spec`: NAME here, or NODE:NAME in another node of this lab."""
+    node, sep, ifname = spec.rpartition(":")
+    if not sep:
+        return open_device(spec, "tap")
+    lab = os.environ.get("NETLAB_LAB")
+    ns = f"netlab-{lab}-{node}" if lab else node  # outside a lab: a namespace name
+    result: list[int | BaseException] = []
+
+    def attach_there() -> None:
+        from netlab.kernel import nsfs
+
+        try:
+            with nsfs.entered(ns):  # TUNSETIFF finds the device in this thread's namespace
+                result.append(open_device(ifname, "tap"))
+        except BaseException as error:
+            result.append(error)
+
+    thread = threading.Thread(target=attach_there)
+    thread.start()
+    thread.join()
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
 def describe(frame: bytes) -> str:
     ethertype = int.from_bytes(frame[12:14], "big") if len(frame) >= 14 else 0
     name = ETHERTYPES.get(ethertype, f"0x{ethertype:04x}")
@@ -76,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     table_file = args.table
     if table_file is None and os.environ.get("NETLAB_SERVICE_DIR"):
         table_file = Path(os.environ["NETLAB_SERVICE_DIR"]) / "mac-table.json"
-    fds = {name: open_device(name, "tap") for name in args.tap}
+    fds = {name: open_port(name) for name in args.tap}
     switch = LearningSwitch(list(fds))
     selector = selectors.DefaultSelector()
     for name, fd in fds.items():

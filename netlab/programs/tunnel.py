@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.bind(listen)  # before dropping privileges: a low port may need root
+    # Load the cipher before dropping privileges too: after it, the Python installation
+    # may not be readable (a root-only pyenv, say), and imports would fail.
+    sealer = Sealer(key)
     try:
         tun_fd = open_device(args.dev, "tun", args.user, args.group)
     except PermissionError:
@@ -126,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"netlab-tunnel: {args.dev} <-> udp {listen[0]}:{listen[1]} <-> "
           f"{peer[0]}:{peer[1]}{' (sealed)' if key else ''}, uid {os.geteuid()}", flush=True)
-    counters = run(tun_fd, sock, peer, Sealer(key), args.verbose)
+    counters = run(tun_fd, sock, peer, sealer, args.verbose)
     print(f"netlab-tunnel: {counters.to_peer} packets sent, {counters.from_peer} received, "
           f"{counters.rejected} rejected", flush=True)
     return 0

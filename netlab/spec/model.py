@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -183,12 +184,61 @@ class Route(_Strict):
         return self
 
 
+FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_file_name(value: str) -> str:
+    # Files land in the node's folder under /run/netlab: nothing may climb out of it.
+    parts = value.split("/")
+    if not FILE_RE.match(value) or any(p in (".", "..") for p in parts):
+        raise ValueError(
+            f"'{value}' is not a file name inside the node's folder: use letters, digits, "
+            "'_', '.', '-' and '/' between names, not '..'"
+        )
+    return value
+
+
+def _check_env_name(value: str) -> str:
+    if not ENV_RE.match(value):
+        raise ValueError(f"'{value}' is not an environment variable name")
+    return value
+
+
+FileName = Annotated[str, AfterValidator(_check_file_name)]
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
+EnvValue = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
+
+
+class Service(_Strict):
+    """A long-running program in the node: started after `up`, stopped at `down`."""
+
+    run: Annotated[str, Field(min_length=1)]  # a shell command, run with `sh -c`
+    user: Owner | None = None  # run as this user (uid or name) instead of root
+    group: Owner | None = None
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    cwd: FileName | None = None  # relative to the node's folder
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        # `web: python3 -m http.server` is the same as `web: {run: python3 -m http.server}`.
+        return {"run": data} if isinstance(data, str) else data
+
+
 class Node(_Strict):
     kind: NodeKind = "host"
     interfaces: dict[IfName, Interface] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
     sysctls: dict[SysctlKey, int | str] = Field(default_factory=dict)
     exec: list[str] = Field(default_factory=list)
+    # Environment of `exec:` commands and services (besides NETLAB_LAB, NETLAB_NODE and
+    # NETLAB_NODE_DIR, which netlab sets).
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    services: dict[Name, Service] = Field(default_factory=dict)
+    # Files written into the node's folder (NETLAB_NODE_DIR) before `exec:` and services;
+    # their text is part of the topology, so Jinja2 variables work in them.
+    files: dict[FileName, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -228,12 +278,39 @@ class Shaping(_Strict):
     def is_empty(self) -> bool:
         return all(v is None for v in self.model_dump().values())
 
+    def shaping(self) -> dict[str, str]:
+        """The tc values given here (Shaping's fields only), by key."""
+        return {k: v for k in TC_FIELDS if (v := getattr(self, k)) is not None}
+
+
+class Endpoint(Shaping):
+    """One end of a link written long, with the shaping of what leaves through it:
+    {node: r1, interface: eth1, rate: 1mbit} (to a switch, `interface` may be left out)."""
+
+    node: Name
+    interface: IfName | None = None
+
+    def text(self) -> str:
+        return f"{self.node}:{self.interface}" if self.interface else self.node
+
 
 class Link(Shaping):
-    """A cable: a veth pair between two endpoints 'node:interface' (or 'switch')."""
+    """A cable: a veth pair between two endpoints 'node:interface' (or 'switch').
 
-    endpoints: Annotated[list[str], Field(min_length=2, max_length=2)]
+    Shaping given on the link applies to both directions (each end's egress); shaping given
+    on an endpoint written long applies to what leaves through that end, over the link's."""
+
+    endpoints: Annotated[list[str | Endpoint], Field(min_length=2, max_length=2)]
     mtu: Mtu | None = None
+
+    def ends(self) -> list[str]:
+        """The endpoints as text, 'node:interface' or 'switch', whichever form was written."""
+        return [e if isinstance(e, str) else e.text() for e in self.endpoints]
+
+    def end_shaping(self, k: int) -> dict[str, str]:
+        """The tc values for the egress of endpoint k: the link's, overridden by the end's."""
+        end = self.endpoints[k]
+        return {**self.shaping(), **(end.shaping() if isinstance(end, Endpoint) else {})}
 
     @model_validator(mode="before")
     @classmethod

@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_test",
     "netlab.ui.cmd_ping",
     "netlab.ui.cmd_capture",
+    "netlab.ui.cmd_logs",
 ]
 
 # --- commands ---------------------------------------------------------------------------

@@ -93,6 +93,20 @@ def status_view(doc: dict[str, Any]) -> RenderableType:
                 str(iface["rx_packets"]), str(iface["tx_packets"]),
             )
     parts: list[RenderableType] = [nodes, Text(""), ifaces]
+    services = [(node["name"], svc) for node in doc["nodes"] for svc in node.get("services", [])]
+    if services:
+        table = Table(show_edge=False)
+        for col in ("node", "service", "state", "pid", "command", "learned MACs"):
+            table.add_column(col)
+        for node_name, svc in services:
+            macs = svc.get("mac_table", {}).get("macs", [])
+            table.add_row(
+                node_name, svc["name"],
+                Text("running", "green") if svc["running"] else Text("stopped", "red"),
+                str(svc["pid"] or ""), svc.get("command") or "",
+                "\n".join(f"{m['mac']} on {m['port']}" for m in macs),
+            )
+        parts += [Text(""), table]
     if doc["drift"]:
         drift = Text("\ndrift from the topology:\n", style="bold yellow")
         for line in doc["drift"]:

@@ -69,7 +69,9 @@ def test_topology_end_to_end(path: Path, netlab_lab: LabFactory) -> None:
     plan = lab.lab.plan
     try:
         pairs = reachable_pairs(lab.lab.topology, plan)
-        assert pairs, "the topology should have some reachable pair to test"
+        # Cables give pairs to test; a lab wired only through programs (TAPs joined by a
+        # userspace switch) has none the plan can vouch for: test_programs.py covers those.
+        assert pairs or not plan.links, "cables but no reachable pair to test"
         failed = [p for p in pairs if not lab.ping(p.source, p.target, count=3)]
         assert not failed, f"no answer: {failed}"
         families = {ipaddress.ip_address(p.target).version for p in pairs}

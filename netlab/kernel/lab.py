@@ -1,0 +1,56 @@
+"""The kernel a lab runs on: netlink ops to NetlinkKernel, process ops to ProcessKernel,
+in plan order, with one journal (begin/done indexes stay those of the whole op list)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netlab.kernel.base import BeginHook, DoneHook, Kernel, OpFailed
+from netlab.kernel.netlink import NetlinkKernel
+from netlab.kernel.processes import stop_all_in
+from netlab.kernel.services import ProcessKernel
+from netlab.plan.ops import DeleteNamespace, Op, RunCommand, StartService, StopService, WriteFiles
+
+PROCESS_OPS = (RunCommand, WriteFiles, StartService, StopService)
+
+
+class LabKernel:
+    def __init__(self) -> None:
+        self.netlink = NetlinkKernel()
+        self.processes = ProcessKernel()
+
+    def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
+        start = 0
+        while start < len(ops):
+            is_process = isinstance(ops[start], PROCESS_OPS)
+            end = start
+            while end < len(ops) and isinstance(ops[end], PROCESS_OPS) == is_process:
+                end += 1
+            doomed = [op.ns for op in ops[start:end] if isinstance(op, DeleteNamespace)]
+            if doomed:
+                # A process left inside would keep the namespace (and its cables) alive.
+                stop_all_in(doomed)
+            target: Kernel = self.processes if is_process else self.netlink
+            _execute_at(target, ops[start:end], start, begin, done)
+            start = end
+
+    def close(self) -> None:
+        self.netlink.close()
+        self.processes.close()
+
+
+def _execute_at(kernel: Kernel, run: Sequence[Op], base: int, begin: BeginHook,
+                done: DoneHook) -> None:
+    """Execute a slice of the op list, reporting indexes of the whole list."""
+
+    def begin_here(a: int, b: int) -> None:
+        begin(base + a, base + b)
+
+    def done_here(i: int) -> None:
+        done(base + i)
+
+    try:
+        kernel.execute(run, begin_here, done_here)
+    except OpFailed as failure:
+        failure.index += base
+        raise

@@ -1,0 +1,220 @@
+"""Processes netlab runs in nodes: `exec:` commands, services, the node's files.
+
+A service is started with `ip netns exec NS sh -c COMMAND` in a session of its own. Its folder
+<node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by the service's user) holds `log`, its
+output, and `pid`, its pid and start time (from /proc), so that stopping it later kills that
+process group and never a stranger that happens to reuse the pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from netlab.kernel.base import BeginHook, DoneHook, OpFailed
+from netlab.plan.ops import Op, RunCommand, StartService, StopService, WriteFiles
+
+STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
+STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+
+
+def process_env(ns: str, node_dir: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a process in a node: ours, the node's NETLAB_* facts, the
+    topology's env, and netlab's own bin directory first on PATH (so `netlab-tunnel` and
+    the python that runs netlab are found, venv or not)."""
+    env = dict(os.environ)
+    bindir = os.path.dirname(sys.executable)
+    env["PATH"] = f"{bindir}:{env.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+    env.update({"NETLAB_NAMESPACE": ns, "NETLAB_NODE_DIR": node_dir})
+    parts = Path(node_dir).parts  # .../<lab>/nodes/<node>, as naming.node_dir makes it
+    if len(parts) >= 3 and parts[-2] == "nodes":
+        env.update({"NETLAB_LAB": parts[-3], "NETLAB_NODE": parts[-1]})
+    env.update(extra)
+    return env
+
+
+def _ip() -> str:
+    return shutil.which("ip") or "ip"
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def service_dir(node_dir: str, name: str) -> Path:
+    return Path(node_dir) / "services" / name
+
+
+def _pid_file(node_dir: str, name: str) -> Path:
+    return service_dir(node_dir, name) / "pid"
+
+
+def log_file(node_dir: str, name: str) -> Path:
+    return service_dir(node_dir, name) / "log"
+
+
+def _last_line(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+        if lines:
+            return lines[-1].strip()[:200]
+    return ""
+
+
+def service_state(node_dir: str, name: str) -> dict[str, Any]:
+    """What `status` says of a service: its pid, whether it runs, where its log is."""
+    record: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(_pid_file(node_dir, name).read_text())
+    pid = record.get("pid")
+    running = isinstance(pid, int) and _start_time(pid) == record.get("start")
+    if isinstance(pid, int) and running and _is_zombie(pid):
+        running = False
+    return {"name": name, "pid": pid, "running": running,
+            "log": str(log_file(node_dir, name)), "command": record.get("command")}
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class ProcessKernel:
+    """Executes the ops that are processes and files, not netlink messages."""
+
+    def __init__(self, command_stdout: int | None = None) -> None:
+        self.command_stdout = command_stdout  # None: `exec:` output goes to ours
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
+        for k, op in enumerate(ops):
+            begin(k, k + 1)
+            if isinstance(op, RunCommand):
+                self._run(k, op)
+            elif isinstance(op, WriteFiles):
+                self._write_files(k, op)
+            elif isinstance(op, StartService):
+                self._start(k, op)
+            elif isinstance(op, StopService):
+                stop_service(op.node_dir, op.name)
+            else:
+                raise OpFailed(k, op, f"not a process op: {op.kind}")
+            done(k)
+
+    def close(self) -> None:
+        # Services outlive this process by design; reap none of them here.
+        self._children.clear()
+
+    # --- exec: ------------------------------------------------------------------------
+    def _run(self, k: int, op: RunCommand) -> None:
+        if op.node_dir:
+            os.makedirs(op.node_dir, exist_ok=True)
+        # `ip netns exec` as `netlab exec` does: /sys shows the node's own interfaces.
+        argv = [_ip(), "netns", "exec", op.ns, "sh", "-c", op.command]
+        try:
+            proc = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, stdout=self.command_stdout,
+                stderr=subprocess.PIPE, check=False, cwd=op.node_dir or None,
+                env=process_env(op.ns, op.node_dir, op.env),
+            )
+        except FileNotFoundError:
+            raise OpFailed(k, op, "the 'ip' command (iproute2) is not installed",
+                           "apt-get install iproute2") from None
+        err = proc.stderr.decode(errors="replace")
+        if proc.returncode == 0:
+            sys.stderr.write(err)  # nothing the command said is lost
+            return
+        lines = [line for line in err.splitlines() if line.strip()]
+        status = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
+                  else f"exit status {proc.returncode}")
+        tail = f": {lines[-1].strip()}" if lines else ""
+        raise OpFailed(k, op, f"the command failed ({status}){tail}")
+
+    # --- files: -----------------------------------------------------------------------
+    def _write_files(self, k: int, op: WriteFiles) -> None:
+        root = Path(op.node_dir)
+        for name, text in op.files.items():
+            target = (root / name).resolve()
+            if root.resolve() not in target.parents:  # validated already; never trust twice
+                raise OpFailed(k, op, f"'{name}' is outside the node's folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+
+    # --- services ---------------------------------------------------------------------
+    def _start(self, k: int, op: StartService) -> None:
+        folder = service_dir(op.node_dir, op.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        log = log_file(op.node_dir, op.name)
+        cwd = Path(op.node_dir) / op.cwd if op.cwd else Path(op.node_dir)
+        cwd.mkdir(parents=True, exist_ok=True)
+        argv = [_ip(), "netns", "exec", op.ns]
+        if op.uid is not None:
+            # Drop to the user inside the namespace: `ip netns exec` itself needs root.
+            gid = op.gid if op.gid is not None else op.uid
+            argv += ["setpriv", f"--reuid={op.uid}", f"--regid={gid}", "--clear-groups"]
+            os.chown(folder, op.uid, gid)  # its own folder is the service's to write in
+        argv += ["sh", "-c", op.command]
+        env = process_env(op.ns, op.node_dir, op.env)
+        env["NETLAB_SERVICE_DIR"] = str(folder)
+        with open(log, "ab") as out:
+            out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
+            out.flush()
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=cwd, env=env, start_new_session=True,
+            )
+        record = {"pid": proc.pid, "start": _start_time(proc.pid), "command": op.command}
+        _pid_file(op.node_dir, op.name).write_text(json.dumps(record))
+        self._children.append(proc)
+        try:
+            code = proc.wait(STARTUP_GRACE)
+        except subprocess.TimeoutExpired:
+            return  # running: started
+        if code != 0:
+            raise OpFailed(
+                k, op,
+                f"the service exited at once (exit status {code}): {_last_line(log)}",
+                f"its output is in {log}",
+            )
+
+
+def stop_service(node_dir: str, name: str, grace: float = STOP_GRACE) -> bool:
+    """Stop the process group of a service netlab started; False if it was not running."""
+    pid_file = _pid_file(node_dir, name)
+    try:
+        record = json.loads(pid_file.read_text())
+    except (OSError, ValueError):
+        return False
+    pid, start = record.get("pid"), record.get("start")
+    if not isinstance(pid, int) or _start_time(pid) != start or start is None:
+        return False  # gone already, or the pid now belongs to someone else
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if _start_time(pid) != start or _is_zombie(pid):
+            break
+        time.sleep(0.02)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # ours if this process started it: no zombie left
+    return True
