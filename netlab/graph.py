@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from netlab.plan.planner import Plan
 from netlab.spec.model import Topology
 
@@ -97,12 +99,21 @@ def build(topology: Topology, plan: Plan) -> Graph:
         nodes.append(GraphNode(name, node.kind, plan.namespaces[name], tuple(ports)))
     edges = []
     for link in plan.links:
-        notes = []
-        for key, value in link.spec.model_dump(exclude_none=True).items():
-            if key != "endpoints":
-                notes.append(f"{key} {value}")
+        notes = _settings(link.spec.model_dump(exclude_none=True), ("endpoints",))
+        # An endpoint written long may carry settings of its own (shaping of what leaves it).
+        for (node_name, ifname), end in zip((link.a, link.b), link.spec.endpoints, strict=True):
+            if isinstance(end, BaseModel):
+                own = _settings(end.model_dump(exclude_none=True), ("node", "interface"))
+                if own:
+                    notes.append(f"{node_name}:{ifname} out {' '.join(own)}")
         edges.append(Edge(link.a, link.b, tuple(notes)))
     return Graph(plan.lab, tuple(nodes), tuple(edges))
+
+
+def _settings(values: dict[str, object], skip: tuple[str, ...]) -> list[str]:
+    """"key value" for each plain setting (mtu 9000, rate 100mbit), in the model's order."""
+    return [f"{key} {value}" for key, value in values.items()
+            if key not in skip and isinstance(value, (str, int, float))]
 
 
 def _device_line(port: Port) -> str:

@@ -157,3 +157,14 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["graph", str(HELLO), "-o", str(tmp_path / "no" / "such" / "dir.mmd")]) == 2
     assert "cannot write" in capsys.readouterr().err
     assert main(["graph", str(HELLO), "--format", "png"]) == 2
+
+
+def test_settings_of_one_end(tmp_path: Path) -> None:
+    path = tmp_path / "ends.yaml"
+    path.write_text(
+        "name: ends\nnodes: {r1: {kind: router}, r2: {kind: router}}\n"
+        "links:\n  - endpoints: [{node: r1, interface: eth1, rate: 1mbit}, r2:eth0]\n"
+        "    rate: 10mbit\n"
+    )
+    g = _graph_of(path)
+    assert g.edges[0].notes == ("rate 10mbit", "r1:eth1 out rate 1mbit")
