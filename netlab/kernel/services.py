@@ -176,6 +176,7 @@ class ProcessKernel:
         with open(log, "ab") as out:
             out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
             out.flush()
+            offset = out.tell()  # what the service writes starts here
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 cwd=cwd, env=env, start_new_session=True,
@@ -183,6 +184,9 @@ class ProcessKernel:
         record = {"pid": proc.pid, "start": _start_time(proc.pid), "command": op.command}
         _pid_file(op.node_dir, op.name).write_text(json.dumps(record))
         self._children.append(proc)
+        if op.ready:
+            self._wait_ready(k, op, proc, log, offset)
+            return
         try:
             code = proc.wait(STARTUP_GRACE)
         except subprocess.TimeoutExpired:
@@ -193,6 +197,30 @@ class ProcessKernel:
                 f"the service exited at once (exit status {code}): {_last_line(log)}",
                 f"its output is in {log}",
             )
+
+    def _wait_ready(self, k: int, op: StartService, proc: subprocess.Popen[bytes],
+                    log: Path, offset: int) -> None:
+        assert op.ready is not None
+        deadline = time.monotonic() + op.ready_timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), open(log, "rb") as f:
+                f.seek(offset)
+                if op.ready.encode() in f.read():
+                    return
+            code = proc.poll()
+            if code is not None:
+                raise OpFailed(
+                    k, op,
+                    f"the service exited (exit status {code}) before it was ready: "
+                    f"{_last_line(log)}", f"its output is in {log}",
+                )
+            time.sleep(0.02)
+        raise OpFailed(
+            k, op,
+            f"the service did not say '{op.ready}' within {op.ready_timeout:g} s "
+            f"(last: {_last_line(log) or 'nothing'})",
+            f"its output is in {log}; is 'ready:' the text it prints when it is ready?",
+        )
 
 
 def stop_service(node_dir: str, name: str, grace: float = STOP_GRACE) -> bool:

@@ -313,6 +313,8 @@ class StartService(Op):
     cwd: str | None = None  # relative to node_dir
     uid: int | None = None
     gid: int | None = None
+    ready: str | None = None  # text in its output that says it is ready
+    ready_timeout: float = 10.0
 
     def describe(self) -> str:
         return f"start service {self.name} ('{self.command}') in {self.ns}"

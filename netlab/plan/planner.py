@@ -259,6 +259,7 @@ def plan(
                     namespaces[name], service_name, service.run, folder,
                     {**node.env, **service.env}, service.cwd,
                     _uid(service.user), _gid(service.group),
+                    service.ready, service.ready_timeout,
                 )
             )
 

@@ -218,6 +218,10 @@ class Service(_Strict):
     group: Owner | None = None
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     cwd: FileName | None = None  # relative to the node's folder
+    # `up` waits until the service's output contains this text (it is ready to serve),
+    # for at most ready_timeout seconds; without it, `up` waits only to see it did not die.
+    ready: Annotated[str, Field(min_length=1)] | None = None
+    ready_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
 
     @model_validator(mode="before")
     @classmethod
