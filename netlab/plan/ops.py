@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from netlab.spec.tc import Qdisc
+
 
 @dataclass(frozen=True)
 class Op:
@@ -273,6 +275,45 @@ class SetSysctl(Op):
         return f"set {self.key}={self.value} in {self.ns}"
 
 
+# --- traffic control --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetQdisc(Op):
+    """The root qdisc of an interface (its egress): tbf or netem, in the kernel's numbers.
+    Replaces whatever root qdisc is there (`tc qdisc replace ... root`)."""
+
+    kind: ClassVar[str] = "set-qdisc"
+    ifname: str
+    qdisc: Qdisc
+
+    def __post_init__(self) -> None:
+        if isinstance(self.qdisc, dict):  # read back from the journal
+            object.__setattr__(self, "qdisc", Qdisc.from_json(self.qdisc))
+
+    def describe(self) -> str:
+        return f"shape {self.ifname} in {self.ns}: {self.qdisc.describe()}"
+
+    def undo(self) -> Op:
+        return DeleteQdisc(self.ns, self.ifname)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ns": self.ns, "ifname": self.ifname, "qdisc": self.qdisc.to_json(),
+                "op": self.kind}
+
+
+@dataclass(frozen=True)
+class DeleteQdisc(Op):
+    """Back to the interface's default qdisc (no shaping)."""
+
+    kind: ClassVar[str] = "delete-qdisc"
+    ifname: str
+    in_namespace: bool = True
+
+    def describe(self) -> str:
+        return f"remove the shaping of {self.ifname} in {self.ns}"
+
+
 # --- processes --------------------------------------------------------------------------
 
 
@@ -354,6 +395,8 @@ OP_TYPES: dict[str, type[Op]] = {
         DeleteAddress,
         AddRoute,
         DeleteRoute,
+        SetQdisc,
+        DeleteQdisc,
         SetSysctl,
         RunCommand,
         WriteFiles,

@@ -31,6 +31,7 @@ from netlab.plan.ops import (
     StartService,
     WriteFiles,
 )
+from netlab.plan.shaping import qdisc_ops
 from netlab.spec.model import Interface, Link, Node, Topology
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
@@ -117,7 +118,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     # Each end needs a name first; a switch end without one is named after its peer.
     ends: list[tuple[tuple[str, str | None], tuple[str, str | None], Link]] = []
     for link in topo.links:
-        a, b = (split_endpoint(e) for e in link.endpoints)
+        a, b = (split_endpoint(e) for e in link.ends())
         ends.append((a, b, link))
     for a, b, link in ends:
         named: list[tuple[str, str]] = []
@@ -243,6 +244,9 @@ def plan(
         for key, setting in node.sysctls.items():
             if _per_interface(key):
                 ops.append(SetSysctl(namespaces[name], key, str(setting)))
+
+    # Shaping once the links are up: a root qdisc on each shaped end (plan/shaping.py).
+    ops.extend(qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], namespaces))
 
     # Processes last, once the whole lab is up: files, then exec commands, then services.
     for name, node in topo.nodes.items():

@@ -165,6 +165,7 @@ class _At:
     meta: list[Any] = dataclasses.field(default_factory=list)
     key: bool = False  # the error is about a mapping key, not its value
     union: bool = False
+    union_at: _At | None = None  # where the (first) union is, as it was found there
     value: Any = None  # the input found there
     parent: Any = None  # the input one level up
 
@@ -216,6 +217,8 @@ def locate(loc: Sequence[str | int], data: Any) -> _At:
         tp = _strip(at.tp, at.meta)
         if _is_union(tp):
             # Pydantic names the union member it tried ('int', 'constrained-str'); skip it.
+            if not at.union:
+                at.union_at = dataclasses.replace(at, parts=list(at.parts), meta=list(at.meta))
             at.union = True
             at.tp = next((a for a in get_args(tp) if _tag_matches(a, str(elem))), Any)
             i += 1
@@ -482,11 +485,12 @@ def problems_from(
         if details["type"] == "missing" and (at.parent_path, str(at.parts[-1])) in meant:
             continue
         if at.union:
-            unions.setdefault(at.path, []).append((at, details))
+            where = at.union_at.path if at.union_at is not None else at.path
+            unions.setdefault(where, []).append((at, details))
             continue
         problems.append(_problem(at, details, wording, lines, filename))
     for group in unions.values():
-        problems.append(_union_problem(group, wording, lines, filename))
+        problems.extend(_union_problems(group, wording, lines, filename))
     unique = []
     for p in problems:
         if (p.path, p.message) not in seen:
@@ -522,13 +526,24 @@ def _problem(
     return Problem(filename, line_in(lines, line_path), path, message)
 
 
-def _union_problem(
+def _union_problems(
     group: list[tuple[_At, ErrorDetails]], wording: Wording, lines: dict[str, int], filename: str
-) -> Problem:
+) -> list[Problem]:
     # A value that fits no member of a union (owner: a uid or a name). If it had the right
-    # type for one member and failed that member's own check, that check says it best.
-    at = group[0][0]
+    # type for one member and failed that member's own checks, those say it best (an endpoint
+    # written long: every problem of its mapping), unless the mapping is clearly not meant
+    # as that member (`- [h1: eth0, ...]`: one key that is none of the member's).
+    at = group[0][0].union_at or group[0][0]
+    inside = [(a, d) for a, d in group if a.path != at.path and a.model is not None]
+    if isinstance(at.value, dict) and inside and len({a.model for a, _ in inside}) == 1:
+        if _stray_mapping(at.value, inside[0][0].model):
+            return [Problem(filename, line_in(lines, at.path), at.path, wording.type_error(at))]
+        return [_problem(a, d, wording, lines, filename) for a, d in inside]
     for member_at, details in group:
         if details["type"] not in _TYPE_ERRORS:
-            return _problem(member_at, details, wording, lines, filename)
-    return Problem(filename, line_in(lines, at.path), at.path, wording.type_error(at))
+            return [_problem(member_at, details, wording, lines, filename)]
+    return [Problem(filename, line_in(lines, at.path), at.path, wording.type_error(at))]
+
+
+def _stray_mapping(value: dict[Any, Any], model: type[BaseModel] | None) -> bool:
+    return len(value) == 1 and model is not None and not set(map(str, value)) & set(_keys(model))

@@ -12,15 +12,16 @@ import difflib
 import grp
 import ipaddress
 import pwd
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netlab.errors import Problem
+from netlab.spec import tc
 from netlab.spec.loaded import line_in
 from netlab.spec.model import (
     NAME_RE,
     Check,
+    Endpoint,
     Interface,
     Link,
     Node,
@@ -37,16 +38,6 @@ _LISTED = 12  # name the defined nodes in a message while there are this many at
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# Values as tc(8) writes them.
-_RATE = re.compile(
-    r"^\d+(\.\d+)?([kmgt]i?)?(bit|bps)$",
-    re.IGNORECASE,
-)
-_TIME = re.compile(r"^\d+(\.\d+)?(s|sec|secs|ms|msec|msecs|us|usec|usecs)$", re.IGNORECASE)
-_SIZE = re.compile(r"^\d+(\.\d+)?([kmg]i?)?(b|bit)?$", re.IGNORECASE)
-_PERCENT = re.compile(r"^(\d+(\.\d+)?)%(\s+(\d+(\.\d+)?)%)?$")
-_COUNT = re.compile(r"^\d+$")
 
 
 def parse_endpoint(text: str) -> tuple[str, str | None]:
@@ -202,7 +193,7 @@ class _Checker:
 
     def link(self, i: int, link: Link) -> None:
         path = f"links[{i}]"
-        ends: list[tuple[str, str | None] | None] = [self.endpoint(path, e) for e in link.endpoints]
+        ends: list[tuple[str, str | None] | None] = [self.endpoint(path, e) for e in link.ends()]
         known = [e for e in ends if e is not None]
         if len(known) == 2 and known[0][0] == known[1][0]:
             node = known[0][0]
@@ -228,7 +219,7 @@ class _Checker:
                     f"{node}:{iface} is already an end of links[{first}]"
                     f"{self.at_line(f'links[{first}]')}; an interface can be in one link only",
                 )
-        self.shaping(path, link)
+        self.shaping(path, link, ends)
         if link.mtu is not None:
             for node, iface in (e for e in known if e[1] is not None):
                 assert iface is not None
@@ -279,35 +270,17 @@ class _Checker:
             return None
         return name, iface
 
-    def shaping(self, path: str, link: Link) -> None:
-        checks = [
-            ("rate", _RATE, "a rate such as 100mbit, 1gbit or 500kbit"),
-            ("delay", _TIME, "a time such as 10ms"),
-            ("jitter", _TIME, "a time such as 2ms"),
-            ("latency", _TIME, "a time such as 50ms"),
-            ("burst", _SIZE, "a size such as 32kb"),
-            ("limit", _COUNT, "a whole number (packets for netem, bytes for tbf)"),
-            ("loss", _PERCENT, "a percentage such as 1% (or 1% 25% with a correlation)"),
-            ("duplicate", _PERCENT, "a percentage such as 1%"),
-            ("corrupt", _PERCENT, "a percentage such as 0.1%"),
-            ("reorder", _PERCENT, "a percentage such as 25% (or 25% 50% with a correlation)"),
-        ]
-        for key, pattern, what in checks:
-            value = getattr(link, key)
-            if value is None:
-                continue
-            m = pattern.match(value.strip())
-            if not m:
-                unit = " needs a unit" if _COUNT.match(value) and pattern is not _COUNT else ""
-                message = f"{key} '{value}'{unit or ' is not understood'}; give {what}"
-                self.add(f"{path}.{key}", message)
-            elif pattern is _PERCENT and any(
-                g is not None and float(g) > 100 for g in (m.group(1), m.group(4))
-            ):
-                self.add(f"{path}.{key}", f"{key} '{value}' is more than 100%")
-        for key in ("jitter", "reorder"):
-            if getattr(link, key) is not None and link.delay is None:
-                self.add(f"{path}.{key}", f"{key} needs a delay as well (delay: 10ms)")
+    def shaping(self, path: str, link: Link, ends: list[tuple[str, str | None] | None]) -> None:
+        """The tc values of each direction (the link's, and an endpoint's over them), each
+        problem reported once, where its key was written."""
+        reported: set[tuple[str, str]] = set()
+        for k, end in enumerate(link.endpoints):
+            own = end.shaping() if isinstance(end, Endpoint) else {}
+            for key, message in tc.check(link.end_shaping(k), end_mtu(self.topo, link, ends[k])):
+                where = f"{path}.endpoints[{k}].{key}" if key in own else f"{path}.{key}"
+                if (where, message) not in reported:
+                    reported.add((where, message))
+                    self.add(where, message)
 
     def node(self, name: str, node: Node) -> None:
         path = f"nodes.{name}"
@@ -747,6 +720,18 @@ class _Checker:
                 f"{where} has no address; write the address to probe here "
                 f"(to: 10.0.0.1), or give {name} one",
             )
+
+
+def end_mtu(topology: Topology, link: Link, end: tuple[str, str | None] | None) -> int:
+    """The MTU of one end of a link: the link's, else the interface's, else the default."""
+    if link.mtu is not None:
+        return link.mtu
+    if end is not None and end[1] is not None:
+        node = topology.nodes.get(end[0])
+        declared = node.interfaces.get(end[1]) if node is not None else None
+        if declared is not None and declared.mtu is not None:
+            return declared.mtu
+    return tc.DEFAULT_MTU
 
 
 def _host_problem(address: IPInterface) -> str | None:
