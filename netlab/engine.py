@@ -17,7 +17,7 @@ from typing import Any
 
 from netlab.errors import KernelError
 from netlab.kernel.base import Kernel, OpFailed
-from netlab.plan.ops import CreateNamespace, Op
+from netlab.plan.ops import CreateNamespace, Op, RunCommand
 from netlab.plan.planner import teardown_of
 from netlab.state.store import LabState
 
@@ -39,10 +39,15 @@ class Stop:
     """Signals that asked `up` to stop. They are obeyed at a safe point, before the next
     batch of ops is sent, never half way through one: a namespace being made by a worker
     thread, or the caller's thread standing inside a lab's namespace for a moment, must
-    not be abandoned there. A second signal is obeyed at once (the user insists)."""
+    not be abandoned there. An `exec:` command running is stopped at once (it is a child
+    process, killed on the way out), and so is everything on a second signal (the user
+    insists)."""
 
     def __init__(self) -> None:
         self.signals: list[int] = []
+        # True while the batch in flight is only `exec:` commands: a child process that
+        # may run for long, and that is safe to stop at any moment (it is killed).
+        self.interruptible = False
 
     def check(self) -> None:
         if self.signals:
@@ -77,7 +82,7 @@ def stop_on_signals() -> Iterator[Stop]:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         stop.signals.append(signum)
-        if len(stop.signals) > 1:
+        if len(stop.signals) > 1 or stop.interruptible:
             raise KeyboardInterrupt
 
     old = _install(handler)
@@ -129,9 +134,13 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     def begin(first: int, last: int) -> None:
         stop.check()  # nothing is in flight here: the place to obey a signal
         state.begin(first, ops[first:last])
+        stop.interruptible = all(isinstance(op, RunCommand) for op in ops[first:last])
+        if stop.interruptible:
+            stop.check()  # a signal that came while journaling
 
     def done(index: int) -> None:
         nonlocal finished
+        stop.interruptible = False
         state.done(index)
         finished += 1
         if progress:
