@@ -1,18 +1,26 @@
 """Find and remove what a crashed run left behind, by netlab's marks alone.
 
 A namespace is ours when its name has the prefix `netlab-` and either its loopback carries
-the alias `netlab:<lab>` or it is empty (a crash between creating it and marking it). Host
-interfaces are ours when their alias is `netlab:<lab>`. Whatever a lab that is up still
-journals belongs to that lab and is left to `netlab down`. Nothing unmarked is touched.
+the alias `netlab:<lab>`, or it is empty and nothing runs in it (a crash between creating
+it and marking it). Host interfaces are ours when their alias is `netlab:<lab>`. A lab
+directory under /run/netlab with no journal is the record of an `up` that died before its
+first op. Whatever a lab that is up still journals belongs to that lab and is left to
+`netlab down`; a lab that a command is working on right now (its lock is held) is not
+touched at all. Nothing unmarked is touched.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from netlab.errors import LabStateError
 from netlab.plan.naming import MARK_PREFIX, NS_PREFIX, lab_of_mark
 from netlab.plan.ops import CreateNamespace
-from netlab.state.store import LabState, labs_with_state
+from netlab.state.store import LabState, dirs_without_journal, labs_with_state
 
 
 @dataclass(frozen=True)
@@ -29,61 +37,137 @@ class Survey:
     ignored: list[Leftover]  # looks like ours by name, carries no mark: left alone
 
 
+def _owned_by(lab: str) -> set[str]:
+    """The namespaces that lab `lab` journals (none if it is not up)."""
+    try:
+        entries = LabState(lab).entries()
+    except LabStateError:
+        return set()  # a damaged journal claims nothing; its marked namespaces are listed
+    return {e.op.ns for e in entries if isinstance(e.op, CreateNamespace)}
+
+
 def _owned_by_labs_up() -> set[str]:
     owned: set[str] = set()
     for lab in labs_with_state():
-        owned.update(
-            e.op.ns for e in LabState(lab).entries() if isinstance(e.op, CreateNamespace)
-        )
+        owned.update(_owned_by(lab))
     return owned
 
 
 def survey(only_lab: str | None = None) -> Survey:
     from netlab.kernel import nsfs
     from netlab.kernel.inspect import list_marked_links_in_host, read_namespace
+    from netlab.kernel.processes import pids_in
 
     owned = _owned_by_labs_up()
     leftovers: list[Leftover] = []
     ignored: list[Leftover] = []
-    for ns in nsfs.list_names(NS_PREFIX):
+    # A lab's namespaces are all named netlab-<lab>-<node>: with -l, read only those.
+    for ns in nsfs.list_names(f"{NS_PREFIX}{only_lab}-" if only_lab else NS_PREFIX):
         if ns in owned:
             continue
-        links = read_namespace(ns)
+        try:
+            links = read_namespace(ns)
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except OSError:
+            if _never_mounted(ns):
+                # The mount point of a namespace that a crash stopped before it was made.
+                leftovers.append(Leftover("namespace", ns, None, "empty file, never mounted"))
+            else:
+                ignored.append(Leftover("namespace", ns, None, "cannot be read"))
+            continue
         lo = next((link for link in links if link["ifname"] == "lo"), None)
         lab = lab_of_mark((lo or {}).get("alias") or "")
         others = [link for link in links if link["ifname"] != "lo"]
-        if only_lab and lab != only_lab:
-            continue
         if lab is not None:
-            leftovers.append(Leftover("namespace", ns, lab, f"marked {MARK_PREFIX}{lab}"))
-        elif not others:
-            leftovers.append(Leftover("namespace", ns, None, "empty, named like netlab's"))
-        else:
+            if not only_lab or lab == only_lab:
+                leftovers.append(Leftover("namespace", ns, lab, f"marked {MARK_PREFIX}{lab}"))
+        elif others:
             ignored.append(Leftover("namespace", ns, None, "not marked by netlab"))
+        elif pids_in(ns):
+            ignored.append(Leftover("namespace", ns, None, "not marked, processes inside"))
+        else:
+            leftovers.append(Leftover("namespace", ns, None, "empty, named like netlab's"))
     labs_up = set(labs_with_state())
     for link in list_marked_links_in_host(MARK_PREFIX):
         lab = lab_of_mark(link["alias"])
         if lab in labs_up or (only_lab and lab != only_lab):
             continue
         leftovers.append(Leftover("host-link", link["ifname"], lab, f"marked {link['alias']}"))
+    for lab in dirs_without_journal():
+        if not only_lab or lab == only_lab:
+            leftovers.append(Leftover("state", lab, lab, "a lab record with no journal"))
     return Survey(leftovers, ignored)
 
 
+def _never_mounted(ns: str) -> bool:
+    """/run/netns/<ns> is an empty regular file of /run/netns itself (a namespace is a
+    mount of another file system over it)."""
+    from netlab.kernel import nsfs
+
+    try:
+        st = os.lstat(nsfs.path(ns))
+        parent = os.stat(nsfs.NETNS_DIR)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0 and st.st_dev == parent.st_dev
+
+
+@contextlib.contextmanager
+def _lab_held(lab: str | None) -> Iterator[bool]:
+    """The lab's lock if it is free (True); False if a command is working on the lab."""
+    if lab is None:
+        yield True
+        return
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(LabState(lab).try_locked(what="cleanup"))
+    except LabStateError:
+        yield False
+        return
+    with stack:
+        yield True
+
+
 def remove(leftovers: list[Leftover]) -> list[str]:
-    """Remove the leftovers; returns what could not be removed, in words."""
+    """Remove the leftovers; returns what could not be removed (or was left alone because
+    a command is working on its lab), in words."""
     from netlab.kernel import nsfs
     from netlab.kernel.hostlinks import delete_marked
-    from netlab.kernel.processes import stop_all_in
+    from netlab.kernel.processes import pids_in, stop_all_in
 
-    namespaces = [lo.name for lo in leftovers if lo.kind == "namespace"]
-    stop_all_in(namespaces)
     problems: list[str] = []
+    by_lab: dict[str | None, list[Leftover]] = {}
     for leftover in leftovers:
-        try:
-            if leftover.kind == "namespace" and leftover.name.startswith(NS_PREFIX):
-                nsfs.remove(leftover.name)
-            elif leftover.kind == "host-link" and leftover.lab is not None:
-                delete_marked(leftover.name, f"{MARK_PREFIX}{leftover.lab}")
-        except OSError as error:
-            problems.append(f"{leftover.name}: {error.strerror or error}")
+        by_lab.setdefault(leftover.lab, []).append(leftover)
+    for lab, items in by_lab.items():
+        with _lab_held(lab) as free:
+            if not free:
+                problems.append(f"lab '{lab}' is busy (a netlab command is working on it); "
+                                "left as it is")
+                continue
+            # Under the lock the lab cannot change: what its journal holds now is its own.
+            owned = _owned_by(lab) if lab is not None else set()
+            namespaces = [lo.name for lo in items
+                          if lo.kind == "namespace" and lo.name not in owned]
+            if lab is None:
+                # Unmarked and empty when surveyed: still so? Someone may have started
+                # using it since.
+                namespaces = [ns for ns in namespaces if not pids_in(ns)]
+            stop_all_in(namespaces)
+            for leftover in items:
+                try:
+                    if leftover.kind == "namespace":
+                        if leftover.name in namespaces and leftover.name.startswith(NS_PREFIX):
+                            nsfs.remove(leftover.name)
+                    elif leftover.kind == "host-link" and leftover.lab is not None:
+                        delete_marked(leftover.name, f"{MARK_PREFIX}{leftover.lab}")
+                    elif leftover.kind == "state" and lab is not None:
+                        state = LabState(lab)
+                        if not state.exists():
+                            state.remove()
+                except FileNotFoundError:
+                    pass  # gone meanwhile: that is what was wanted
+                except OSError as error:
+                    problems.append(f"{leftover.name}: {error.strerror or error}")
     return problems
