@@ -1,0 +1,149 @@
+"""What a lab can leave on the host, as one comparable value, and ways to drive netlab.
+
+`Host.of(lab)` is taken before and after a command; equal snapshots mean the command left
+nothing behind: no namespace of the lab, the same interfaces in the host namespace, no state
+directory and no lock file under /run/netlab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from netlab.state.store import state_root
+
+from ..conftest import host_links
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPO = ROOT / "topologies"
+HELLO = TOPO / "hello.yaml"
+
+
+@dataclass(frozen=True)
+class Host:
+    namespaces: frozenset[str]
+    links: frozenset[str]
+    state: bool
+    lock: bool
+
+    @classmethod
+    def of(cls, lab: str) -> Host:
+        root = state_root()
+        return cls(
+            frozenset(namespaces(f"netlab-{lab}-")),
+            frozenset(host_links()),
+            (root / lab).exists(),
+            (root / f".{lab}.lock").exists(),
+        )
+
+
+def namespaces(prefix: str) -> set[str]:
+    """Named namespaces with that prefix (whatever NETLAB_LEAKCHECK_IGNORE says)."""
+    try:
+        return {n for n in os.listdir("/run/netns") if n.startswith(prefix)}
+    except FileNotFoundError:
+        return set()
+
+
+def own_netns() -> int:
+    """The inode of the calling thread's network namespace (the host's, unless a bug left
+    the test process inside a lab)."""
+    return os.stat("/proc/thread-self/ns/net").st_ino
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def netlab(*args: str, check: int | None = 0, timeout: float = 120,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m netlab ARGS` as a script runs it; never a traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "netlab", *args], capture_output=True, text=True,
+        timeout=timeout, env={**os.environ, **(env or {})},
+    )
+    if check is not None:
+        assert result.returncode == check, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "netlab", *args], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+    )
+
+
+def force_down(lab: str) -> None:
+    """For fixtures: take a lab down whatever state a test left it in (in-process, fast):
+    down from the journal, then remove what still carries the lab's mark."""
+    from netlab.api import down_lab
+    from netlab.cleanup import remove, survey
+    from netlab.errors import NetlabError
+
+    with env_without("NETLAB_FAIL_AT"):
+        with suppress(NetlabError):
+            down_lab(lab)
+        if Host.of(lab).namespaces or (state_root() / lab).exists():
+            remove(survey(lab).leftovers)
+
+
+def journal(lab: str) -> list[dict[str, object]]:
+    """The lab's journal lines that parse (a line being written may be torn)."""
+    try:
+        text = (state_root() / lab / "journal.jsonl").read_text()
+    except FileNotFoundError:
+        return []
+    lines = []
+    for raw in text.splitlines():
+        with suppress(json.JSONDecodeError):
+            lines.append(json.loads(raw))
+    return lines
+
+
+def count(lab: str, status: str) -> int:
+    return sum(1 for line in journal(lab) if line.get("s") == status)
+
+
+def wait_for(predicate: object, proc: subprocess.Popen[str] | None = None,
+             timeout: float = 30.0, step: float = 0.001) -> bool:
+    """Poll until predicate() is true (True), or proc ended first / time ran out (False)."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return bool(predicate())
+        time.sleep(step)
+    return False
+
+
+def star(tmp_path: Path, hosts: int = 60, name: str = "star") -> Path:
+    """A switch with `hosts` hosts on it: big enough that `up` takes a while."""
+    lines = [f"name: {name}", "nodes:", "  sw: {kind: switch}"]
+    for i in range(1, hosts + 1):
+        lines.append(f"  h{i}: {{interfaces: {{eth0: {{addresses: [10.77.{i // 200}."
+                     f"{i % 200 + 1}/16]}}}}}}")
+    lines.append("links:")
+    lines += [f"  - [h{i}:eth0, sw]" for i in range(1, hosts + 1)]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def env_without(*names: str) -> Iterator[None]:
+    saved = {n: os.environ.pop(n) for n in names if n in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)

@@ -1,0 +1,214 @@
+"""`netlab cleanup` finds what crashed runs left by netlab's marks alone, and removes only
+that: never a namespace netlab did not make, never a lab a command is working on.
+
+The removing runs are scoped with -l LAB: an unscoped `netlab cleanup` would also remove
+the leftovers of other people's runs on a shared machine. Unscoped runs here are dry.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from netlab.api import Lab
+from netlab.errors import KernelError
+from netlab.state.store import LabState
+
+from .hostcheck import HELLO, Host, journal, netlab, star, start, wait_for
+
+
+def _crash_and_lose_state(lab: str, tmp_path: Path, lines: int = 300) -> set[str]:
+    """`up` killed half way, then its state directory deleted: only marks are left."""
+    topo = star(tmp_path, hosts=30)
+    proc = start("up", str(topo), "--name", lab)
+    try:
+        assert wait_for(lambda: len(journal(lab)) >= lines, proc)
+        proc.kill()
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    shutil.rmtree(LabState(lab).dir)
+    left = Host.of(lab).namespaces
+    assert left, "the crash should have left namespaces"
+    return set(left)
+
+
+def test_cleanup_after_a_crash_with_the_state_lost(fresh_lab: str, tmp_path: Path) -> None:
+    before = Host.of(fresh_lab)
+    left = _crash_and_lose_state(fresh_lab, tmp_path)
+    assert "not up" in netlab("down", "-l", fresh_lab).stdout  # down cannot know them
+
+    dry = netlab("cleanup", "--dry-run", "-l", fresh_lab).stdout
+    listed = {line.split()[3] for line in dry.splitlines() if line.startswith("would remove")}
+    assert listed == left, dry
+    assert Host.of(fresh_lab).namespaces == left  # a dry run removes nothing
+    # Unscoped, the dry run lists them too.
+    doc = json.loads(netlab("cleanup", "--dry-run", "--json").stdout)
+    assert left <= {lo["name"] for lo in doc["leftovers"]}
+
+    netlab("cleanup", "-l", fresh_lab)
+    assert Host.of(fresh_lab) == before
+    assert "nothing to clean up" in netlab("cleanup", "-l", fresh_lab).stdout
+
+
+def _foreign(name: str) -> None:
+    """A namespace named like netlab's that netlab did not make, with an unmarked link."""
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "-n", name, "link", "add", "fx0", "type", "veth", "peer", "name",
+                    "fx1"], check=True)
+
+
+def _links_in(ns: str) -> set[str]:
+    out = subprocess.run(["ip", "-n", ns, "-o", "link", "show"], capture_output=True,
+                         text=True, check=True).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+
+
+@pytest.fixture
+def foreign(fresh_lab: str) -> Iterator[str]:
+    name = f"netlab-{fresh_lab}-h1"
+    _foreign(name)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def test_foreign_namespace_is_left_alone_by_cleanup(fresh_lab: str, foreign: str) -> None:
+    doc = json.loads(netlab("cleanup", "--dry-run", "--json").stdout)
+    assert foreign not in {lo["name"] for lo in doc["leftovers"]}
+    assert foreign in {lo["name"] for lo in doc["left_alone"]}
+    scoped = json.loads(netlab("cleanup", "-l", fresh_lab, "--dry-run", "--json").stdout)
+    assert scoped["leftovers"] == []
+    assert "left alone: namespace " + foreign in netlab("cleanup", "-l", fresh_lab).stdout
+    assert foreign in Host.of(fresh_lab).namespaces
+    assert _links_in(foreign) == {"lo", "fx0", "fx1"}
+
+
+def test_foreign_namespace_stops_up_with_a_clear_error(fresh_lab: str, foreign: str) -> None:
+    result = netlab("up", str(HELLO), "--name", fresh_lab, check=1)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: namespace {foreign} already exists and is not part of lab "
+                      f"'{fresh_lab}'; netlab will not adopt or delete it"], result.stderr
+    assert Host.of(fresh_lab).namespaces == {foreign}
+    assert _links_in(foreign) == {"lo", "fx0", "fx1"}
+    assert not LabState(fresh_lab).dir.exists()
+
+
+def test_foreign_namespace_made_during_up_is_not_rolled_back(
+    fresh_lab: str, foreign: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is taken between up's check and its create (the check is skipped here to
+    make that race certain): the kernel refuses, and the rollback must not delete the
+    other one's namespace."""
+    monkeypatch.setattr(Lab, "_refuse_foreign_objects", lambda self: None)
+    lab = Lab.from_file(HELLO, name=fresh_lab)
+    with pytest.raises(KernelError) as failure:
+        lab.up()
+    assert f"create namespace {foreign}" in str(failure.value)
+    assert Host.of(fresh_lab).namespaces == {foreign}
+    assert _links_in(foreign) == {"lo", "fx0", "fx1"}
+    assert not lab.is_up()
+
+
+def test_empty_unmarked_namespace_in_use_is_left_alone(fresh_lab: str) -> None:
+    name = f"netlab-{fresh_lab}-x"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    sleeper = subprocess.Popen(["ip", "netns", "exec", name, "sleep", "60"])
+    try:
+        assert wait_for(lambda: _pids_in(name), timeout=10)
+        out = netlab("cleanup", "-l", fresh_lab).stdout
+        assert f"left alone: namespace {name}" in out, out
+        assert sleeper.poll() is None  # not killed
+        assert name in Host.of(fresh_lab).namespaces
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def _pids_in(ns: str) -> list[int]:
+    from netlab.kernel.processes import pids_in
+
+    return pids_in(ns)
+
+
+def test_cleanup_leaves_a_busy_lab_alone(fresh_lab: str, tmp_path: Path) -> None:
+    before = Host.of(fresh_lab)
+    left = _crash_and_lose_state(fresh_lab, tmp_path, lines=100)
+    state = LabState(fresh_lab)
+    with state.locked(what="up"):
+        result = netlab("cleanup", "-l", fresh_lab, check=1)
+        assert f"lab '{fresh_lab}' is busy" in result.stderr
+        assert Host.of(fresh_lab).namespaces == left
+    netlab("cleanup", "-l", fresh_lab)
+    assert Host.of(fresh_lab) == before
+
+
+def test_cleanup_leaves_a_lab_that_is_up_alone(fresh_lab: str) -> None:
+    netlab("up", str(HELLO), "--name", fresh_lab)
+    assert "nothing to clean up" in netlab("cleanup", "-l", fresh_lab).stdout
+    doc = json.loads(netlab("cleanup", "--dry-run", "--json").stdout)
+    assert not [lo for lo in doc["leftovers"] if lo["lab"] == fresh_lab]
+    assert Lab.attach(fresh_lab).status()["drift"] == []
+    netlab("down", "-l", fresh_lab)
+
+
+def test_cleanup_stops_processes_in_leftovers(fresh_lab: str, tmp_path: Path) -> None:
+    topo = tmp_path / "bg.yaml"
+    topo.write_text(
+        "name: bg\n"
+        "nodes:\n"
+        "  a:\n"
+        "    interfaces: {eth0: {addresses: [10.66.0.1/24]}}\n"
+        "    exec: ['sleep 300 >/dev/null 2>&1 &']  # a daemon: detached from netlab's output\n"
+        "  b: {interfaces: {eth0: {addresses: [10.66.0.2/24]}}}\n"
+        "links: [[a:eth0, b:eth0]]\n"
+    )
+    before = Host.of(fresh_lab)
+    netlab("up", str(topo), "--name", fresh_lab)
+    ns = f"netlab-{fresh_lab}-a"
+    pids = _pids_in(ns)
+    assert pids, "the background sleep runs in the node"
+    shutil.rmtree(LabState(fresh_lab).dir)  # the state is lost
+    netlab("cleanup", "-l", fresh_lab)
+    assert Host.of(fresh_lab) == before
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return False
+
+
+def test_cleanup_removes_a_record_without_journal(fresh_lab: str) -> None:
+    state = LabState(fresh_lab)
+    state.write_meta({"lab": fresh_lab, "complete": False})
+    dry = netlab("cleanup", "-l", fresh_lab, "--dry-run").stdout
+    assert f"would remove state {fresh_lab}" in dry
+    assert state.dir.exists()
+    netlab("cleanup", "-l", fresh_lab)
+    assert not state.dir.exists()
+
+
+def test_cleanup_removes_a_mount_point_never_mounted(fresh_lab: str) -> None:
+    """A crash between creating /run/netns/<name> and mounting the namespace on it."""
+    path = Path("/run/netns") / f"netlab-{fresh_lab}-h1"
+    path.touch()
+    try:
+        dry = netlab("cleanup", "-l", fresh_lab, "--dry-run").stdout
+        assert f"would remove namespace {path.name} (empty file, never mounted)" in dry
+        netlab("cleanup", "-l", fresh_lab)
+        assert not path.exists()
+    finally:
+        path.unlink(missing_ok=True)
