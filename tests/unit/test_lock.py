@@ -1,0 +1,118 @@
+"""The per-lab lock (no root needed): mutual exclusion, even though each holder removes the
+lock file as it leaves; the timeout and who holds it; NETLAB_LOCK_TIMEOUT; the journal
+read back after a torn line or damage."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from netlab.errors import LabStateError
+from netlab.plan import ops as o
+from netlab.state.store import LabState, dirs_without_journal, labs_with_state, lock_timeout
+
+
+def test_holders_never_overlap_and_leave_no_file(tmp_path: Path) -> None:
+    inside = 0
+    most = 0
+    entries = 0
+    guard = threading.Lock()
+
+    def worker() -> None:
+        nonlocal inside, most, entries
+        for _ in range(40):
+            with LabState("lab", tmp_path).locked(timeout=30):
+                with guard:
+                    inside += 1
+                    entries += 1
+                    most = max(most, inside)
+                time.sleep(0.0005)
+                with guard:
+                    inside -= 1
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert entries == 8 * 40
+    assert most == 1
+    assert list(tmp_path.iterdir()) == []  # no lock file, no lab directory
+
+
+def test_timeout_names_the_holder(tmp_path: Path) -> None:
+    with LabState("lab", tmp_path).locked(what="up"):
+        started = time.monotonic()
+        with pytest.raises(LabStateError) as busy, LabState("lab", tmp_path).locked(0.2):
+            pass
+        assert time.monotonic() - started >= 0.2
+    assert str(busy.value) == f"lab 'lab' is busy: netlab up (pid {os.getpid()}) is working on it"
+    assert "\n" not in str(busy.value)
+    with LabState("lab", tmp_path).try_locked():  # free again
+        pass
+
+
+def test_other_labs_are_not_blocked(tmp_path: Path) -> None:
+    with LabState("a", tmp_path).locked(), LabState("b", tmp_path).try_locked():
+        pass
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("", 30.0), ("2.5", 2.5), ("0", 0.0), ("-1", 30.0), ("nan", 30.0), ("inf", 30.0),
+    ("soon", 30.0),
+])
+def test_lock_timeout_from_the_environment(
+    value: str, expected: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NETLAB_LOCK_TIMEOUT", value)
+    assert lock_timeout() == expected
+
+
+def test_a_torn_line_does_not_swallow_the_next(tmp_path: Path) -> None:
+    state = LabState("t", tmp_path)
+    state.begin(0, [o.CreateNamespace("netlab-t-a"), o.CreateNamespace("netlab-t-b")])
+    state.done(0)
+    state.close()
+    with open(state.journal_path, "a") as f:
+        f.write('{"i": 1, "s": "do')  # the crash
+    later = LabState("t", tmp_path)
+    later.undone(0)  # a down in a new process
+    later.close()
+    assert [e.op.ns for e in LabState("t", tmp_path).entries()] == ["netlab-t-b"]
+
+
+@pytest.mark.parametrize("line", [
+    {"i": 0, "s": "begin"}, {"i": "0", "s": "done"}, {"i": 0, "s": "maybe"},
+    {"i": 0, "s": "begin", "op": {"op": "format-disk", "ns": "x"}}, [1, 2],
+])
+def test_a_damaged_journal_is_one_clear_error(tmp_path: Path, line: object) -> None:
+    state = LabState("t", tmp_path)
+    state.dir.mkdir(parents=True)
+    state.journal_path.write_text(json.dumps(line) + "\n")
+    with pytest.raises(LabStateError, match=r"journal of lab 't' is damaged at line 1"):
+        state.entries()
+
+
+def test_an_unreadable_record_is_one_clear_error(tmp_path: Path) -> None:
+    state = LabState("t", tmp_path)
+    state.write_meta({"lab": "t"})
+    (state.dir / "lab.json").write_text("[1, 2")
+    with pytest.raises(LabStateError, match="state of lab 't' is unreadable"):
+        state.read_meta()
+    (state.dir / "lab.json").write_text("[1, 2]")
+    with pytest.raises(LabStateError, match="not a JSON object"):
+        state.read_meta()
+
+
+def test_state_listings_ignore_what_is_not_a_lab(tmp_path: Path) -> None:
+    for name in ("good", "Bad Name", "..hidden"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "journal.jsonl").write_text("")
+    (tmp_path / "record-only").mkdir()
+    assert labs_with_state(tmp_path) == ["good"]
+    assert dirs_without_journal(tmp_path) == ["record-only"]
