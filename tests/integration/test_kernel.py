@@ -10,6 +10,7 @@ import select
 import shutil
 import socket
 import struct
+import time
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -316,12 +317,18 @@ def test_tun_device_hands_the_raw_ip_packet_to_a_program(
         fd = os.open("/dev/net/tun", os.O_RDWR)
     try:
         fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", b"tun0", 0x0001 | 0x1000))
-        with sock_in(node, socket.AF_INET) as tx:
-            tx.sendto(b"hello tun", ("10.8.0.2", 9999))
         packet = b""
-        while not packet.endswith(b"hello tun"):  # skip the node's own IPv6 chatter
-            assert select.select([fd], [], [], 2.0)[0], "no packet reached the tun reader"
-            packet = os.read(fd, 2048)
+        deadline = time.monotonic() + 5
+        with sock_in(node, socket.AF_INET) as tx:
+            # Sent again until it arrives: right after the attach the carrier is still
+            # coming up and the first datagram can be dropped.
+            while not packet.endswith(b"hello tun") and time.monotonic() < deadline:
+                tx.sendto(b"hello tun", ("10.8.0.2", 9999))
+                while select.select([fd], [], [], 0.5)[0]:  # skip the node's own chatter
+                    packet = os.read(fd, 2048)
+                    if packet.endswith(b"hello tun"):
+                        break
+        assert packet.endswith(b"hello tun"), "no packet reached the tun reader"
     finally:
         os.close(fd)
     assert packet[0] >> 4 == 4 and packet[9] == socket.IPPROTO_UDP
