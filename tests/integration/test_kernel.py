@@ -10,9 +10,9 @@ import select
 import shutil
 import socket
 import struct
-import time
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
