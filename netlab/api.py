@@ -34,9 +34,11 @@ from netlab.plan.planner import Plan, plan
 from netlab.spec import LoadedTopology, load_topology
 from netlab.spec.model import Topology
 from netlab.state.store import LabState, labs_with_state, state_root
+from netlab.support import refuse_unsupported
 
 if TYPE_CHECKING:
     from netlab.kernel.base import BeginHook, DoneHook
+    from netlab.linkctl import LinkControl
 
 CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
@@ -105,6 +107,7 @@ class Lab:
         self.source = source
         self.state = LabState(self.name)
         self._plan: Plan | None = None
+        self.loaded: LoadedTopology | None = None  # the file's lines, for messages
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -113,7 +116,9 @@ class Lab:
         name: str | None = None,
     ) -> Lab:
         loaded: LoadedTopology = load_topology(os.fspath(path), overrides or {})
-        return cls(loaded.topology, name, str(Path(path).resolve()))
+        lab = cls(loaded.topology, name, str(Path(path).resolve()))
+        lab.loaded = loaded
+        return lab
 
     @classmethod
     def attach(cls, name: str) -> Lab:
@@ -151,6 +156,7 @@ class Lab:
         `up` that did not finish (killed, or kept with keep_on_error) are removed first.
         SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
         require_privileges()
+        refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
         started = time.monotonic()
         with self.state.locked(what="up"), stop_on_signals() as stop:
             if self.state.exists():
@@ -228,6 +234,13 @@ class Lab:
         from netlab.inspect import lab_status
 
         return lab_status(self)
+
+    def link(self, endpoint: str) -> LinkControl:
+        """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),
+        set(rate="1mbit"), clear(), flap(...) (see netlab/linkctl.py)."""
+        from netlab.linkctl import LinkControl
+
+        return LinkControl(self, endpoint)
 
 
 def _teardown_state(state: LabState, stop: Stop | None = None) -> TeardownReport:

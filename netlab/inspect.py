@@ -44,16 +44,19 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
 def lab_status(lab: Lab) -> dict[str, Any]:
     from netlab.kernel import nsfs
     from netlab.kernel.inspect import read_node
+    from netlab.linkstatus import LinkView
 
     plan = lab.plan
     nodes: list[dict[str, Any]] = []
     drift: list[str] = []
+    link_view = LinkView(plan)  # shaping and carrier counters, now and planned
     for name, node in lab.topology.nodes.items():
         ns = plan.namespaces[name]
         present = nsfs.exists(ns)
         planned = {i.name: i for i in plan.interfaces[name]}
         links, routes = read_node(ns) if present else ([], [])
         live = {link["ifname"]: link for link in links}
+        link_now = link_view.read(ns) if present else {}
         interfaces: list[dict[str, Any]] = []
         for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
             want = planned.get(ifname)
@@ -79,6 +82,7 @@ def lab_status(lab: Lab) -> dict[str, Any]:
                 "present": got is not None,
             }
             interfaces.append(entry)
+            link_view.annotate(entry, name, ns, want, link_now.get(ifname), drift)
             if present and want and not got:
                 drift.append(f"{name}: interface {ifname} is missing")
             elif want and got:

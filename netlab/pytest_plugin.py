@@ -27,6 +27,7 @@ from netlab.state.store import LabState
 
 if TYPE_CHECKING:
     from netlab.checks import CheckReport, CheckResult, Probe
+    from netlab.linkctl import LinkControl
     from netlab.spec.model import Topology
 
 
@@ -98,6 +99,11 @@ class LabHandle:
         probe = probe_of(topology, 0, parse_check(topology, spec), None, timeout)
         return run_probe(self.lab, probe)
 
+    def link(self, endpoint: str) -> LinkControl:
+        """One end of a link, 'node:interface': .down(), .up(), .set(rate="1mbit"),
+        .clear(), .flap(down=1, up=1, count=3) while the lab runs (journaled)."""
+        return self.lab.link(endpoint)
+
     def down(self) -> None:
         self.lab.down()
 
@@ -137,6 +143,7 @@ def _factory() -> tuple[LabFactory, Callable[[], None]]:
     ) -> LabHandle:
         probe = Lab.from_file(path, overrides)
         lab = Lab(probe.topology, name or unique_name(probe.topology.name), probe.source)
+        lab.loaded = probe.loaded  # errors found before anything is made name the file's lines
         labs.append(lab)  # before up(): a failed up rolls back, and down() is then a no-op
         lab.up()
         return LabHandle(lab)

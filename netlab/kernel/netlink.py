@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from netlab.kernel import nlsock, nsfs, rtnl, tun
+from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.reasons import explain
 from netlab.plan.ops import (
@@ -37,17 +37,20 @@ from netlab.plan.ops import (
     DeleteAddress,
     DeleteLink,
     DeleteNamespace,
+    DeleteQdisc,
     DeleteRoute,
     Op,
     RunCommand,
     SetLink,
     SetLinkDown,
     SetLinkUp,
+    SetQdisc,
     SetSysctl,
 )
 
 NETLINK_OPS = (CreateVeth, CreateBridge, CreateVxlan, DeleteLink, SetLink, SetLinkUp,
-               SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute)
+               SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute, SetQdisc,
+               DeleteQdisc)
 IFNAMSIZ = 15
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
@@ -421,6 +424,11 @@ class NetlinkKernel:
             return [_Msg(op.ns, rtnl.address(self._next_seq(), add, index, iface), k)]
         if isinstance(op, (AddRoute, DeleteRoute)):
             return [self._encode_route(k, op)]
+        if isinstance(op, (SetQdisc, DeleteQdisc)):
+            index = self._index(op.ns, op.ifname)
+            msg = (tcmsg.new_qdisc(self._next_seq(), index, op.qdisc) if isinstance(op, SetQdisc)
+                   else tcmsg.del_qdisc(self._next_seq(), index))
+            return [_Msg(op.ns, msg, k)]
         raise _Refused(f"not a netlink op: {op.kind}")
 
     def _encode_veth(self, k: int, op: CreateVeth, batch: _Batch) -> list[_Msg]:

@@ -19,9 +19,11 @@ from netlab.plan.ops import (
     CreateVxlan,
     DeleteAddress,
     DeleteNamespace,
+    DeleteQdisc,
     DeleteRoute,
     Op,
     SetLink,
+    SetQdisc,
 )
 
 ROOT_HINT = "run netlab as root (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN)"
@@ -71,6 +73,8 @@ def _base(code: int, op: Op) -> tuple[str, str | None]:
         return "address not available", None
     if code == errno.ESRCH and isinstance(op, DeleteRoute):
         return "no such route", None
+    if isinstance(op, (SetQdisc, DeleteQdisc)) and code in (errno.ENOENT, errno.EINVAL):
+        return _qdisc(code, op)
     if code == errno.ENOENT:
         if isinstance(op, (CreateNamespace, DeleteNamespace)):
             return "no such namespace", None
@@ -99,6 +103,21 @@ def _exists(op: Op) -> str:
     if isinstance(op, AddRoute):
         return "that route already exists"
     return "already exists"
+
+
+# The kernel option behind each qdisc netlab sets.
+QDISC_OPTION = {"netem": "CONFIG_NET_SCH_NETEM", "tbf": "CONFIG_NET_SCH_TBF"}
+
+
+def _qdisc(code: int, op: SetQdisc | DeleteQdisc) -> tuple[str, str | None]:
+    if isinstance(op, DeleteQdisc):
+        return "that interface has no shaping to remove", None
+    kind = op.qdisc.kind
+    option = QDISC_OPTION.get(kind, f"CONFIG_NET_SCH_{kind.upper()}")
+    if code == errno.ENOENT:  # "Specified qdisc kind is unknown"
+        return (f"this kernel lacks {kind} ({option})",
+                f"enable {option} (or load its module: modprobe sch_{kind})")
+    return f"the kernel refused the {kind} settings (invalid value)", None
 
 
 def _strerror(code: int) -> str:

@@ -196,6 +196,21 @@ class LabState:
         """The op's effect has been reversed (by rollback or teardown)."""
         self._append([{"i": index, "s": "undone"}])
 
+    def next_index(self) -> int:
+        """The index for an op journaled after all the others (a change made while the lab
+        runs): above every index ever written, undone ones included."""
+        highest = -1
+        try:
+            text = self.journal_path.read_text()
+        except FileNotFoundError:
+            return 0
+        for raw in text.splitlines():
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                index = json.loads(raw)["i"]
+                if type(index) is int:
+                    highest = max(highest, index)
+        return highest + 1
+
     def entries(self) -> list[JournalEntry]:
         """Every op begun and not yet undone, in the order it was begun."""
         ops: dict[int, Op] = {}

@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_ping",
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
+    "netlab.ui.cmd_link",
 ]
 
 # --- commands ---------------------------------------------------------------------------

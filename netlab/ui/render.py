@@ -107,12 +107,35 @@ def status_view(doc: dict[str, Any]) -> RenderableType:
                 "\n".join(f"{m['mac']} on {m['port']}" for m in macs),
             )
         parts += [Text(""), table]
+    shaping = _shaping_table(doc)
+    if shaping is not None:
+        parts += [Text(""), shaping]
     if doc["drift"]:
         drift = Text("\ndrift from the topology:\n", style="bold yellow")
         for line in doc["drift"]:
             drift.append(f"  - {line}\n", style="yellow")
         parts.append(drift)
     return Group(*parts)
+
+
+def _shaping_table(doc: dict[str, Any]) -> Table | None:
+    """Interfaces shaped now or by the topology: the qdisc in force, and the planned one."""
+    from netlab.spec.tc import Qdisc
+
+    rows = [(node["name"], iface, iface["shaping"]) for node in doc["nodes"]
+            for iface in node["interfaces"]
+            if iface.get("shaping") and (iface["shaping"]["now"] or iface["shaping"]["planned"])]
+    if not rows:
+        return None
+    table = Table(show_edge=False)
+    for col in ("node", "interface", "shaping now", "in the topology"):
+        table.add_column(col)
+    for node_name, iface, shaping in rows:
+        planned = shaping["planned"]
+        words = Qdisc.from_json(planned).describe() if planned else "none"
+        now = Text(shaping["text"] or "none", "green" if shaping["as_planned"] else "yellow")
+        table.add_row(node_name, iface["name"], now, words)
+    return table
 
 
 def labs_table(labs: list[dict[str, Any]]) -> Table:

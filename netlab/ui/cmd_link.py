@@ -1,0 +1,81 @@
+"""`netlab link [-l LAB] NODE:IFACE ACTION`: a link's faults and shaping while the lab runs.
+
+    netlab link r1:eth1 down                      # the peer loses its carrier
+    netlab link r1:eth1 up
+    netlab link r1:eth1 set rate=1mbit loss=5%    # what leaves through r1:eth1
+    netlab link r1:eth1 clear
+    netlab link r1:eth1 flap --down 2s --up 3s --count 5
+    netlab link r1:eth1 show [--json]
+
+The logic is netlab/linkctl.py (the same as lab.link("r1:eth1") in Python).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.markup import escape
+
+from netlab.errors import EXIT_OK
+from netlab.ui.common import out, with_lab
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("link", help="take a link down or up, shape it, flap it (lab running)")
+    with_lab(p, file=False)
+    p.add_argument("endpoint", metavar="NODE:IFACE", help="one end of a link, such as r1:eth1")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("down", help="administratively down (the peer loses its carrier)")
+    actions.add_parser("up", help="administratively up")
+    a = actions.add_parser("set", help="shape what leaves through it: KEY=VALUE...")
+    a.add_argument("values", nargs="+", metavar="KEY=VALUE",
+                   help="rate, burst, latency, limit, delay, jitter, loss, duplicate, "
+                        "corrupt, reorder (as in the topology; replaces the shaping there)")
+    actions.add_parser("clear", help="remove its shaping (the device's default qdisc)")
+    a = actions.add_parser("flap", help="down and up again, COUNT times")
+    a.add_argument("--down", default="1s", metavar="TIME", help="time down (default 1s)")
+    a.add_argument("--up", default="1s", metavar="TIME",
+                   help="time up between flaps (default 1s)")
+    a.add_argument("--count", type=int, default=1, metavar="N", help="flaps (default 1)")
+    a = actions.add_parser("show", help="its admin state, carrier and shaping, now and planned")
+    a.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_link)
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from netlab.api import resolve_lab
+    from netlab.linkctl import parse_assignments
+
+    lab = resolve_lab(args.lab, None, {})
+    link = lab.link(args.endpoint)
+    name = escape(args.endpoint)
+    peer = f"{link.peer[0]}:{link.peer[1]}" if link.peer else None
+    if args.action == "down":
+        link.down()
+        lost = f" ({escape(peer)} has lost its carrier)" if peer else ""
+        out.print(f"{name} is down{lost}")
+    elif args.action == "up":
+        link.up()
+        out.print(f"{name} is up")
+    elif args.action == "set":
+        qdisc = link.set(parse_assignments(args.values))
+        out.print(f"{name} is shaped: {escape(qdisc.describe())}")
+    elif args.action == "clear":
+        if link.clear():
+            out.print(f"{name}: shaping removed")
+        else:
+            out.print(f"{name} has no shaping; nothing to do")
+    elif args.action == "flap":
+        report = link.flap(args.down, args.up, args.count,
+                           lambda n, what: out.print(f"flap {n}/{args.count}: {name} {what}"))
+        out.print(f"{name} flapped {report.flaps} times in {report.seconds:.1f} s; it is up")
+    else:
+        view = link.describe()
+        if args.json:
+            print(json.dumps(view, indent=1))
+        else:
+            for key, value in view.items():
+                out.print(f"{key}: {escape(str(value if value is not None else '-'))}")
+    return EXIT_OK
