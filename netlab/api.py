@@ -103,7 +103,7 @@ class UpResult:
 class Lab:
     def __init__(self, topology: Topology, name: str | None = None, source: str = "") -> None:
         self.topology = topology
-        self.name = name or topology.name
+        self.name = topology.name if name is None else name  # --name '' is not the file's
         self.source = source
         self.state = LabState(self.name)
         self._plan: Plan | None = None

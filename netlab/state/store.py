@@ -46,6 +46,11 @@ def lock_timeout() -> float:
     return value if 0 <= value < float("inf") else DEFAULT_LOCK_TIMEOUT
 
 
+def _quoted(text: str) -> str:
+    """'name' as typed, or its repr when it holds what would break the message's line."""
+    return f"'{text}'" if text.isprintable() and len(text) <= 80 else repr(text[:80])
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     index: int
@@ -57,7 +62,10 @@ class LabState:
     def __init__(self, lab: str, root: Path | None = None) -> None:
         # The lab name becomes a directory: never let '/' or '..' through.
         if not LAB_RE.match(lab) or len(lab) > 64:
-            raise InputError(f"'{lab}' is not a valid lab name")
+            raise InputError(
+                f"{_quoted(lab)} is not a valid lab name",
+                hint="use lowercase letters, digits and '-' (not at either end), at most 64",
+            )
         self.lab = lab
         self.dir = (root or state_root()) / lab
         self._journal_fd: int | None = None

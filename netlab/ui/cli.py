@@ -18,6 +18,7 @@ from netlab.errors import (
     InputError,
     LabStateError,
     NetlabError,
+    PrivilegeError,
     TopologyError,
 )
 from netlab.ui.common import err, out, overrides, progress, with_file, with_lab
@@ -113,8 +114,9 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool, sent: int, im
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from netlab.api import resolve_lab, up_labs
+    from netlab.api import require_privileges, resolve_lab, up_labs
 
+    require_privileges()  # reading a lab back means entering its namespaces
     if not args.lab and not args.file and len(up_labs()) > 1:
         return cmd_ls(args)
     lab = resolve_lab(args.lab, args.file, overrides(args.set))
@@ -152,8 +154,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    from netlab.api import resolve_lab
+    from netlab.api import require_privileges, resolve_lab
     from netlab.kernel.processes import exec_replace
+
+    require_privileges()
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -168,8 +172,10 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    from netlab.api import resolve_lab
+    from netlab.api import require_privileges, resolve_lab
     from netlab.kernel.processes import exec_replace
+
+    require_privileges()
 
     lab = resolve_lab(args.lab, None, {})
     ns = lab.namespace(args.node)
@@ -182,7 +188,10 @@ def cmd_shell(args: argparse.Namespace) -> int:
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges
     from netlab.cleanup import remove, survey
+    from netlab.state.store import LabState
 
+    if args.lab is not None:
+        LabState(args.lab)  # a name that is no lab's is bad input, not "nothing found"
     require_privileges()
     found = survey(args.lab)
     if args.json:
@@ -302,6 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")
         return 130
+    except PermissionError as error:
+        # A privilege that a command missed checking up front: still one line, not a bug.
+        what = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+        report(PrivilegeError(f"permission denied ({what})",
+                              hint="netlab needs root: run it with sudo, or grant "
+                              "CAP_NET_ADMIN and CAP_SYS_ADMIN"))
+        return EXIT_INPUT
     except Exception as error:  # the last line of defence: no tracebacks
         if os.environ.get("NETLAB_DEBUG"):
             raise
