@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterable
 from typing import Any
 
 from netlab.kernel import nlsock, nsfs, rtnl
@@ -31,6 +30,7 @@ IFLA_TUN_OWNER = 1
 IFLA_TUN_GROUP = 2
 IFLA_TUN_TYPE = 3
 RTA_TABLE = 15
+RT_TABLE_COMPAT = 252
 _NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 
 _HDR = 16  # struct nlmsghdr
@@ -45,18 +45,27 @@ _STATS64_HEAD = struct.Struct("=QQQQ")  # rx_packets, tx_packets, rx_bytes, tx_b
 
 Attrs = dict[int, bytes]
 
+# The attributes wanted from each kind of message; the others are skipped unread.
+_LINK_ATTRS = frozenset({rtnl.IFLA_ADDRESS, rtnl.IFLA_IFNAME, rtnl.IFLA_MTU, IFLA_LINK,
+                         rtnl.IFLA_MASTER, IFLA_OPERSTATE, rtnl.IFLA_LINKINFO,
+                         rtnl.IFLA_IFALIAS, IFLA_STATS64, IFLA_LINK_NETNSID})
+_INFO_ATTRS = frozenset({rtnl.IFLA_INFO_KIND, rtnl.IFLA_INFO_DATA})
+_TUN_ATTRS = frozenset({IFLA_TUN_OWNER, IFLA_TUN_GROUP, IFLA_TUN_TYPE})
+_ADDR_ATTRS = frozenset({rtnl.IFA_ADDRESS, rtnl.IFA_LOCAL})
+_ROUTE_ATTRS = frozenset({rtnl.RTA_DST, rtnl.RTA_OIF, rtnl.RTA_GATEWAY, rtnl.RTA_PRIORITY,
+                          RTA_TABLE})
 
-def _attrs(data: bytes, offset: int) -> Attrs:
-    """The attributes from `offset` to the end of `data`, by type (the first of each)."""
+
+def _attrs(data: bytes, offset: int, end: int, wanted: frozenset[int]) -> Attrs:
+    """The wanted attributes between offset and end, by type (the first of each)."""
     out: Attrs = {}
-    end = len(data)
     unpack = _NLA.unpack_from
     while offset + 4 <= end:
         length, kind = unpack(data, offset)
         if length < 4:
             break
         kind &= _NLA_TYPE_MASK
-        if kind not in out:
+        if kind in wanted and kind not in out:
             out[kind] = data[offset + 4 : offset + length]
         offset += (length + 3) & ~3
     return out
@@ -91,40 +100,73 @@ def _mac(value: bytes | None) -> str | None:
     return ":".join(f"{b:02x}" for b in value)
 
 
+# --- dumps ------------------------------------------------------------------------------
+# A message of a dump: the datagram it came in, where it starts and where it ends.
+Msg = tuple[bytes, int, int]
+
+
+def _dump(sock: socket.socket, request: bytearray, kind: int) -> list[Msg]:
+    """Send a dump request; the messages of type `kind` that answer it, left in the
+    datagrams they came in (raises OSError on a refusal, as nlsock.dump does)."""
+    seq = rtnl.seq_of(request)
+    sock.send(request)
+    out: list[Msg] = []
+    unpack = rtnl.NLMSG_HDR.unpack_from
+    while True:
+        data = sock.recv(1 << 16)
+        offset, size = 0, len(data)
+        while offset + _HDR <= size:
+            length, mtype, _flags, mseq, _pid = unpack(data, offset)
+            if length < _HDR or offset + length > size:
+                break
+            if mseq == seq:
+                if mtype == kind:
+                    out.append((data, offset, offset + length))
+                elif mtype == rtnl.NLMSG_DONE:
+                    return out
+                elif mtype == rtnl.NLMSG_ERROR:
+                    for reply in rtnl.replies(data[offset : offset + length]):
+                        if reply.error:
+                            raise OSError(reply.error, reply.text or "dump refused")
+                    return out
+            offset += (length + 3) & ~3
+
+
 # --- links ------------------------------------------------------------------------------
 
 
 class _RawLink:
     """A link message with the few fields read from it."""
 
-    __slots__ = ("attrs", "flags", "index", "type")
+    __slots__ = ("attrs", "flags", "ifname", "index", "type")
 
-    def __init__(self, data: bytes) -> None:
-        _family, self.type, self.index, self.flags, _change = _IFINFO.unpack_from(data, _HDR)
-        self.attrs = _attrs(data, _HDR + _IFINFO.size)
-
-    @property
-    def ifname(self) -> str | None:
-        return _text(self.attrs.get(rtnl.IFLA_IFNAME))
+    def __init__(self, msg: Msg) -> None:
+        data, offset, end = msg
+        _family, self.type, self.index, self.flags, _change = _IFINFO.unpack_from(
+            data, offset + _HDR
+        )
+        self.attrs = _attrs(data, offset + _HDR + _IFINFO.size, end, _LINK_ATTRS)
+        self.ifname = _text(self.attrs.get(rtnl.IFLA_IFNAME))
 
     @property
     def alias(self) -> str | None:
         return _text(self.attrs.get(rtnl.IFLA_IFALIAS))
 
 
-def _decode_links(replies: Iterable[rtnl.Reply]) -> list[_RawLink]:
-    return [_RawLink(r.data) for r in replies if r.kind == rtnl.RTM_NEWLINK]
+def _dump_links(sock: socket.socket) -> list[_RawLink]:
+    return [_RawLink(m) for m in _dump(sock, rtnl.get_links(1), rtnl.RTM_NEWLINK)]
 
 
 def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
     attrs = msg.attrs
     info = attrs.get(rtnl.IFLA_LINKINFO)
-    info_attrs = _attrs(info, 0) if info is not None else {}
+    info_attrs = _attrs(info, 0, len(info), _INFO_ATTRS) if info is not None else {}
     kind = _text(info_attrs.get(rtnl.IFLA_INFO_KIND))
     owner = group = None
-    if kind == "tun" and rtnl.IFLA_INFO_DATA in info_attrs:
+    tun = info_attrs.get(rtnl.IFLA_INFO_DATA)
+    if kind == "tun" and tun is not None:
         # The kernel calls both "tun"; IFLA_TUN_TYPE tells them apart (1 tun, 2 tap).
-        data = _attrs(info_attrs[rtnl.IFLA_INFO_DATA], 0)
+        data = _attrs(tun, 0, len(tun), _TUN_ATTRS)
         tun_type = data.get(IFLA_TUN_TYPE)
         kind = "tap" if tun_type and _U8.unpack_from(tun_type)[0] == 2 else "tun"
         owner, group = _u32(data.get(IFLA_TUN_OWNER)), _u32(data.get(IFLA_TUN_GROUP))
@@ -163,20 +205,15 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
     return entry
 
 
-def _links_with_addresses(
-    links: list[_RawLink], addr_replies: Iterable[rtnl.Reply]
-) -> list[dict[str, Any]]:
+def _links_with_addresses(links: list[_RawLink], addrs: list[Msg]) -> list[dict[str, Any]]:
     names = {m.index: m.ifname for m in links}
     out = {m.index: _link(m, names) for m in links}
-    for r in addr_replies:
-        if r.kind != rtnl.RTM_NEWADDR:
-            continue
-        data = r.data
-        family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(data, _HDR)
+    for data, offset, end in addrs:
+        family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(data, offset + _HDR)
         entry = out.get(index)
         if entry is None:
             continue
-        attrs = _attrs(data, _HDR + _IFADDR.size)
+        attrs = _attrs(data, offset + _HDR + _IFADDR.size, end, _ADDR_ATTRS)
         # IFA_LOCAL is our own address (IFA_ADDRESS is the far end on point-to-point).
         ip = _ip(family, attrs.get(rtnl.IFA_LOCAL)) or _ip(family, attrs.get(rtnl.IFA_ADDRESS))
         if ip:
@@ -187,16 +224,17 @@ def _links_with_addresses(
 # --- routes -----------------------------------------------------------------------------
 
 
-def _routes(replies: Iterable[rtnl.Reply], names: dict[int, str | None]) -> list[dict[str, Any]]:
+def _routes(msgs: list[Msg], names: dict[int, str | None]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for r in replies:
-        if r.kind != rtnl.RTM_NEWROUTE:
-            continue
-        data = r.data
+    for data, offset, end in msgs:
         family, dst_len, _src, _tos, head_table, proto, _scope, kind, _flags = (
-            _RTMSG.unpack_from(data, _HDR)
+            _RTMSG.unpack_from(data, offset + _HDR)
         )
-        attrs = _attrs(data, _HDR + _RTMSG.size)
+        # Most of a dump is the local table (type local, broadcast, multicast): skip it
+        # unread. The header names tables below 256 as RTA_TABLE does, others as COMPAT.
+        if kind != rtnl.RTN_UNICAST or head_table not in (rtnl.RT_TABLE_MAIN, RT_TABLE_COMPAT):
+            continue
+        attrs = _attrs(data, offset + _HDR + _RTMSG.size, end, _ROUTE_ATTRS)
         table = _u32(attrs.get(RTA_TABLE)) or head_table
         if table != rtnl.RT_TABLE_MAIN or kind != rtnl.RTN_UNICAST:
             continue
@@ -220,9 +258,9 @@ def _routes(replies: Iterable[rtnl.Reply], names: dict[int, str | None]) -> list
 def read_node(ns: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(read_namespace(ns), read_routes(ns)) through one socket, links dumped once."""
     with nlsock.open_in(ns) as sock:
-        links = _decode_links(nlsock.dump(sock, rtnl.get_links(1)))
-        addrs = nlsock.dump(sock, rtnl.get_addresses(2))
-        routes = nlsock.dump(sock, rtnl.get_routes(3, 0))
+        links = _dump_links(sock)
+        addrs = _dump(sock, rtnl.get_addresses(2), rtnl.RTM_NEWADDR)
+        routes = _dump(sock, rtnl.get_routes(3, 0), rtnl.RTM_NEWROUTE)
     names = {m.index: m.ifname for m in links}
     return _links_with_addresses(links, addrs), _routes(routes, names)
 
@@ -231,16 +269,16 @@ def read_namespace(ns: str) -> list[dict[str, Any]]:
     """Every link of namespace `ns` with its addresses (CIDR strings, link-local included)
     and counters, ordered by ifindex."""
     with nlsock.open_in(ns) as sock:
-        links = _decode_links(nlsock.dump(sock, rtnl.get_links(1)))
-        addrs = nlsock.dump(sock, rtnl.get_addresses(2))
+        links = _dump_links(sock)
+        addrs = _dump(sock, rtnl.get_addresses(2), rtnl.RTM_NEWADDR)
     return _links_with_addresses(links, addrs)
 
 
 def read_routes(ns: str) -> list[dict[str, Any]]:
     """The main routing table of `ns`, IPv4 then IPv6 (kernel routes included)."""
     with nlsock.open_in(ns) as sock:
-        names = {m.index: m.ifname for m in _decode_links(nlsock.dump(sock, rtnl.get_links(1)))}
-        routes = nlsock.dump(sock, rtnl.get_routes(2, 0))
+        names = {m.index: m.ifname for m in _dump_links(sock)}
+        routes = _dump(sock, rtnl.get_routes(2, 0), rtnl.RTM_NEWROUTE)
     return _routes(routes, names)
 
 
@@ -256,6 +294,6 @@ def read_sysctl(ns: str, key: str) -> str:
 def list_marked_links_in_host(mark_prefix: str = "netlab:") -> list[dict[str, Any]]:
     """Links of the caller's own (host) namespace whose alias starts with the mark."""
     with nlsock.open_here() as sock:
-        links = _decode_links(nlsock.dump(sock, rtnl.get_links(1)))
+        links = _dump_links(sock)
     names = {m.index: m.ifname for m in links}
     return [_link(m, names) for m in links if (m.alias or "").startswith(mark_prefix)]
