@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from netlab.plan.naming import SWITCH_BRIDGE
@@ -52,7 +53,8 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
     return found
 
 
-def lab_status(lab: Lab) -> dict[str, Any]:
+def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
     from netlab.kernel.inspect import read_node
     from netlab.linkstatus import LinkView
@@ -115,6 +117,8 @@ def lab_status(lab: Lab) -> dict[str, Any]:
                 "services": _services(lab, name),
             }
         )
+        if progress is not None:
+            progress(len(nodes))
     return {
         "schema": SCHEMA,
         "lab": lab.name,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 
@@ -28,20 +30,60 @@ def overrides(pairs: Sequence[str]) -> dict[str, str]:
     return result
 
 
+PROGRESS_AFTER = 1.0  # seconds: work that ends sooner shows no bar at all
+_REDRAW = 0.05  # seconds between two updates of the bar (rich redraws at 10 Hz anyway)
+
+
 @contextmanager
-def progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    if not enabled or not err.is_terminal:
+def progress(
+    total: int, label: str, enabled: bool, after: float = PROGRESS_AFTER,
+) -> Iterator[Callable[[int], None] | None]:
+    """A transient bar on stderr, for a terminal only (none when `enabled` is false, e.g.
+    with --json). Yields advance(done_so_far), or None when there is no bar to show. The bar
+    appears once the work has lasted `after` seconds: a short command does not flicker, and
+    does not pay for importing rich.progress."""
+    if not enabled or total <= 0 or not err.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    bar = _LazyBar(total, label, after)
+    try:
+        yield bar.advance
+    finally:
+        bar.close()
 
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.update(task, completed=n)
 
+class _LazyBar:
+    def __init__(self, total: int, label: str, after: float) -> None:
+        self.total = total
+        self.label = label
+        self.started = time.monotonic()
+        self.due = self.started + after  # when the next advance() does anything
+        self.bar: Any = None  # rich.progress.Progress, once shown
+        self.task: Any = None
+
+    def advance(self, done: int) -> None:
+        now = time.monotonic()
+        if now < self.due:
+            return  # cheap: called once per op, thousands of times
+        self.due = now + _REDRAW
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self.bar = Progress(
+                "[progress.description]{task.description}", BarColumn(),
+                MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+            )
+            self.task = self.bar.add_task(self.label, total=self.total, completed=done)
+            for task in self.bar.tasks:
+                task.start_time = self.started  # the elapsed time is the command's
+            self.bar.start()
+            return
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
 def with_file(p: argparse.ArgumentParser, required: bool = True) -> None:
