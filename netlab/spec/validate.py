@@ -9,6 +9,7 @@ data path and line; nothing here raises for a bad topology, and nothing touches 
 from __future__ import annotations
 
 import difflib
+import functools
 import grp
 import ipaddress
 import pwd
@@ -509,7 +510,7 @@ class _Checker:
         reachable: list[tuple[IPNetwork, str]] = [(a.value.network, a.iface) for a in own]
         for route in node.routes:
             if route.dev is not None and route.via is None and route.to != "default":
-                reachable.append((ipaddress.ip_network(route.to), route.dev))
+                reachable.append((_network(route.to), route.dev))
         seen: dict[tuple[int, str, int], int] = {}
         for k, route in enumerate(node.routes):
             path = f"nodes.{name}.routes[{k}]"
@@ -520,8 +521,8 @@ class _Checker:
                     f"node '{name}' has no interface '{route.dev}' "
                     f"(its interfaces: {', '.join(names) or 'none'})",
                 )
-            to = None if route.to == "default" else ipaddress.ip_network(route.to)
-            via = ipaddress.ip_address(route.via) if route.via is not None else None
+            to = None if route.to == "default" else _network(route.to)
+            via = _address(route.via) if route.via is not None else None
             if via is not None and to is not None and via.version != to.version:
                 self.add(
                     path,
@@ -734,6 +735,17 @@ def end_mtu(topology: Topology, link: Link, end: tuple[str, str | None] | None) 
     return tc.DEFAULT_MTU
 
 
+# Routes repeat their destinations (and gateways) from node to node: parse each text once.
+@functools.lru_cache(maxsize=8192)
+def _network(text: str) -> IPNetwork:
+    return ipaddress.ip_network(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _address(text: str) -> IPAddress:
+    return ipaddress.ip_address(text)
+
+
 def _host_problem(address: IPInterface) -> str | None:
     ip, net = address.ip, address.network
     if ip.is_multicast:
@@ -742,12 +754,14 @@ def _host_problem(address: IPInterface) -> str | None:
         return f"{address} is the unspecified address; an interface needs a real one"
     if ip.version == 4 and net.prefixlen <= 30:
         prefix = net.prefixlen
-        if ip == net.network_address:
+        # Compared as numbers: net.broadcast_address makes objects (a lab has thousands).
+        value, first = int(ip), int(net.network_address)
+        if value == first:
             return (
                 f"{address} is the network address of {net}; "
                 f"use a host address such as {net[1]}/{prefix}"
             )
-        if ip == net.broadcast_address:
+        if value == first | (0xFFFFFFFF >> prefix):
             return (
                 f"{address} is the broadcast address of {net}; "
                 f"use a host address such as {net[-2]}/{prefix}"
