@@ -153,7 +153,9 @@ class LabState:
     def write_meta(self, meta: dict[str, Any]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
         tmp = self.dir / "lab.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
+        # Key order kept: the topology's order of nodes and interfaces is meaningful
+        # ("a node's first address", the order of status tables).
+        tmp.write_text(json.dumps(meta, indent=1))
         os.replace(tmp, self.dir / "lab.json")
 
     def read_meta(self) -> dict[str, Any]:
