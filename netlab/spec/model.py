@@ -213,15 +213,25 @@ EnvValue = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int 
 class Service(_Strict):
     """A long-running program in the node: started after `up`, stopped at `down`."""
 
-    run: Annotated[str, Field(min_length=1)]  # a shell command, run with `sh -c`
-    user: Owner | None = None  # run as this user (uid or name) instead of root
-    group: Owner | None = None
-    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
-    cwd: FileName | None = None  # relative to the node's folder
+    run: Annotated[str, Field(min_length=1)] = Field(
+        description="The command, run with `sh -c` in the node; its output goes to its log."
+    )
+    user: Owner | None = Field(None, description="Run as this user (uid or name), not root.")
+    group: Owner | None = Field(None, description="Run with this group (gid or name).")
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict, description="Environment variables, besides the node's `env`."
+    )
+    cwd: FileName | None = Field(
+        None, description="Working directory, relative to the node's folder (NETLAB_NODE_DIR)."
+    )
     # `up` waits until the service's output contains this text (it is ready to serve),
     # for at most ready_timeout seconds; without it, `up` waits only to see it did not die.
-    ready: Annotated[str, Field(min_length=1)] | None = None
-    ready_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
+    ready: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="`up` waits until the service's output contains this text."
+    )
+    ready_timeout: Annotated[float, Field(gt=0, le=600)] = Field(
+        10.0, description="Seconds `up` waits for `ready` before it gives up (and rolls back)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -238,11 +248,21 @@ class Node(_Strict):
     exec: list[str] = Field(default_factory=list)
     # Environment of `exec:` commands and services (besides NETLAB_LAB, NETLAB_NODE and
     # NETLAB_NODE_DIR, which netlab sets).
-    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
-    services: dict[Name, Service] = Field(default_factory=dict)
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict, description="Environment of the node's `exec:` and services."
+    )
+    services: dict[Name, Service] = Field(
+        default_factory=dict,
+        description="Long-running programs, started after `up` and stopped at `down` "
+        "(`netlab logs NODE`). A plain string is the command.",
+    )
     # Files written into the node's folder (NETLAB_NODE_DIR) before `exec:` and services;
     # their text is part of the topology, so Jinja2 variables work in them.
-    files: dict[FileName, str] = Field(default_factory=dict)
+    files: dict[FileName, str] = Field(
+        default_factory=dict,
+        description="Files written into the node's folder (NETLAB_NODE_DIR) before `exec:` "
+        "and services start; Jinja2 variables work in them.",
+    )
 
     @model_validator(mode="before")
     @classmethod
