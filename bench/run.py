@@ -1,16 +1,24 @@
 """The benchmark: netlab against iproute2 at its best, on generated topologies.
 
-    sudo .venv/bin/python bench/run.py --quick          # star of 100, under a minute
-    sudo .venv/bin/python bench/run.py                  # star/chain/grid at 10, 100, 500
-    sudo .venv/bin/python bench/run.py --shape star --sizes 500 1000 --rounds 3
+    sudo python3 bench/run.py --quick          # star of 100, under a minute
+    sudo python3 bench/run.py                  # star/chain/grid at 10, 100, 500
+    sudo python3 bench/run.py --shape star --sizes 500 1000 --rounds 5 --no-each
 
 For each topology and size, alternating in one run, it times whole processes:
-- `netlab up`, `netlab status --json`, `netlab down` (wall time and peak RSS of the process);
+- `netlab plan --json`, `netlab up`, `netlab status --json`, `netlab status` (the table,
+  piped), `netlab down` (wall time, CPU time and peak RSS of the process);
 - the floor: the same objects made with `ip -batch` (one `ip -b` for namespaces and cables,
   then one `ip -n NS -b` per node), and removed with one `ip -b` of `netns del`;
 - one `ip` process per command (what a shell script does).
-It prints medians over the rounds, the ratios, and costs per node. It asserts nothing:
-figures go to bench/RESULTS.md by hand, with the machine they were measured on.
+After each `up` (netlab's or the floor's) it pauses (--pause) before measuring what comes
+next, so that the kernel's own work after a build (IPv6 addrconf, DAD) weighs alike on
+netlab's status and down and on the floor's down.
+
+It prints medians over the rounds, the ratios, and costs per node, and always tears its
+labs down (an interrupted run leaves nothing; `python3 -m netlab cleanup` otherwise). CPU
+time is the process's own user+system time: on a machine others use at the same time it
+moves much less than wall time. It asserts nothing: figures go to bench/RESULTS.md by
+hand, with the machine they were measured on.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import argparse
 import ipaddress
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -53,7 +62,7 @@ def chain(n: int, lab: str) -> dict[str, Any]:
     base = ipaddress.ip_network("10.0.0.0/8")
 
     def subnet(j: int) -> ipaddress.IPv4Network:
-        return ipaddress.ip_network((int(base.network_address) + 4 * j, 30))
+        return ipaddress.IPv4Network((int(base.network_address) + 4 * j, 30))
 
     nodes: dict[str, Any] = {}
     links = []
@@ -158,10 +167,12 @@ def ip_commands(topo_file: Path) -> tuple[list[str], dict[str, list[str]], list[
 class Run:
     seconds: float
     rss_mb: float
+    cpu: float = 0.0  # user + system seconds of the process itself
 
 
 def timed_rss(argv: list[str]) -> Run:
-    """A whole process's wall time and its own peak RSS (from wait4, not the children sum)."""
+    """A whole process's wall time, CPU time and peak RSS (from wait4: its own, not its
+    children's)."""
     start = time.perf_counter()
     pid = os.posix_spawn(argv[0], argv, dict(os.environ),
                          file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
@@ -169,7 +180,7 @@ def timed_rss(argv: list[str]) -> Run:
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(argv)} failed (exit {os.waitstatus_to_exitcode(status)})")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def settle() -> None:
@@ -177,25 +188,27 @@ def settle() -> None:
     time.sleep(0.5)
 
 
-def netlab_round(python: str, topo: Path, lab: str) -> dict[str, Run]:
+def netlab_round(python: str, topo: Path, lab: str, pause: float) -> dict[str, Run]:
     cmd = [python, "-m", "netlab"]
-    result = {
-        "up": timed_rss([*cmd, "up", str(topo)]),
-        "status": timed_rss([*cmd, "status", "-l", lab, "--json"]),
-        "down": timed_rss([*cmd, "down", "-l", lab]),
-    }
+    result = {"plan": timed_rss([*cmd, "plan", str(topo), "--json"])}
+    result["up"] = timed_rss([*cmd, "up", str(topo)])
+    time.sleep(pause)
+    result["status"] = timed_rss([*cmd, "status", "-l", lab, "--json"])
+    result["status_table"] = timed_rss([*cmd, "status", "-l", lab])
+    result["down"] = timed_rss([*cmd, "down", "-l", lab])
     settle()
     return result
 
 
 def ip_batch_round(host: list[str], per_ns: dict[str, list[str]],
-                   teardown: list[str]) -> dict[str, Run]:
+                   teardown: list[str], pause: float) -> dict[str, Run]:
     start = time.perf_counter()
     subprocess.run(["ip", "-b", "-"], input="\n".join(host) + "\n", text=True, check=True)
     for ns, lines in per_ns.items():
         subprocess.run(["ip", "-n", ns, "-b", "-"], input="\n".join(lines) + "\n", text=True,
                        check=True)
     up = time.perf_counter() - start
+    time.sleep(pause)
     start = time.perf_counter()
     subprocess.run(["ip", "-b", "-"], input="\n".join(teardown) + "\n", text=True, check=True)
     down = time.perf_counter() - start
@@ -204,7 +217,7 @@ def ip_batch_round(host: list[str], per_ns: dict[str, list[str]],
 
 
 def ip_each_round(host: list[str], per_ns: dict[str, list[str]],
-                  teardown: list[str]) -> dict[str, Run]:
+                  teardown: list[str], pause: float) -> dict[str, Run]:
     start = time.perf_counter()
     for line in host:
         subprocess.run(["ip", *line.split()], check=True)
@@ -212,6 +225,7 @@ def ip_each_round(host: list[str], per_ns: dict[str, list[str]],
         for line in lines:
             subprocess.run(["ip", "-n", ns, *line.split()], check=True)
     up = time.perf_counter() - start
+    time.sleep(pause)
     start = time.perf_counter()
     for line in teardown:
         subprocess.run(["ip", *line.split()], check=True)
@@ -220,37 +234,59 @@ def ip_each_round(host: list[str], per_ns: dict[str, list[str]],
     return {"up": Run(up, 0), "down": Run(down, 0)}
 
 
+def leave_nothing(python: str, lab: str, teardown: list[str]) -> None:
+    """Whatever an interrupted or failed round left: the lab, and the floor's namespaces."""
+    subprocess.run([python, "-m", "netlab", "down", "-l", lab], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+    left = [line for line in teardown if os.path.lexists(f"/run/netns/{line.split()[-1]}")]
+    if left:
+        subprocess.run(["ip", "-b", "-"], input="\n".join(left) + "\n", text=True,
+                       stderr=subprocess.DEVNULL, check=False)
+
+
 def median(runs: list[dict[str, Run]], key: str) -> float:
     return statistics.median(r[key].seconds for r in runs)
+
+
+def median_cpu(runs: list[dict[str, Run]], key: str) -> float:
+    return statistics.median(r[key].cpu for r in runs)
 
 
 def peak_rss(runs: list[dict[str, Run]], key: str) -> float:
     return max(r[key].rss_mb for r in runs)
 
 
-def bench(shape: str, n: int, rounds: int, each: bool, python: str) -> dict[str, Any]:
+def bench(shape: str, n: int, rounds: int, each: bool, python: str,
+          pause: float) -> dict[str, Any]:
     lab = f"bench-{shape}-{n}"
     with tempfile.TemporaryDirectory() as tmp:
         topo = Path(tmp) / f"{lab}.yaml"
         topo.write_text(yaml.safe_dump(SHAPES[shape](n, lab), sort_keys=False))
-        t0 = time.perf_counter()
-        subprocess.run([python, "-m", "netlab", "plan", str(topo), "--json"],
-                       stdout=subprocess.DEVNULL, check=True)
-        plan_s = time.perf_counter() - t0
         host, per_ns, teardown = ip_commands(topo)
         nl: list[dict[str, Run]] = []
         ipb: list[dict[str, Run]] = []
         ipe: list[dict[str, Run]] = []
-        for _ in range(rounds):  # alternate, so drift in the machine hits all alike
-            nl.append(netlab_round(python, topo, lab))
-            ipb.append(ip_batch_round(host, per_ns, teardown))
-            if each:
-                ipe.append(ip_each_round(host, per_ns, teardown))
+        try:
+            for _ in range(rounds):  # alternate, so drift in the machine hits all alike
+                nl.append(netlab_round(python, topo, lab, pause))
+                ipb.append(ip_batch_round(host, per_ns, teardown, pause))
+                if each:
+                    ipe.append(ip_each_round(host, per_ns, teardown, pause))
+        finally:
+            leave_nothing(python, lab, teardown)
     row: dict[str, Any] = {
-        "shape": shape, "n": n, "rounds": rounds, "plan_s": plan_s,
+        "shape": shape, "n": n, "rounds": rounds, "nodes": len(per_ns),
+        "plan_s": median(nl, "plan"),
         "netlab_up_s": median(nl, "up"), "netlab_status_s": median(nl, "status"),
+        "netlab_status_table_s": median(nl, "status_table"),
         "netlab_down_s": median(nl, "down"), "netlab_up_rss_mb": peak_rss(nl, "up"),
+        "plan_rss_mb": peak_rss(nl, "plan"),
+        "plan_cpu_s": median_cpu(nl, "plan"), "netlab_up_cpu_s": median_cpu(nl, "up"),
+        "netlab_status_cpu_s": median_cpu(nl, "status"),
+        "netlab_down_cpu_s": median_cpu(nl, "down"),
         "ip_batch_up_s": median(ipb, "up"), "ip_batch_down_s": median(ipb, "down"),
+        "all_up_s": [r["up"].seconds for r in nl],
+        "all_floor_up_s": [r["up"].seconds for r in ipb],
     }
     if each:
         row["ip_each_up_s"] = median(ipe, "up")
@@ -258,10 +294,20 @@ def bench(shape: str, n: int, rounds: int, each: bool, python: str) -> dict[str,
     return row
 
 
+def machine() -> dict[str, Any]:
+    return {
+        "nproc": os.cpu_count(), "kernel": platform.release(),
+        "python": platform.python_version(),
+        "iproute2": subprocess.run(["ip", "-V"], capture_output=True, text=True,
+                                   check=False).stdout.strip(),
+        "load_before": os.getloadavg(),
+    }
+
+
 def report(rows: list[dict[str, Any]]) -> None:
     print(f"\n{'topology':<12}{'netlab up':>10}{'floor up':>10}{'ratio':>7}{'each up':>9}"
-          f"{'×each':>7}{'down':>7}{'floor dn':>9}{'status':>8}{'plan':>7}{'RSS MB':>8}"
-          f"{'ms/node':>9}")
+          f"{'×each':>7}{'down':>7}{'floor dn':>9}{'status':>8}{'st.tbl':>8}{'plan':>7}"
+          f"{'RSS MB':>8}{'ms/node':>9}")
     for r in rows:
         each = r.get("ip_each_up_s")
         print(
@@ -269,9 +315,15 @@ def report(rows: list[dict[str, Any]]) -> None:
             f"{r['ip_batch_up_s']:>10.2f}{r['netlab_up_s'] / r['ip_batch_up_s']:>7.2f}"
             f"{(each or 0):>9.2f}{(each / r['netlab_up_s']) if each else 0:>7.1f}"
             f"{r['netlab_down_s']:>7.2f}{r['ip_batch_down_s']:>9.2f}"
-            f"{r['netlab_status_s']:>8.2f}{r['plan_s']:>7.2f}{r['netlab_up_rss_mb']:>8.0f}"
-            f"{1000 * r['netlab_up_s'] / r['n']:>9.2f}"
+            f"{r['netlab_status_s']:>8.2f}{r['netlab_status_table_s']:>8.2f}{r['plan_s']:>7.2f}"
+            f"{r['netlab_up_rss_mb']:>8.0f}{1000 * r['netlab_up_s'] / r['n']:>9.2f}"
         )
+    print("\nCPU seconds (user+sys) of the netlab processes, medians:")
+    print(f"{'topology':<12}{'plan':>7}{'up':>7}{'status':>8}{'down':>7}")
+    for r in rows:
+        print(f"{r['shape'] + ' ' + str(r['n']):<12}{r['plan_cpu_s']:>7.2f}"
+              f"{r['netlab_up_cpu_s']:>7.2f}{r['netlab_status_cpu_s']:>8.2f}"
+              f"{r['netlab_down_cpu_s']:>7.2f}")
 
 
 def main() -> None:
@@ -281,6 +333,8 @@ def main() -> None:
     parser.add_argument("--shape", choices=sorted(SHAPES), action="append")
     parser.add_argument("--sizes", type=int, nargs="+")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=1.0,
+                        help="seconds to wait after each up before the next measurement")
     parser.add_argument("--no-each", action="store_true",
                         help="skip one-ip-process-per-command (slow at large N)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
@@ -290,14 +344,16 @@ def main() -> None:
     python = sys.executable
     shapes = args.shape or (["star"] if args.quick else ["star", "chain", "grid"])
     sizes = args.sizes or ([100] if args.quick else [10, 100, 500])
+    info = machine()
+    print(f"machine: {info}", file=sys.stderr)
     rows = []
     for shape in shapes:
         for n in sizes:
             print(f"{shape} {n} ...", file=sys.stderr, flush=True)
-            rows.append(bench(shape, n, args.rounds, not args.no_each, python))
+            rows.append(bench(shape, n, args.rounds, not args.no_each, python, args.pause))
+            if args.json:  # as we go: a long run interrupted keeps what it measured
+                args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=1))
     report(rows)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
