@@ -37,12 +37,13 @@ _REDRAW = 0.05  # seconds between two updates of the bar (rich redraws at 10 Hz 
 @contextmanager
 def progress(
     total: int, label: str, enabled: bool, after: float = PROGRESS_AFTER,
-) -> Iterator[Callable[[int], None] | None]:
+) -> Iterator[Callable[..., None] | None]:
     """A transient bar on stderr, for a terminal only (none when `enabled` is false, e.g.
-    with --json). Yields advance(done_so_far), or None when there is no bar to show. The bar
-    appears once the work has lasted `after` seconds: a short command does not flicker, and
-    does not pay for importing rich.progress."""
-    if not enabled or total <= 0 or not err.is_terminal:
+    with --json). Yields advance(done_so_far, total=None), or None when there is no bar to
+    show; a total of 0 is one that advance() will tell. The bar appears once the work has
+    lasted `after` seconds: a short command does not flicker, and does not pay for importing
+    rich.progress."""
+    if not enabled or not err.is_terminal:
         yield None
         return
     bar = _LazyBar(total, label, after)
@@ -61,7 +62,9 @@ class _LazyBar:
         self.bar: Any = None  # rich.progress.Progress, once shown
         self.task: Any = None
 
-    def advance(self, done: int) -> None:
+    def advance(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self.total = total
         now = time.monotonic()
         if now < self.due:
             return  # cheap: called once per op, thousands of times
@@ -73,12 +76,12 @@ class _LazyBar:
                 "[progress.description]{task.description}", BarColumn(),
                 MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
             )
-            self.task = self.bar.add_task(self.label, total=self.total, completed=done)
+            self.task = self.bar.add_task(self.label, total=self.total or None, completed=done)
             for task in self.bar.tasks:
                 task.start_time = self.started  # the elapsed time is the command's
             self.bar.start()
             return
-        self.bar.update(self.task, completed=done)
+        self.bar.update(self.task, completed=done, total=self.total or None)
 
     def close(self) -> None:
         if self.bar is not None:
