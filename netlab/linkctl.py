@@ -15,6 +15,7 @@ marked undone; values are checked as the topology's are, before anything is sent
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.errors import InputError, LabStateError
 from netlab.kernel.base import OpFailed
-from netlab.plan.ops import DeleteQdisc, Op, SetLinkDown, SetLinkUp, SetQdisc
+from netlab.plan.ops import (
+    AddAddress,
+    AddRoute,
+    DeleteQdisc,
+    Op,
+    SetLinkDown,
+    SetLinkUp,
+    SetQdisc,
+)
 from netlab.spec import tc
 from netlab.spec.model import TC_FIELDS
 from netlab.spec.validate import end_mtu, parse_endpoint
@@ -104,7 +113,9 @@ class LinkControl:
         self._apply([SetLinkDown(self.ns, self.ifname)])
 
     def up(self) -> None:
-        self._apply([SetLinkUp(self.ns, self.ifname)])
+        """Administratively up, with what the kernel dropped when it went down put back:
+        its IPv6 addresses and the node's routes through it (an admin down flushes both)."""
+        self._apply([SetLinkUp(self.ns, self.ifname), *self._dropped()])
 
     def set(self, values: Mapping[str, str | None] | None = None,
             **keys: str | None) -> tc.Qdisc:
@@ -194,6 +205,32 @@ class LinkControl:
             "planned": planned.describe() if planned else None,
         }
 
+    def _dropped(self) -> list[Op]:
+        """The planned addresses of this interface and the node's planned routes through
+        it that the kernel does not have now (an admin down flushes IPv6 addresses and
+        every route through the interface, in Linux; a cable pull would not)."""
+        from netlab.kernel.inspect import read_node
+
+        links, routes = read_node(self.ns)
+        live = next((link for link in links if link["ifname"] == self.ifname), None)
+        if live is None:
+            return []  # SetLinkUp will say that it is missing
+        have = {ipaddress.ip_interface(a) for a in live["addresses"]}
+        mine = [op for op in self.lab.plan.ops if isinstance(op, AddAddress)
+                and (op.ns, op.ifname) == (self.ns, self.ifname)]
+        subnets = [ipaddress.ip_interface(op.address).network for op in mine]
+        lost: list[Op] = [op for op in mine if ipaddress.ip_interface(op.address) not in have]
+        present = {_route_key(r["family"], r["to"], r["via"]) for r in routes}
+        for op in self.lab.plan.ops:
+            if not isinstance(op, AddRoute) or op.ns != self.ns:
+                continue
+            via = ipaddress.ip_address(op.via) if op.via else None
+            through = op.dev == self.ifname or (op.dev is None and via is not None and any(
+                via in net for net in subnets))
+            if through and _route_key(op.family, op.to, op.via) not in present:
+                lost.append(op)
+        return lost
+
     # --- the journal ------------------------------------------------------------------
     def _apply(self, ops: Sequence[Op]) -> None:
         from netlab.api import require_privileges
@@ -225,3 +262,10 @@ class LinkControl:
                     return end_mtu(self.lab.topology, rl.spec, end)
         spec = self.lab.topology.nodes[self.node].interfaces.get(self.ifname)
         return spec.mtu if spec is not None and spec.mtu else tc.DEFAULT_MTU
+
+
+def _route_key(family: int, to: str, via: str | None) -> tuple[object, object]:
+    """A route as (destination network, gateway), whichever way its text was written."""
+    dest = ipaddress.ip_network("0.0.0.0/0" if family == 4 else "::/0") if to == "default" \
+        else ipaddress.ip_network(to, strict=False)
+    return dest, ipaddress.ip_address(via) if via else None

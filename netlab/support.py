@@ -42,9 +42,11 @@ def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:
 
     missing = probe.qdiscs().missing()
     if kind in missing:
-        keys = ", ".join(values)
+        keys = list(values)
+        verb = "needs" if len(keys) == 1 else "need"
         raise InputError(
-            f"{endpoint}: {keys} needs {kind}, which this kernel lacks ({missing[kind]})",
+            f"{endpoint}: {', '.join(keys)} {verb} {kind}, which this kernel lacks "
+            f"({missing[kind]})",
             hint=_hint({kind}, missing),
         )
 

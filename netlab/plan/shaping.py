@@ -17,12 +17,13 @@ from netlab.spec.validate import end_mtu
 
 
 @dataclass(frozen=True)
-class NetemUse:
-    """Where a topology asks for netem: the data path of the first key that needs it."""
+class QdiscUse:
+    """Where a topology asks for a qdisc kind: the data path of the key that decides it."""
 
     path: str
     link: str  # "r1:eth1 -- h3:eth0"
-    keys: tuple[str, ...]
+    kind: str  # tbf or netem
+    keys: tuple[str, ...]  # what needs that kind: the netem keys given, or rate
 
 
 def qdisc_ops(
@@ -39,19 +40,22 @@ def qdisc_ops(
     return ops
 
 
-def netem_uses(topo: Topology) -> list[NetemUse]:
-    """Every place the topology asks for what only netem carries, once per place written."""
-    uses: list[NetemUse] = []
+def qdisc_uses(topo: Topology) -> list[QdiscUse]:
+    """Every place the topology asks for a qdisc, once per place written (a link's values
+    shape both of its ends, but were written once)."""
+    uses: list[QdiscUse] = []
     seen: set[str] = set()
     for i, link in enumerate(topo.links):
         for k, end in enumerate(link.endpoints):
-            keys = tc.needs_netem(link.end_shaping(k))
+            values = link.end_shaping(k)
+            keys = tuple(tc.needs_netem(values)) or (("rate",) if "rate" in values else ())
             if not keys:
                 continue
             own = end.shaping() if isinstance(end, Endpoint) else {}
-            first = keys[0]
-            path = f"links[{i}].endpoints[{k}].{first}" if first in own else f"links[{i}].{first}"
+            path = f"links[{i}].endpoints[{k}].{keys[0]}" if keys[0] in own else (
+                f"links[{i}].{keys[0]}")
             if path not in seen:
                 seen.add(path)
-                uses.append(NetemUse(path, " -- ".join(link.ends()), tuple(keys)))
+                kind = "netem" if keys[0] != "rate" else "tbf"
+                uses.append(QdiscUse(path, " -- ".join(link.ends()), kind, keys))
     return uses

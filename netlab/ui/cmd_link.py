@@ -23,7 +23,14 @@ from netlab.ui.common import out, with_lab
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("link", help="take a link down or up, shape it, flap it (lab running)")
+    p = sub.add_parser(
+        "link", help="take a link down or up, shape it, flap it (lab running)",
+        description="Act on one end of a link while the lab runs: down or up (a veth's peer "
+        "loses its carrier), set KEY=VALUE... (shape what leaves through it, as a topology's "
+        "rate, delay, loss... do), clear (its shaping), flap [--down TIME] [--up TIME] "
+        "[--count N] (down and up again, N times; it ends up), show [--json]. Each change is "
+        "journaled; 'netlab status' shows it against the topology.",
+    )
     with_lab(p, file=False)
     p.add_argument("endpoint", metavar="NODE:IFACE", help="one end of a link, such as r1:eth1")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
