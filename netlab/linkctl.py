@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from netlab import tc
 from netlab.errors import InputError, LabStateError
 from netlab.kernel.base import OpFailed
 from netlab.plan.ops import (
@@ -32,7 +33,6 @@ from netlab.plan.ops import (
     SetLinkUp,
     SetQdisc,
 )
-from netlab.spec import tc
 from netlab.spec.model import TC_FIELDS
 from netlab.spec.validate import end_mtu, parse_endpoint
 from netlab.support import refuse_values

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from netlab.plan.ops import SetQdisc
-from netlab.spec.tc import Qdisc
+from netlab.tc import Qdisc
 
 if TYPE_CHECKING:
     from netlab.kernel.linkstate import LinkState

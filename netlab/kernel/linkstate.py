@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from netlab.kernel import nlsock, rtnl, tcmsg
 from netlab.kernel.tcmsg import attributes
-from netlab.spec.tc import Qdisc
+from netlab.tc import Qdisc
 
 IFLA_IFNAME = 3
 IFLA_OPERSTATE = 16

@@ -16,8 +16,8 @@ import pwd
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from netlab import tc
 from netlab.errors import Problem
-from netlab.spec import tc
 from netlab.spec.loaded import line_in
 from netlab.spec.model import (
     NAME_RE,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from netlab import tc
 from netlab.kernel import probe
 from netlab.kernel.reach import socket_in
 from netlab.plan import ops as o
 from netlab.pytest_plugin import LabFactory, LabHandle, unique_name
-from netlab.spec import tc
 
 from ..conftest import netlab_namespaces
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from netlab import tc
 from netlab.errors import EXIT_INPUT, TopologyError
 from netlab.kernel import probe, tcmsg
 from netlab.kernel.rtnl import Reply
@@ -19,9 +20,9 @@ from netlab.linkstatus import matches
 from netlab.plan import ops as o
 from netlab.plan.planner import plan
 from netlab.plan.shaping import qdisc_uses
-from netlab.spec import load_text, tc
-from netlab.spec.tc import U32, Qdisc
+from netlab.spec import load_text
 from netlab.support import refuse_unsupported
+from netlab.tc import U32, Qdisc
 from netlab.ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

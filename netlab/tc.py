@@ -11,7 +11,8 @@ are rounded to the nearest probability, as tc rounds them.
 `check()` says, in words, what is wrong with a set of values (the topology's validation
 and `netlab link set` both use it); `build()` turns good values into the one root qdisc
 that carries them: tbf for a rate alone, netem for anything else (with the rate folded in).
-It lives in spec/ because validation needs it; the planner and the kernel use it from here.
+A leaf module, like errors.py: it imports nothing of netlab, so that validation (spec),
+the planner and the kernel side all use it, and importing it costs nothing (no pydantic).
 """
 
 from __future__ import annotations
