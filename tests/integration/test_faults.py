@@ -19,6 +19,7 @@ import pytest
 from netlab.api import Lab
 from netlab.errors import KernelError, LabStateError
 from netlab.kernel.base import OpFailed
+from netlab.state.store import LabState
 from netlab.ui.cli import main
 
 from .hostcheck import (
@@ -205,23 +206,37 @@ def test_signal_during_up_rolls_back(sig: int, lines: int, fresh_lab: str,
         assert Lab.attach(fresh_lab).status()["drift"] == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_during_down_lets_the_teardown_finish(sig: int, fresh_lab: str,
                                                      tmp_path: Path) -> None:
-    topo = star(tmp_path)
+    """A process in a node that ignores SIGTERM holds the teardown for its grace period
+    (2 s, then SIGKILL): the signal lands in the middle of the teardown for sure."""
+    topo = tmp_path / "stubborn.yaml"
+    topo.write_text(
+        "name: stubborn\n"
+        "nodes:\n"
+        "  a:\n"
+        "    interfaces: {eth0: {addresses: [10.68.0.1/24]}}\n"
+        "    exec: [\"sh -c 'trap \\\"\\\" TERM; sleep 60' >/dev/null 2>&1 &\"]\n"
+        "  b: {interfaces: {eth0: {addresses: [10.68.0.2/24]}}}\n"
+        "links: [[a:eth0, b:eth0]]\n"
+    )
     before = Host.of(fresh_lab)
     netlab("up", str(topo), "--name", fresh_lab)
+    lock = LabState(fresh_lab).lock_path
     proc = start("down", "-l", fresh_lab)
     try:
-        reached = wait_for(lambda: count(fresh_lab, "undone") >= 3, proc)
+        assert wait_for(lambda: lock.exists() and lock.read_text().endswith(" down"), proc)
+        time.sleep(0.5)  # inside the teardown, waiting for the stubborn process
+        assert proc.poll() is None
         proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
+        out, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert reached, "down ended before the signal"
     assert proc.returncode == 0, stderr
+    assert f"lab {fresh_lab} is down" in out
     assert Host.of(fresh_lab) == before
 
 
