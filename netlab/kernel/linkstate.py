@@ -11,7 +11,6 @@ import struct
 from dataclasses import dataclass
 
 from netlab.kernel import nlsock, rtnl, tcmsg
-from netlab.kernel.tcmsg import attributes
 from netlab.tc import Qdisc
 
 IFLA_IFNAME = 3
@@ -55,12 +54,32 @@ def read(ns: str) -> dict[str, LinkState]:
     return out
 
 
+_WANTED = frozenset({IFLA_IFNAME, IFLA_OPERSTATE, IFLA_CARRIER, IFLA_CARRIER_CHANGES,
+                     IFLA_CARRIER_UP_COUNT, IFLA_CARRIER_DOWN_COUNT})
+_NLA = struct.Struct("=HH")
+
+
+def _wanted(data: bytes, offset: int) -> dict[int, bytes]:
+    """The attributes read here, and no further than the last of them: the kernel puts
+    them early in a link message, before the long ones (stats, address families)."""
+    out: dict[int, bytes] = {}
+    end = len(data)
+    while offset + 4 <= end and len(out) < len(_WANTED):
+        length, kind = _NLA.unpack_from(data, offset)
+        if length < 4:
+            break
+        if kind in _WANTED:
+            out[kind] = data[offset + 4 : offset + length]
+        offset += (length + 3) & ~3
+    return out
+
+
 def _link(reply: rtnl.Reply, roots: dict[int, tcmsg.QdiscInfo]) -> LinkState | None:
     data = reply.data
     if reply.kind != rtnl.RTM_NEWLINK or len(data) < _NLMSG_LEN + _IFINFO.size:
         return None
     _family, _type, index, flags, _change = _IFINFO.unpack_from(data, _NLMSG_LEN)
-    attrs = attributes(data, _NLMSG_LEN + _IFINFO.size)
+    attrs = _wanted(data, _NLMSG_LEN + _IFINFO.size)
     if IFLA_IFNAME not in attrs:
         return None
 
