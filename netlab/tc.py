@@ -313,7 +313,8 @@ def _parse_one(key: str, text: str) -> tuple[Any, str | None]:
 def _tbf_only(key: str, netem: list[str]) -> str:
     what = ("the bucket of tbf" if key == "burst" else "the queue of tbf (with netem, "
             "limit gives its queue in packets)")
-    return (f"{key} is {what}; with {', '.join(netem)} the link is shaped by netem, which "
+    keys = netem[0] if len(netem) == 1 else f"{', '.join(netem[:-1])} and {netem[-1]}"
+    return (f"{key} is {what}; with {keys} the link is shaped by netem, which "
             f"carries the rate itself and has no {key}")
 
 
