@@ -335,3 +335,23 @@ def _journal_text(lab: str) -> str:
         return LabState(lab).journal_path.read_text()
     except FileNotFoundError:
         return ""
+
+
+@pytest.mark.xfail(strict=True, reason="netlab/kernel/netlink.py runs exec: commands with "
+                   "stderr=PIPE, and a background child inherits the pipe: up waits for it "
+                   "to exit (reported to the owner of netlink.py; remove this mark with the fix)")
+def test_up_does_not_wait_for_a_background_exec_command(fresh_lab: str,
+                                                        tmp_path: Path) -> None:
+    topo = tmp_path / "daemon.yaml"
+    topo.write_text(
+        "name: daemon\n"
+        "nodes:\n"
+        "  a: {interfaces: {eth0: {addresses: [10.69.0.1/24]}}, exec: ['sleep 4 &']}\n"
+        "  b: {interfaces: {eth0: {addresses: [10.69.0.2/24]}}}\n"
+        "links: [[a:eth0, b:eth0]]\n"
+    )
+    started = time.monotonic()
+    netlab("up", str(topo), "--name", fresh_lab)
+    took = time.monotonic() - started
+    netlab("down", "-l", fresh_lab)
+    assert took < 3, f"up took {took:.1f} s: it waited for the background sleep"
