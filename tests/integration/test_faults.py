@@ -159,6 +159,20 @@ def test_sigkill_during_up_then_up_again(fresh_lab: str, tmp_path: Path) -> None
     netlab("down", "-l", fresh_lab)
 
 
+def test_sigkill_during_rollback_then_down(fresh_lab: str, tmp_path: Path) -> None:
+    topo = star(tmp_path)
+    before = Host.of(fresh_lab)
+    proc = start("up", str(topo), "--name", fresh_lab, env={"NETLAB_FAIL_AT": "400"})
+    try:
+        reached = wait_for(lambda: count(fresh_lab, "undone") >= 1, proc)
+        proc.kill()
+    finally:
+        proc.wait(timeout=30)
+    assert reached and proc.returncode == -signal.SIGKILL, "the rollback ended first"
+    netlab("down", "-l", fresh_lab)
+    assert Host.of(fresh_lab) == before
+
+
 def test_sigkill_during_down_then_down(fresh_lab: str, tmp_path: Path) -> None:
     topo = star(tmp_path)
     before = Host.of(fresh_lab)
