@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -128,20 +129,28 @@ class ProcessKernel:
             os.makedirs(op.node_dir, exist_ok=True)
         # `ip netns exec` as `netlab exec` does: /sys shows the node's own interfaces.
         argv = [_ip(), "netns", "exec", op.ns, "sh", "-c", op.command]
-        try:
-            proc = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=self.command_stdout,
-                stderr=subprocess.PIPE, check=False, cwd=op.node_dir or None,
-                env=process_env(op.ns, op.node_dir, op.env),
-            )
-        except FileNotFoundError:
-            raise OpFailed(k, op, "the 'ip' command (iproute2) is not installed",
-                           "apt-get install iproute2") from None
-        err = proc.stderr.decode(errors="replace")
+        # Its output goes through a file, not a pipe: a command that leaves a process in
+        # the background (`daemon &`) would hold a pipe open and make `up` wait for it.
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.run(
+                    argv, stdin=subprocess.DEVNULL,
+                    stdout=self.command_stdout if self.command_stdout is not None else out,
+                    stderr=err, check=False, cwd=op.node_dir or None,
+                    env=process_env(op.ns, op.node_dir, op.env),
+                )
+            except FileNotFoundError:
+                raise OpFailed(k, op, "the 'ip' command (iproute2) is not installed",
+                               "apt-get install iproute2") from None
+            out.seek(0)
+            err.seek(0)
+            said, complaint = out.read(), err.read().decode(errors="replace")
+        sys.stdout.buffer.write(said)  # nothing the command said is lost
+        sys.stdout.flush()
         if proc.returncode == 0:
-            sys.stderr.write(err)  # nothing the command said is lost
+            sys.stderr.write(complaint)
             return
-        lines = [line for line in err.splitlines() if line.strip()]
+        lines = [line for line in complaint.splitlines() if line.strip()]
         status = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
                   else f"exit status {proc.returncode}")
         tail = f": {lines[-1].strip()}" if lines else ""

@@ -351,9 +351,6 @@ def _journal_text(lab: str) -> str:
         return ""
 
 
-@pytest.mark.xfail(strict=True, reason="netlab/kernel/netlink.py runs exec: commands with "
-                   "stderr=PIPE, and a background child inherits the pipe: up waits for it "
-                   "to exit (reported to the owner of netlink.py; remove this mark with the fix)")
 def test_up_does_not_wait_for_a_background_exec_command(fresh_lab: str,
                                                         tmp_path: Path) -> None:
     topo = tmp_path / "daemon.yaml"
