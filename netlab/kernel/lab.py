@@ -31,7 +31,11 @@ class LabKernel:
                 # A process left inside would keep the namespace (and its cables) alive.
                 stop_all_in(doomed)
             target: Kernel = self.processes if is_process else self.netlink
-            _execute_at(target, ops[start:end], start, begin, done)
+            try:
+                _execute_at(target, ops[start:end], start, begin, done)
+            finally:
+                if is_process:
+                    self.netlink.forget_links()  # a command may have made or removed links
             start = end
 
     def close(self) -> None:

@@ -17,8 +17,6 @@ import ipaddress
 import os
 import resource
 import socket
-import subprocess
-import sys
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +38,6 @@ from netlab.plan.ops import (
     DeleteQdisc,
     DeleteRoute,
     Op,
-    RunCommand,
     SetLink,
     SetLinkDown,
     SetLinkUp,
@@ -170,11 +167,10 @@ class NetlinkKernel:
     """The Kernel protocol over rtnetlink (see netlab.kernel.base)."""
 
     def __init__(self, *, batch_limit: int = 256, workers: int | None = None,
-                 command_stdout: int | None = None, socket_limit: int | None = None) -> None:
+                 socket_limit: int | None = None) -> None:
         self.batch_limit = batch_limit
         # Threads making namespaces: the kernel makes them in parallel, one per CPU.
         self.workers = workers or min(4, os.cpu_count() or 2)
-        self.command_stdout = command_stdout  # None: `exec:` output goes to our stdout
         self._socks = _Sockets(socket_limit or _socket_limit())
         self._links: dict[str, dict[str, int]] = {}  # ns -> ifname -> ifindex, as known
         self._next: dict[str, int] = {}  # ns -> next ifindex to give a new link
@@ -537,6 +533,11 @@ class NetlinkKernel:
         self._next[ns] = index + 1
         return index
 
+    def forget_links(self, ns: str | None = None) -> None:
+        """Drop what netlab knows of the links in `ns` (or everywhere): something else
+        (an `exec:` command, a service) may have made or removed links there."""
+        self._forget_links(ns)
+
     def _forget_links(self, ns: str | None = None) -> None:
         if ns is None:
             self._links.clear()
@@ -564,12 +565,6 @@ class NetlinkKernel:
             path = _sysctl_path(op.key)
             begin(k, k + 1)
             _in_ns(op.ns, lambda: _write(path, op.value))
-        elif isinstance(op, RunCommand):
-            begin(k, k + 1)
-            try:
-                self._run(k, op)
-            finally:
-                self._forget_links()  # the command may have made or removed links
         else:
             raise _Refused(f"unknown op {op.kind}")
 
@@ -596,25 +591,6 @@ class NetlinkKernel:
             code, text = next(iter(refused.values()))
             reason, hint = explain(code, text, op)
             raise OpFailed(k, op, reason, hint)
-
-    def _run(self, k: int, op: RunCommand) -> None:
-        # `ip netns exec` as `netlab exec` does: /sys shows the node's own interfaces.
-        argv = ["ip", "netns", "exec", op.ns, "sh", "-c", op.command]
-        try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=self.command_stdout,
-                                  stderr=subprocess.PIPE, check=False)
-        except FileNotFoundError:
-            raise OpFailed(k, op, "the 'ip' command (iproute2) is not installed",
-                           "apt-get install iproute2") from None
-        err = proc.stderr.decode(errors="replace")
-        if proc.returncode == 0:
-            sys.stderr.write(err)  # nothing the command said is lost
-            return
-        lines = [line for line in err.splitlines() if line.strip()]
-        status = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
-                  else f"exit status {proc.returncode}")
-        tail = f": {lines[-1].strip()}" if lines else ""
-        raise OpFailed(k, op, f"the command failed ({status}){tail}")
 
     # --- errors -----------------------------------------------------------------------
     @staticmethod

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from netlab.kernel import inspect, nsfs
-from netlab.kernel.base import OpFailed
+from netlab.kernel.base import Kernel, OpFailed
+from netlab.kernel.lab import LabKernel
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.plan.ops import (
     AddAddress,
@@ -81,13 +82,13 @@ class Hooks:
         self.done.append(index)
 
 
-def run(kernel: NetlinkKernel, ops: Sequence[Op]) -> Hooks:
+def run(kernel: Kernel, ops: Sequence[Op]) -> Hooks:
     hooks = Hooks()
     kernel.execute(ops, hooks.begin, hooks.finish)
     return hooks
 
 
-def fails(kernel: NetlinkKernel, ops: Sequence[Op]) -> tuple[OpFailed, Hooks]:
+def fails(kernel: Kernel, ops: Sequence[Op]) -> tuple[OpFailed, Hooks]:
     hooks = Hooks()
     with pytest.raises(OpFailed) as info:
         kernel.execute(ops, hooks.begin, hooks.finish)
@@ -350,13 +351,19 @@ def test_vxlan_over_a_veth_carries_packets(ns: Names, kernel: NetlinkKernel) -> 
     assert udp_crosses(a, b, "10.42.0.2")
 
 
-def test_run_command_inside_the_node(ns: Names, kernel: NetlinkKernel) -> None:
+def test_run_command_inside_the_node(ns: Names) -> None:
     node = ns("a")
-    run(kernel, [CreateNamespace(node),
-                 RunCommand(node, "ip link add d0 type veth peer name d1 && ip link set d0 up")])
-    assert "d0" in links(node)  # ran inside the node, not in the host
-    script = "echo first >&2; echo 'it broke' >&2; exit 3"
-    failure, hooks = fails(kernel, [RunCommand(node, script)])
+    kernel = LabKernel()  # exec: commands are processes: LabKernel hands them to services.py
+    try:
+        run(kernel, [CreateNamespace(node), RunCommand(
+            node, "ip link add d0 type veth peer name d1 && ip link set d0 up")])
+        assert "d0" in links(node)  # ran inside the node, not in the host
+        # What the command made is known to netlink ops that follow it.
+        run(kernel, [AddAddress(node, "d0", "10.77.0.1/24")])
+        script = "echo first >&2; echo 'it broke' >&2; exit 3"
+        failure, hooks = fails(kernel, [RunCommand(node, script)])
+    finally:
+        kernel.close()
     assert "exit status 3" in failure.reason and "it broke" in failure.reason
     assert hooks.begun == [(0, 1)] and hooks.done == []
 
