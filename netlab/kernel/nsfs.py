@@ -256,6 +256,28 @@ def entered(name: str) -> Iterator[None]:
         os.close(target)
 
 
+def run_in(name: str, action: Callable[[], T]) -> T:
+    """action() in a short thread that has entered namespace `name`: its result, or its
+    exception raised here. The caller's own thread never changes namespace. What action
+    opens there (a socket, a TUN/TAP fd) stays in that namespace for life."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with entered(name):
+                outcome.append(action())
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=work, name=f"netlab-in-{name}")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 @contextmanager
 def entered_fd(target: int) -> Iterator[None]:
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)

@@ -19,22 +19,7 @@ from netlab.kernel import nsfs
 
 def socket_in(ns: str, family: int, kind: int, proto: int = 0) -> socket.socket:
     """A socket that lives in namespace `ns`, whatever thread uses it afterwards."""
-    result: list[socket.socket | BaseException] = []
-
-    def open_there() -> None:
-        try:
-            with nsfs.entered(ns):
-                result.append(socket.socket(family, kind, proto))
-        except BaseException as error:  # handed to the caller's thread
-            result.append(error)
-
-    thread = threading.Thread(target=open_there, name=f"socket-in-{ns}")
-    thread.start()
-    thread.join()
-    outcome = result[0]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+    return nsfs.run_in(ns, lambda: socket.socket(family, kind, proto))
 
 
 def _checksum(data: bytes) -> int:

@@ -3,10 +3,10 @@ and ask for the device by name (TUNSETIFF), from inside the device's namespace."
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import struct
-import threading
 
 from netlab.kernel import nsfs
 
@@ -17,38 +17,54 @@ IFF_NO_PI = 0x1000
 IFF_MULTI_QUEUE = 0x0100
 
 
-def attach(ns: str, ifname: str, mode: str) -> int:
-    """An fd reading and writing raw IP packets (tun) or Ethernet frames (tap) of the
-    device `ifname` in namespace `ns`. The device must exist (netlab made it persistent)."""
+def attach_in(ns: str, ifname: str, mode: str) -> int:
+    """The fd of device `ifname` in namespace `ns` (raw IP packets for a tun, Ethernet
+    frames for a tap), opened from a thread inside it. The device must exist."""
+    return nsfs.run_in(ns, lambda: open_device(ifname, mode))
+
+
+def open_tun_device() -> int:
+    """/dev/net/tun opened for reading and writing (this needs permission on the node)."""
+    return os.open("/dev/net/tun", os.O_RDWR)
+
+
+def attach(fd: int, ifname: str, mode: str) -> None:
+    """Attach fd to the existing device `ifname`. The kernel allows this to the device's
+    owner (or group) without CAP_NET_ADMIN: that is what `owner:` in a topology is for."""
     base = (IFF_TUN if mode == "tun" else IFF_TAP) | IFF_NO_PI
-    result: list[int | BaseException] = []
-
-    def open_there() -> None:
+    last: OSError | None = None
+    # A device made multi-queue accepts only multi-queue attachments, and the other way.
+    for flags in (base, base | IFF_MULTI_QUEUE):
         try:
-            with nsfs.entered(ns):
-                fd = os.open("/dev/net/tun", os.O_RDWR)
-                try:
-                    # A device made multi-queue accepts only multi-queue attachments, and
-                    # the other way round: try the plain form first.
-                    for flags in (base, base | IFF_MULTI_QUEUE):
-                        try:
-                            ifr = struct.pack("16sH", ifname.encode(), flags)
-                            fcntl.ioctl(fd, TUNSETIFF, ifr)
-                            result.append(fd)
-                            return
-                        except OSError as error:
-                            last: OSError = error
-                    raise last
-                except BaseException:
-                    os.close(fd)
-                    raise
-        except BaseException as error:
-            result.append(error)
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", ifname.encode(), flags))
+            return
+        except OSError as error:
+            last = error
+            if error.errno == errno.EPERM:
+                break  # not the owner: another flag will not help
+    assert last is not None
+    raise last
 
-    thread = threading.Thread(target=open_there, name=f"tun-{ns}")
-    thread.start()
-    thread.join()
-    outcome = result[0]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+
+def drop_privileges(uid: int, gid: int | None) -> None:
+    """Become uid/gid for good (no way back to root)."""
+    os.setgroups([])
+    if gid is not None:
+        os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+
+
+def open_device(ifname: str, mode: str, user: int | None = None,
+                group: int | None = None) -> int:
+    """The fd of device `ifname`. With `user`, /dev/net/tun is opened first and privileges
+    dropped before attaching, so the attach itself is done as that user: the kernel checks
+    the device's owner and group, as it would for a VPN daemon started by that user."""
+    fd = open_tun_device()
+    try:
+        if user is not None:
+            drop_privileges(user, group)
+        attach(fd, ifname, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -20,11 +20,10 @@ import os
 import selectors
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
-from netlab.programs.tundev import open_device
+from netlab.kernel.tunfd import attach_in, open_device
 
 AGEING = 300.0  # seconds, like a Linux bridge
 ETHERTYPES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q"}
@@ -70,23 +69,7 @@ def open_port(spec: str) -> int:
         return open_device(spec, "tap")
     lab = os.environ.get("NETLAB_LAB")
     ns = f"netlab-{lab}-{node}" if lab else node  # outside a lab: a namespace name
-    result: list[int | BaseException] = []
-
-    def attach_there() -> None:
-        from netlab.kernel import nsfs
-
-        try:
-            with nsfs.entered(ns):  # TUNSETIFF finds the device in this thread's namespace
-                result.append(open_device(ifname, "tap"))
-        except BaseException as error:
-            result.append(error)
-
-    thread = threading.Thread(target=attach_there)
-    thread.start()
-    thread.join()
-    if isinstance(result[0], BaseException):
-        raise result[0]
-    return result[0]
+    return attach_in(ns, ifname, "tap")
 
 
 def describe(frame: bytes) -> str:

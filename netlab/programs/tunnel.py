@@ -19,7 +19,7 @@ import socket
 import sys
 from dataclasses import dataclass
 
-from netlab.programs.tundev import open_device
+from netlab.kernel.tunfd import open_device
 
 NONCE = 12
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from netlab.kernel.capture import Capture
-from netlab.kernel.tunfd import attach
+from netlab.kernel.tunfd import attach_in
 from netlab.pytest_plugin import LabFactory
 
 TOPO = Path(__file__).parents[2] / "topologies"
@@ -119,7 +119,7 @@ def test_unknown_interface_is_bad_input(netlab_lab: LabFactory) -> None:
 def test_tun_capture_is_raw_ip(netlab_lab: LabFactory, tmp_path: Path) -> None:
     lab = netlab_lab(TOPO / "tun.yaml")
     # Without a program attached a TUN device has no carrier and sends nothing.
-    fd = attach(lab.namespace("gw"), "tun0", "tun")
+    fd = attach_in(lab.namespace("gw"), "tun0", "tun")
     pcap = tmp_path / "tun0.pcap"
     try:
         proc = start_capture("-l", lab.name, "gw:tun0", "-w", str(pcap), "--timeout", "60")

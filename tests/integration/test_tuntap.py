@@ -14,7 +14,7 @@ import struct
 import time
 from pathlib import Path
 
-from netlab.kernel.tunfd import attach
+from netlab.kernel.tunfd import attach_in
 from netlab.pytest_plugin import LabFactory
 
 TOPO = Path(__file__).parents[2] / "topologies"
@@ -33,7 +33,7 @@ def _read_until(fd: int, wanted: object, seconds: float = 5.0) -> bytes:
 
 def test_tun_program_reads_the_ip_packet(netlab_lab: LabFactory) -> None:
     lab = netlab_lab(TOPO / "tun.yaml")
-    fd = attach(lab.namespace("gw"), "tun0", "tun")
+    fd = attach_in(lab.namespace("gw"), "tun0", "tun")
     try:
         with lab.socket("client", socket.AF_INET, socket.SOCK_DGRAM) as sock:
             def is_ours(pkt: bytes) -> bool:
@@ -78,7 +78,7 @@ def _is_arp_reply_from(target_ip: str, my_mac: bytes) -> object:
 
 def test_tap_frame_gets_arp_reply_through_bridge(netlab_lab: LabFactory) -> None:
     lab = netlab_lab(TOPO / "tap-bridge.yaml")
-    fd = attach(lab.namespace("host"), "tap0", "tap")
+    fd = attach_in(lab.namespace("host"), "tap0", "tap")
     my_mac = bytes.fromhex("020000000099")
     try:
         # The bridge's own address answers, and so does the peer across the cable: the
