@@ -118,7 +118,9 @@ SHAPES: dict[str, Callable[[int, str], dict[str, Any]]] = {
 
 
 def ip_commands(topo_file: Path) -> tuple[list[str], dict[str, list[str]], list[str]]:
-    """(host-level batch, per-namespace batches, teardown batch) for the same objects."""
+    """(host-level batch, per-namespace batches, teardown batch) for the same objects.
+    Devices are named after `name`/`dev`: ip takes any prefix of a keyword for the keyword
+    (`ip link set n up` reads `n` as `name`; the grid's ports are n, e, s, w)."""
     sys.path.insert(0, str(ROOT))
     from netlab.plan import ops as o
     from netlab.plan.planner import plan
@@ -131,19 +133,19 @@ def ip_commands(topo_file: Path) -> tuple[list[str], dict[str, list[str]], list[
         if isinstance(op, o.CreateNamespace):
             host.append(f"netns add {op.ns}")
         elif isinstance(op, o.CreateVeth):
-            host.append(f"link add {op.ifname} netns {op.ns} type veth "
+            host.append(f"link add name {op.ifname} netns {op.ns} type veth "
                         f"peer name {op.peer_ifname} netns {op.peer_ns}")
         elif isinstance(op, o.CreateBridge):
-            per_ns.setdefault(op.ns, []).append(f"link add {op.ifname} type bridge")
+            per_ns.setdefault(op.ns, []).append(f"link add name {op.ifname} type bridge")
         elif isinstance(op, o.SetLink) and op.master:
-            per_ns.setdefault(op.ns, []).append(f"link set {op.ifname} master {op.master}")
+            per_ns.setdefault(op.ns, []).append(f"link set dev {op.ifname} master {op.master}")
         elif isinstance(op, o.AddAddress):
             per_ns.setdefault(op.ns, []).append(
                 f"addr add {op.address} dev {op.ifname}"
                 + (" nodad" if ":" in op.address else "")
             )
         elif isinstance(op, o.SetLinkUp):
-            per_ns.setdefault(op.ns, []).append(f"link set {op.ifname} up")
+            per_ns.setdefault(op.ns, []).append(f"link set dev {op.ifname} up")
         elif isinstance(op, o.AddRoute):
             words = ["route add", op.to]
             if op.via:
