@@ -14,18 +14,11 @@ import pytest
 from netlab.pytest_plugin import unique_name
 
 from ..conftest import host_links, netlab_namespaces
+from .hostcheck import netlab
 
 TOPO = Path(__file__).parents[2] / "topologies"
 
 
-def netlab(*args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "netlab", *args], capture_output=True, text=True, timeout=120
-    )
-    if check is not None:
-        assert result.returncode == check, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    return result
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from netlab.kernel.reach import socket_in
 from netlab.pytest_plugin import unique_name
 
 from ..conftest import netlab_namespaces
+from .hostcheck import netlab
 
 LAB = """\
 name: cmdtest
@@ -42,14 +43,6 @@ FAILING = PASSING + """\
 """
 
 
-def netlab(*args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "netlab", *args], capture_output=True, text=True, timeout=120
-    )
-    if check is not None:
-        assert result.returncode == check, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    return result
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from netlab.plan import ops as o
 from netlab.pytest_plugin import LabFactory, LabHandle, unique_name
 
 from ..conftest import netlab_namespaces
+from .hostcheck import netlab
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPED = ROOT / "topologies" / "shaped.yaml"
@@ -189,13 +189,6 @@ def test_changes_are_journaled_and_down_undoes_the_lab_exactly(netlab_lab: LabFa
 
 
 # --- the command line ---------------------------------------------------------------------
-def netlab(*args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "netlab", *args], capture_output=True,
-                            text=True, timeout=120)
-    if check is not None:
-        assert result.returncode == check, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    return result
 
 
 def test_netlab_link_command(netlab_lab: LabFactory) -> None:
