@@ -161,10 +161,15 @@ class Lab:
         with self.state.locked(what="up"), stop_on_signals() as stop:
             if self.state.exists():
                 meta = self.state.read_meta()
-                same = meta.get("topology") == self._topology_json()
+                same = _what_is_built(meta.get("topology")) == _what_is_built(
+                    self._topology_json()
+                )
                 # A record from before "complete" was kept is of a finished up.
                 finished = meta.get("complete", True) is True
                 if same and finished and not recreate:
+                    if meta.get("topology") != self._topology_json():
+                        # Only checks or the description changed: keep the new ones.
+                        self.state.write_meta({**meta, "topology": self._topology_json()})
                     return UpResult(self.name, False, 0, time.monotonic() - started)
                 if finished and not recreate:
                     raise LabStateError(
@@ -274,6 +279,14 @@ def down_lab(name: str) -> tuple[bool, TeardownReport]:
     with state.locked(what="down"):
         was_up = state.exists()
         return was_up, _teardown_state(state)
+
+
+def _what_is_built(topology: Any) -> Any:
+    """A topology without the keys that change nothing in the kernel (checks, description),
+    so that editing a lab's checks does not ask for --recreate."""
+    if not isinstance(topology, dict):
+        return topology
+    return {k: v for k, v in topology.items() if k not in ("checks", "description")}
 
 
 def up_labs() -> list[str]:

@@ -135,3 +135,18 @@ def test_bad_input_exits_2_and_touches_nothing(tmp_path: Path) -> None:
     assert "typo.yaml:4:" in result.stderr
     assert _host("typo") == before
     assert netlab("validate", str(topo), check=2).stderr == result.stderr
+
+
+def test_changed_checks_alone_need_no_rebuild(tmp_path: Path, lab_name: str) -> None:
+    topo = tmp_path / "chk.yaml"
+    base = ("name: chk\nnodes:\n  a: {interfaces: {eth0: {addresses: [10.9.0.1/24]}}}\n"
+            "  b: {interfaces: {eth0: {addresses: [10.9.0.2/24]}}}\nlinks: [[a:eth0, b:eth0]]\n"
+            "checks:\n  - {from: a, to: b}\n")
+    topo.write_text(base)
+    netlab("up", str(topo), "--name", lab_name)
+    journal = (Path("/run/netlab") / lab_name / "journal.jsonl").read_bytes()
+    topo.write_text(base + "  - {name: back, from: b, to: a}\n")
+    assert "unchanged" in netlab("up", str(topo), "--name", lab_name).stdout
+    assert (Path("/run/netlab") / lab_name / "journal.jsonl").read_bytes() == journal
+    report = json.loads(netlab("test", "-l", lab_name, "--json").stdout)
+    assert "back" in json.dumps(report)  # the new check was kept for `test -l`
