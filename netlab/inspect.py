@@ -85,6 +85,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 "mtu": (got or {}).get("mtu"),
                 "admin": "up" if (got or {}).get("up") else "down",
                 "oper": (got or {}).get("operstate"),
+                "carrier": bool((got or {}).get("carrier")),
                 "rx_bytes": (got or {}).get("rx_bytes", 0),
                 "tx_bytes": (got or {}).get("tx_bytes", 0),
                 "rx_packets": (got or {}).get("rx_packets", 0),

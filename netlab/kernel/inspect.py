@@ -34,6 +34,7 @@ RT_TABLE_COMPAT = 252
 _NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 
 _HDR = 16  # struct nlmsghdr
+IFF_LOWER_UP = 0x10000
 _IFINFO = struct.Struct("=BxHiII")  # family, type, index, flags, change
 _IFADDR = struct.Struct("=BBBBi")  # family, prefixlen, flags, scope, index
 _RTMSG = struct.Struct("=BBBBBBBBI")  # family dst_len src_len tos table proto scope type flags
@@ -188,6 +189,9 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
         "mtu": _u32(attrs.get(rtnl.IFLA_MTU)),
         "operstate": _OPERSTATES.get(operstate[0], "unknown") if operstate else "unknown",
         "up": bool(msg.flags & rtnl.IFF_UP),
+        # The carrier (IFF_LOWER_UP): a veth whose peer is up, a TUN/TAP with a program.
+        # operstate alone can say "unknown" of a working veth.
+        "carrier": bool(msg.flags & IFF_LOWER_UP),
         "master": names.get(master) if master else None,
         "addresses": [],
         "owner": owner,

@@ -48,13 +48,13 @@ def teardown_table(steps: list[tuple[Op, bool]], title: str, lab: str) -> Table:
 def _state(iface: dict[str, Any]) -> Text:
     if not iface["present"]:
         return Text("missing", style="bold red")
-    oper = (iface.get("oper") or "?").lower()
-    style = {"up": "green", "unknown": "yellow"}.get(oper, "red")
     if iface["admin"] == "down":
         return Text("admin down", style="red")
-    if iface["kind"] in ("tun", "tap") and oper == "down":
+    if iface.get("carrier", iface.get("oper") == "up"):
+        return Text("up", style="green")
+    if iface["kind"] in ("tun", "tap"):
         return Text("no program attached", style="yellow")
-    return Text(oper, style=style)
+    return Text("no carrier", style="red")
 
 
 def status_view(doc: dict[str, Any]) -> RenderableType:
