@@ -185,9 +185,26 @@ def timed_rss(argv: list[str]) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
-def settle() -> None:
-    """Let the kernel finish freeing the devices of namespaces removed a moment ago."""
+def _kernel_ticks() -> int:
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[3]) + int(fields[6]) + int(fields[7])  # system, irq, softirq
+
+
+def settle(limit: float = 10.0) -> None:
+    """Let the kernel finish freeing the devices of namespaces removed a moment ago: it does
+    so in the background for seconds after `netns del` returned, and slows down whatever
+    comes next (a namespace's umount waits on RCU while that work runs). Waits until system
+    time is under 10% of a CPU for 0.3 s (at least 0.5 s, at most `limit`: on a machine
+    others use, it may never be quiet)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    start = time.perf_counter()
     time.sleep(0.5)
+    quiet = 0
+    while quiet < 3 and time.perf_counter() - start < limit:
+        before = _kernel_ticks()
+        time.sleep(0.1)
+        quiet = quiet + 1 if (_kernel_ticks() - before) / hz < 0.01 else 0
 
 
 def netlab_round(python: str, topo: Path, lab: str, pause: float) -> dict[str, Run]:
