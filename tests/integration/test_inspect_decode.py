@@ -62,6 +62,7 @@ def _ref_link(msg: Any, names: dict[int, str]) -> dict[str, Any]:
         "mtu": msg.get_attr("IFLA_MTU"),
         "operstate": str(msg.get_attr("IFLA_OPERSTATE") or "unknown").lower(),
         "up": bool(msg["flags"] & rtnl.IFF_UP),
+        "carrier": bool(msg["flags"] & 0x10000),  # IFF_LOWER_UP
         "master": names.get(master) if master else None,
         "addresses": [],
         "owner": owner,
