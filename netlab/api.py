@@ -235,10 +235,11 @@ class Lab:
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         return run(self.namespace(node), argv, capture=True, timeout=timeout, input=input)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, progress: Progress | None = None) -> dict[str, Any]:
+        """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
         from netlab.inspect import lab_status
 
-        return lab_status(self)
+        return lab_status(self, progress)
 
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),

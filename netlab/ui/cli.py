@@ -122,7 +122,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     lab = resolve_lab(args.lab, args.file, overrides(args.set))
     if not lab.is_up():
         raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
-    doc = lab.status()
+    with progress(len(lab.topology.nodes), f"status {lab.name}", not args.json) as advance:
+        doc = lab.status(advance)
     if args.json:
         print(json.dumps(doc, indent=1))
     else:
