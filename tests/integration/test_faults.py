@@ -160,11 +160,21 @@ def test_sigkill_during_up_then_up_again(fresh_lab: str, tmp_path: Path) -> None
 
 
 def test_sigkill_during_rollback_then_down(fresh_lab: str, tmp_path: Path) -> None:
-    topo = star(tmp_path)
+    """The rollback is made slow on purpose: two services that ignore SIGTERM each hold it
+    for netlab's stop grace (3 s) before SIGKILL, so the kill lands inside it for sure."""
+    topo = star(tmp_path, hosts=10)
+    stubborn = "{run: \"trap '' TERM; while :; do sleep 0.1; done\"}"
+    text = topo.read_text().replace(
+        "  h1: {", f"  h1: {{services: {{s1: {stubborn}, s2: {stubborn}, s3: {stubborn}}}, "
+    )
+    topo.write_text(text)
+    ops = len(Lab.from_file(topo).plan.ops)
     before = Host.of(fresh_lab)
-    proc = start("up", str(topo), "--name", fresh_lab, env={"NETLAB_FAIL_AT": "400"})
+    # The last op (starting s3) is refused: the rollback stops s3 (never started: at once),
+    # then s2 (3 s), then s1 (3 s), then removes the namespaces.
+    proc = start("up", str(topo), "--name", fresh_lab, env={"NETLAB_FAIL_AT": str(ops)})
     try:
-        reached = wait_for(lambda: count(fresh_lab, "undone") >= 1, proc)
+        reached = wait_for(lambda: count(fresh_lab, "undone") >= 2, proc)
         proc.kill()
     finally:
         proc.wait(timeout=30)
