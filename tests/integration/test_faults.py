@@ -222,11 +222,15 @@ def test_signal_during_up_rolls_back(sig: int, lines: int, fresh_lab: str,
             proc.wait()
     assert reached, "up ended before the signal"
     assert "Traceback" not in stderr
-    if lines < 450 or proc.returncode != 0:
+    # A signal after the last op finds the lab whole and recorded complete: it stays up
+    # (the signal may still end the process while it prints: exit 0, 130 or -sig).
+    finished = LabState(fresh_lab).read_meta().get("complete") is True
+    if lines < 450 or not finished:
         assert proc.returncode == 1, stderr
         assert "error: interrupted" in stderr and "rolled back" in stderr, stderr
         assert Host.of(fresh_lab) == before
     else:
+        assert proc.returncode in (0, 130, -sig), stderr
         assert Lab.attach(fresh_lab).status()["drift"] == []
 
 
