@@ -30,15 +30,16 @@ from netlab.engine import (
 )
 from netlab.errors import InputError, LabStateError, PrivilegeError
 from netlab.plan.ops import Op
-from netlab.plan.planner import Plan, plan
-from netlab.spec import LoadedTopology, load_topology
-from netlab.spec.model import Topology
 from netlab.state.store import LabState, labs_with_state, state_root
-from netlab.support import refuse_unsupported
 
 if TYPE_CHECKING:
+    # The model, loader and planner load pydantic: imported where used, so that `down`
+    # and `ls`, which need none of them, start fast.
     from netlab.kernel.base import BeginHook, DoneHook
     from netlab.linkctl import LinkControl
+    from netlab.plan.planner import Plan
+    from netlab.spec import LoadedTopology
+    from netlab.spec.model import Topology
 
 CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
@@ -115,6 +116,8 @@ class Lab:
         cls, path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
         name: str | None = None,
     ) -> Lab:
+        from netlab.spec import load_topology
+
         loaded: LoadedTopology = load_topology(os.fspath(path), overrides or {})
         lab = cls(loaded.topology, name, str(Path(path).resolve()))
         lab.loaded = loaded
@@ -129,11 +132,15 @@ class Lab:
             raise LabStateError(
                 f"lab '{name}' is not up", hint=_labs_hint()
             )
+        from netlab.spec.model import Topology
+
         return cls(Topology.model_validate(meta["topology"]), name, meta.get("file", ""))
 
     @property
     def plan(self) -> Plan:
         if self._plan is None:
+            from netlab.plan.planner import plan
+
             self._plan = plan(self.topology, self.name, str(state_root()))
         return self._plan
 
@@ -156,6 +163,8 @@ class Lab:
         `up` that did not finish (killed, or kept with keep_on_error) are removed first.
         SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
         require_privileges()
+        from netlab.support import refuse_unsupported
+
         refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
         started = time.monotonic()
         with self.state.locked(what="up"), stop_on_signals() as stop:

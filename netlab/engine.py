@@ -18,7 +18,7 @@ from typing import Any
 from netlab.errors import KernelError
 from netlab.kernel.base import Kernel, OpFailed
 from netlab.plan.ops import CreateNamespace, Op, RunCommand
-from netlab.plan.planner import teardown_of
+from netlab.plan.teardown import teardown_of
 from netlab.state.store import LabState
 
 Progress = Callable[[int], None]  # called with the number of ops finished so far

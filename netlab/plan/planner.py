@@ -22,7 +22,6 @@ from netlab.plan.ops import (
     CreateTunTap,
     CreateVeth,
     CreateVxlan,
-    DeleteNamespace,
     Op,
     RunCommand,
     SetLink,
@@ -32,6 +31,7 @@ from netlab.plan.ops import (
     WriteFiles,
 )
 from netlab.plan.shaping import qdisc_ops
+from netlab.plan.teardown import teardown_of
 from netlab.spec.model import Interface, Link, Node, Topology
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
@@ -68,20 +68,6 @@ class Plan:
         """The exact reverse of the plan: each op's undo, with whether it is carried out
         (False: the object goes away with its namespace, so nothing is sent for it)."""
         return teardown_of(self.ops)
-
-
-def teardown_of(done: list[Op]) -> list[tuple[Op, bool]]:
-    doomed = {op.ns for op in done if isinstance(op, CreateNamespace)}
-    result: list[tuple[Op, bool]] = []
-    for op in reversed(done):
-        undo = op.undo()
-        if undo is None:
-            continue
-        implicit = getattr(undo, "in_namespace", True) and undo.ns in doomed
-        if isinstance(undo, DeleteNamespace):
-            implicit = False
-        result.append((undo, not implicit))
-    return result
 
 
 def split_endpoint(endpoint: str) -> tuple[str, str | None]:
