@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
+from netlab.kernel.processes import alive
 from netlab.plan.ops import Op, RunCommand, StartService, StopService, WriteFiles
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
@@ -83,18 +84,10 @@ def service_state(node_dir: str, name: str) -> dict[str, Any]:
         record = json.loads(_pid_file(node_dir, name).read_text())
     pid = record.get("pid")
     running = isinstance(pid, int) and _start_time(pid) == record.get("start")
-    if isinstance(pid, int) and running and _is_zombie(pid):
+    if isinstance(pid, int) and running and not alive(pid):
         running = False
     return {"name": name, "pid": pid, "running": running,
             "log": str(log_file(node_dir, name)), "command": record.get("command")}
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
 
 
 class ProcessKernel:
@@ -246,7 +239,7 @@ def stop_service(node_dir: str, name: str, grace: float = STOP_GRACE) -> bool:
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if _start_time(pid) != start or _is_zombie(pid):
+        if _start_time(pid) != start or not alive(pid):
             break
         time.sleep(0.02)
     else:

@@ -18,12 +18,12 @@ import argparse
 import json
 import os
 import selectors
-import signal
 import sys
 import time
 from pathlib import Path
 
 from netlab.kernel.tunfd import attach_in, open_device
+from netlab.programs import stop_on_signals
 
 AGEING = 300.0  # seconds, like a Linux bridge
 ETHERTYPES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q"}
@@ -93,18 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     selector = selectors.DefaultSelector()
     for name, fd in fds.items():
         selector.register(fd, selectors.EVENT_READ, name)
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     print(f"netlab-tapswitch: ports {', '.join(fds)}", flush=True)
     written = 0.0
     frames = 0
-    while not stop:
+    while not stop.is_set():
         for key, _ in selector.select(timeout=0.5):
             frame = os.read(fds[key.data], 65535)
             frames += 1

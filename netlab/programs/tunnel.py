@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import selectors
-import signal
 import socket
 import sys
 from dataclasses import dataclass
 
 from netlab.kernel.tunfd import open_device
+from netlab.programs import stop_on_signals
 
 NONCE = 12
 
@@ -69,15 +69,8 @@ def run(tun_fd: int, sock: socket.socket, peer: tuple[str, int], sealer: Sealer,
     selector = selectors.DefaultSelector()
     selector.register(tun_fd, selectors.EVENT_READ, "tun")
     selector.register(sock, selectors.EVENT_READ, "udp")
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while not stop:
+    stop = stop_on_signals()
+    while not stop.is_set():
         for key, _ in selector.select(timeout=0.5):
             if key.data == "tun":
                 packet = os.read(tun_fd, 65535)
