@@ -283,9 +283,11 @@ def down_lab(name: str) -> tuple[bool, TeardownReport]:
     """Take lab `name` down from its journal alone, without its file or its record (which
     may be unreadable after a crash). Returns whether it was up, and what was undone."""
     state = LabState(name)
-    if not state.dir.exists():
+    if not state.dir.exists() and not state.lock_path.exists():
         return False, TeardownReport()  # not up: nothing to do, no privilege needed
     require_privileges()
+    # A lock file without a record: a command was killed between removing the record and
+    # removing its lock. Taking the lock (free: its holder is dead) removes the file.
     with state.locked(what="down"):
         was_up = state.exists()
         return was_up, _teardown_state(state)

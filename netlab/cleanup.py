@@ -4,9 +4,10 @@ A namespace is ours when its name has the prefix `netlab-` and either its loopba
 the alias `netlab:<lab>`, or it is empty and nothing runs in it (a crash between creating
 it and marking it). Host interfaces are ours when their alias is `netlab:<lab>`. A lab
 directory under /run/netlab with no journal is the record of an `up` that died before its
-first op. Whatever a lab that is up still journals belongs to that lab and is left to
-`netlab down`; a lab that a command is working on right now (its lock is held) is not
-touched at all. Nothing unmarked is touched.
+first op; a lock file with no lab directory is what a command killed at its very end left.
+Whatever a lab that is up still journals belongs to that lab and is left to `netlab down`;
+a lab that a command is working on right now (its lock is held) is not touched at all.
+Nothing unmarked is touched.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from dataclasses import dataclass
 from netlab.errors import LabStateError
 from netlab.plan.naming import MARK_PREFIX, NS_PREFIX, lab_of_mark
 from netlab.plan.ops import CreateNamespace
-from netlab.state.store import LabState, dirs_without_journal, labs_with_state
+from netlab.state.store import (
+    LabState,
+    dirs_without_journal,
+    labs_with_state,
+    locks_without_lab,
+)
 
 
 @dataclass(frozen=True)
 class Leftover:
-    kind: str  # "namespace", "host-link" or "state"
+    kind: str  # "namespace", "host-link", "state" or "lock"
     name: str
     lab: str | None
     why: str
@@ -97,6 +103,10 @@ def survey(only_lab: str | None = None) -> Survey:
     for lab in dirs_without_journal():
         if not only_lab or lab == only_lab:
             leftovers.append(Leftover("state", lab, lab, "a lab record with no journal"))
+    for lab in locks_without_lab():
+        if not only_lab or lab == only_lab:
+            # Removed by remove() taking the lab's lock (a lock file goes with its holder).
+            leftovers.append(Leftover("lock", f".{lab}.lock", lab, "a lock file with no lab"))
     return Survey(leftovers, ignored)
 
 

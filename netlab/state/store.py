@@ -282,3 +282,36 @@ def dirs_without_journal(root: Path | None = None) -> list[str]:
         p.name for p in base.iterdir()
         if LAB_RE.match(p.name) and p.is_dir() and not (p / "journal.jsonl").exists()
     )
+
+
+def locks_without_lab(root: Path | None = None) -> list[str]:
+    """Labs with a lock file but no directory: a command killed after removing the lab's
+    record and before removing its lock (taking the lock, when free, removes the file)."""
+    base = root or state_root()
+    if not base.is_dir():
+        return []
+    labs = []
+    for p in base.iterdir():
+        lab = p.name[1:].removesuffix(".lock")
+        if p.name.startswith(".") and p.name.endswith(".lock") and LAB_RE.match(lab) \
+                and not (base / lab).exists() and not _held(p):
+            labs.append(lab)
+    return sorted(labs)
+
+
+def _held(lock_file: Path) -> bool:
+    """Whether a command holds that lock now (an `up` holds it before writing a record).
+    Only probes: the lock is released at once and the file left where it is."""
+    try:
+        fd = os.open(lock_file, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)
+    return False

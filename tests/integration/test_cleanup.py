@@ -212,3 +212,27 @@ def test_cleanup_removes_a_mount_point_never_mounted(fresh_lab: str) -> None:
         assert not path.exists()
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_a_lock_file_left_by_a_killed_command_goes(fresh_lab: str) -> None:
+    """A command killed after removing the lab's record and before removing its lock."""
+    state = LabState(fresh_lab)
+    state.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    state.lock_path.write_text("4242 down")
+    dry = netlab("cleanup", "-l", fresh_lab, "--dry-run").stdout
+    assert f"would remove lock .{fresh_lab}.lock (a lock file with no lab)" in dry
+    assert state.lock_path.exists()
+    netlab("cleanup", "-l", fresh_lab)
+    assert not state.lock_path.exists()
+    # `down -l` tidies it as well (it is what the user runs after a killed `down`).
+    state.lock_path.write_text("4242 down")
+    assert "is not up; nothing to do" in netlab("down", "-l", fresh_lab).stdout
+    assert not state.lock_path.exists()
+
+
+def test_a_held_lock_without_lab_is_left_alone(fresh_lab: str) -> None:
+    state = LabState(fresh_lab)
+    with state.locked(what="up"):  # as `up` holds it before it writes the lab's record
+        assert "nothing to clean up" in netlab("cleanup", "-l", fresh_lab).stdout
+        assert state.lock_path.exists()
+    assert not state.lock_path.exists()
