@@ -23,6 +23,7 @@ from netlab.engine import (
     Interrupted,
     Progress,
     Stop,
+    TeardownProgress,
     TeardownReport,
     apply,
     stop_on_signals,
@@ -213,11 +214,12 @@ class Lab:
                 self.state.close()
         return UpResult(self.name, True, len(self.plan.ops), time.monotonic() - started)
 
-    def down(self) -> TeardownReport:
-        """Undo the journal in exact reverse order. A lab that is not up: nothing to do."""
+    def down(self, progress: TeardownProgress | None = None) -> TeardownReport:
+        """Undo the journal in exact reverse order. A lab that is not up: nothing to do.
+        progress(done, total), if given, after each undo sent to the kernel."""
         require_privileges()
         with self.state.locked(what="down"):
-            return _teardown_state(self.state)
+            return _teardown_state(self.state, progress=progress)
 
     def _refuse_foreign_objects(self) -> None:
         from netlab.kernel import nsfs
@@ -258,7 +260,8 @@ class Lab:
         return LinkControl(self, endpoint)
 
 
-def _teardown_state(state: LabState, stop: Stop | None = None) -> TeardownReport:
+def _teardown_state(state: LabState, stop: Stop | None = None,
+                    progress: TeardownProgress | None = None) -> TeardownReport:
     """Undo what the journal holds (the lab's record is not needed); the caller holds the
     lab's lock. A record without a journal (an `up` that died before its first op) is just
     removed."""
@@ -267,7 +270,7 @@ def _teardown_state(state: LabState, stop: Stop | None = None) -> TeardownReport
         return TeardownReport()
     kernel = _LabKernel()
     try:
-        report = teardown(state, kernel, stop)
+        report = teardown(state, kernel, stop, progress)
     finally:
         kernel.close()
         state.close()
@@ -279,7 +282,8 @@ def _teardown_state(state: LabState, stop: Stop | None = None) -> TeardownReport
     return report
 
 
-def down_lab(name: str) -> tuple[bool, TeardownReport]:
+def down_lab(name: str, progress: TeardownProgress | None = None,
+             ) -> tuple[bool, TeardownReport]:
     """Take lab `name` down from its journal alone, without its file or its record (which
     may be unreadable after a crash). Returns whether it was up, and what was undone."""
     state = LabState(name)
@@ -290,7 +294,7 @@ def down_lab(name: str) -> tuple[bool, TeardownReport]:
     # removing its lock. Taking the lock (free: its holder is dead) removes the file.
     with state.locked(what="down"):
         was_up = state.exists()
-        return was_up, _teardown_state(state)
+        return was_up, _teardown_state(state, progress=progress)
 
 
 def _what_is_built(topology: Any) -> Any:

@@ -22,6 +22,8 @@ from netlab.plan.teardown import teardown_of
 from netlab.state.store import LabState
 
 Progress = Callable[[int], None]  # called with the number of ops finished so far
+# Called with the undos finished so far and how many there are (known once the journal is read).
+TeardownProgress = Callable[[int, int], None]
 
 
 class Interrupted(KernelError):
@@ -189,7 +191,8 @@ def _rollback_hint(report: TeardownReport, hint: str | None) -> str:
     return f"{hint}; {undone}" if hint else undone
 
 
-def teardown(state: LabState, kernel: Kernel, stop: Stop | None = None) -> TeardownReport:
+def teardown(state: LabState, kernel: Kernel, stop: Stop | None = None,
+             progress: TeardownProgress | None = None) -> TeardownReport:
     """Undo every journaled op (done or only begun) in exact reverse order. Objects inside
     a namespace that is removed too are not deleted one by one: the kernel frees them with
     the namespace. A failing undo is reported and the teardown goes on."""
@@ -215,6 +218,8 @@ def teardown(state: LabState, kernel: Kernel, stop: Stop | None = None) -> Teard
             def done(i: int, base: int = position) -> None:
                 state.undone(index_of_undo[base + i])
                 report.sent += 1
+                if progress is not None:
+                    progress(report.sent, len(steps))
 
             try:
                 kernel.execute(batch, lambda a, b: None, done)

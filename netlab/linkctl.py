@@ -174,12 +174,13 @@ class LinkControl:
     # --- reading ----------------------------------------------------------------------
     def state(self) -> LinkState:
         """The link as the kernel has it now."""
-        from netlab.kernel import linkstate, nsfs
+        from netlab.kernel import nsfs
+        from netlab.kernel.inspect import read_link_states
 
         if not nsfs.exists(self.ns):
             raise LabStateError(f"lab '{self.lab.name}' has no namespace {self.ns}; "
                                 "is it up?")
-        found = linkstate.read(self.ns).get(self.ifname)
+        found = read_link_states(self.ns).get(self.ifname)
         if found is None:
             raise LabStateError(f"{self.endpoint}: the kernel has no interface "
                                 f"{self.ifname} in {self.ns}")
@@ -211,7 +212,7 @@ class LinkControl:
         every route through the interface, in Linux; a cable pull would not)."""
         from netlab.kernel.inspect import read_node
 
-        links, routes = read_node(self.ns)
+        links, routes, _states = read_node(self.ns)
         live = next((link for link in links if link["ifname"] == self.ifname), None)
         if live is None:
             return []  # SetLinkUp will say that it is missing

@@ -26,12 +26,6 @@ class LinkView:
             (op.ns, op.ifname): op.qdisc for op in plan.ops if isinstance(op, SetQdisc)
         }
 
-    @staticmethod
-    def read(ns: str) -> dict[str, LinkState]:
-        from netlab.kernel import linkstate
-
-        return linkstate.read(ns)
-
     def annotate(self, entry: dict[str, Any], node: str, ns: str,
                  want: ResolvedInterface | None, now: LinkState | None,
                  drift: list[str]) -> None:

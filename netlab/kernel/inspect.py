@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
-from netlab.kernel import nlsock, nsfs, rtnl
+from netlab.kernel import linkstate, nlsock, nsfs, rtnl, tcmsg
+from netlab.kernel.linkstate import LinkState
 
 ARPHRD_LOOPBACK = 772
 _PROTOCOLS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp", 186: "bgp", 188: "ospf"}
@@ -49,7 +50,7 @@ Attrs = dict[int, bytes]
 # The attributes wanted from each kind of message; the others are skipped unread.
 _LINK_ATTRS = frozenset({rtnl.IFLA_ADDRESS, rtnl.IFLA_IFNAME, rtnl.IFLA_MTU, IFLA_LINK,
                          rtnl.IFLA_MASTER, IFLA_OPERSTATE, rtnl.IFLA_LINKINFO,
-                         rtnl.IFLA_IFALIAS, IFLA_STATS64, IFLA_LINK_NETNSID})
+                         rtnl.IFLA_IFALIAS, IFLA_STATS64, IFLA_LINK_NETNSID}) | linkstate.ATTRS
 _INFO_ATTRS = frozenset({rtnl.IFLA_INFO_KIND, rtnl.IFLA_INFO_DATA})
 _TUN_ATTRS = frozenset({IFLA_TUN_OWNER, IFLA_TUN_GROUP, IFLA_TUN_TYPE})
 _ADDR_ATTRS = frozenset({rtnl.IFA_ADDRESS, rtnl.IFA_LOCAL})
@@ -259,14 +260,36 @@ def _routes(msgs: list[Msg], names: dict[int, str | None]) -> list[dict[str, Any
 # --- what callers use -------------------------------------------------------------------
 
 
-def read_node(ns: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(read_namespace(ns), read_routes(ns)) through one socket, links dumped once."""
+class NodeView(NamedTuple):
+    links: list[dict[str, Any]]  # as read_namespace gives them
+    routes: list[dict[str, Any]]  # as read_routes gives them
+    states: dict[str, LinkState]  # as read_link_states gives them
+
+
+def read_node(ns: str) -> NodeView:
+    """Everything status shows of a namespace through one socket, links dumped once."""
     with nlsock.open_in(ns) as sock:
         links = _dump_links(sock)
         addrs = _dump(sock, rtnl.get_addresses(2), rtnl.RTM_NEWADDR)
         routes = _dump(sock, rtnl.get_routes(3, 0), rtnl.RTM_NEWROUTE)
+        qdiscs = nlsock.dump(sock, tcmsg.get_qdiscs(4))
     names = {m.index: m.ifname for m in links}
-    return _links_with_addresses(links, addrs), _routes(routes, names)
+    return NodeView(_links_with_addresses(links, addrs), _routes(routes, names),
+                    _states(links, qdiscs))
+
+
+def read_link_states(ns: str) -> dict[str, LinkState]:
+    """Admin and carrier state, carrier counters and root qdisc of each link, by name."""
+    with nlsock.open_in(ns) as sock:
+        links = _dump_links(sock)
+        qdiscs = nlsock.dump(sock, tcmsg.get_qdiscs(2))
+    return _states(links, qdiscs)
+
+
+def _states(links: list[_RawLink], qdiscs: list[rtnl.Reply]) -> dict[str, LinkState]:
+    roots = linkstate.root_qdiscs(qdiscs)
+    return {m.ifname: linkstate.link_state(m.ifname, m.index, m.flags, m.attrs, roots)
+            for m in links if m.ifname is not None}
 
 
 def read_namespace(ns: str) -> list[dict[str, Any]]:

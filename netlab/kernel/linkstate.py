@@ -1,8 +1,8 @@
-"""What a link is doing now, read from the kernel (read-only): admin and carrier state,
-carrier-change counters, and the root qdisc with its values.
+"""What a link is doing now (read-only): admin and carrier state, carrier-change counters,
+and the root qdisc with its values.
 
-One route socket per namespace, two dumps (links, qdiscs), decoded by hand: only the few
-attributes needed here are read.
+Decoding only: kernel/inspect.py dumps links and qdiscs through the one socket it opens per
+namespace and hands the attributes read here to link_state().
 """
 
 from __future__ import annotations
@@ -10,19 +10,19 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from netlab.kernel import nlsock, rtnl, tcmsg
+from netlab.kernel import rtnl, tcmsg
 from netlab.tc import Qdisc
 
-IFLA_IFNAME = 3
 IFLA_OPERSTATE = 16
 IFLA_CARRIER = 33
 IFLA_CARRIER_CHANGES = 35
 IFLA_CARRIER_UP_COUNT = 47
 IFLA_CARRIER_DOWN_COUNT = 48
 OPERSTATES = ("unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up")
-
-_IFINFO = struct.Struct("=BxHiII")  # family, type, index, flags, change
-_NLMSG_LEN = 16
+# The link attributes link_state() reads (the caller's dump must keep them).
+ATTRS = frozenset({IFLA_OPERSTATE, IFLA_CARRIER, IFLA_CARRIER_CHANGES,
+                   IFLA_CARRIER_UP_COUNT, IFLA_CARRIER_DOWN_COUNT})
+_U32 = struct.Struct("=I")
 
 
 @dataclass(frozen=True)
@@ -40,58 +40,22 @@ class LinkState:
     qdisc_default: bool  # the root qdisc is the one the kernel gave the device
 
 
-def read(ns: str) -> dict[str, LinkState]:
-    """Every link of namespace `ns`, by name."""
-    with nlsock.open_in(ns) as sock:
-        links = nlsock.dump(sock, rtnl.get_links(1))
-        qdiscs = nlsock.dump(sock, tcmsg.get_qdiscs(2))
-    roots = {q.index: q for q in map(tcmsg.decode_qdisc, qdiscs) if q.is_root}
-    out: dict[str, LinkState] = {}
-    for reply in links:
-        state = _link(reply, roots)
-        if state is not None:
-            out[state.ifname] = state
-    return out
+def root_qdiscs(replies: list[rtnl.Reply]) -> dict[int, tcmsg.QdiscInfo]:
+    """The root qdisc of each interface of a qdisc dump, by ifindex."""
+    return {q.index: q for q in map(tcmsg.decode_qdisc, replies) if q.is_root}
 
 
-_WANTED = frozenset({IFLA_IFNAME, IFLA_OPERSTATE, IFLA_CARRIER, IFLA_CARRIER_CHANGES,
-                     IFLA_CARRIER_UP_COUNT, IFLA_CARRIER_DOWN_COUNT})
-_NLA = struct.Struct("=HH")
-
-
-def _wanted(data: bytes, offset: int) -> dict[int, bytes]:
-    """The attributes read here, and no further than the last of them: the kernel puts
-    them early in a link message, before the long ones (stats, address families)."""
-    out: dict[int, bytes] = {}
-    end = len(data)
-    while offset + 4 <= end and len(out) < len(_WANTED):
-        length, kind = _NLA.unpack_from(data, offset)
-        if length < 4:
-            break
-        if kind in _WANTED:
-            out[kind] = data[offset + 4 : offset + length]
-        offset += (length + 3) & ~3
-    return out
-
-
-def _link(reply: rtnl.Reply, roots: dict[int, tcmsg.QdiscInfo]) -> LinkState | None:
-    data = reply.data
-    if reply.kind != rtnl.RTM_NEWLINK or len(data) < _NLMSG_LEN + _IFINFO.size:
-        return None
-    _family, _type, index, flags, _change = _IFINFO.unpack_from(data, _NLMSG_LEN)
-    attrs = _wanted(data, _NLMSG_LEN + _IFINFO.size)
-    if IFLA_IFNAME not in attrs:
-        return None
-
+def link_state(ifname: str, index: int, flags: int, attrs: dict[int, bytes],
+               roots: dict[int, tcmsg.QdiscInfo]) -> LinkState:
     def u32(kind: int) -> int:
         value = attrs.get(kind, b"")
-        return int(struct.unpack_from("=I", value)[0]) if len(value) >= 4 else 0
+        return int(_U32.unpack_from(value)[0]) if len(value) >= 4 else 0
 
     oper = attrs.get(IFLA_OPERSTATE, b"\0")[0]
     root = roots.get(index)
     default = root is None or root.handle == 0
     return LinkState(
-        ifname=attrs[IFLA_IFNAME].rstrip(b"\0").decode(errors="replace"),
+        ifname=ifname,
         index=index,
         up=bool(flags & rtnl.IFF_UP),
         carrier=attrs.get(IFLA_CARRIER, b"\0")[0] == 1,

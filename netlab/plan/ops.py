@@ -32,9 +32,18 @@ class Op:
         return self.ns
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # A shallow dict: the fields are text, numbers, tuples of those and dicts of text
+        # (asdict's deep copy cost 0.12 s per 15,000 ops; an op with a dataclass inside,
+        # SetQdisc, says its own).
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in dataclasses.fields(self))
+        data = {name: getattr(self, name) for name in names}
         data["op"] = self.kind
         return data
+
+
+_FIELD_NAMES: dict[type[Op], tuple[str, ...]] = {}
 
 
 # --- namespaces -------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def _load(text: str, filename: str, overrides: Mapping[str, str]) -> LoadedTopol
     problems = validate.check(topology, filename, tree.lines)
     if problems:
         raise _error(problems)
-    if variables != topology.vars:
+    if variables and variables != topology.vars:
         # Record the values the file was rendered with (its vars after --set).
         topology = topology.model_copy(update={"vars": {**topology.vars, **variables}})
     return LoadedTopology(topology, filename, tree.lines, rendered.text)

@@ -94,11 +94,13 @@ def cmd_down(args: argparse.Namespace) -> int:
     if args.lab and not args.file:
         # From the journal alone: a crash may have left the lab's record unreadable.
         # Already gone is fine: down is idempotent, and scripts rely on exit 0.
-        was_up, report = down_lab(args.lab)
+        with progress(0, f"down {args.lab}", not args.json) as advance:
+            was_up, report = down_lab(args.lab, advance)
         return _down_result(args, args.lab, was_up, report.sent, report.implicit)
     lab = resolve_lab(args.lab, args.file, overrides(args.set))
     was_up = lab.is_up()
-    report = lab.down()
+    with progress(0, f"down {lab.name}", not args.json) as advance:
+        report = lab.down(advance)
     return _down_result(args, lab.name, was_up, report.sent, report.implicit)
 
 

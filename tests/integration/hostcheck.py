@@ -127,11 +127,17 @@ def wait_for(predicate: object, proc: subprocess.Popen[str] | None = None,
     return False
 
 
-def star(tmp_path: Path, hosts: int = 60, name: str = "star") -> Path:
-    """A switch with `hosts` hosts on it: big enough that `up` takes a while."""
+def star(tmp_path: Path, hosts: int = 60, name: str = "star", held: bool = False) -> Path:
+    """A switch with `hosts` hosts on it: big enough that `up` takes a while.
+
+    held: the last host gets a service that says it is ready only after 3 s; `up` starts it
+    last and waits for it, so a test polling the journal can stop `up` at any line before
+    that for sure (an `up` of 60 hosts otherwise ends in ~0.2 s, between two polls)."""
     lines = [f"name: {name}", "nodes:", "  sw: {kind: switch}"]
     for i in range(1, hosts + 1):
-        lines.append(f"  h{i}: {{interfaces: {{eth0: {{addresses: [10.77.{i // 200}."
+        service = ("services: {hold: {run: 'sleep 3; echo ready; exec sleep 60', ready: ready}}, "
+                   if held and i == hosts else "")
+        lines.append(f"  h{i}: {{{service}interfaces: {{eth0: {{addresses: [10.77.{i // 200}."
                      f"{i % 200 + 1}/16]}}}}}}")
     lines.append("links:")
     lines += [f"  - [h{i}:eth0, sw]" for i in range(1, hosts + 1)]

@@ -25,7 +25,7 @@ from .hostcheck import HELLO, Host, journal, netlab, star, start, wait_for
 
 def _crash_and_lose_state(lab: str, tmp_path: Path, lines: int = 300) -> set[str]:
     """`up` killed half way, then its state directory deleted: only marks are left."""
-    topo = star(tmp_path, hosts=30)
+    topo = star(tmp_path, hosts=30, held=True)
     proc = start("up", str(topo), "--name", lab)
     try:
         assert wait_for(lambda: len(journal(lab)) >= lines, proc)

@@ -129,7 +129,7 @@ KILL_POINTS = [1, 40, 130, 300, 600, 850]
 
 @pytest.mark.parametrize("lines", KILL_POINTS)
 def test_sigkill_during_up_then_down(lines: int, fresh_lab: str, tmp_path: Path) -> None:
-    topo = star(tmp_path)
+    topo = star(tmp_path, held=True)
     before = Host.of(fresh_lab)
     proc = start("up", str(topo), "--name", fresh_lab)
     try:
@@ -159,15 +159,20 @@ def test_sigkill_during_up_then_up_again(fresh_lab: str, tmp_path: Path) -> None
     netlab("down", "-l", fresh_lab)
 
 
-def test_sigkill_during_rollback_then_down(fresh_lab: str, tmp_path: Path) -> None:
-    """The rollback is made slow on purpose: two services that ignore SIGTERM each hold it
-    for netlab's stop grace (3 s) before SIGKILL, so the kill lands inside it for sure."""
-    topo = star(tmp_path, hosts=10)
+def _with_stubborn_services(topo: Path) -> Path:
+    """Three services on h1 that ignore SIGTERM: stopping each takes netlab's grace (3 s)."""
     stubborn = "{run: \"trap '' TERM; while :; do sleep 0.1; done\"}"
     text = topo.read_text().replace(
         "  h1: {", f"  h1: {{services: {{s1: {stubborn}, s2: {stubborn}, s3: {stubborn}}}, "
     )
     topo.write_text(text)
+    return topo
+
+
+def test_sigkill_during_rollback_then_down(fresh_lab: str, tmp_path: Path) -> None:
+    """The rollback is made slow on purpose: two services that ignore SIGTERM each hold it
+    for netlab's stop grace (3 s) before SIGKILL, so the kill lands inside it for sure."""
+    topo = _with_stubborn_services(star(tmp_path, hosts=10))
     ops = len(Lab.from_file(topo).plan.ops)
     before = Host.of(fresh_lab)
     # The last op (starting s3) is refused: the rollback stops s3 (never started: at once),
@@ -184,7 +189,10 @@ def test_sigkill_during_rollback_then_down(fresh_lab: str, tmp_path: Path) -> No
 
 
 def test_sigkill_during_down_then_down(fresh_lab: str, tmp_path: Path) -> None:
-    topo = star(tmp_path)
+    """`down` is made slow on purpose, as the rollback above: services that ignore SIGTERM
+    hold it 3 s each, so the kill lands inside it for sure (a plain star of 60 is down in
+    under 0.1 s, which a poll of the journal can miss)."""
+    topo = _with_stubborn_services(star(tmp_path, hosts=10))
     before = Host.of(fresh_lab)
     netlab("up", str(topo), "--name", fresh_lab)
     proc = start("down", "-l", fresh_lab)

@@ -13,9 +13,11 @@ import pytest
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
+from pyroute2.netlink.rtnl.tcmsg import tcmsg
 
 from netlab.kernel import inspect, nlsock, nsfs, rtnl
 from netlab.kernel.netlink import NetlinkKernel
+from netlab.kernel.tcmsg import get_qdiscs
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
@@ -73,6 +75,28 @@ def _ref_link(msg: Any, names: dict[int, str]) -> dict[str, Any]:
         entry["peer_index"] = msg.get_attr("IFLA_LINK")
         entry["peer_netnsid"] = msg.get_attr("IFLA_LINK_NETNSID")
     return entry
+
+
+def _state_words(state: Any) -> tuple[Any, ...]:
+    return (state.up, state.carrier, state.operstate, state.carrier_changes,
+            state.carrier_up_count, state.carrier_down_count, state.qdisc_kind)
+
+
+def _reference_states(ns: str) -> dict[str, tuple[Any, ...]]:
+    """What pyroute2 reads of each link's state and root qdisc, by name."""
+    with nlsock.open_in(ns) as sock:
+        links = [_decode(ifinfmsg, r) for r in nlsock.dump(sock, rtnl.get_links(1))]
+        qdiscs = [_decode(tcmsg, r) for r in nlsock.dump(sock, get_qdiscs(2))]
+    roots = {q["index"]: q.get_attr("TCA_KIND") for q in qdiscs if q["parent"] == 0xFFFFFFFF}
+    return {
+        m.get_attr("IFLA_IFNAME"): (
+            bool(m["flags"] & rtnl.IFF_UP), m.get_attr("IFLA_CARRIER") == 1,
+            str(m.get_attr("IFLA_OPERSTATE") or "unknown").lower(),
+            m.get_attr("IFLA_CARRIER_CHANGES") or 0, m.get_attr("IFLA_CARRIER_UP_COUNT") or 0,
+            m.get_attr("IFLA_CARRIER_DOWN_COUNT") or 0, roots.get(m["index"]),
+        )
+        for m in links
+    }
 
 
 def _reference(ns: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -156,10 +180,12 @@ def test_hand_decoding_matches_pyroute2(names: list[str]) -> None:
     subprocess.run(["ip", "-n", a, "route", "add", "10.8.0.0/16", "dev", "eth0", "proto",
                     "static"], check=True)
     for ns in (a, b):
-        links, routes = inspect.read_node(ns)
+        links, routes, states = inspect.read_node(ns)
         want_links, want_routes = _reference(ns)
         assert _without_counters(links) == _without_counters(want_links)
         assert routes == want_routes
+        assert states == inspect.read_link_states(ns)
+        assert {name: _state_words(s) for name, s in states.items()} == _reference_states(ns)
         assert _without_counters(inspect.read_namespace(ns)) == _without_counters(want_links)
         assert inspect.read_routes(ns) == want_routes
     kinds = {link["ifname"]: link["kind"] for link in inspect.read_namespace(a)}

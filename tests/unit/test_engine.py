@@ -87,6 +87,15 @@ def test_teardown_order_is_exact_reverse(tmp_path: Path) -> None:
     assert kernel.log == [o.DeleteNamespace("netlab-t-b"), o.DeleteNamespace("netlab-t-a")]
 
 
+def test_teardown_tells_its_progress(tmp_path: Path) -> None:
+    kernel, state = FakeKernel(), LabState("t", tmp_path)
+    engine.apply(_ops(), kernel, state)
+    told: list[tuple[int, int]] = []
+    report = engine.teardown(state, kernel, progress=lambda done, total: told.append((done, total)))
+    assert told == [(1, 2), (2, 2)]  # the two namespaces; what is inside goes with them
+    assert report.sent == 2
+
+
 def test_torn_journal_line_is_ignored(tmp_path: Path) -> None:
     state = LabState("t", tmp_path)
     state.begin(0, _ops()[:1])

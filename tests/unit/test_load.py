@@ -467,3 +467,33 @@ def test_a_message_stays_on_one_line() -> None:
         "t.yaml:3: nodes.h\\n1: 'h\\n1' is not a valid name: use lowercase letters, digits "
         "and '-' (not at either end)"
     )
+
+
+_EVERY_FILE = sorted(
+    p for pattern in ("topologies/**/*.yaml", "tests/bad/*.yaml", "docs/**/*.yaml")
+    for p in Path(__file__).resolve().parents[2].glob(pattern)
+)
+
+
+@pytest.mark.parametrize("path", _EVERY_FILE, ids=lambda p: p.name)
+def test_a_file_without_template_syntax_skips_jinja_to_the_same_text(path: Path) -> None:
+    """render() hands a plain file back unrendered: the same text and line map as Jinja2's."""
+    from netlab.spec.template import TemplateProblems, render, render_template
+
+    text = path.read_text(errors="replace")
+    try:
+        slow = render_template(text, path.name)[0]
+    except TemplateProblems as problems:
+        with pytest.raises(TemplateProblems) as fast_problems:  # a bad template, both ways
+            render(text, path.name)
+        assert fast_problems.value.problems == problems.problems
+        return
+    fast = render(text, path.name)[0]
+    assert (fast.text, fast.source_lines) == (slow.text, slow.source_lines)
+
+
+def test_a_plain_file_with_vars_and_set_still_checks_the_name() -> None:
+    text = "name: x\nvars: {n: 1}\nnodes: {h1: {}}\n"
+    with pytest.raises(TopologyError, match="uses no variable 'm'"):
+        load_text(text, "x.yaml", {"m": "2"})
+    assert load_text(text, "x.yaml", {"n": "2"}).topology.vars == {"n": 2}
