@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -21,7 +20,15 @@ from netlab.errors import (
     PrivilegeError,
     TopologyError,
 )
-from netlab.ui.common import err, out, overrides, progress, with_file, with_lab
+from netlab.ui.common import (
+    err,
+    out,
+    overrides,
+    print_json,
+    progress,
+    with_file,
+    with_lab,
+)
 
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -59,7 +66,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             doc["teardown"] = [
                 {**op.to_json(), "carried_out": c} for op, c in plan.teardown()
             ]
-        print(json.dumps(doc, indent=1))
+        print_json(doc)
         return EXIT_OK
     if args.down:
         out.print(teardown_table(plan.teardown(), f"teardown of lab {lab.name}", lab.name))
@@ -75,8 +82,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
-        print(json.dumps({"lab": result.lab, "created": result.created, "ops": result.ops,
-                          "seconds": round(result.seconds, 3)}))
+        print_json({"lab": result.lab, "created": result.created, "ops": result.ops,
+                    "seconds": round(result.seconds, 3)})
     elif result.created:
         topo = lab.topology
         out.print(
@@ -106,8 +113,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def _down_result(args: argparse.Namespace, lab: str, was_up: bool, sent: int, implicit: int) -> int:
     if args.json:
-        print(json.dumps({"lab": lab, "was_up": was_up, "undone": sent,
-                          "with_namespace": implicit}))
+        print_json({"lab": lab, "was_up": was_up, "undone": sent, "with_namespace": implicit})
     elif was_up:
         out.print(f"lab [bold]{lab}[/] is down ({sent} operations undone)")
     else:
@@ -127,7 +133,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with progress(len(lab.topology.nodes), f"status {lab.name}", not args.json) as advance:
         doc = lab.status(advance)
     if args.json:
-        print(json.dumps(doc, indent=1))
+        print_json(doc)
     else:
         from netlab.ui.render import status_view
 
@@ -146,7 +152,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         except NetlabError:
             labs.append({"lab": name, "nodes": 0, "file": "(state unreadable)"})
     if getattr(args, "json", False):
-        print(json.dumps({"labs": labs}, indent=1))
+        print_json({"labs": labs})
     elif not labs:
         out.print("no lab is up")
     else:
@@ -198,11 +204,11 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     require_privileges()
     found = survey(args.lab)
     if args.json:
-        print(json.dumps({
+        print_json({
             "dry_run": args.dry_run,
             "leftovers": [vars(lo) for lo in found.leftovers],
             "left_alone": [vars(lo) for lo in found.ignored],
-        }, indent=1))
+        })
     else:
         for lo in found.ignored:
             out.print(f"left alone: {lo.kind} {lo.name} ({lo.why})")
@@ -222,7 +228,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from netlab.spec import json_schema
 
-    print(json.dumps(json_schema(), indent=1))
+    print_json(json_schema())
     return EXIT_OK
 
 

@@ -13,13 +13,12 @@ The logic is netlab/linkctl.py (the same as lab.link("r1:eth1") in Python).
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rich.markup import escape
 
 from netlab.errors import EXIT_OK
-from netlab.ui.common import out, with_lab
+from netlab.ui.common import out, print_json, with_lab
 
 
 def register(sub: Any) -> None:
@@ -81,7 +80,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     else:
         view = link.describe()
         if args.json:
-            print(json.dumps(view, indent=1))
+            print_json(view)
         else:
             for key, value in view.items():
                 out.print(f"{key}: {escape(str(value if value is not None else '-'))}")

@@ -13,7 +13,6 @@ input. --json prints the netlab.checks/1 document; --junit FILE writes JUnit XML
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, NetlabError
-from netlab.ui.common import err, out, overrides, progress, with_lab
+from netlab.ui.common import err, out, overrides, print_json, progress, with_lab
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -98,7 +97,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
         _write(args.junit, to_junit(report))
     if args.json:
-        print(json.dumps(report.to_json(), indent=1))
+        print_json(report.to_json())
     else:
         out.print(checks_table(report))
         out.print(summary_line(report))

