@@ -9,7 +9,6 @@ and last the `exec:` commands, once the whole lab is up.
 from __future__ import annotations
 
 import grp
-import ipaddress
 import pwd
 from dataclasses import dataclass, field
 
@@ -32,6 +31,7 @@ from netlab.plan.ops import (
 )
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
+from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import Interface, Link, Node, Topology
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
@@ -141,9 +141,9 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
 
 def _route_family(to: str, via: str | None) -> int:
     if via:
-        return ipaddress.ip_address(via).version
+        return parse_address(via).version
     if to != "default":
-        return ipaddress.ip_network(to).version
+        return parse_network(to).version
     return 4
 
 

@@ -6,7 +6,6 @@ cross-references (links naming nodes, bridge ports, duplicates) are checked in v
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -19,6 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from netlab.spec.ip import parse_address, parse_interface, parse_network
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
@@ -57,7 +58,7 @@ def _check_cidr(value: str) -> str:
     if "%" in value:
         raise ValueError(f"'{value}': leave out the %zone; the interface is the zone")
     try:
-        iface = ipaddress.ip_interface(value)
+        iface = parse_interface(value)
     except ValueError:
         address, _, prefix = value.partition("/")
         longest = _max_prefix(address)
@@ -76,14 +77,14 @@ def _check_cidr(value: str) -> str:
 
 def _max_prefix(address: str) -> int | None:
     try:
-        return ipaddress.ip_address(address).max_prefixlen
+        return parse_address(address).max_prefixlen
     except ValueError:
         return None
 
 
 def _check_ip(value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        return str(parse_address(value))
     except ValueError:
         if "/" in value and _max_prefix(value.partition("/")[0]) is not None:
             raise ValueError(
@@ -97,7 +98,7 @@ def _check_dest(value: str) -> str:
     if value == "default":
         return value
     try:
-        return str(ipaddress.ip_network(value, strict=False))
+        return str(parse_network(value, strict=False))
     except ValueError:
         raise ValueError(f"'{value}' is not 'default' or a network such as 10.0.2.0/24") from None
 

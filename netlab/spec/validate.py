@@ -9,7 +9,6 @@ data path and line; nothing here raises for a bad topology, and nothing touches 
 from __future__ import annotations
 
 import difflib
-import functools
 import grp
 import ipaddress
 import pwd
@@ -18,6 +17,14 @@ from dataclasses import dataclass
 
 from netlab import tc
 from netlab.errors import Problem
+from netlab.spec.ip import (
+    IPAddress,
+    IPInterface,
+    IPNetwork,
+    parse_address,
+    parse_interface,
+    parse_network,
+)
 from netlab.spec.loaded import line_in
 from netlab.spec.model import (
     NAME_RE,
@@ -35,10 +42,6 @@ SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
 LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
 _LISTED = 12  # name the defined nodes in a message while there are this many at most
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_endpoint(text: str) -> tuple[str, str | None]:
@@ -104,7 +107,7 @@ def parse_target(text: str) -> tuple[str, str | None] | IPAddress:
     ValueError, with a message for a person, when it is neither.
     """
     try:
-        return ipaddress.ip_address(text)
+        return parse_address(text)
     except ValueError:
         pass
     if "%" in text:
@@ -114,7 +117,7 @@ def parse_target(text: str) -> tuple[str, str | None] | IPAddress:
     if "/" in text:
         address = text.partition("/")[0]
         try:
-            ipaddress.ip_address(address)
+            parse_address(address)
         except ValueError:
             pass
         else:
@@ -179,7 +182,7 @@ class _Checker:
         for name, node in self.topo.nodes.items():
             for iname, iface in node.interfaces.items():
                 for k, text in enumerate(iface.addresses):
-                    yield _Address(name, iname, k, ipaddress.ip_interface(text))
+                    yield _Address(name, iname, k, parse_interface(text))
 
     # -- the checks ------------------------------------------------------------------------
 
@@ -463,9 +466,9 @@ class _Checker:
                 f"node '{name}' has no interface '{settings.dev}' "
                 f"(its interfaces: {', '.join(self.interfaces_of(name))})",
             )
-        remote = ipaddress.ip_address(settings.remote)
+        remote = parse_address(settings.remote)
         if settings.local is not None:
-            local = ipaddress.ip_address(settings.local)
+            local = parse_address(settings.local)
             own = [a.value.ip for a in self.addresses_of.get(name, ())]
             if local not in own:
                 self.add(f"{path}.vxlan.local", f"{local} is not an address of node '{name}'")
@@ -510,7 +513,7 @@ class _Checker:
         reachable: list[tuple[IPNetwork, str]] = [(a.value.network, a.iface) for a in own]
         for route in node.routes:
             if route.dev is not None and route.via is None and route.to != "default":
-                reachable.append((_network(route.to), route.dev))
+                reachable.append((parse_network(route.to), route.dev))
         seen: dict[tuple[int, str, int], int] = {}
         for k, route in enumerate(node.routes):
             path = f"nodes.{name}.routes[{k}]"
@@ -521,8 +524,8 @@ class _Checker:
                     f"node '{name}' has no interface '{route.dev}' "
                     f"(its interfaces: {', '.join(names) or 'none'})",
                 )
-            to = None if route.to == "default" else _network(route.to)
-            via = _address(route.via) if route.via is not None else None
+            to = None if route.to == "default" else parse_network(route.to)
+            via = parse_address(route.via) if route.via is not None else None
             if via is not None and to is not None and via.version != to.version:
                 self.add(
                     path,
@@ -733,17 +736,6 @@ def end_mtu(topology: Topology, link: Link, end: tuple[str, str | None] | None) 
         if declared is not None and declared.mtu is not None:
             return declared.mtu
     return tc.DEFAULT_MTU
-
-
-# Routes repeat their destinations (and gateways) from node to node: parse each text once.
-@functools.lru_cache(maxsize=8192)
-def _network(text: str) -> IPNetwork:
-    return ipaddress.ip_network(text)
-
-
-@functools.lru_cache(maxsize=8192)
-def _address(text: str) -> IPAddress:
-    return ipaddress.ip_address(text)
 
 
 def _host_problem(address: IPInterface) -> str | None:

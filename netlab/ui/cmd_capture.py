@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netlab.errors import EXIT_OK, InputError
-from netlab.ui.common import err, with_lab
+from netlab.ui.common import err, long_running, with_lab
 
 if TYPE_CHECKING:
     from netlab.kernel.capture import Packet
@@ -96,6 +96,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
                 print(f"{clock}.{micros:06d} {line}", flush=True)
 
         previous = _stop_on_signals()
+        long_running()
         try:
             err.print(f"capturing on {node}:{ifname} of lab {lab.name} ({kind}){into}; "
                       "Ctrl-C stops")

@@ -7,7 +7,7 @@ import sys
 import time
 
 from netlab.errors import EXIT_OK, InputError
-from netlab.ui.common import with_lab
+from netlab.ui.common import long_running, with_lab
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -37,6 +37,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if not args.follow:
         return EXIT_OK
+    long_running()
     offsets = {name: path.stat().st_size if path.exists() else 0 for name, path in files.items()}
     try:
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -30,6 +31,12 @@ def overrides(pairs: Sequence[str]) -> dict[str, str]:
             raise InputError(f"--set takes KEY=VALUE, got '{pair}'")
         result[key.strip()] = value
     return result
+
+
+def long_running() -> None:
+    """For a command that runs until stopped: the garbage collector back on (cli.main turns
+    it off for the short commands)."""
+    gc.enable()
 
 
 def print_json(doc: Any) -> None:

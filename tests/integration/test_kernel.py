@@ -226,6 +226,40 @@ def test_veth_between_two_nodes_carries_ipv4_and_ipv6(ns: Names, kernel: Netlink
     assert inspect.list_marked_links_in_host() == []
 
 
+def test_link_local_addresses_are_usable_at_once(ns: Names, kernel: NetlinkKernel) -> None:
+    """A lab's namespaces do no duplicate address detection (netlink._BIRTH_SYSCTLS): the
+    fe80:: address of a new link is not tentative, and a datagram to it crosses straight
+    after the link is up. The host's own settings are untouched; a node's sysctl may
+    turn detection back on for the interfaces made after it."""
+    host = [nsfs_sysctl(None, key) for key in _DAD_KEYS]
+    a, b, c = ns("a"), ns("b"), ns("c")
+    run(kernel, [
+        CreateNamespace(a, alias=MARK), CreateNamespace(b, alias=MARK),
+        CreateNamespace(c, alias=MARK),
+        SetSysctl(c, "net.ipv6.conf.default.accept_dad", "1"),
+        CreateVeth(a, "eth0", b, "eth0", alias=MARK), CreateVeth(c, "eth0", b, "eth1", alias=MARK),
+        SetLinkUp(a, "eth0"), SetLinkUp(b, "eth0"), SetLinkUp(b, "eth1"), SetLinkUp(c, "eth0"),
+    ])
+    # Detection takes a second or more: c's address is still being checked.
+    assert "tentative" in ip("-n", c, "-6", "addr", "show", "dev", "eth0")
+    assert [nsfs_sysctl(a, key) for key in _DAD_KEYS] == ["0", "0"]
+    assert [nsfs_sysctl(None, key) for key in _DAD_KEYS] == host
+    local = next(x for x in links(b)["eth0"]["addresses"]  # type: ignore[attr-defined]
+                 if x.startswith("fe80:"))
+    assert "tentative" not in ip("-n", a, "-6", "addr", "show", "dev", "eth0")
+    assert udp_crosses(a, b, local.split("/")[0] + "%eth0", socket.AF_INET6)
+
+
+_DAD_KEYS = ("net.ipv6.conf.all.accept_dad", "net.ipv6.conf.default.accept_dad")
+
+
+def nsfs_sysctl(name: str | None, key: str) -> str:
+    """A sysctl's value in namespace `name` (None: the host's own)."""
+    if name is None:
+        return Path("/proc/sys", *key.split(".")).read_text().strip()
+    return inspect.read_sysctl(name, key)
+
+
 def test_star_on_a_bridge_carries_ipv4_and_ipv6(ns: Names, kernel: NetlinkKernel) -> None:
     sw, hosts, ops = star(ns, 3)
     run(kernel, ops)
