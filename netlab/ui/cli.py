@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from typing import Any
 
 from netlab import __version__
@@ -15,6 +16,7 @@ from netlab.errors import (
     EXIT_INPUT,
     EXIT_KERNEL,
     EXIT_OK,
+    EXIT_SIGPIPE,
     InputError,
     LabStateError,
     NetlabError,
@@ -50,9 +52,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     loaded = load_topology(args.file, overrides(args.set))
     topo = loaded.topology
     out.print(
-        f"{args.file}: ok: lab '{topo.name}', {len(topo.nodes)} nodes, {len(topo.links)} links"
+        f"{args.file}: ok: lab '{topo.name}', {_count(topo.nodes, 'node')}, "
+        f"{_count(topo.links, 'link')}"
     )
     return EXIT_OK
+
+
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -88,7 +95,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     elif result.created:
         topo = lab.topology
         out.print(
-            f"lab [bold]{lab.name}[/] is up: {len(topo.nodes)} nodes, {len(topo.links)} links, "
+            f"lab [bold]{lab.name}[/] is up: {_count(topo.nodes, 'node')}, "
+            f"{_count(topo.links, 'link')}, "
             f"{result.ops} operations in {result.seconds:.2f} s"
         )
     else:
@@ -338,6 +346,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`netlab plan --json | head`): what it wanted it has. Exit
+        # as a program killed by SIGPIPE would, without a word, and without Python
+        # complaining again when it flushes stdout at exit.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_SIGPIPE
     except PermissionError as error:
         # A privilege that a command missed checking up front: still one line, not a bug.
         what = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")

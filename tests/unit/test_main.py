@@ -25,3 +25,24 @@ def test_an_in_process_call_leaves_the_collector_as_it_was(argv: list[str]) -> N
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`netlab plan --json | head`: no "internal error", no Python noise; 141 as SIGPIPE."""
+    import subprocess
+    import sys
+
+    lines = ["name: big", "nodes:", "  sw: {kind: switch}"]
+    lines += [f"  h{i}: {{interfaces: {{eth0: {{addresses: [10.9.{i // 250}.{i % 250 + 1}/16]}}}}}}"
+              for i in range(400)]
+    lines += ["links:"] + [f"  - [h{i}:eth0, sw]" for i in range(400)]
+    topo = tmp_path / "big.yaml"
+    topo.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([sys.executable, "-m", "netlab", "plan", str(topo), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10) == b'{"lab":"bi'
+    proc.stdout.close()  # as `head` does once it has what it wants
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, stderr
+    assert stderr == ""
