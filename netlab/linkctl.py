@@ -235,6 +235,7 @@ class LinkControl:
     # --- the journal ------------------------------------------------------------------
     def _apply(self, ops: Sequence[Op]) -> None:
         from netlab.api import require_privileges
+        from netlab.kernel.lab import wait_until_passing
         from netlab.kernel.netlink import NetlinkKernel
 
         require_privileges()
@@ -249,6 +250,7 @@ class LinkControl:
                 kernel.execute(ops, lambda first, last: state.begin(base + first,
                                                                      ops[first:last]),
                                lambda i: state.done(base + i))
+                wait_until_passing(ops)  # `link up` returns when the link carries traffic
             except OpFailed as failure:
                 state.undone(base + failure.index)  # refused: the kernel did nothing of it
                 raise

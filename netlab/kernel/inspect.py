@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 from netlab.kernel import linkstate, nlsock, nsfs, rtnl, tcmsg
@@ -290,6 +291,31 @@ def _states(links: list[_RawLink], qdiscs: list[rtnl.Reply]) -> dict[str, LinkSt
     roots = linkstate.root_qdiscs(qdiscs)
     return {m.ifname: linkstate.link_state(m.ifname, m.index, m.flags, m.attrs, roots)
             for m in links if m.ifname is not None}
+
+
+# Links whose carrier the kernel turns on at once but starts to transmit on only when its
+# linkwatch work has seen the change (up to a second later, later on a busy machine): until
+# then their queue is a no-op that drops every packet. Their operstate says when it is done.
+_LINKWATCHED = ("veth", "bridge")
+
+
+def links_still_starting(ns: str, names: Collection[str]) -> list[str]:
+    """Of the named links of `ns`, the veth and bridge links that have a carrier but do not
+    pass packets yet (operstate not yet "up")."""
+    with nlsock.open_in(ns) as sock:
+        links = _dump_links(sock)
+    starting = []
+    for msg in links:
+        if msg.ifname not in names or not msg.flags & IFF_LOWER_UP:
+            continue
+        oper = msg.attrs.get(IFLA_OPERSTATE)
+        if oper and _OPERSTATES.get(oper[0]) == "up":
+            continue
+        info = msg.attrs.get(rtnl.IFLA_LINKINFO)
+        kind = _attrs(info, 0, len(info), _INFO_ATTRS).get(rtnl.IFLA_INFO_KIND) if info else None
+        if _text(kind) in _LINKWATCHED:
+            starting.append(str(msg.ifname))
+    return starting
 
 
 def read_namespace(ns: str) -> list[dict[str, Any]]:

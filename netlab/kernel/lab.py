@@ -3,15 +3,26 @@ in plan order, with one journal (begin/done indexes stay those of the whole op l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from netlab.kernel.base import BeginHook, DoneHook, Kernel, OpFailed
+from netlab.kernel.inspect import links_still_starting
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.kernel.processes import stop_all_in
 from netlab.kernel.services import ProcessKernel
-from netlab.plan.ops import DeleteNamespace, Op, RunCommand, StartService, StopService, WriteFiles
+from netlab.plan.ops import (
+    DeleteNamespace,
+    Op,
+    RunCommand,
+    SetLinkUp,
+    StartService,
+    StopService,
+    WriteFiles,
+)
 
 PROCESS_OPS = (RunCommand, WriteFiles, StartService, StopService)
+SETTLE_TIMEOUT = 3.0  # seconds; the kernel's linkwatch work is at most ~1 s late when idle
 
 
 class LabKernel:
@@ -36,11 +47,39 @@ class LabKernel:
             finally:
                 if is_process:
                     self.netlink.forget_links()  # a command may have made or removed links
+            if not is_process:
+                # Before the lab's programs start, and before `up` says the lab is up.
+                wait_until_passing(ops[start:end])
             start = end
 
     def close(self) -> None:
         self.netlink.close()
         self.processes.close()
+
+
+def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT) -> None:
+    """Wait (at most `timeout` seconds) until the links these ops set up pass packets: a
+    ping sent the moment `up` returns must not be dropped by a link the kernel has not
+    started yet (kernel/inspect.links_still_starting). Links still starting after that are
+    left to `status` to show."""
+    pending: dict[str, set[str]] = {}
+    for op in ops:
+        if isinstance(op, SetLinkUp):
+            pending.setdefault(op.ns, set()).add(op.ifname)
+    deadline = time.monotonic() + timeout
+    while pending:
+        still: dict[str, set[str]] = {}
+        for ns, names in pending.items():
+            try:
+                starting = links_still_starting(ns, names)
+            except OSError:
+                continue  # the namespace is gone: nothing to wait for there
+            if starting:
+                still[ns] = set(starting)
+        pending = still
+        if not pending or time.monotonic() >= deadline:
+            return
+        time.sleep(0.02)
 
 
 def _execute_at(kernel: Kernel, run: Sequence[Op], base: int, begin: BeginHook,

@@ -20,7 +20,7 @@ import pytest
 
 from netlab.kernel import inspect, nsfs
 from netlab.kernel.base import Kernel, OpFailed
-from netlab.kernel.lab import LabKernel
+from netlab.kernel.lab import LabKernel, wait_until_passing
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.plan.ops import (
     AddAddress,
@@ -233,13 +233,17 @@ def test_link_local_addresses_are_usable_at_once(ns: Names, kernel: NetlinkKerne
     turn detection back on for the interfaces made after it."""
     host = [nsfs_sysctl(None, key) for key in _DAD_KEYS]
     a, b, c = ns("a"), ns("b"), ns("c")
-    run(kernel, [
+    ops: list[Op] = [
         CreateNamespace(a, alias=MARK), CreateNamespace(b, alias=MARK),
         CreateNamespace(c, alias=MARK),
         SetSysctl(c, "net.ipv6.conf.default.accept_dad", "1"),
         CreateVeth(a, "eth0", b, "eth0", alias=MARK), CreateVeth(c, "eth0", b, "eth1", alias=MARK),
         SetLinkUp(a, "eth0"), SetLinkUp(b, "eth0"), SetLinkUp(b, "eth1"), SetLinkUp(c, "eth0"),
-    ])
+    ]
+    run(kernel, ops)
+    # The kernel adds a link-local address once it has seen the carrier (as LabKernel
+    # waits for before a lab is up).
+    wait_until_passing(ops)
     # Detection takes a second or more: c's address is still being checked.
     assert "tentative" in ip("-n", c, "-6", "addr", "show", "dev", "eth0")
     assert [nsfs_sysctl(a, key) for key in _DAD_KEYS] == ["0", "0"]
@@ -274,6 +278,26 @@ def test_star_on_a_bridge_carries_ipv4_and_ipv6(ns: Names, kernel: NetlinkKernel
     run(kernel, [SetLink(sw, "p0", master="")])
     assert links(sw)["p0"]["master"] is None
     assert not udp_crosses(hosts[1], hosts[0], "10.1.0.1")
+
+
+def test_a_lab_kernel_returns_when_its_links_pass_packets(ns: Names) -> None:
+    """The kernel turns a veth's carrier on at once but starts its queue up to a second
+    later; LabKernel waits for that, so the very first datagram sent afterwards arrives."""
+    sw, hosts, ops = star(ns, 40)
+    kernel = LabKernel()
+    try:
+        run(kernel, ops)
+    finally:
+        kernel.close()
+    for name in [sw, *hosts]:
+        names = {op.ifname for op in ops if isinstance(op, SetLinkUp) and op.ns == name}
+        assert inspect.links_still_starting(name, names) == []
+        assert all(links(name)[n]["operstate"] == "up" for n in names if n != "lo")
+    payload = secrets.token_bytes(8)
+    with sock_in(hosts[0], socket.AF_INET) as rx, sock_in(hosts[-1], socket.AF_INET) as tx:
+        rx.bind(("0.0.0.0", 0))
+        tx.sendto(payload, ("10.1.0.1", rx.getsockname()[1]))  # once: no retry to hide a drop
+        assert select.select([rx], [], [], 2.0)[0] and rx.recv(100) == payload
 
 
 def test_a_small_socket_cache_still_works(ns: Names) -> None:
