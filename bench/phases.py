@@ -42,6 +42,7 @@ PHASES = [
     ("netlab.kernel.netlink", "NetlinkKernel._netlink_batch", "  netlink batches"),
     ("netlab.kernel.netlink", "NetlinkKernel._delete_namespaces", "  namespaces removed"),
     ("netlab.kernel.processes", "stop_all_in", "  stop processes in doomed namespaces"),
+    ("netlab.kernel.lab", "wait_until_passing", "  wait until the links pass packets"),
     ("netlab.state.store", "LabState.write_meta", "  lab.json written"),
     ("netlab.state.store", "LabState.begin", "  journal: begin lines"),
     ("netlab.state.store", "LabState.done", "  journal: done lines"),
