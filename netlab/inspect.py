@@ -16,6 +16,7 @@ from netlab.plan.naming import SWITCH_BRIDGE
 
 if TYPE_CHECKING:
     from netlab.api import Lab
+    from netlab.plan.planner import ResolvedInterface
 
 SCHEMA = "netlab.status/1"
 
@@ -33,6 +34,13 @@ def _is_link_local(cidr: str) -> bool:
         except ValueError:
             pass
     return ipaddress.ip_interface(cidr).ip.is_link_local
+
+
+def _addresses(live: list[str], want: ResolvedInterface | None) -> list[str]:
+    """The interface's addresses, less the link-local ones the kernel gave it by itself
+    (fe80::/64 from the MAC): one the topology gives is shown like any other."""
+    given = set(want.spec.addresses) if want else set()
+    return [a for a in live if a in given or not _is_link_local(a)]
 
 
 def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
@@ -73,7 +81,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
         for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
             want = planned.get(ifname)
             got = live.get(ifname)
-            addresses = [a for a in (got or {}).get("addresses", []) if not _is_link_local(a)]
+            addresses = _addresses((got or {}).get("addresses", []), want)
             entry: dict[str, Any] = {
                 "name": ifname,
                 "kind": (got or {}).get("kind") or (want.kind if want else None),

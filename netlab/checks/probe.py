@@ -1,11 +1,11 @@
 """Carrying checks out in a running lab (effects): netlab's own probes, from inside nodes.
 
 ICMP echo by a raw socket in the node's namespace (netlab.kernel.reach.ping), TCP connect
-by a socket opened there (reach.socket_in), commands through Lab.exec. Each check is tried
-again until it passes or its time is up (addresses resolve, DAD finishes, a service
-starts); an `expect: unreachable` check fails at the first answer, and passes when none came
-in its window. Checks run side by side, so a lab's checks take about as long as the
-slowest one.
+by a socket opened there (reach.socket_in), commands as the node's `exec:` runs them (same
+environment and folder: kernel.services.run_in_node). Each check is tried again until it
+passes or its time is up (addresses resolve, DAD finishes, a service starts); an
+`expect: unreachable` check fails at the first answer, and passes when none came in its
+window. Checks run side by side, so a lab's checks take about as long as the slowest one.
 """
 
 from __future__ import annotations
@@ -155,10 +155,23 @@ def _connect(ns: str, address: str, port: int, wait: float) -> Outcome:
         return Outcome(True, f"connected to {where} in {took:.2f} ms")
 
 
+def node_command(lab: Lab, node: str, command: str,
+                 timeout: float) -> subprocess.CompletedProcess[str]:
+    """A `run:` check's command, as the node's `exec:` runs: its env:, NETLAB_NODE_DIR (where
+    its files: are) and the other NETLAB_* facts, in that folder."""
+    from netlab.kernel.services import run_in_node
+    from netlab.plan.naming import node_dir
+    from netlab.state.store import state_root
+
+    folder = node_dir(str(state_root()), lab.name, node)
+    env = lab.topology.nodes[node].env
+    return run_in_node(lab.namespace(node), folder, env, command, timeout)
+
+
 def _run(lab: Lab, probe: Probe, left: float) -> Outcome:
     assert probe.command is not None
     try:
-        done = lab.exec(probe.node, probe.command, timeout=left)
+        done = node_command(lab, probe.node, probe.command, left)
     except subprocess.TimeoutExpired:
         return Outcome(False, f"the command did not finish in {left:.1f} s")
     output = (done.stdout or "") + (done.stderr or "")

@@ -31,9 +31,11 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def ping(ns: str, address: str, timeout: float = 1.0, count: int = 1) -> float | None:
-    """Send ICMP echo requests from inside `ns` to `address`; the round-trip time in
-    seconds of the first reply, or None if none came within `timeout` per try."""
+def ping(ns: str, address: str, timeout: float = 1.0, count: int = 1,
+         first_seq: int = 1) -> float | None:
+    """Send ICMP echo requests from inside `ns` to `address`, numbered from `first_seq`
+    (a caller sending one at a time, as `netlab ping` does, counts on); the round-trip time
+    in seconds of the first reply, or None if none came within `timeout` per try."""
     ip = ipaddress.ip_address(address)
     v6 = ip.version == 6
     family = socket.AF_INET6 if v6 else socket.AF_INET
@@ -41,7 +43,8 @@ def ping(ns: str, address: str, timeout: float = 1.0, count: int = 1) -> float |
     request_type, reply_type = (128, 129) if v6 else (8, 0)
     ident = (os.getpid() ^ threading.get_ident()) & 0xFFFF
     with socket_in(ns, family, socket.SOCK_RAW, proto) as sock:
-        for seq in range(1, count + 1):
+        for n in range(count):
+            seq = (first_seq + n) & 0xFFFF  # the field has 16 bits; ping wraps it too
             payload = b"netlab-ping" + struct.pack("!d", time.monotonic())
             header = struct.pack("!BBHHH", request_type, 0, 0, ident, seq)
             # The kernel fills in the ICMPv6 checksum itself (it needs the addresses).

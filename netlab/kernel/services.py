@@ -44,6 +44,18 @@ def process_env(ns: str, node_dir: str, extra: Mapping[str, str]) -> dict[str, s
     return env
 
 
+def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
+                timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """`sh -c COMMAND` in the node as its `exec:` commands run, output captured: the same
+    environment (process_env), in the node's folder when there is one (a `run:` check)."""
+    return subprocess.run(
+        [_ip(), "netns", "exec", ns, "sh", "-c", command], stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, errors="replace", timeout=timeout, check=False,
+        cwd=node_dir if os.path.isdir(node_dir) else None,
+        env=process_env(ns, node_dir, extra),
+    )
+
+
 def _ip() -> str:
     return shutil.which("ip") or "ip"
 
@@ -93,8 +105,7 @@ def service_state(node_dir: str, name: str) -> dict[str, Any]:
 class ProcessKernel:
     """Executes the ops that are processes and files, not netlink messages."""
 
-    def __init__(self, command_stdout: int | None = None) -> None:
-        self.command_stdout = command_stdout  # None: `exec:` output goes to ours
+    def __init__(self) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
@@ -127,9 +138,8 @@ class ProcessKernel:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 proc = subprocess.run(
-                    argv, stdin=subprocess.DEVNULL,
-                    stdout=self.command_stdout if self.command_stdout is not None else out,
-                    stderr=err, check=False, cwd=op.node_dir or None,
+                    argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False,
+                    cwd=op.node_dir or None,
                     env=process_env(op.ns, op.node_dir, op.env),
                 )
             except FileNotFoundError:
@@ -137,11 +147,14 @@ class ProcessKernel:
                                "apt-get install iproute2") from None
             out.seek(0)
             err.seek(0)
-            said, complaint = out.read(), err.read().decode(errors="replace")
-        sys.stdout.buffer.write(said)  # nothing the command said is lost
-        sys.stdout.flush()
+            said = out.read().decode(errors="replace")
+            complaint = err.read().decode(errors="replace")
+        # Nothing the command said is lost, and none of it goes to our stdout: that is
+        # netlab's own (`up --json` must stay one JSON document). Written as text, so a
+        # progress bar on stderr is redrawn below it.
+        sys.stderr.write(said if proc.returncode else said + complaint)
+        sys.stderr.flush()
         if proc.returncode == 0:
-            sys.stderr.write(complaint)
             return
         lines = [line for line in complaint.splitlines() if line.strip()]
         status = (f"killed by signal {-proc.returncode}" if proc.returncode < 0

@@ -11,7 +11,8 @@ from netlab.errors import EXIT_OK, InputError, NetlabError
 from netlab.ui.common import err, overrides, with_lab
 
 FORMATS = ("mermaid", "dot", "svg")
-SUFFIXES = {".mmd": "mermaid", ".mermaid": "mermaid", ".dot": "dot", ".gv": "dot", ".svg": "svg"}
+SUFFIXES = {".mmd": "mermaid", ".mermaid": "mermaid", ".md": "mermaid", ".dot": "dot",
+            ".gv": "dot", ".svg": "svg"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +37,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     fmt = args.format or _format_of(args.output)
     lab = resolve_lab(args.lab, args.file, overrides(args.set))
     drawing = graph.build(lab.topology, lab.plan)
-    data = (graph.mermaid(drawing) if fmt == "mermaid" else graph.dot(drawing)).encode()
+    text = graph.mermaid(drawing) if fmt == "mermaid" else graph.dot(drawing)
+    if fmt == "mermaid" and _suffix(args.output) == ".md":
+        text = f"```mermaid\n{text}```\n"  # how GitHub and GitLab render it in Markdown
+    data = text.encode()
     if fmt == "svg":
         data = render_svg(data)
     if args.output:
@@ -53,10 +57,26 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _suffix(output: str | None) -> str:
+    return Path(output).suffix.lower() if output else ""
+
+
 def _format_of(output: str | None) -> str:
+    """The format an -o file's name asks for; stdout is Mermaid. A name that asks for
+    none netlab writes (x.png) is refused: its content would not be what it says."""
     if output is None:
         return "mermaid"
-    return SUFFIXES.get(Path(output).suffix.lower(), "mermaid")
+    suffix = _suffix(output)
+    fmt = SUFFIXES.get(suffix)
+    if fmt is None:
+        raise InputError(
+            f"-o {output}: "
+            + (f"netlab graph does not write {suffix} files" if suffix
+               else "the name has no suffix to tell the format"),
+            hint="name it .mmd or .md (Mermaid), .dot or .gv (Graphviz DOT) or .svg "
+            "(needs Graphviz), or give the format with -f",
+        )
+    return fmt
 
 
 def render_svg(dot_text: bytes) -> bytes:

@@ -62,7 +62,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
         for seq in range(1, args.count + 1):
             started = time.monotonic()
             sent += 1
-            rtt = ping(ns, address, args.wait, 1)
+            rtt = ping(ns, address, args.wait, 1, first_seq=seq)
             if rtt is None:
                 out.print(f"no reply from {address}: seq={seq} (waited {args.wait:g} s)")
             else:

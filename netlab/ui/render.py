@@ -57,6 +57,16 @@ def _state(iface: dict[str, Any]) -> Text:
     return Text("no carrier", style="red")
 
 
+def _link_words(iface: dict[str, Any]) -> str:
+    """What the port is attached to: its cable's other end, its bridge, a TUN/TAP's owner."""
+    words = [f"to {iface['peer']}"] if iface["peer"] else []
+    if iface.get("master"):
+        words.append(f"in {iface['master']}")
+    if iface["kind"] in ("tun", "tap") and iface.get("owner") is not None:
+        words.append(f"owner {iface['owner']}")
+    return ", ".join(words)
+
+
 def status_view(doc: dict[str, Any]) -> RenderableType:
     nodes = Table(title=f"lab {doc['lab']}", title_justify="left", show_edge=False)
     nodes.add_column("node", style="bold")
@@ -80,14 +90,9 @@ def status_view(doc: dict[str, Any]) -> RenderableType:
         ifaces.add_column(col, justify=justify, no_wrap=col != "addresses")  # type: ignore[arg-type]
     for node in doc["nodes"]:
         for i, iface in enumerate(node["interfaces"]):
-            link = f"to {iface['peer']}" if iface["peer"] else ""
-            if iface.get("master"):
-                link = f"{link}, in {iface['master']}" if link else f"in {iface['master']}"
-            if iface["kind"] in ("tun", "tap") and iface.get("owner") is not None:
-                link = f"owner {iface['owner']}"
             ifaces.add_row(
                 node["name"] if i == 0 else "",
-                iface["name"], iface["kind"] or "?", link,
+                iface["name"], iface["kind"] or "?", _link_words(iface),
                 "\n".join(iface["addresses"]), iface["mac"] or "",
                 str(iface["mtu"] or ""), _state(iface),
                 str(iface["rx_packets"]), str(iface["tx_packets"]),

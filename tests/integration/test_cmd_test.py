@@ -192,3 +192,61 @@ def test_ping(tmp_path: Path, lab_name: str) -> None:
                                          check=2).stderr
     finally:
         lab.down()
+
+
+def _echo_requests(sock: socket.socket, v6: bool, wanted: int) -> list[int]:
+    """Sequence numbers of the ICMP echo requests a raw socket in the target saw arrive."""
+    sock.settimeout(3)
+    seqs: list[int] = []
+    while len(seqs) < wanted:
+        data = sock.recv(2048)
+        icmp = data if v6 else data[(data[0] & 0x0F) * 4 :]  # IPv4: after the IP header
+        if icmp[0] == (128 if v6 else 8):
+            seqs.append(int.from_bytes(icmp[6:8], "big"))
+    return seqs
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_ping_numbers_each_request_on_the_wire(
+    tmp_path: Path, lab_name: str, family: int
+) -> None:
+    lab = Lab.from_file(topology(tmp_path, PASSING), name=lab_name)
+    lab.up()
+    try:
+        v6 = family == 6
+        kind = (socket.AF_INET6, socket.IPPROTO_ICMPV6) if v6 else (socket.AF_INET,
+                                                                    socket.IPPROTO_ICMP)
+        with socket_in(lab.namespace("srv"), kind[0], socket.SOCK_RAW, kind[1]) as sock:
+            shown = netlab("ping", "-l", lab_name, f"-{family}", "alice", "srv", "-c", "3",
+                           "-i", "0.05").stdout
+            assert [f"seq={n}" in shown for n in (1, 2, 3)] == [True] * 3
+            assert _echo_requests(sock, v6, 3) == [1, 2, 3]
+    finally:
+        lab.down()
+
+
+# --- run: checks --------------------------------------------------------------------------------
+
+NODE_ENV = """\
+  - {node: srv, run: "cat $NETLAB_NODE_DIR/conf/greeting.txt", expect_output: "port=8080"}
+  - {node: srv, run: "cat conf/greeting.txt && pwd", expect_output: "/nodes/srv"}
+  - {node: srv, run: "echo $GREETING in $NETLAB_LAB on $NETLAB_NODE", expect_output: "hi in"}
+"""
+
+
+def test_run_checks_have_the_environment_of_the_nodes_exec(
+    tmp_path: Path, lab_name: str
+) -> None:
+    path = topology(tmp_path, NODE_ENV)
+    text = path.read_text().replace(
+        '    interfaces: {eth0: {addresses: [10.77.0.2/24, "fd00:77::2/64"]}}\n',
+        '    interfaces: {eth0: {addresses: [10.77.0.2/24, "fd00:77::2/64"]}}\n'
+        '    env: {GREETING: hi}\n'
+        '    files: {"conf/greeting.txt": "port=8080"}\n',
+    )
+    assert "GREETING" in text
+    path.write_text(text)
+    report = json.loads(netlab("test", str(path), "-l", lab_name, "--json").stdout)
+    assert report["ok"], report
+    outputs = [check["output"] for check in report["checks"]]
+    assert outputs[2].strip() == f"hi in {lab_name} on srv"

@@ -298,12 +298,20 @@ class FakeLab:
         return subprocess.CompletedProcess(["sh", "-c", cmd], code, output, "")
 
 
+@pytest.fixture
+def fake_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands of run: checks go to the FakeLab's exec, not into a namespace."""
+    monkeypatch.setattr("netlab.checks.probe.node_command",
+                        lambda lab, node, command, timeout: lab.exec(node, command, timeout))
+
+
 def _run_probe(expect_output: str | None = None, expect_exit: int = 0,
                timeout: float = 2.0) -> Probe:
     return Probe(0, "t", "run", "gw", timeout, command="ip route",
                  expect_output=expect_output, expect_exit=expect_exit)
 
 
+@pytest.mark.usefixtures("fake_commands")
 def test_a_command_check_is_tried_again_until_it_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("netlab.checks.probe.RUN_PAUSE", 0.01)
     lab = FakeLab([(0, "nothing yet\n"), (1, "oops\n"), (0, "10.9.0.0/24 via 10.0.0.1\n")])
@@ -312,6 +320,7 @@ def test_a_command_check_is_tried_again_until_it_passes(monkeypatch: pytest.Monk
     assert result.why == "exit status 0, the output has '10.9.0.0/24'"
 
 
+@pytest.mark.usefixtures("fake_commands")
 def test_a_command_check_fails_with_the_last_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("netlab.checks.probe.RUN_PAUSE", 0.01)
     result = run_probe(FakeLab([(0, "default via 10.0.0.1\n")]),  # type: ignore[arg-type]
@@ -322,6 +331,7 @@ def test_a_command_check_fails_with_the_last_reason(monkeypatch: pytest.MonkeyPa
     assert result.output == "default via 10.0.0.1\n"
 
 
+@pytest.mark.usefixtures("fake_commands")
 def test_a_command_check_with_another_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("netlab.checks.probe.RUN_PAUSE", 0.01)
     failed = run_probe(FakeLab([(2, "no such file\n")]),  # type: ignore[arg-type]
@@ -333,6 +343,7 @@ def test_a_command_check_with_another_exit_status(monkeypatch: pytest.MonkeyPatc
     assert not hung.passed and "did not finish" in hung.why
 
 
+@pytest.mark.usefixtures("fake_commands")
 def test_checks_run_side_by_side_and_keep_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = FakeLab([(0, "ok\n")])
     probes = [Probe(i, f"c{i}", "run", "gw", 1.0, command="true") for i in range(5)]

@@ -168,3 +168,22 @@ def test_settings_of_one_end(tmp_path: Path) -> None:
     )
     g = _graph_of(path)
     assert g.edges[0].notes == ("rate 10mbit", "r1:eth1 out rate 1mbit")
+
+
+def test_the_output_file_name_says_the_format(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "x.png"
+    assert main(["graph", str(HELLO), "-o", str(png)]) == 2
+    stderr = capsys.readouterr().err
+    assert f"error: -o {png}: netlab graph does not write .png files\n" in stderr
+    assert ".mmd or .md (Mermaid), .dot or .gv (Graphviz DOT)" in stderr
+    assert not png.exists()
+    assert main(["graph", str(HELLO), "-o", str(tmp_path / "graph")]) == 2
+    assert "the name has no suffix to tell the format" in capsys.readouterr().err
+    # Markdown: Mermaid in the fenced block GitHub and GitLab render.
+    assert main(["graph", str(HELLO), "-o", str(tmp_path / "h.md")]) == 0
+    mermaid = (GOLDEN / "hello.mmd").read_text()
+    assert (tmp_path / "h.md").read_text() == f"```mermaid\n{mermaid}```\n"
+    # A format given with -f is written whatever the name.
+    assert main(["graph", str(HELLO), "-f", "dot", "-o", str(tmp_path / "graph")]) == 0
+    assert (tmp_path / "graph").read_text() == (GOLDEN / "hello.dot").read_text()

@@ -27,3 +27,30 @@ def test_addresses_and_brackets_are_shown_verbatim() -> None:
     text = captured.get()
     assert "fd00:a::1/64" in text  # not an emoji for ':a:'
     assert "eth1 [x] is missing" in text  # not eaten as markup
+
+
+def _port(**changes: object) -> dict:
+    iface = {
+        "name": "tap0", "kind": "tap", "peer": None, "master": None, "addresses": [],
+        "mac": None, "mtu": 1500, "admin": "up", "oper": "down", "carrier": False,
+        "rx_bytes": 0, "tx_bytes": 0, "rx_packets": 0, "tx_packets": 0, "owner": None,
+        "group": None, "planned": True, "present": True,
+    }
+    return {**iface, **changes}
+
+
+def _table_line(iface: dict, name: str) -> str:
+    doc = {"lab": "t", "nodes": [{"name": "a", "kind": "host", "namespace": "netlab-t-a",
+                                  "present": True, "interfaces": [iface], "routes": []}],
+           "drift": []}
+    with out.capture() as captured:
+        out.print(status_view(doc))
+    return next(line for line in captured.get().splitlines() if f" {name} " in line)
+
+
+def test_the_link_column_says_what_a_port_is_attached_to() -> None:
+    assert "in br0, owner 65534" in _table_line(_port(master="br0", owner=65534), "tap0")
+    assert "in br0" in _table_line(_port(master="br0"), "tap0")
+    assert "owner 0" in _table_line(_port(kind="tun", name="tun0", owner=0), "tun0")
+    veth = _port(kind="veth", name="eth1", peer="b:eth1", master="br0")
+    assert "to b:eth1, in br0" in _table_line(veth, "eth1")
