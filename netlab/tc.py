@@ -31,6 +31,10 @@ DEFAULT_MTU = 1500
 DEFAULT_LATENCY_US = 50_000  # tbf queue when neither limit nor latency is given
 DEFAULT_NETEM_LIMIT = 1000  # packets, the kernel's own default
 BURST_SECONDS = Fraction(1, 250)  # default tbf bucket: 4 ms of traffic (at least two frames)
+# tbf keeps its bucket as the time it takes to send, and reports it in a u32 of scheduler
+# ticks (64 ns): a bucket longer than this wraps around (100mb at 1mbit reads back 1.7 MB).
+TICK_NS = 64
+MAX_BUCKET_NS = U32 * TICK_NS  # 274.88 s
 
 NETEM_KEYS: tuple[str, ...] = ("delay", "jitter", "loss", "duplicate", "corrupt", "reorder")
 TBF_ONLY_KEYS: tuple[str, ...] = ("burst", "latency")
@@ -224,7 +228,7 @@ def check(values: Mapping[str, str | None], mtu: int = DEFAULT_MTU) -> list[tupl
             problems.append(("latency", "give limit or latency, not both (each sets the "
                                         "length of the tbf queue)"))
     if not problems and not netem and "rate" in parsed:
-        problems += _tbf_sizes(parsed, mtu)
+        problems += _tbf_sizes(parsed, given, mtu)
     return problems
 
 
@@ -259,8 +263,31 @@ def build(values: Mapping[str, str | None], mtu: int = DEFAULT_MTU) -> Qdisc | N
 
 def default_burst(rate: int, mtu: int = DEFAULT_MTU) -> int:
     """4 ms of traffic, and at least two full frames (a bucket smaller than a frame would
-    drop it)."""
-    return max(int(rate * BURST_SECONDS), 2 * (mtu + ETH_HLEN))
+    drop it), but no more than the kernel's bucket holds at this rate (check() refuses a
+    rate too slow for even one frame)."""
+    return min(max(int(rate * BURST_SECONDS), 2 * (mtu + ETH_HLEN)), max_burst(rate))
+
+
+def max_burst(rate: int) -> int:
+    """The largest tbf bucket, in bytes, the kernel can hold at `rate` bytes per second."""
+    return min(MAX_BUCKET_NS * rate // 10**9, U32)
+
+
+def _slowest_rate(frame: int) -> int:
+    """The lowest rate, in bytes per second, whose tbf bucket holds one frame."""
+    return -(-frame * 10**9 // MAX_BUCKET_NS)
+
+
+def _size_below(size: int) -> str:
+    """A round size, as tc reads it, no larger than `size` bytes."""
+    for unit, scale in (("mb", 2**20), ("kb", 2**10)):
+        if size >= 10 * scale:
+            return f"{size // scale}{unit}"
+    return f"{size}b"
+
+
+def _seconds_text(size: int, rate: int) -> str:
+    return f"{_trim(Fraction(size, rate))} s"
 
 
 def _tbf_limit(given: Mapping[str, str], rate: int, burst: int) -> int:
@@ -318,14 +345,30 @@ def _tbf_only(key: str, netem: list[str]) -> str:
             f"carries the rate itself and has no {key}")
 
 
-def _tbf_sizes(parsed: Mapping[str, Any], mtu: int) -> list[tuple[str, str]]:
+def _tbf_sizes(parsed: Mapping[str, Any], given: Mapping[str, str],
+               mtu: int) -> list[tuple[str, str]]:
     frame = mtu + ETH_HLEN
     rate: int = parsed["rate"]
-    burst = parsed.get("burst", default_burst(rate, mtu))
+    longest = f"{_trim(Fraction(MAX_BUCKET_NS, 10**9))} s"
     problems: list[tuple[str, str]] = []
+    if max_burst(rate) < frame:
+        slowest = rate_text(_slowest_rate(frame))
+        problems.append(("rate", f"rate {given['rate']} is too slow for tbf: one full frame "
+                                 f"({frame} bytes at mtu {mtu}) takes "
+                                 f"{_seconds_text(frame, rate)} to send, and the kernel's "
+                                 f"bucket holds at most {longest} of traffic; give at least "
+                                 f"{slowest}"))
+        return problems
+    burst = parsed.get("burst", default_burst(rate, mtu))
     if burst < frame:
         problems.append(("burst", f"burst {burst} bytes is less than one full frame ({frame} "
                                   f"bytes at mtu {mtu}); such frames would be dropped"))
+    elif burst > max_burst(rate):
+        problems.append(("burst", f"burst {given['burst']} is {_seconds_text(burst, rate)} "
+                                  f"of traffic at rate {given['rate']}, and the kernel's "
+                                  f"bucket holds at most {longest} (at this rate "
+                                  f"{_size_below(max_burst(rate))}); give a smaller burst or "
+                                  "a higher rate"))
     if "limit" in parsed and parsed["limit"] < frame:
         problems.append(("limit", f"limit {parsed['limit']} (bytes, for tbf) holds no full "
                                   f"frame ({frame} bytes at mtu {mtu})"))

@@ -38,9 +38,18 @@ _KIND_OPTION = {
 def explain(code: int, text: str, op: Op) -> tuple[str, str | None]:
     """(reason, hint) for errno `code` refusing `op`; `text` is the kernel's own words."""
     reason, hint = _base(code, op)
+    if code == errno.EEXIST and isinstance(op, CreateVxlan) and vni_taken(text):
+        reason, hint = (f"another vxlan in this node already has id {op.vni} on port "
+                        f"{op.port}", "give each vxlan of a node its own id (or port)")
+        text = ""  # said in our words
     if text and text.lower() not in reason.lower():
         reason = f"{reason} (kernel: {text})"
     return reason, hint
+
+
+def vni_taken(text: str) -> bool:
+    """Whether the kernel's words for an EEXIST say the vxlan id is taken (not the name)."""
+    return "vni" in text.lower()
 
 
 def _base(code: int, op: Op) -> tuple[str, str | None]:

@@ -163,6 +163,12 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
     for ifc in ifaces:
         if ifc.master:
             ops.append(SetLink(ns, ifc.name, master=ifc.master))
+    # A joining port lowers its bridge to the smallest MTU of its ports, unless the bridge's
+    # MTU was set after creation: set it again once the ports are in, so that it sticks.
+    masters = {ifc.master for ifc in ifaces}
+    for ifc in ifaces:
+        if ifc.kind == "bridge" and ifc.spec.mtu and ifc.name in masters:
+            ops.append(SetLink(ns, ifc.name, mtu=ifc.spec.mtu))
     for ifc in ifaces:
         for address in ifc.spec.addresses:
             ops.append(AddAddress(ns, ifc.name, address))

@@ -90,6 +90,7 @@ _WHAT: dict[str, str] = {
     "expect_output": "a text",
     "expect_exit": "a whole number (0..255)",
     "timeout": "a number of seconds",
+    "ready_timeout": "a number of seconds (more than 0, at most 600)",
 }
 # Where a field name means something else in one model.
 _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
@@ -402,7 +403,14 @@ class Wording:
     def out_of_range(self, at: _At, error: ErrorDetails) -> str:
         low, high = _bounds(at.meta)
         ctx = error.get("ctx", {})
-        low = ctx.get("ge", low if low is not None else ctx.get("gt"))
+        above = ctx.get("gt", _above(at.meta))
+        if above is not None:  # an open lower bound: say it in words, not as a span
+            words = f"more than {_number(above)}"
+            if high is not None:
+                words += f", at most {_number(high)}"
+            unit = " seconds" if at.field in _SECONDS else ""
+            return f"{at.field} {_scalar(at.value)} is out of range ({words}{unit})"
+        low = ctx.get("ge", low)
         high = ctx.get("le", high if high is not None else ctx.get("lt"))
         span = f"{low if low is not None else ''}..{high if high is not None else ''}"
         return f"{at.field} {_scalar(at.value)} is out of range ({span})"
@@ -429,6 +437,19 @@ def _looks_like(value: Any, model: type[BaseModel]) -> bool:
     if not isinstance(value, dict) or not value:
         return False
     return set(map(str, value)) <= set(_keys(model))
+
+
+_SECONDS = ("ready_timeout", "timeout")  # fields given in seconds
+
+
+def _above(meta: list[Any]) -> Any:
+    """The open lower bound (gt) of a field, if it has one."""
+    return next((m.gt for m in meta if getattr(m, "gt", None) is not None), None)
+
+
+def _number(value: Any) -> str:
+    """0.0 -> '0', 2.5 -> '2.5': a bound as a person writes it."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _bounds(meta: list[Any]) -> tuple[Any, Any]:
@@ -511,8 +532,10 @@ def _problem(
         message = wording.missing(at)
     elif kind in ("value_error", "assertion_error"):
         message = str(details.get("ctx", {}).get("error", details["msg"]))
-    elif kind == "literal_error":
+    elif kind == "literal_error" or (kind == "int_parsing_size" and at.field == "version"):
         message = wording.literal(at, details)
+    elif kind == "int_parsing_size":
+        message = f"{at.field} {_scalar(at.value)} is far too large"
     elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         message = wording.out_of_range(at, details)
     elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):

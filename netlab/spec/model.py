@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from netlab.spec.ip import parse_address, parse_interface, parse_network
 
@@ -25,18 +26,27 @@ NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 SYSCTL_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+$")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
-MAX_NAME = 24  # lab and node names; keeps namespace names short and readable
+MAX_NAME = 24  # node (and service) names; keeps namespace names short and readable
+# Lab names: the same limit as `--name` (state/store.py). The kernel's own limit is far
+# off: a namespace netlab-<lab>-<node> is a file name (255 bytes), the mark netlab:<lab>
+# an interface alias (255 bytes).
+MAX_LAB_NAME = 64
 
 
-def _check_name(value: str) -> str:
+def _check_name(value: str, longest: int = MAX_NAME) -> str:
     if not NAME_RE.match(value):
         raise ValueError(
             f"'{value}' is not a valid name: use lowercase letters, digits and '-' "
             "(not at either end)"
         )
-    if len(value) > MAX_NAME:
-        raise ValueError(f"'{value}' is too long ({len(value)} characters, at most {MAX_NAME})")
+    if len(value) > longest:
+        raise ValueError(f"'{value}' is too long ({len(value)} characters, at most {longest})")
     return value
+
+
+def check_lab_name(value: str) -> str:
+    """A lab name, from a file's `name:` or from --name: ValueError in words if bad."""
+    return _check_name(value, MAX_LAB_NAME)
 
 
 def check_ifname(value: str) -> str:
@@ -104,6 +114,10 @@ def _check_dest(value: str) -> str:
 
 
 def _check_sysctl(value: str) -> str:
+    if any(c.isspace() for c in value):
+        bare = "".join(value.split())
+        fix = f"; write {bare}" if SYSCTL_RE.match(bare) else ""
+        raise ValueError(f"'{value}': a sysctl name has no spaces{fix}")
     if "/" in value and SYSCTL_RE.match(value.replace("/", ".")):
         raise ValueError(f"'{value}': write sysctl names with dots: {value.replace('/', '.')}")
     if value.startswith("net.") and (".." in value or value.endswith(".")):
@@ -119,15 +133,25 @@ def _check_mac(value: str) -> str:
     return value.lower()
 
 
+def _not_a_boolean(value: Any) -> Any:
+    # YAML reads true/yes as a boolean, which pydantic would take as the number 1.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "a number, not true or false")
+    return value
+
+
+NotBool = BeforeValidator(_not_a_boolean)  # on every number of the format
+
 Name = Annotated[str, AfterValidator(_check_name)]
+LabName = Annotated[str, AfterValidator(check_lab_name)]
 IfName = Annotated[str, AfterValidator(check_ifname)]
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
 IpAddr = Annotated[str, AfterValidator(_check_ip)]
 Destination = Annotated[str, AfterValidator(_check_dest)]
 SysctlKey = Annotated[str, AfterValidator(_check_sysctl)]
 Mac = Annotated[str, AfterValidator(_check_mac)]
-Mtu = Annotated[int, Field(ge=68, le=65535)]
-Owner = int | Annotated[str, Field(min_length=1, max_length=32)]
+Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
+Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
 
 NodeKind = Literal["host", "router", "switch"]
 InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan"]
@@ -140,11 +164,11 @@ class _Strict(BaseModel):
 class Vxlan(_Strict):
     """A VXLAN tunnel endpoint inside a node (unicast)."""
 
-    id: Annotated[int, Field(ge=0, le=16777215)]
+    id: Annotated[int, Field(ge=0, le=16777215), NotBool]
     remote: IpAddr
     local: IpAddr | None = None
     dev: IfName | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] = 4789
+    port: Annotated[int, Field(ge=1, le=65535), NotBool] = 4789
 
 
 class Interface(_Strict):
@@ -176,7 +200,7 @@ class Route(_Strict):
     to: Destination
     via: IpAddr | None = None
     dev: IfName | None = None
-    metric: Annotated[int, Field(ge=0, le=4294967295)] | None = None
+    metric: Annotated[int, Field(ge=0, le=4294967295), NotBool] | None = None
 
     @model_validator(mode="after")
     def _needs_gateway_or_dev(self) -> Route:
@@ -230,7 +254,7 @@ class Service(_Strict):
     ready: Annotated[str, Field(min_length=1)] | None = Field(
         None, description="`up` waits until the service's output contains this text."
     )
-    ready_timeout: Annotated[float, Field(gt=0, le=600)] = Field(
+    ready_timeout: Annotated[float, Field(gt=0, le=600), NotBool] = Field(
         10.0, description="Seconds `up` waits for `ready` before it gives up (and rolls back)."
     )
 
@@ -346,8 +370,8 @@ class Link(Shaping):
         return data
 
 
-Port = Annotated[int, Field(ge=1, le=65535)]
-Seconds = Annotated[float, Field(ge=0.1, le=3600)]
+Port = Annotated[int, Field(ge=1, le=65535), NotBool]
+Seconds = Annotated[float, Field(ge=0.1, le=3600), NotBool]
 
 
 class Check(_Strict):
@@ -384,7 +408,7 @@ class Check(_Strict):
     expect_output: str | None = Field(
         None, description="Text the command's output must contain."
     )
-    expect_exit: Annotated[int, Field(ge=0, le=255)] | None = Field(
+    expect_exit: Annotated[int, Field(ge=0, le=255), NotBool] | None = Field(
         None, description="The exit status the command must have (default 0)."
     )
     timeout: Seconds | None = Field(
@@ -393,7 +417,7 @@ class Check(_Strict):
 
 
 class Topology(_Strict):
-    name: Name
+    name: LabName
     version: Literal[1] = 1
     description: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)

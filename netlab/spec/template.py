@@ -306,8 +306,7 @@ def _check_overrides(
         if not VAR_NAME.match(key):
             message = f"'{key}' is not a variable name; use letters, digits and '_' (not first)"
         elif key not in variables and key not in used:
-            known = ", ".join(sorted(set(variables) | used)) or "none"
-            message = f"the file uses no variable '{key}' (vars: {known})"
+            message = f"the file uses no variable '{key}' ({_known(variables, used)})"
         else:
             result[key] = parse_override(value)
             continue
@@ -315,3 +314,10 @@ def _check_overrides(
     if problems:
         raise TemplateProblems(problems)
     return result
+
+
+def _known(variables: Mapping[str, Any], used: set[str]) -> str:
+    """The variables --set may give: the file's vars, and those it uses without a value."""
+    known = f"vars: {', '.join(sorted(variables)) or 'none'}"
+    unset = sorted(used - set(variables))
+    return f"{known}; used but not in vars: {', '.join(unset)}" if unset else known

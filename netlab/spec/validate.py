@@ -296,6 +296,10 @@ class _Checker:
         self.routes(name, node)
         self.subnets(name)
         self.sysctls(name, node)
+        self.files(name, node)
+        for sname, service in node.services.items():
+            self.owner(f"{path}.services.{sname}.user", service.user, user=True)
+            self.owner(f"{path}.services.{sname}.group", service.group, user=False)
         for k, command in enumerate(node.exec):
             if not command.strip():
                 self.add(f"{path}.exec[{k}]", "an empty command")
@@ -308,6 +312,8 @@ class _Checker:
             net = a.value.network
             if net.prefixlen == net.max_prefixlen or a.value.is_link_local:
                 continue
+            if a.value.is_loopback:
+                continue  # reported on its own (only lo may have it)
             seen = first.setdefault(net, a)
             if seen.iface != a.iface:
                 self.add(
@@ -327,6 +333,31 @@ class _Checker:
                     f"nodes.{name}.sysctls.{key}",
                     f"node '{name}' has no interface '{device}' "
                     f"(its interfaces: {', '.join(known) or 'none'})",
+                )
+
+    def files(self, name: str, node: Node) -> None:
+        # 'a' and 'a/b' cannot both be written: 'a' would be a file and a directory at once.
+        for fname in node.files:
+            folder = _file_above(fname, node.files)
+            if folder is not None:
+                self.add(
+                    f"nodes.{name}.files.{fname}",
+                    f"'{fname}' is inside '{folder}', which is a file here; "
+                    "a path cannot be both a file and a directory",
+                )
+        for sname, service in node.services.items():
+            cwd = service.cwd
+            if cwd is None:
+                continue
+            where = f"nodes.{name}.services.{sname}.cwd"
+            folder = _file_above(cwd, node.files)
+            if cwd in node.files:
+                self.add(where, f"'{cwd}' is one of the node's files, not a directory")
+            elif folder is not None:
+                self.add(
+                    where,
+                    f"'{cwd}' is inside '{folder}', which is one of the node's files, "
+                    "not a directory",
                 )
 
     def switch(self, name: str, node: Node) -> None:
@@ -423,6 +454,19 @@ class _Checker:
                     f"'{key}' cannot be set on the loopback device (only addresses, mtu, up)",
                 )
             return
+        for k, text in enumerate(iface.addresses):
+            if parse_interface(text).ip.is_loopback:
+                self.add(
+                    f"{path}.addresses[{k}]",
+                    f"{text} is a loopback address, which only lo may have; "
+                    f"give {iname} another address, or put this one on lo",
+                )
+        if kind == "tun" and iface.mac is not None:
+            self.add(
+                f"{path}.mac",
+                "a tun device has no MAC (it carries IP packets, not Ethernet frames); "
+                "leave out mac, or make it a tap",
+            )
         for key in ("ports", "stp"):
             if key in given and kind != "bridge":
                 self.add(f"{path}.{key}", f"'{key}' is only for a bridge (kind: bridge)")
@@ -476,17 +520,22 @@ class _Checker:
                 self.add(f"{path}.vxlan", "local and remote must both be IPv4 or both IPv6")
             elif local == remote:
                 self.add(f"{path}.vxlan.remote", "remote is the same address as local")
-        for other, settings2 in node.interfaces.items():
-            if other == iname or settings2.kind != "vxlan" or settings2.vxlan is None:
+        # The kernel keeps one vxlan per (id, port, IP version) in a namespace.
+        for other, iface2 in node.interfaces.items():
+            if other == iname:
+                break  # reported on the second of the two
+            vx2 = iface2.vxlan
+            if iface2.kind not in (None, "vxlan") or vx2 is None:
                 continue
-            same = (settings2.vxlan.id, settings2.vxlan.port) == (settings.id, settings.port)
-            names = list(node.interfaces)
-            if same and names.index(other) < names.index(iname):
+            if (vx2.id, vx2.port) == (settings.id, settings.port) and (
+                parse_address(vx2.remote).version == remote.version
+            ):
                 self.add(
                     f"{path}.vxlan.id",
                     f"vxlan id {settings.id} on port {settings.port} is already used by "
-                    f"'{other}' in this node; give one another id",
+                    f"'{other}' in this node; give one another id (or another port)",
                 )
+                break
 
     def owner(self, path: str, value: Owner | None, user: bool) -> None:
         if value is None:
@@ -736,6 +785,16 @@ def end_mtu(topology: Topology, link: Link, end: tuple[str, str | None] | None) 
         if declared is not None and declared.mtu is not None:
             return declared.mtu
     return tc.DEFAULT_MTU
+
+
+def _file_above(path: str, files: dict[str, str]) -> str | None:
+    """The first folder on the way to `path` that is itself one of `files`, if any."""
+    parts = path.split("/")
+    for n in range(1, len(parts)):
+        folder = "/".join(parts[:n])
+        if folder in files:
+            return folder
+    return None
 
 
 def _host_problem(address: IPInterface) -> str | None:

@@ -18,8 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netlab.errors import TopologyError
+from netlab.errors import InputError, TopologyError
 from netlab.spec import LoadedTopology, json_schema, load_text, load_topology, parse_endpoint
+from netlab.spec.model import MAX_LAB_NAME, MAX_NAME
+from netlab.state.store import LabState
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE.parent / "bad"
@@ -205,6 +207,28 @@ def test_override_for_an_unknown_variable() -> None:
     assert errors_of(SMALL, **{"a-b": "1"}) == [
         "t.yaml: --set a-b: 'a-b' is not a variable name; use letters, digits and '_' (not first)"
     ]
+
+
+def test_override_for_an_unknown_variable_tells_vars_from_variables_without_a_value() -> None:
+    text = SMALL.replace("  mtu: 1500\n", "")  # used in the file, but not in its vars
+    assert errors_of(text, unknown="1") == [
+        "t.yaml: --set unknown: the file uses no variable 'unknown' "
+        "(vars: subnet; used but not in vars: mtu)"
+    ]
+
+
+def test_a_lab_name_follows_one_rule_in_a_file_and_on_the_command_line() -> None:
+    # The same 64 characters as `--name` (LabState); node names stay at most 24.
+    longest = "l" * MAX_LAB_NAME
+    assert load_text(f"name: {longest}\nnodes: {{h1: {{}}}}\n", "t.yaml").topology.name
+    assert LabState(longest).lab == longest
+    assert errors_of(f"name: {longest}x\nnodes: {{h1: {{}}}}\n") == [
+        f"t.yaml:1: name: '{longest}x' is too long (65 characters, at most 64)"
+    ]
+    with pytest.raises(InputError):
+        LabState(longest + "x")
+    # the kernel's limit: a namespace name is a file name (255 bytes)
+    assert len(f"netlab-{longest}-{'n' * MAX_NAME}") <= 255
 
 
 def test_override_for_a_variable_without_default() -> None:

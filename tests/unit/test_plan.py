@@ -11,7 +11,7 @@ import pytest
 
 from netlab.plan import ops as o
 from netlab.plan.planner import plan
-from netlab.spec import load_topology
+from netlab.spec import load_text, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
@@ -86,3 +86,32 @@ def test_lab_name_override_changes_namespaces_only() -> None:
     a, b = plan(topo), plan(topo, "other")
     assert list(b.namespaces.values()) == ["netlab-other-a", "netlab-other-b"]
     assert len(a.ops) == len(b.ops)
+
+
+SWITCH_MTU = """\
+name: swmtu
+nodes:
+  sw: {kind: switch, interfaces: {br0: {addresses: [10.0.0.254/24], mtu: 9000}}}
+  a: {interfaces: {eth0: {addresses: [10.0.0.1/24]}}}
+  b: {interfaces: {eth0: {addresses: [10.0.0.2/24]}}}
+  c: {interfaces: {br1: {kind: bridge, mtu: 4000}, tap0: {kind: tap}}}
+links:
+  - {endpoints: [a:eth0, sw], mtu: 9000}
+  - [b:eth0, sw]
+"""
+
+
+def test_a_bridge_mtu_is_set_again_once_its_ports_have_joined() -> None:
+    # A joining port lowers the bridge to the smallest MTU of its ports (b's 1500), unless
+    # the bridge's MTU is set after they joined.
+    p = plan(load_text(SWITCH_MTU, "t.yaml").topology)
+    ns = "netlab-swmtu-sw"
+    joins = [i for i, op in enumerate(p.ops)
+             if isinstance(op, o.SetLink) and op.ns == ns and op.master == "br0"]
+    sets = [i for i, op in enumerate(p.ops)
+            if isinstance(op, o.SetLink) and op.ns == ns and op.ifname == "br0" and op.mtu]
+    assert len(joins) == 2 and len(sets) == 1
+    assert p.ops[sets[0]] == o.SetLink(ns, "br0", mtu=9000)
+    assert max(joins) < sets[0]
+    # a bridge without ports keeps the MTU it was made with: nothing to set again
+    assert not [op for op in p.ops if isinstance(op, o.SetLink) and op.ifname == "br1"]

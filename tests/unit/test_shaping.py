@@ -388,3 +388,38 @@ def test_the_example_topology_is_planned_as_documented() -> None:
         ("r1", "eth1"): "tbf rate 1mbit burst 3028b limit 9278b",
         ("server", "eth0"): "tbf rate 8mbit burst 4000b limit 54000b",
     }
+
+
+# --- what the kernel's tbf can hold -----------------------------------------------------
+def test_a_bucket_longer_than_the_kernel_holds_is_refused_with_the_limit() -> None:
+    # tbf reports its bucket as time in a u32 of 64 ns ticks: 274.878 s at most.
+    [(key, message)] = tc.check({"rate": "1mbit", "burst": "100mb"})
+    assert key == "burst"
+    assert "838.861 s of traffic" in message and "at most 274.878 s" in message
+    assert "(at this rate 32mb)" in message
+    fits = tc.max_burst(125_000)
+    assert fits * 10**9 // 125_000 // 64 <= U32 < (fits + 1000) * 10**9 // 125_000 // 64
+    assert tc.check({"rate": "1mbit", "burst": f"{fits}b"}) == []
+    assert tc.check({"rate": "1mbit", "burst": "32mb"}) == []
+
+
+def test_a_rate_too_slow_for_one_frame_is_refused_with_the_slowest_that_works() -> None:
+    [(key, message)] = tc.check({"rate": "8bit"})
+    assert key == "rate"
+    assert message == (
+        "rate 8bit is too slow for tbf: one full frame (1514 bytes at mtu 1500) takes 1514 s "
+        "to send, and the kernel's bucket holds at most 274.878 s of traffic; give at least "
+        "48bit")
+    assert tc.check({"rate": "48bit"}) == []
+    assert [k for k, _ in tc.check({"rate": "48bit"}, mtu=9000)] == ["rate"]
+
+
+def test_the_default_bucket_of_a_slow_rate_stays_within_what_the_kernel_holds() -> None:
+    # Two full frames would be 3028 s at 1 byte/s: the bucket is what fits, at least a frame.
+    for rate in (6, 10, 11, 12, 100):
+        burst = tc.default_burst(rate)
+        assert 1514 <= burst <= tc.max_burst(rate)
+        assert burst * 10**9 // rate // 64 <= U32
+    assert tc.default_burst(12) == 3028  # two frames fit: as before
+    q = tc.build({"rate": "48bit"})
+    assert q is not None and q.burst == tc.max_burst(6)
