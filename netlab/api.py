@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,8 +46,9 @@ CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
 
 
-def require_privileges() -> None:
-    """Making namespaces needs CAP_SYS_ADMIN (mounts) and CAP_NET_ADMIN (links)."""
+def require_privileges(purpose: str = "work on a lab's namespaces") -> None:
+    """Making namespaces needs CAP_SYS_ADMIN (mounts) and CAP_NET_ADMIN (links); so does
+    reading or entering them. `purpose` says what the command needs root for."""
     caps = 0
     with open("/proc/self/status") as status:
         for line in status:
@@ -60,7 +61,7 @@ def require_privileges() -> None:
     ]
     if missing:
         raise PrivilegeError(
-            f"netlab needs root to build a lab (missing {' and '.join(missing)})",
+            f"netlab needs root to {purpose} (missing {' and '.join(missing)})",
             hint="run it with sudo, or grant CAP_NET_ADMIN and CAP_SYS_ADMIN",
         )
 
@@ -163,7 +164,7 @@ class Lab:
         """Build the lab. Already up with this topology: nothing to do. The remains of an
         `up` that did not finish (killed, or kept with keep_on_error) are removed first.
         SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
-        require_privileges()
+        require_privileges("build a lab")
         from netlab.support import refuse_unsupported
 
         refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
@@ -177,6 +178,7 @@ class Lab:
                 # A record from before "complete" was kept is of a finished up.
                 finished = meta.get("complete", True) is True
                 if same and finished and not recreate:
+                    self._refuse_missing_namespaces()
                     if meta.get("topology") != self._topology_json():
                         # Only checks or the description changed: keep the new ones.
                         self.state.write_meta({**meta, "topology": self._topology_json()})
@@ -188,7 +190,7 @@ class Lab:
                     )
                 _teardown_state(self.state, stop)
             if stop.signals:
-                raise Interrupted("interrupted; nothing was built")
+                raise Interrupted("interrupted", hint="nothing was built")
             self._refuse_foreign_objects()
             meta = {
                 "lab": self.name,
@@ -207,6 +209,10 @@ class Lab:
             except BaseException:
                 if not self.state.exists():
                     self.state.remove()  # nothing was journaled: the record goes too
+                elif keep_on_error:
+                    # Kept on purpose, for debugging: `ls` and `cleanup` tell it from the
+                    # remains of an `up` that died.
+                    self.state.write_meta({**meta, "kept": True})
                 raise
             finally:
                 if kernel is not None:
@@ -217,20 +223,59 @@ class Lab:
     def down(self, progress: TeardownProgress | None = None) -> TeardownReport:
         """Undo the journal in exact reverse order. A lab that is not up: nothing to do.
         progress(done, total), if given, after each undo sent to the kernel."""
-        require_privileges()
+        require_privileges("take a lab down")
         with self.state.locked(what="down"):
             return _teardown_state(self.state, progress=progress)
 
     def _refuse_foreign_objects(self) -> None:
         from netlab.kernel import nsfs
 
-        existing = [ns for ns in self.plan.namespaces.values() if nsfs.exists(ns)]
+        existing = [ns for ns in self.plan.namespaces.values() if nsfs.taken(ns)]
         if existing:
+            owner = lab_owning(existing[0])
+            if owner is not None:
+                hint = (f"it is a namespace of lab '{owner}', which is up (lab and node names "
+                        f"are joined by '-'): give this lab another name with --name, or "
+                        f"take that one down with 'netlab down -l {owner}'")
+            else:
+                hint = "if it is a leftover of a crashed run: 'netlab cleanup --dry-run'"
             raise LabStateError(
                 f"namespace {existing[0]} already exists and is not part of lab "
                 f"'{self.name}'; netlab will not adopt or delete it",
-                hint="if it is a leftover of a crashed run: 'netlab cleanup --dry-run'",
+                hint=hint,
             )
+
+    def missing_namespaces(self) -> dict[str, str]:
+        """The nodes whose namespace is not there (removed by hand, say): node -> namespace."""
+        from netlab.kernel import nsfs
+
+        return {node: ns for node, ns in self.plan.namespaces.items() if not nsfs.exists(ns)}
+
+    def _refuse_missing_namespaces(self) -> None:
+        missing = self.missing_namespaces()
+        if missing:
+            listed = ", ".join(f"{node} ({ns})" for node, ns in list(missing.items())[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            file = self.source or "FILE"
+            raise LabStateError(
+                f"lab '{self.name}' is up but the namespace of {_count(missing, 'node')} is "
+                f"missing: {listed}{more}",
+                hint=f"'netlab up --recreate {file}' builds it anew (or 'netlab down -l "
+                f"{self.name}', then 'netlab up {file}')",
+            )
+
+    def node_namespace(self, node: str) -> str:
+        """The namespace of `node`, which must be there (LabStateError if it is missing)."""
+        from netlab.kernel import nsfs
+
+        ns = self.namespace(node)
+        if not nsfs.exists(ns):
+            raise LabStateError(
+                f"the namespace of node '{node}' of lab '{self.name}' ({ns}) is missing",
+                hint=f"'netlab up --recreate {self.source or 'FILE'}' builds the lab anew; "
+                "'netlab status' shows what else is missing",
+            )
+        return ns
 
     def _topology_json(self) -> dict[str, Any]:
         return self.topology.model_dump(mode="json")
@@ -244,7 +289,7 @@ class Lab:
         from netlab.kernel.processes import run
 
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        return run(self.namespace(node), argv, capture=True, timeout=timeout, input=input)
+        return run(self.node_namespace(node), argv, capture=True, timeout=timeout, input=input)
 
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
@@ -282,6 +327,11 @@ def _teardown_state(state: LabState, stop: Stop | None = None,
     return report
 
 
+def teardown_held(state: LabState) -> TeardownReport:
+    """Undo what the lab's journal holds; the caller holds the lab's lock (for cleanup)."""
+    return _teardown_state(state)
+
+
 def down_lab(name: str, progress: TeardownProgress | None = None,
              ) -> tuple[bool, TeardownReport]:
     """Take lab `name` down from its journal alone, without its file or its record (which
@@ -289,7 +339,7 @@ def down_lab(name: str, progress: TeardownProgress | None = None,
     state = LabState(name)
     if not state.dir.exists() and not state.lock_path.exists():
         return False, TeardownReport()  # not up: nothing to do, no privilege needed
-    require_privileges()
+    require_privileges("take a lab down")
     # A lock file without a record: a command was killed between removing the record and
     # removing its lock. Taking the lock (free: its holder is dead) removes the file.
     with state.locked(what="down"):
@@ -307,6 +357,57 @@ def _what_is_built(topology: Any) -> Any:
 
 def up_labs() -> list[str]:
     return labs_with_state()
+
+
+def lab_owning(ns: str) -> str | None:
+    """The lab that is up whose journal made namespace `ns`, if any."""
+    from netlab.plan.ops import CreateNamespace
+
+    for lab in labs_with_state():
+        try:
+            entries = LabState(lab).entries()
+        except LabStateError:
+            continue  # a damaged journal claims nothing
+        if any(isinstance(e.op, CreateNamespace) and e.op.ns == ns for e in entries):
+            return lab
+    return None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """How far a lab with a journal got: "up" (its `up` finished), "building" (a command
+    works on it now and it is not finished), "incomplete" (its `up` died, or failed and
+    was kept with --keep-on-error: `kept`), or "unreadable" (its record is)."""
+
+    state: str
+    note: str = ""
+    kept: bool = False
+
+
+def condition(name: str) -> Condition:
+    state = LabState(name)
+    try:
+        meta = state.read_meta()
+    except LabStateError:
+        return Condition("unreadable", f"its record is unreadable; 'netlab down -l {name}' "
+                         "still works from the journal")
+    # A record from before "complete" was kept is of a finished up.
+    if meta.get("complete", True) is True:
+        return Condition("up")
+    holder = state.holder()
+    if holder is not None:
+        pid, _, what = holder.partition(" ")
+        return Condition("building", f"netlab {what or 'command'} (pid {pid}) is working on it")
+    down = f"'netlab down -l {name}' removes it"
+    if meta.get("kept") is True:
+        return Condition("incomplete", f"an 'up' that failed, kept with --keep-on-error; {down}",
+                         kept=True)
+    return Condition("incomplete", f"its 'up' did not finish; {down} (so does "
+                     "'netlab cleanup')")
+
+
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
 
 
 def _labs_hint() -> str:

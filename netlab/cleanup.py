@@ -5,16 +5,16 @@ the alias `netlab:<lab>`, or it is empty and nothing runs in it (a crash between
 it and marking it). Host interfaces are ours when their alias is `netlab:<lab>`. A lab
 directory under /run/netlab with no journal is the record of an `up` that died before its
 first op; a lock file with no lab directory is what a command killed at its very end left.
-Whatever a lab that is up still journals belongs to that lab and is left to `netlab down`;
-a lab that a command is working on right now (its lock is held) is not touched at all.
-Nothing unmarked is touched.
+A lab whose `up` did not finish (its record says incomplete and nobody holds its lock) is
+taken down from its journal, as `netlab down -l LAB` does; one kept on purpose with
+--keep-on-error only when named with -l. Whatever a lab that is up still journals belongs
+to that lab and is left to `netlab down`; a lab that a command is working on right now (its
+lock is held) is not touched at all. Nothing unmarked is touched.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,7 +31,7 @@ from netlab.state.store import (
 
 @dataclass(frozen=True)
 class Leftover:
-    kind: str  # "namespace", "host-link", "state" or "lock"
+    kind: str  # "lab", "namespace", "host-link", "state" or "lock"
     name: str
     lab: str | None
     why: str
@@ -71,16 +71,16 @@ def survey(only_lab: str | None = None) -> Survey:
     for ns in nsfs.list_names(f"{NS_PREFIX}{only_lab}-" if only_lab else NS_PREFIX):
         if ns in owned:
             continue
+        if nsfs.never_mounted(ns):
+            # The mount point of a namespace that a crash stopped before it was made.
+            leftovers.append(Leftover("namespace", ns, None, "empty file, never mounted"))
+            continue
         try:
             links = read_namespace(ns)
         except FileNotFoundError:
             continue  # gone meanwhile
         except OSError:
-            if _never_mounted(ns):
-                # The mount point of a namespace that a crash stopped before it was made.
-                leftovers.append(Leftover("namespace", ns, None, "empty file, never mounted"))
-            else:
-                ignored.append(Leftover("namespace", ns, None, "cannot be read"))
+            ignored.append(Leftover("namespace", ns, None, "cannot be read"))
             continue
         lo = next((link for link in links if link["ifname"] == "lo"), None)
         lab = lab_of_mark((lo or {}).get("alias") or "")
@@ -94,6 +94,13 @@ def survey(only_lab: str | None = None) -> Survey:
             ignored.append(Leftover("namespace", ns, None, "not marked, processes inside"))
         else:
             leftovers.append(Leftover("namespace", ns, None, "empty, named like netlab's"))
+    for lab in labs_with_state():
+        if only_lab and lab != only_lab:
+            continue
+        found = _unfinished(lab, named=only_lab == lab)
+        if found is not None:
+            leftover, leave_alone = found
+            (ignored if leave_alone else leftovers).append(leftover)
     labs_up = set(labs_with_state())
     for link in list_marked_links_in_host(MARK_PREFIX):
         lab = lab_of_mark(link["alias"])
@@ -110,17 +117,19 @@ def survey(only_lab: str | None = None) -> Survey:
     return Survey(leftovers, ignored)
 
 
-def _never_mounted(ns: str) -> bool:
-    """/run/netns/<ns> is an empty regular file of /run/netns itself (a namespace is a
-    mount of another file system over it)."""
-    from netlab.kernel import nsfs
+def _unfinished(lab: str, named: bool) -> tuple[Leftover, bool] | None:
+    """A lab whose `up` did not finish and that nobody works on: a leftover, and whether
+    to leave it alone: one kept with --keep-on-error is someone's to debug, unless named."""
+    from netlab.api import condition
 
-    try:
-        st = os.lstat(nsfs.path(ns))
-        parent = os.stat(nsfs.NETNS_DIR)
-    except (OSError, ValueError):
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_size == 0 and st.st_dev == parent.st_dev
+    now = condition(lab)
+    if now.state != "incomplete":
+        return None  # up, unreadable (left to `down -l`), or being worked on
+    if now.kept and not named:
+        return Leftover("lab", lab, lab, f"kept with --keep-on-error; 'netlab down -l {lab}' "
+                        f"or 'netlab cleanup -l {lab}' removes it"), True
+    why = "its 'up' failed and it was kept" if now.kept else "its 'up' did not finish"
+    return Leftover("lab", lab, lab, f"{why}; its journal is undone"), False
 
 
 @contextlib.contextmanager
@@ -156,6 +165,9 @@ def remove(leftovers: list[Leftover]) -> list[str]:
                 problems.append(f"lab '{lab}' is busy (a netlab command is working on it); "
                                 "left as it is")
                 continue
+            for leftover in items:
+                if leftover.kind == "lab":
+                    problems += _take_down(leftover.name)
             # Under the lock the lab cannot change: what its journal holds now is its own.
             owned = _owned_by(lab) if lab is not None else set()
             namespaces = [lo.name for lo in items
@@ -181,3 +193,19 @@ def remove(leftovers: list[Leftover]) -> list[str]:
                 except OSError as error:
                     problems.append(f"{leftover.name}: {error.strerror or error}")
     return problems
+
+
+def _take_down(lab: str) -> list[str]:
+    """Undo the journal of a lab whose `up` did not finish, as `netlab down -l` does (the
+    caller holds the lab's lock). Finished meanwhile (an `up` ran between the survey and
+    now): a lab that is up, left alone."""
+    from netlab.api import teardown_held
+
+    state = LabState(lab)
+    try:
+        if state.read_meta().get("complete", True) is True:
+            return []
+        teardown_held(state)
+    except LabStateError as error:
+        return [str(error)]
+    return []

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from netlab.errors import KernelError
+from netlab.errors import KernelError, NetlabError
 from netlab.kernel.base import Kernel, OpFailed
 from netlab.plan.ops import CreateNamespace, Op, RunCommand
 from netlab.plan.teardown import teardown_of
@@ -26,8 +26,14 @@ Progress = Callable[[int], None]  # called with the number of ops finished so fa
 TeardownProgress = Callable[[int, int], None]
 
 
+EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by SIGINT (128 + 2)
+
+
 class Interrupted(KernelError):
-    """The user (Ctrl-C) or the system (SIGTERM) asked netlab to stop."""
+    """The user (Ctrl-C) or the system (SIGTERM) asked netlab to stop. The message is always
+    "interrupted"; the hint says what became of the lab (rolled back, kept, nothing built)."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 @dataclass
@@ -132,10 +138,12 @@ def apply(
 def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bool,
            progress: Progress | None, stop: Stop) -> None:
     finished = 0
+    batch = _Batch()
 
     def begin(first: int, last: int) -> None:
         stop.check()  # nothing is in flight here: the place to obey a signal
         state.begin(first, ops[first:last])
+        batch.begun(first, last)
         stop.interruptible = all(isinstance(op, RunCommand) for op in ops[first:last])
         if stop.interruptible:
             stop.check()  # a signal that came while journaling
@@ -144,30 +152,70 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
         nonlocal finished
         stop.interruptible = False
         state.done(index)
+        batch.done.add(index)
         finished += 1
         if progress:
             progress(finished)
 
     try:
-        kernel.execute(ops, begin, done)
-        stop.check()  # asked to stop before the end: the answer is still "stopped"
-    except OpFailed as failure:
-        if keep_on_error:
-            failure.hint = "kept as it is (--keep-on-error); 'netlab down' removes it"
+        try:
+            kernel.execute(ops, begin, done)
+        except OpFailed:
             raise
-        if _refused_namespace_is_not_ours(failure, state):
+        except Exception as error:  # a bug, or an error no one foresaw: roll back all the same
+            raise batch.failure(ops, error) from error
+        stop.check()  # asked to stop before the end: the answer is still "stopped"
+    except KernelError as failure:  # OpFailed, or an unexpected error said as one
+        if keep_on_error:
+            failure.hint = _kept_hint(state, failure.hint)
+            raise
+        if isinstance(failure, OpFailed) and _refused_namespace_is_not_ours(failure, state):
             state.undone(failure.index)
         report = teardown(state, kernel)
         failure.hint = _rollback_hint(report, failure.hint)
         raise
     except KeyboardInterrupt:
         if keep_on_error:
-            raise Interrupted("interrupted; the half-built lab was kept",
-                              hint="'netlab down' removes it") from None
+            raise Interrupted("interrupted", hint=_kept_hint(state, None)) from None
         report = teardown(state, kernel)
-        raise Interrupted(
-            "interrupted", hint=_rollback_hint(report, None)
-        ) from None
+        raise Interrupted("interrupted", hint=_rollback_hint(report, None)) from None
+
+
+class _Batch:
+    """The ops in flight (begun, not yet all done): where an unexpected error struck."""
+
+    def __init__(self) -> None:
+        self.first = self.last = 0
+        self.done: set[int] = set()
+
+    def begun(self, first: int, last: int) -> None:
+        self.first, self.last = first, last
+        self.done.clear()
+
+    def failure(self, ops: Sequence[Op], error: Exception) -> KernelError:
+        """The error as the refusal of the first op in flight that did not complete."""
+        hint = None
+        if isinstance(error, NetlabError):  # said on purpose, for a person: kept as it is
+            reason, hint = error.message, error.hint
+        else:
+            reason = f"unexpected error: {_in_words(error)}"
+        pending = [i for i in range(self.first, self.last) if i not in self.done]
+        if not pending:
+            return KernelError(f"could not build the lab: {reason}", hint)
+        return OpFailed(pending[0], ops[pending[0]], reason, hint)
+
+
+def _in_words(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{type(error).__name__}: {error.strerror}{where}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _kept_hint(state: LabState, hint: str | None) -> str:
+    kept = (f"the half-built lab was kept (--keep-on-error); 'netlab down -l {state.lab}' "
+            "removes it")
+    return f"{hint}; {kept}" if hint else kept
 
 
 def _refused_namespace_is_not_ours(failure: OpFailed, state: LabState) -> bool:
@@ -232,6 +280,10 @@ def teardown(state: LabState, kernel: Kernel, stop: Stop | None = None,
                     # the next `down` tries again.
                     report.errors.append(str(failure))
                 position += failure.index + 1
+            except Exception as error:  # which undo it struck is unknown: stop here
+                # What is not undone stays in the journal, for the next `down`.
+                report.errors.append(f"unexpected error: {_in_words(error)}")
+                break
     # Everything the journal holds has been undone or went with its namespace.
     if not report.errors:
         state.remove()

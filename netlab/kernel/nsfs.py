@@ -14,6 +14,7 @@ import errno
 import itertools
 import os
 import queue
+import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -228,7 +229,37 @@ def remove(name: str) -> None:
 
 
 def exists(name: str) -> bool:
+    """Whether namespace `name` is there: its path holds a namespace. A mount point that a
+    crash left before the namespace was mounted on it (an empty file) is not one."""
+    try:
+        return _is_namespace(os.stat(path(name)))
+    except FileNotFoundError:
+        return False
+
+
+def taken(name: str) -> bool:
+    """Whether the path of namespace `name` is taken, by a namespace or by anything else
+    (a mount point never mounted): creating it would fail."""
     return os.path.lexists(path(name))
+
+
+def never_mounted(name: str) -> bool:
+    """The path of namespace `name` is a file of /run/netns itself, no namespace mounted on
+    it: what a crash between making the mount point and mounting leaves."""
+    try:
+        st = os.lstat(path(name))
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0 and not _is_namespace(st)
+
+
+def _is_namespace(st: os.stat_result) -> bool:
+    # A namespace is a mount of the nsfs file system over the file: stat() of the path
+    # then sees another device than /run/netns has; an unmounted file sees its own.
+    try:
+        return st.st_dev != os.stat(NETNS_DIR).st_dev
+    except FileNotFoundError:
+        return False
 
 
 def list_names(prefix: str = PREFIX) -> list[str]:
@@ -239,8 +270,17 @@ def list_names(prefix: str = PREFIX) -> list[str]:
 
 
 def open_fd(name: str) -> int:
-    """An fd of the namespace (FileNotFoundError if there is none); the caller closes it."""
-    return os.open(path(name), os.O_RDONLY | os.O_CLOEXEC)
+    """An fd of the namespace (FileNotFoundError if there is none, or only a mount point
+    that was never mounted); the caller closes it."""
+    fd = os.open(path(name), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if not _is_namespace(os.fstat(fd)):
+            raise FileNotFoundError(errno.ENOENT, "no such namespace (a mount point that "
+                                    "was never mounted)", name)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 @contextmanager

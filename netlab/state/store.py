@@ -139,6 +139,23 @@ class LabState:
                 raise
             os.close(fd)  # the holder removed this file as it left: take the new one
 
+    def holder(self) -> str | None:
+        """Who works on the lab right now ("<pid> <command>"), or None when nobody holds its
+        lock. Only probes: a free lock is released at once and its file left as it is."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.EACCES):
+                return os.pread(fd, 200, 0).decode(errors="replace").strip() or "?"
+            raise
+        finally:
+            os.close(fd)
+        return None
+
     def _busy(self, fd: int) -> LabStateError:
         holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
         pid, _, what = holder.partition(" ")

@@ -33,6 +33,10 @@ from netlab.ui.common import (
     with_lab,
 )
 
+# Stopped by a signal, as a shell reports SIGINT (128 + 2); engine.EXIT_INTERRUPTED, not
+# imported from there: the engine loads the op model, which `validate` does not need.
+EXIT_INTERRUPTED = 130
+
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_graph",
@@ -131,14 +135,18 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool, sent: int, im
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from netlab.api import require_privileges, resolve_lab, up_labs
+    from netlab.api import condition, require_privileges, resolve_lab, up_labs
 
-    require_privileges()  # reading a lab back means entering its namespaces
+    require_privileges("read a lab's namespaces")  # reading a lab back means entering them
     if not args.lab and not args.file and len(up_labs()) > 1:
         return cmd_ls(args)
     lab = resolve_lab(args.lab, args.file, overrides(args.set))
     if not lab.is_up():
         raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
+    now = condition(lab.name)
+    if now.state != "up":
+        # What is there is shown, and what is not shows as missing; but first, why.
+        err.print(f"[yellow]warning:[/] lab {lab.name} is {now.state}: {now.note}")
     with progress(len(lab.topology.nodes), f"status {lab.name}", not args.json) as advance:
         doc = lab.status(advance)
     if args.json:
@@ -151,23 +159,33 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from netlab.api import Lab, up_labs
+    from netlab.api import Lab, condition, up_labs
 
-    labs = []
+    labs: list[dict[str, Any]] = []
+    notes: list[str] = []
     for name in up_labs():
+        now = condition(name)
         try:
             lab = Lab.attach(name)
             labs.append({"lab": name, "nodes": len(lab.topology.nodes), "file": lab.source})
         except NetlabError:
             labs.append({"lab": name, "nodes": 0, "file": "(state unreadable)"})
+        labs[-1]["state"] = now.state
+        if now.state != "up":
+            labs[-1]["note"] = now.note
+            notes.append(f"{name}: {now.state}: {now.note}")
     if getattr(args, "json", False):
         print_json({"labs": labs})
     elif not labs:
         out.print("no lab is up")
     else:
+        from rich.markup import escape
+
         from netlab.ui.render import labs_table
 
         out.print(labs_table(labs))
+        for note in notes:
+            out.print(escape(note))
     return EXIT_OK
 
 
@@ -175,7 +193,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges, resolve_lab
     from netlab.kernel.processes import exec_replace
 
-    require_privileges()
+    require_privileges("enter a lab's namespaces")
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -183,7 +201,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     if not command:
         raise InputError("no command given: netlab exec NODE -- COMMAND...")
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.namespace(args.node)
+    ns = lab.node_namespace(args.node)
     sys.stdout.flush()
     exec_replace(ns, command)
     return EXIT_KERNEL  # not reached
@@ -193,10 +211,10 @@ def cmd_shell(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges, resolve_lab
     from netlab.kernel.processes import exec_replace
 
-    require_privileges()
+    require_privileges("enter a lab's namespaces")
 
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.namespace(args.node)
+    ns = lab.node_namespace(args.node)
     shell = os.environ.get("SHELL", "/bin/bash")
     os.environ["NETLAB_NODE"] = f"{lab.name}:{args.node}"
     exec_replace(ns, [shell])
@@ -210,7 +228,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 
     if args.lab is not None:
         LabState(args.lab)  # a name that is no lab's is bad input, not "nothing found"
-    require_privileges()
+    require_privileges("find and remove what crashed runs left behind")
     found = survey(args.lab)
     if args.json:
         print_json({
@@ -344,8 +362,9 @@ def _main(argv: Sequence[str] | None) -> int:
         report(error)
         return error.exit_code
     except KeyboardInterrupt:
-        err.print("[red]interrupted[/]")
-        return 130
+        # Said as `up` says it when it stops on a signal (engine.Interrupted).
+        err.print("[bold red]error:[/] interrupted")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`netlab plan --json | head`): what it wanted it has. Exit
         # as a program killed by SIGPIPE would, without a word, and without Python

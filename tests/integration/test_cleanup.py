@@ -8,6 +8,7 @@ the leftovers of other people's runs on a shared machine. Unscoped runs here are
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -236,3 +237,117 @@ def test_a_held_lock_without_lab_is_left_alone(fresh_lab: str) -> None:
         assert "nothing to clean up" in netlab("cleanup", "-l", fresh_lab).stdout
         assert state.lock_path.exists()
     assert not state.lock_path.exists()
+
+
+# --- a lab whose `up` did not finish ------------------------------------------------------
+
+
+def _killed_up(lab: str, tmp_path: Path, lines: int = 150) -> None:
+    """`up` SIGKILLed half way, its record and journal left as they were."""
+    topo = star(tmp_path, hosts=30, held=True)
+    proc = start("up", str(topo), "--name", lab)
+    try:
+        assert wait_for(lambda: len(journal(lab)) >= lines, proc)
+        proc.kill()
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "up ended before the kill point"
+
+
+def _listed(lab: str) -> dict[str, object]:
+    labs = json.loads(netlab("ls", "--json").stdout)["labs"]
+    return next(entry for entry in labs if entry["lab"] == lab)
+
+
+def test_a_killed_up_is_incomplete_and_cleanup_takes_it_down(fresh_lab: str,
+                                                             tmp_path: Path) -> None:
+    before = Host.of(fresh_lab)
+    _killed_up(fresh_lab, tmp_path)
+    assert Host.of(fresh_lab).namespaces
+
+    entry = _listed(fresh_lab)
+    assert entry["state"] == "incomplete", entry
+    assert f"'netlab down -l {fresh_lab}'" in str(entry["note"])
+    table = netlab("ls").stdout
+    assert f"{fresh_lab}: incomplete: its 'up' did not finish" in table, table
+    # status shows what is there, says what is not, and says why: no internal error.
+    status = netlab("status", "-l", fresh_lab, "--json")
+    assert f"warning: lab {fresh_lab} is incomplete" in status.stderr, status.stderr
+    assert "internal error" not in status.stderr
+    assert json.loads(status.stdout)["drift"], "what the killed up did not make is missing"
+
+    dry = json.loads(netlab("cleanup", "-l", fresh_lab, "--dry-run", "--json").stdout)
+    assert [(lo["kind"], lo["name"]) for lo in dry["leftovers"]] == [("lab", fresh_lab)], dry
+    unscoped = json.loads(netlab("cleanup", "--dry-run", "--json").stdout)
+    assert ("lab", fresh_lab) in {(lo["kind"], lo["name"]) for lo in unscoped["leftovers"]}
+    assert Host.of(fresh_lab) != before  # a dry run removes nothing
+
+    out = netlab("cleanup", "-l", fresh_lab).stdout
+    assert f"removing lab {fresh_lab} (its 'up' did not finish" in out, out
+    assert Host.of(fresh_lab) == before
+    assert "nothing to clean up" in netlab("cleanup", "-l", fresh_lab).stdout
+
+
+def _as_if_killed_while_mounting(lab: Lab, node: str) -> Path:
+    """The lab's record says its `up` did not finish, and the namespace of `node` is only
+    its mount point: an empty file, never mounted (a kill between the two steps)."""
+    from netlab.kernel import nsfs
+
+    ns = lab.namespace(node)
+    nsfs.remove(ns)
+    path = Path(nsfs.path(ns))
+    path.touch(mode=0)
+    lab.state.write_meta({**lab.state.read_meta(), "complete": False})
+    return path
+
+
+def test_a_mount_point_never_mounted_shows_as_missing_and_goes(fresh_lab: str) -> None:
+    before = Host.of(fresh_lab)
+    lab = Lab.from_file(HELLO, name=fresh_lab)
+    lab.up()
+    path = _as_if_killed_while_mounting(lab, "h2")
+    doc = json.loads(netlab("status", "-l", fresh_lab, "--json").stdout)
+    h2 = next(node for node in doc["nodes"] if node["name"] == "h2")
+    assert h2["present"] is False
+    assert f"h2: namespace {path.name} is missing" in doc["drift"]
+    result = netlab("exec", "-l", fresh_lab, "h2", "--", "true", check=1)
+    assert f"error: the namespace of node 'h2' of lab '{fresh_lab}' ({path.name}) is " \
+           "missing" in result.stderr, result.stderr
+
+    netlab("cleanup", "-l", fresh_lab)
+    assert not path.exists()
+    assert Host.of(fresh_lab) == before
+
+
+def test_a_lab_kept_for_debugging_goes_only_when_named(fresh_lab: str) -> None:
+    """--keep-on-error keeps a failed lab on purpose: listed as incomplete, left alone by
+    an unscoped cleanup (someone is debugging it), removed by `cleanup -l LAB`."""
+    before = Host.of(fresh_lab)
+    netlab("up", str(HELLO), "--name", fresh_lab, "--keep-on-error", check=1,
+           env={"NETLAB_FAIL_AT": "12"})
+    entry = _listed(fresh_lab)
+    assert entry["state"] == "incomplete" and "--keep-on-error" in str(entry["note"]), entry
+
+    unscoped = json.loads(netlab("cleanup", "--dry-run", "--json").stdout)
+    assert fresh_lab not in {lo["name"] for lo in unscoped["leftovers"]}
+    alone = [lo for lo in unscoped["left_alone"] if lo["name"] == fresh_lab]
+    assert alone and "kept with --keep-on-error" in alone[0]["why"], unscoped
+
+    out = netlab("cleanup", "-l", fresh_lab).stdout
+    assert f"removing lab {fresh_lab} (its 'up' failed and it was kept" in out, out
+    assert Host.of(fresh_lab) == before
+
+
+def test_a_lab_being_built_is_not_incomplete(fresh_lab: str) -> None:
+    """Its record says "not finished" while `up` works on it: ls says it is being built,
+    and cleanup does not touch it."""
+    lab = Lab.from_file(HELLO, name=fresh_lab)
+    lab.up()
+    lab.state.write_meta({**lab.state.read_meta(), "complete": False})
+    with lab.state.locked(what="up"):
+        entry = _listed(fresh_lab)
+        assert entry["state"] == "building", entry
+        assert f"netlab up (pid {os.getpid()})" in str(entry["note"])
+        dry = json.loads(netlab("cleanup", "-l", fresh_lab, "--dry-run", "--json").stdout)
+        assert dry["leftovers"] == [], dry
+    assert Lab.attach(fresh_lab).status()["drift"] == []
