@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
-from netlab.kernel.reasons import explain
+from netlab.kernel.reasons import explain, vni_taken
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
@@ -371,7 +371,7 @@ class NetlinkKernel:
         k = min(errors)
         code, text = errors[k]
         reason, hint = explain(code, text, ops[k])
-        if code == errno.EEXIST and self._index_was_taken(ops[k]):
+        if code == errno.EEXIST and not vni_taken(text) and self._index_was_taken(ops[k]):
             reason = ("the node changed behind netlab's back: the interface index netlab "
                       "chose was taken meanwhile")
             hint = "run the command again"
@@ -639,7 +639,23 @@ def _write(path: str, value: str) -> None:
     except OSError as err:
         if err.errno == errno.EINVAL:
             raise _Refused(f"invalid value {value!r} for that sysctl") from None
+        if err.errno in (errno.EACCES, errno.EPERM) and _host_only(path):
+            key = path[len("/proc/sys/"):].replace("/", ".")
+            raise _Refused(
+                f"{key} is not per-namespace: it is the host's, and the kernel lets no "
+                "namespace change it",
+                f"leave it out of the node, or set it on the host (sysctl -w {key}=...)",
+            ) from None
         raise
+
+
+def _host_only(path: str) -> bool:
+    """A sysctl the kernel keeps for the host alone shows read-only in every other
+    namespace (even to root); a per-namespace one is writable there."""
+    try:
+        return os.stat(path).st_mode & 0o222 == 0
+    except OSError:
+        return False
 
 
 def _in_ns(ns: str, action: Callable[[], None]) -> None:
