@@ -12,6 +12,7 @@ import grp
 import pwd
 from dataclasses import dataclass, field
 
+from netlab.errors import InputError
 from netlab.plan import naming
 from netlab.plan.ops import (
     AddAddress,
@@ -78,13 +79,19 @@ def split_endpoint(endpoint: str) -> tuple[str, str | None]:
 def _uid(owner: int | str | None) -> int | None:
     if owner is None or isinstance(owner, int):
         return owner
-    return pwd.getpwnam(owner).pw_uid
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:  # validation saw it; it has gone since (a lab's stored topology)
+        raise InputError(f"user '{owner}' does not exist on this machine") from None
 
 
 def _gid(group: int | str | None) -> int | None:
     if group is None or isinstance(group, int):
         return group
-    return grp.getgrnam(group).gr_gid
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise InputError(f"group '{group}' does not exist on this machine") from None
 
 
 def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[ResolvedLink]]:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from netlab.errors import InputError
 from netlab.plan import ops as o
 from netlab.plan.planner import plan
 from netlab.spec import load_text, load_topology
+from netlab.spec.model import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
@@ -115,3 +117,17 @@ def test_a_bridge_mtu_is_set_again_once_its_ports_have_joined() -> None:
     assert max(joins) < sets[0]
     # a bridge without ports keeps the MTU it was made with: nothing to set again
     assert not [op for op in p.ops if isinstance(op, o.SetLink) and op.ifname == "br1"]
+
+
+def test_a_user_gone_since_validation_is_bad_input_not_a_crash() -> None:
+    # A lab's stored topology is typed again without the user database being asked.
+    topo = Topology.model_validate({
+        "name": "gone", "nodes": {"a": {"services": {"s": {"run": "sleep 9",
+                                                           "user": "no-such-user-xyz"}}}}})
+    with pytest.raises(InputError, match="user 'no-such-user-xyz' does not exist"):
+        plan(topo)
+    topo = Topology.model_validate({
+        "name": "gone", "nodes": {"a": {"interfaces": {"tap0": {
+            "kind": "tap", "group": "no-such-group-xyz"}}}}})
+    with pytest.raises(InputError, match="group 'no-such-group-xyz' does not exist"):
+        plan(topo)
