@@ -36,7 +36,9 @@ NOTES: dict[tuple[str, str], str] = {
     ("Node", "sysctls"): "Sysctls under `net.` set inside the node, e.g. "
     "`net.ipv4.ip_forward: 1`.",
     ("Node", "exec"): "Commands run inside the node (`sh -c`), in order, once the whole lab is "
-    "up.",
+    "up, in the node's folder (`NETLAB_NODE_DIR`) with its `env:`. What they print (stdout and "
+    "stderr) goes to netlab's stderr, so netlab's stdout stays its own (`--json` output is one "
+    "JSON document). A command that fails rolls the lab back.",
     ("Interface", "kind"): "`veth` (implied by a link), `tun`, `tap`, `bridge`, `vxlan` "
     "(implied by `vxlan:`).",
     ("Interface", "addresses"): "Addresses with prefix length, IPv4 or IPv6: `10.0.1.1/24`, "
@@ -86,8 +88,8 @@ to complete and check a file as you type. The prose guide to the format is in
 
 Two rules the schema cannot say:
 
-- Names (lab, nodes): lowercase letters, digits and `-`, not at either end, at most 24
-  characters. Interface names: at most 15 bytes of `[A-Za-z0-9_.-]`, not `.` or `..`.
+- Names (lab, nodes): lowercase letters, digits and `-`, not at either end; a lab name at
+  most 64 characters, a node name at most 24. Interface names: at most 15 bytes of `[A-Za-z0-9_.-]`, not `.` or `..`.
 - The file is a Jinja2 template over its `vars` (and `--set key=value`) before it is YAML:
   `"{{ lan }}.1/24"`. Cross-references (links naming nodes, bridge ports, gateways on a
   subnet of the node) are checked by `netlab validate`, which names file, line and key.
