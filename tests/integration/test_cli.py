@@ -14,7 +14,7 @@ import pytest
 from netlab.pytest_plugin import unique_name
 
 from ..conftest import host_links, netlab_namespaces
-from .hostcheck import netlab
+from .hostcheck import namespaces, netlab
 
 TOPO = Path(__file__).parents[2] / "topologies"
 
@@ -150,3 +150,91 @@ def test_changed_checks_alone_need_no_rebuild(tmp_path: Path, lab_name: str) -> 
     assert (Path("/run/netlab") / lab_name / "journal.jsonl").read_bytes() == journal
     report = json.loads(netlab("test", "-l", lab_name, "--json").stdout)
     assert "back" in json.dumps(report)  # the new check was kept for `test -l`
+
+
+def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> None:
+    topo = str(TOPO / "router.yaml")
+    netlab("up", topo, "--name", lab_name)
+    ns = f"netlab-{lab_name}-r1"
+    subprocess.run(["ip", "netns", "del", ns], check=True)
+
+    again = netlab("up", topo, "--name", lab_name, check=1)
+    assert again.stderr.splitlines() == [
+        f"error: lab '{lab_name}' is up but the namespace of 1 node is missing: r1 ({ns})",
+        f"hint: 'netlab up --recreate {topo}' builds it anew (or 'netlab down -l {lab_name}', "
+        f"then 'netlab up {topo}')",
+    ], again.stderr
+    assert "nothing to do" not in again.stdout
+
+    exec_ = netlab("exec", "-l", lab_name, "r1", "--", "true", check=1)
+    assert exec_.stderr.splitlines()[0] == (
+        f"error: the namespace of node 'r1' of lab '{lab_name}' ({ns}) is missing"
+    ), exec_.stderr
+    assert "Cannot open network namespace" not in exec_.stderr
+    assert netlab("exec", "-l", lab_name, "left", "--", "true").returncode == 0
+
+    drift = json.loads(netlab("status", "-l", lab_name, "--json").stdout)["drift"]
+    assert f"r1: namespace {ns} is missing" in drift
+
+    netlab("up", topo, "--name", lab_name, "--recreate")
+    assert json.loads(netlab("status", "-l", lab_name, "--json").stdout)["drift"] == []
+    netlab("down", "-l", lab_name)
+    assert not namespaces(f"netlab-{lab_name}-")
+
+
+@pytest.fixture
+def lab_named_after(lab_name: str) -> Iterator[str]:
+    """A second lab whose name is the first one's plus '-b'."""
+    name = f"{lab_name}-b"
+    try:
+        yield name
+    finally:
+        subprocess.run([sys.executable, "-m", "netlab", "down", "-l", name],
+                       capture_output=True, timeout=120)
+
+
+def test_a_name_clash_names_the_lab_that_owns_the_namespace(
+    tmp_path: Path, lab_name: str, lab_named_after: str
+) -> None:
+    """Lab L with node b-c and lab L-b with node c both want namespace netlab-L-b-c."""
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("name: first\nnodes:\n  b-c: {}\n")
+    second.write_text("name: second\nnodes:\n  c: {}\n")
+    netlab("up", str(first), "--name", lab_name)
+    clash = netlab("up", str(second), "--name", lab_named_after, check=1)
+    ns = f"netlab-{lab_name}-b-c"
+    assert clash.stderr.splitlines() == [
+        f"error: namespace {ns} already exists and is not part of lab '{lab_named_after}'; "
+        "netlab will not adopt or delete it",
+        f"hint: it is a namespace of lab '{lab_name}', which is up (lab and node names are "
+        "joined by '-'): give this lab another name with --name, or take that one down with "
+        f"'netlab down -l {lab_name}'",
+    ], clash.stderr
+    assert "cleanup" not in clash.stderr
+    assert lab_named_after not in netlab("ls").stdout
+    assert json.loads(netlab("status", "-l", lab_name, "--json").stdout)["drift"] == []
+    netlab("down", "-l", lab_name)
+
+
+@pytest.mark.parametrize(("command", "needs"), [
+    (["up", str(TOPO / "router.yaml")], "build a lab"),
+    (["status", "-l", "LAB"], "read a lab's namespaces"),
+    (["cleanup", "--dry-run"], "find and remove what crashed runs left behind"),
+    (["down", "-l", "LAB"], "take a lab down"),
+    (["exec", "-l", "LAB", "left", "--", "true"], "enter a lab's namespaces"),
+])
+def test_without_root_each_command_says_what_it_needs_root_for(
+    command: list[str], needs: str, lab_name: str
+) -> None:
+    netlab("up", str(TOPO / "router.yaml"), "--name", lab_name)
+    result = subprocess.run(
+        ["setpriv", "--bounding-set=-net_admin,-sys_admin", "--inh-caps=-net_admin,-sys_admin",
+         "--", sys.executable, "-m", "netlab",
+         *[lab_name if arg == "LAB" else arg for arg in command]],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        f"error: netlab needs root to {needs} (missing CAP_NET_ADMIN and CAP_SYS_ADMIN)"
+    ), result.stderr
+    assert json.loads(netlab("status", "-l", lab_name, "--json").stdout)["drift"] == []

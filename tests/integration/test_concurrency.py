@@ -186,3 +186,27 @@ def test_up_of_a_lab_up_and_unchanged_is_a_no_op(fresh_lab: str) -> None:
     assert LabState(fresh_lab).journal_path.read_bytes() == journal
     _works(Lab.attach(fresh_lab))
     netlab("down", "-l", fresh_lab)
+
+
+def test_a_lab_being_built_is_listed_as_such(fresh_lab: str, tmp_path: Path) -> None:
+    """While `up` works (its last service takes 3 s to be ready), `ls` says the lab is being
+    built and by whom, not that it is up nor that it is incomplete; `cleanup` leaves it
+    alone. Once `up` is done, it is up."""
+    proc = start("up", str(star(tmp_path, hosts=10, held=True)), "--name", fresh_lab)
+    try:
+        assert wait_for(lambda: count(fresh_lab, "done") >= 40, proc)
+        listed = json.loads(netlab("ls", "--json").stdout)["labs"]
+        entry = next(lab for lab in listed if lab["lab"] == fresh_lab)
+        assert entry["state"] == "building", entry
+        assert f"netlab up (pid {proc.pid}) is working on it" == entry["note"], entry
+        dry = json.loads(netlab("cleanup", "-l", fresh_lab, "--dry-run", "--json").stdout)
+        assert dry["leftovers"] == [], dry
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    listed = json.loads(netlab("ls", "--json").stdout)["labs"]
+    assert next(lab for lab in listed if lab["lab"] == fresh_lab)["state"] == "up"
+    netlab("down", "-l", fresh_lab)
