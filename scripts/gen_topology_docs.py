@@ -89,7 +89,8 @@ to complete and check a file as you type. The prose guide to the format is in
 Two rules the schema cannot say:
 
 - Names (lab, nodes): lowercase letters, digits and `-`, not at either end; a lab name at
-  most 64 characters, a node name at most 24. Interface names: at most 15 bytes of `[A-Za-z0-9_.-]`, not `.` or `..`.
+  most 64 characters, a node name at most 24. Interface names: at most 15 bytes of
+  `[A-Za-z0-9_.-]`, not `.` or `..`.
 - The file is a Jinja2 template over its `vars` (and `--set key=value`) before it is YAML:
   `"{{ lan }}.1/24"`. Cross-references (links naming nodes, bridge ports, gateways on a
   subnet of the node) are checked by `netlab validate`, which names file, line and key.
