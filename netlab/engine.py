@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from netlab.errors import KernelError, NetlabError
+from netlab.errors import EXIT_INTERRUPTED, KernelError, NetlabError
 from netlab.kernel.base import Kernel, OpFailed
 from netlab.plan.ops import CreateNamespace, Op, RunCommand
 from netlab.plan.teardown import teardown_of
@@ -24,9 +24,6 @@ from netlab.state.store import LabState
 Progress = Callable[[int], None]  # called with the number of ops finished so far
 # Called with the undos finished so far and how many there are (known once the journal is read).
 TeardownProgress = Callable[[int, int], None]
-
-
-EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by SIGINT (128 + 2)
 
 
 class Interrupted(KernelError):

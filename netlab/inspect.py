@@ -61,6 +61,12 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
     return found
 
 
+def _condition(lab: Lab) -> str:
+    from netlab.api import condition
+
+    return condition(lab.name).state if lab.is_up() else "down"
+
+
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
@@ -132,6 +138,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
         "lab": lab.name,
         "file": lab.source,
         "up": lab.is_up(),
+        "state": _condition(lab),
         "nodes": nodes,
         "links": [
             {"a": f"{rl.a[0]}:{rl.a[1]}", "b": f"{rl.b[0]}:{rl.b[1]}"} for rl in plan.links

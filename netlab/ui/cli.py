@@ -14,6 +14,7 @@ from typing import Any
 from netlab import __version__
 from netlab.errors import (
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_KERNEL,
     EXIT_OK,
     EXIT_SIGPIPE,
@@ -32,10 +33,6 @@ from netlab.ui.common import (
     with_file,
     with_lab,
 )
-
-# Stopped by a signal, as a shell reports SIGINT (128 + 2); engine.EXIT_INTERRUPTED, not
-# imported from there: the engine loads the op model, which `validate` does not need.
-EXIT_INTERRUPTED = 130
 
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [

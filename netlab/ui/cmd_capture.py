@@ -69,7 +69,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
     node, ifname = split_where(args.where)
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.namespace(node)
+    ns = lab.node_namespace(node)
     try:
         capture = Capture(ns, ifname)
     except NoSuchInterface:

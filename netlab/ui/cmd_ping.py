@@ -48,7 +48,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
         if not 0.01 <= value <= 60:
             raise InputError(f"{option} {value:g}: give seconds between 0.01 and 60")
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.namespace(args.source)
+    ns = lab.node_namespace(args.source)
     address = address_of(lab.topology, args.target, args.family)
     shown = address if args.target == address else f"{args.target} ({address})"
     out.print(f"PING {escape(shown)} from {escape(args.source)} in lab {escape(lab.name)}")

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from netlab.plan.naming import NS_PREFIX
 from netlab.plan.ops import CreateNamespace, DeleteNamespace, Op
+from netlab.ui.grid import Cell, Column, grid_table
 
 
 def _short(text: str, lab: str) -> str:
@@ -17,23 +18,19 @@ def _short(text: str, lab: str) -> str:
     return text.replace(f"{NS_PREFIX}{lab}-", "")
 
 
-def plan_table(ops: list[Op], title: str, lab: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("node")
-    table.add_column("operation")
+def plan_table(ops: list[Op], title: str, lab: str) -> RenderableType:
+    rows = []
     for n, op in enumerate(ops, 1):
         words = op.describe().removesuffix(f" in {op.ns}")
         if not isinstance(op, (CreateNamespace, DeleteNamespace)):
             words = _short(words, lab)
-        table.add_row(str(n), _short(op.ns, lab), words)
-    return table
+        rows.append([str(n), _short(op.ns, lab), words])
+    columns = [Column("#", "right", "dim"), Column("node"), Column("operation")]
+    return grid_table(columns, rows, title, pad_edge=False)
 
 
-def teardown_table(steps: list[tuple[Op, bool]], title: str, lab: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("operation")
+def teardown_table(steps: list[tuple[Op, bool]], title: str, lab: str) -> RenderableType:
+    rows: list[list[Cell]] = []
     for n, (op, carried_out) in enumerate(steps, 1):
         words = op.describe()
         if not isinstance(op, DeleteNamespace):
@@ -41,8 +38,9 @@ def teardown_table(steps: list[tuple[Op, bool]], title: str, lab: str) -> Table:
         text = Text(words)
         if not carried_out:
             text = Text(f"{words} (goes with its namespace)", style="dim")
-        table.add_row(str(n), text)
-    return table
+        rows.append([str(n), text])
+    return grid_table([Column("#", "right", "dim"), Column("operation")], rows, title,
+                      pad_edge=False)
 
 
 def _state(iface: dict[str, Any]) -> Text:
@@ -68,35 +66,35 @@ def _link_words(iface: dict[str, Any]) -> str:
 
 
 def status_view(doc: dict[str, Any]) -> RenderableType:
-    nodes = Table(title=f"lab {doc['lab']}", title_justify="left", show_edge=False)
-    nodes.add_column("node", style="bold")
-    nodes.add_column("kind")
-    nodes.add_column("namespace", style="dim")
-    nodes.add_column("interfaces", justify="right")
-    nodes.add_column("routes", justify="right")
+    node_rows: list[list[Cell]] = []
     for node in doc["nodes"]:
         present = node["present"]
-        nodes.add_row(
+        node_rows.append([
             node["name"], node["kind"],
             node["namespace"] if present else Text(f"{node['namespace']} (missing)", "red"),
             str(len(node["interfaces"])), str(len(node["routes"])),
-        )
-    ifaces = Table(show_edge=False)
-    for col, justify in (
-        ("node", "left"), ("interface", "left"), ("kind", "left"), ("link", "left"),
-        ("addresses", "left"), ("mac", "left"), ("mtu", "right"), ("state", "left"),
-        ("rx pkt", "right"), ("tx pkt", "right"),
-    ):
-        ifaces.add_column(col, justify=justify, no_wrap=col != "addresses")  # type: ignore[arg-type]
+        ])
+    nodes = grid_table(
+        [Column("node", style="bold"), Column("kind"), Column("namespace", style="dim"),
+         Column("interfaces", "right"), Column("routes", "right")],
+        node_rows, f"lab {doc['lab']}",
+    )
+    iface_rows: list[list[Cell]] = []
     for node in doc["nodes"]:
         for i, iface in enumerate(node["interfaces"]):
-            ifaces.add_row(
+            iface_rows.append([
                 node["name"] if i == 0 else "",
                 iface["name"], iface["kind"] or "?", _link_words(iface),
                 "\n".join(iface["addresses"]), iface["mac"] or "",
                 str(iface["mtu"] or ""), _state(iface),
                 str(iface["rx_packets"]), str(iface["tx_packets"]),
-            )
+            ])
+    ifaces = grid_table(
+        [Column("node"), Column("interface"), Column("kind"), Column("link"),
+         Column("addresses", wrap=True), Column("mac"), Column("mtu", "right"),
+         Column("state"), Column("rx pkt", "right"), Column("tx pkt", "right")],
+        iface_rows,
+    )
     parts: list[RenderableType] = [nodes, Text(""), ifaces]
     services = [(node["name"], svc) for node in doc["nodes"] for svc in node.get("services", [])]
     if services:
@@ -146,8 +144,11 @@ def _shaping_table(doc: dict[str, Any]) -> Table | None:
 def labs_table(labs: list[dict[str, Any]]) -> Table:
     table = Table(show_edge=False)
     table.add_column("lab", style="bold")
+    table.add_column("state")
     table.add_column("nodes", justify="right")
     table.add_column("file")
     for lab in labs:
-        table.add_row(lab["lab"], str(lab["nodes"]), lab["file"])
+        state = lab.get("state", "up")
+        table.add_row(lab["lab"], Text(state, "green" if state == "up" else "yellow"),
+                      str(lab["nodes"]), lab["file"])
     return table
