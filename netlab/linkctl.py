@@ -109,13 +109,27 @@ class LinkControl:
 
     # --- changes ----------------------------------------------------------------------
     def down(self) -> None:
-        """Administratively down: a veth's peer loses its carrier."""
+        """Administratively down: a veth's peer loses its carrier. Returns once the kernel
+        says so of both ends (status read right after shows it)."""
+        from netlab.kernel.lab import wait_until_stopped
+
         self._apply([SetLinkDown(self.ns, self.ifname)])
+        wait_until_stopped([(self.ns, self.ifname), *self._peer_end()])
 
     def up(self) -> None:
         """Administratively up, with what the kernel dropped when it went down put back:
-        its IPv6 addresses and the node's routes through it (an admin down flushes both)."""
-        self._apply([SetLinkUp(self.ns, self.ifname), *self._dropped()])
+        its IPv6 addresses and the node's routes through it (an admin down flushes both).
+        Returns once both ends pass packets."""
+        from netlab.kernel.lab import wait_until_passing
+
+        ops = [SetLinkUp(self.ns, self.ifname), *self._dropped()]
+        self._apply(ops)
+        wait_until_passing(ops, also=self._peer_end())
+
+    def _peer_end(self) -> list[tuple[str, str]]:
+        if self.peer is None:
+            return []
+        return [(self.lab.namespace(self.peer[0]), self.peer[1])]
 
     def set(self, values: Mapping[str, str | None] | None = None,
             **keys: str | None) -> tc.Qdisc:
@@ -235,7 +249,6 @@ class LinkControl:
     # --- the journal ------------------------------------------------------------------
     def _apply(self, ops: Sequence[Op]) -> None:
         from netlab.api import require_privileges
-        from netlab.kernel.lab import wait_until_passing
         from netlab.kernel.netlink import NetlinkKernel
 
         require_privileges()
@@ -250,7 +263,6 @@ class LinkControl:
                 kernel.execute(ops, lambda first, last: state.begin(base + first,
                                                                      ops[first:last]),
                                lambda i: state.done(base + i))
-                wait_until_passing(ops)  # `link up` returns when the link carries traffic
             except OpFailed as failure:
                 state.undone(base + failure.index)  # refused: the kernel did nothing of it
                 raise

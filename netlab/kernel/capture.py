@@ -101,15 +101,22 @@ class Capture:
     def close(self) -> None:
         self.sock.close()
 
-    def packets(self, count: int | None = None, timeout: float | None = None) -> Iterator[Packet]:
-        """Packets as they come, until `count` of them or `timeout` seconds from now."""
+    def packets(self, count: int | None = None, timeout: float | None = None,
+                stop_fd: int | None = None) -> Iterator[Packet]:
+        """Packets as they come, until `count` of them, `timeout` seconds from now, or
+        `stop_fd` becomes readable (a signal's wakeup: see cmd_capture)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        watched: list[socket.socket | int] = [self.sock]
+        if stop_fd is not None:
+            watched.append(stop_fd)
         seen = 0
         while count is None or seen < count:
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 return
-            ready, _, _ = select.select([self.sock], [], [], wait)
+            ready, _, _ = select.select(watched, [], [], wait)
+            if stop_fd is not None and stop_fd in ready:
+                return
             if not ready:
                 continue
             yield self._receive()

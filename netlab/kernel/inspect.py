@@ -318,6 +318,12 @@ def links_still_starting(ns: str, names: Collection[str]) -> list[str]:
     return starting
 
 
+def links_still_up(ns: str, names: Collection[str]) -> list[str]:
+    """Of the named links of `ns`, those whose operstate still says "up"."""
+    return [name for name, state in read_link_states(ns).items()
+            if name in names and state.operstate == "up"]
+
+
 def read_namespace(ns: str) -> list[dict[str, Any]]:
     """Every link of namespace `ns` with its addresses (CIDR strings, link-local included)
     and counters, ordered by ifindex."""

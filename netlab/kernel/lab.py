@@ -4,10 +4,10 @@ in plan order, with one journal (begin/done indexes stay those of the whole op l
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from netlab.kernel.base import BeginHook, DoneHook, Kernel, OpFailed
-from netlab.kernel.inspect import links_still_starting
+from netlab.kernel.inspect import links_still_starting, links_still_up
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.kernel.processes import stop_all_in
 from netlab.kernel.services import ProcessKernel
@@ -57,26 +57,39 @@ class LabKernel:
         self.processes.close()
 
 
-def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT) -> None:
-    """Wait (at most `timeout` seconds) until the links these ops set up pass packets: a
-    ping sent the moment `up` returns must not be dropped by a link the kernel has not
-    started yet (kernel/inspect.links_still_starting). Links still starting after that are
-    left to `status` to show."""
+def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT,
+                       also: Iterable[tuple[str, str]] = ()) -> None:
+    """Wait (at most `timeout` seconds) until the links these ops set up (and `also`, as
+    (namespace, interface)) pass packets: a ping sent the moment `up` returns must not be
+    dropped by a link the kernel has not started yet (kernel/inspect.links_still_starting).
+    Links still starting after that are left to `status` to show."""
+    links = [(op.ns, op.ifname) for op in ops if isinstance(op, SetLinkUp)]
+    _wait(links + list(also), links_still_starting, timeout)
+
+
+def wait_until_stopped(links: Iterable[tuple[str, str]], timeout: float = SETTLE_TIMEOUT,
+                       ) -> None:
+    """Wait until these links no longer say they are up: the peer of a veth set down loses
+    its carrier at once, and says so once the kernel's linkwatch work has seen it."""
+    _wait(list(links), links_still_up, timeout)
+
+
+def _wait(links: list[tuple[str, str]], still: Callable[[str, Collection[str]], list[str]],
+          timeout: float) -> None:
     pending: dict[str, set[str]] = {}
-    for op in ops:
-        if isinstance(op, SetLinkUp):
-            pending.setdefault(op.ns, set()).add(op.ifname)
+    for ns, ifname in links:
+        pending.setdefault(ns, set()).add(ifname)
     deadline = time.monotonic() + timeout
     while pending:
-        still: dict[str, set[str]] = {}
+        left: dict[str, set[str]] = {}
         for ns, names in pending.items():
             try:
-                starting = links_still_starting(ns, names)
+                waiting = still(ns, names)
             except OSError:
                 continue  # the namespace is gone: nothing to wait for there
-            if starting:
-                still[ns] = set(starting)
-        pending = still
+            if waiting:
+                left[ns] = set(waiting)
+        pending = left
         if not pending or time.monotonic() >= deadline:
             return
         time.sleep(0.02)

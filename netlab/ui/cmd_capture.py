@@ -95,26 +95,23 @@ def cmd_capture(args: argparse.Namespace) -> int:
                 line = summary(packet.data, capture.linktype, packet.length)
                 print(f"{clock}.{micros:06d} {line}", flush=True)
 
-        previous = _stop_on_signals()
-        long_running()
-        try:
-            err.print(f"capturing on {node}:{ifname} of lab {lab.name} ({kind}){into}; "
-                      "Ctrl-C stops")
-            for packet in capture.packets(args.count, args.timeout):
-                record(packet)
-        except KeyboardInterrupt:
-            stopped = "interrupted"
-            # What the kernel queued before the Ctrl-C still belongs to the capture.
-            left = None if args.count is None else args.count - seen
-            for packet in itertools.islice(capture.pending(), left):
-                record(packet)
-        except BrokenPipeError:
-            stopped = "output closed"  # `| head`: the reader has seen enough
-            # Whatever is still buffered for stdout would fail again at exit.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+        with _stop_on_signals() as stop:
+            long_running()
+            try:
+                err.print(f"capturing on {node}:{ifname} of lab {lab.name} ({kind}){into}; "
+                          "Ctrl-C stops")
+                for packet in capture.packets(args.count, args.timeout, stop.fd):
+                    record(packet)
+                if stop.asked:
+                    stopped = "interrupted"
+                    # What the kernel queued before the Ctrl-C still belongs to the capture.
+                    left = None if args.count is None else args.count - seen
+                    for packet in itertools.islice(capture.pending(), left):
+                        record(packet)
+            except BrokenPipeError:
+                stopped = "output closed"  # `| head`: the reader has seen enough
+                # Whatever is still buffered for stdout would fail again at exit.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         dropped = capture.dropped()
     noun = "packet" if seen == 1 else "packets"
     where = f" written to {args.write}" if args.write and args.write != "-" else " captured"
@@ -124,18 +121,34 @@ def cmd_capture(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stop_on_signals() -> dict[int, Handler]:
-    """Ctrl-C (SIGINT) and SIGTERM end the capture cleanly, with the count printed; SIGINT
-    even when the shell that started us in the background set it to be ignored. Returns
-    the handlers there were before."""
+class _Stop:
+    """Ctrl-C (SIGINT) and SIGTERM asked the capture to end. The handler only notes it and
+    wakes the capture's select() through `fd` (signal.set_wakeup_fd): raising from the
+    handler could land between receiving a packet and writing it, and lose it."""
 
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+    def __init__(self) -> None:
+        self.asked = False
+        self.fd, self.wake = os.pipe()
+        os.set_blocking(self.wake, False)
 
-    return {
-        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
-        signal.SIGTERM: signal.signal(signal.SIGTERM, stop),
-    }
+    def __call__(self, _signum: int, _frame: object) -> None:
+        self.asked = True
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """SIGINT even when the shell that started us in the background set it to be ignored."""
+    stop = _Stop()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old_wakeup = signal.set_wakeup_fd(stop.wake)
+    try:
+        yield stop
+    finally:
+        signal.set_wakeup_fd(old_wakeup)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        os.close(stop.fd)
+        os.close(stop.wake)
 
 
 @contextlib.contextmanager
