@@ -454,7 +454,12 @@ class NetlinkKernel:
         if op.peer_ns != op.ns:
             peer_fd = self._open_ns(op.peer_ns)
             batch.fds.append(peer_fd)
-        index, peer_index = self._alloc(op.ns), self._alloc(op.peer_ns)
+        index = self._alloc(op.ns)
+        # Two ends with the same ifindex (each the first link of its node: both 2) make the
+        # kernel's linkwatch take their carrier changes for unimportant and handle them up
+        # to a second late (linkwatch_urgent_event: ifindex == iflink); meanwhile the link
+        # drops what it is given, and `up` waits for it. A gap in the numbering costs nothing.
+        peer_index = self._alloc(op.peer_ns, avoid=index)
         msg = rtnl.new_veth(self._next_seq(), index, op.ifname, peer_index, op.peer_ifname,
                             peer_fd, op.mtu)
         msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
@@ -542,9 +547,12 @@ class NetlinkKernel:
         if ifname in self._table(ns):
             raise _Refused(f"an interface named {ifname} already exists in {ns}")
 
-    def _alloc(self, ns: str) -> int:
-        """An ifindex for a new link in ns: above every index we know there."""
+    def _alloc(self, ns: str, avoid: int | None = None) -> int:
+        """An ifindex for a new link in ns: above every index we know there (and not
+        `avoid`)."""
         index = self._next.get(ns) or max(self._table(ns).values(), default=0) + 1
+        if index == avoid:
+            index += 1
         self._next[ns] = index + 1
         return index
 

@@ -221,6 +221,8 @@ def test_veth_between_two_nodes_carries_ipv4_and_ipv6(ns: Names, kernel: Netlink
     assert la["lo"]["alias"] == MARK  # the namespace's own mark
     assert la["eth0"]["mtu"] == lb["eth0"]["mtu"] == 1400
     assert la["eth0"]["kind"] == "veth" and la["eth0"]["peer_index"] == lb["eth0"]["index"]
+    # Never the same index at both ends: linkwatch would handle their carrier a second late.
+    assert la["eth0"]["index"] != lb["eth0"]["index"]
     assert "fd00::1/64" in la["eth0"]["addresses"]  # type: ignore[operator]
     assert int(str(lb["eth0"]["rx_packets"])) > 0
     assert inspect.list_marked_links_in_host() == []
