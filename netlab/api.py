@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Mapping, Sequence, Sized
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from netlab.engine import (
 from netlab.errors import InputError, LabStateError, PrivilegeError
 from netlab.plan.ops import Op
 from netlab.state.store import LabState, labs_with_state, state_root
+from netlab.words import count
 
 if TYPE_CHECKING:
     # The model, loader and planner load pydantic: imported where used, so that `down`
@@ -258,7 +259,7 @@ class Lab:
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             file = self.source or "FILE"
             raise LabStateError(
-                f"lab '{self.name}' is up but the namespace of {_count(missing, 'node')} is "
+                f"lab '{self.name}' is up but the namespace of {count(missing, 'node')} is "
                 f"missing: {listed}{more}",
                 hint=f"'netlab up --recreate {file}' builds it anew (or 'netlab down -l "
                 f"{self.name}', then 'netlab up {file}')",
@@ -404,10 +405,6 @@ def condition(name: str) -> Condition:
                          kept=True)
     return Condition("incomplete", f"its 'up' did not finish; {down} (so does "
                      "'netlab cleanup')")
-
-
-def _count(items: Sized, noun: str) -> str:
-    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
 
 
 def _labs_hint() -> str:

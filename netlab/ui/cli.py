@@ -8,7 +8,7 @@ import gc
 import importlib
 import os
 import sys
-from collections.abc import Sequence, Sized
+from collections.abc import Sequence
 from typing import Any
 
 from netlab import __version__
@@ -33,6 +33,7 @@ from netlab.ui.common import (
     with_file,
     with_lab,
 )
+from netlab.words import count
 
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -53,14 +54,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     loaded = load_topology(args.file, overrides(args.set))
     topo = loaded.topology
     out.print(
-        f"{args.file}: ok: lab '{topo.name}', {_count(topo.nodes, 'node')}, "
-        f"{_count(topo.links, 'link')}"
+        f"{args.file}: ok: lab '{topo.name}', {count(topo.nodes, 'node')}, "
+        f"{count(topo.links, 'link')}"
     )
     return EXIT_OK
-
-
-def _count(items: Sized, noun: str) -> str:
-    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -96,8 +93,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     elif result.created:
         topo = lab.topology
         out.print(
-            f"lab [bold]{lab.name}[/] is up: {_count(topo.nodes, 'node')}, "
-            f"{_count(topo.links, 'link')}, "
+            f"lab [bold]{lab.name}[/] is up: {count(topo.nodes, 'node')}, "
+            f"{count(topo.links, 'link')}, "
             f"{result.ops} operations in {result.seconds:.2f} s"
         )
     else:

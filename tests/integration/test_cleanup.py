@@ -24,8 +24,8 @@ from netlab.state.store import LabState
 from .hostcheck import HELLO, Host, journal, netlab, star, start, wait_for
 
 
-def _crash_and_lose_state(lab: str, tmp_path: Path, lines: int = 300) -> set[str]:
-    """`up` killed half way, then its state directory deleted: only marks are left."""
+def _killed_up(lab: str, tmp_path: Path, lines: int = 150) -> None:
+    """`up` SIGKILLed half way, its record and journal left as they were."""
     topo = star(tmp_path, hosts=30, held=True)
     proc = start("up", str(topo), "--name", lab)
     try:
@@ -33,7 +33,12 @@ def _crash_and_lose_state(lab: str, tmp_path: Path, lines: int = 300) -> set[str
         proc.kill()
     finally:
         proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    assert proc.returncode == -signal.SIGKILL, "up ended before the kill point"
+
+
+def _crash_and_lose_state(lab: str, tmp_path: Path, lines: int = 300) -> set[str]:
+    """`up` killed half way, then its state directory deleted: only marks are left."""
+    _killed_up(lab, tmp_path, lines)
     shutil.rmtree(LabState(lab).dir)
     left = Host.of(lab).namespaces
     assert left, "the crash should have left namespaces"
@@ -240,18 +245,6 @@ def test_a_held_lock_without_lab_is_left_alone(fresh_lab: str) -> None:
 
 
 # --- a lab whose `up` did not finish ------------------------------------------------------
-
-
-def _killed_up(lab: str, tmp_path: Path, lines: int = 150) -> None:
-    """`up` SIGKILLed half way, its record and journal left as they were."""
-    topo = star(tmp_path, hosts=30, held=True)
-    proc = start("up", str(topo), "--name", lab)
-    try:
-        assert wait_for(lambda: len(journal(lab)) >= lines, proc)
-        proc.kill()
-    finally:
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "up ended before the kill point"
 
 
 def _listed(lab: str) -> dict[str, object]:

@@ -17,20 +17,7 @@ from netlab.plan import ops as o
 from netlab.state.store import LabState
 
 from .fakekernel import FakeKernel
-
-
-def _ops() -> list[o.Op]:
-    a, b = "netlab-t-a", "netlab-t-b"
-    return [
-        o.CreateNamespace(a),
-        o.CreateNamespace(b),
-        o.CreateVeth(a, "eth0", b, "eth0"),
-        o.AddAddress(a, "eth0", "10.0.0.1/24"),
-        o.AddAddress(b, "eth0", "10.0.0.2/24"),
-        o.SetLinkUp(a, "eth0"),
-        o.SetLinkUp(b, "eth0"),
-        o.AddRoute(a, "default", "10.0.0.2"),
-    ]
+from .test_engine import _ops
 
 
 class Exploding(FakeKernel):
