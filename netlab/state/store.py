@@ -311,24 +311,7 @@ def locks_without_lab(root: Path | None = None) -> list[str]:
     for p in base.iterdir():
         lab = p.name[1:].removesuffix(".lock")
         if p.name.startswith(".") and p.name.endswith(".lock") and LAB_RE.match(lab) \
-                and not (base / lab).exists() and not _held(p):
-            labs.append(lab)
+                and not (base / lab).exists() and LabState(lab, base).holder() is None:
+            labs.append(lab)  # (a held one: an `up` holds it before it writes the record)
     return sorted(labs)
 
-
-def _held(lock_file: Path) -> bool:
-    """Whether a command holds that lock now (an `up` holds it before writing a record).
-    Only probes: the lock is released at once and the file left where it is."""
-    try:
-        fd = os.open(lock_file, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as err:
-        if err.errno in (errno.EAGAIN, errno.EACCES):
-            return True
-        raise
-    finally:
-        os.close(fd)
-    return False
