@@ -9,10 +9,18 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from netlab.plan.naming import SWITCH_BRIDGE
+from netlab.plan.ops import (
+    CreateBridge,
+    CreateTunTap,
+    CreateVeth,
+    CreateVxlan,
+    Op,
+    SetLink,
+)
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -67,6 +75,18 @@ def _condition(lab: Lab) -> str:
     return condition(lab.name).state if lab.is_up() else "down"
 
 
+def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
+    """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
+    mtus: dict[tuple[str, str], int] = {}
+    for op in ops:
+        if isinstance(op, (CreateVeth, CreateBridge, CreateTunTap, CreateVxlan, SetLink)) \
+                and op.mtu:
+            mtus[(op.ns, op.ifname)] = op.mtu
+            if isinstance(op, CreateVeth):
+                mtus[(op.peer_ns, op.peer_ifname)] = op.mtu
+    return mtus
+
+
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
@@ -77,6 +97,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
     nodes: list[dict[str, Any]] = []
     drift: list[str] = []
     link_view = LinkView(plan)  # shaping and carrier counters, now and planned
+    mtus = _planned_mtus(plan.ops)
     for name, node in lab.topology.nodes.items():
         ns = plan.namespaces[name]
         present = nsfs.exists(ns)
@@ -116,6 +137,10 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 for address in want.spec.addresses:
                     if address not in addresses:
                         drift.append(f"{name}: {ifname} lacks address {address}")
+                mtu = mtus.get((ns, ifname))
+                if mtu is not None and got.get("mtu") != mtu:
+                    drift.append(f"{name}: {ifname} has mtu {got.get('mtu')}; the topology "
+                                 f"says {mtu}")
             elif got and not want and name and ifname != SWITCH_BRIDGE:
                 drift.append(f"{name}: interface {ifname} is not in the topology")
         if not present:

@@ -93,6 +93,9 @@ def test_a_switch_bridge_keeps_its_mtu_past_a_smaller_port(
         assert rx.recv(9000) == payload
     assert lab.ping("b", "10.0.0.254")
     assert lab.status()["drift"] == []
+    # Changed behind netlab's back: status says so.
+    subprocess.run(["ip", "-n", sw, "link", "set", "br0", "mtu", "1500"], check=True)
+    assert lab.status()["drift"] == ["sw: br0 has mtu 1500; the topology says 9000"]
 
 
 def test_buckets_at_the_edges_of_what_tbf_holds_read_back_as_planned(
