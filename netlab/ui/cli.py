@@ -26,6 +26,7 @@ from netlab.errors import (
 )
 from netlab.ui.common import (
     err,
+    lab_or_file,
     out,
     overrides,
     print_json,
@@ -349,6 +350,7 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_INPUT if exit_.code not in (0, None) else EXIT_OK
+    lab_or_file(args)
     try:
         code: int = args.func(args)
         return code

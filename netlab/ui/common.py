@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -119,5 +120,17 @@ def with_file(p: argparse.ArgumentParser, required: bool = True) -> None:
 def with_lab(p: argparse.ArgumentParser, file: bool = True) -> None:
     p.add_argument("-l", "--lab", help="the lab's name (default: the only lab that is up)")
     if file:
-        p.add_argument("file", metavar="FILE", nargs="?", help="or the topology file")
+        p.add_argument("file", metavar="FILE", nargs="?",
+                       help="or the topology file (or the lab's name, as with -l)")
         with_file(p, required=False)
+        p.set_defaults(lab_or_file=True)
+
+
+def lab_or_file(args: argparse.Namespace) -> None:
+    """`netlab down hello`: a FILE that is no file but a lab's name is taken for -l."""
+    from netlab.state.store import LAB_RE
+
+    file = getattr(args, "file", None)
+    if getattr(args, "lab_or_file", False) and file and not args.lab \
+            and LAB_RE.match(file) and not os.path.exists(file):
+        args.lab, args.file = file, None

@@ -60,7 +60,10 @@ def test_up_status_exec_down(lab_name: str) -> None:
     ls = json.loads(netlab("ls", "--json").stdout)
     assert lab_name in [lab["lab"] for lab in ls["labs"]]
 
-    down = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
+    # A lab's name where a FILE may go is taken for -l (`netlab status LAB`, `down LAB`).
+    assert json.loads(netlab("status", lab_name, "--json").stdout)["lab"] == lab_name
+
+    down = json.loads(netlab("down", lab_name, "--json").stdout)
     assert down["was_up"] is True
     assert _host(lab_name) == before
     # down again: nothing to do, still success
