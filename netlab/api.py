@@ -265,6 +265,17 @@ class Lab:
                 f"{self.name}', then 'netlab up {file}')",
             )
 
+    def dead_services(self) -> list[tuple[str, str]]:
+        """The (node, service) pairs of the lab whose process is not running."""
+        from netlab.kernel.services import service_state
+        from netlab.plan.naming import node_dir
+        from netlab.state.store import state_root
+
+        return [(node, name) for node, spec in self.topology.nodes.items()
+                for name in spec.services
+                if not service_state(node_dir(str(state_root()), self.name, node),
+                                     name)["running"]]
+
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
         from netlab.kernel import nsfs

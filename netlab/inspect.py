@@ -62,9 +62,11 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
     for name in lab.topology.nodes[node].services:
         entry = service_state(folder, name)
         table = service_dir(folder, name) / "mac-table.json"
-        # A table being rewritten right now is skipped; the next status shows it.
-        with contextlib.suppress(OSError, ValueError):
-            entry["mac_table"] = json.loads(table.read_text())
+        # A table being rewritten right now is skipped; the next status shows it. A dead
+        # switch's table is history, not what it knows: left out.
+        if entry["running"]:
+            with contextlib.suppress(OSError, ValueError):
+                entry["mac_table"] = json.loads(table.read_text())
         found.append(entry)
     return found
 
@@ -145,6 +147,11 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 drift.append(f"{name}: interface {ifname} is not in the topology")
         if not present:
             drift.append(f"{name}: namespace {ns} is missing")
+        services = _services(lab, name)
+        for service in services:
+            if present and not service["running"]:
+                drift.append(f"{name}: service {service['name']} is not running (its log: "
+                             f"netlab logs -l {lab.name} {name} {service['name']})")
         nodes.append(
             {
                 "name": name,
@@ -153,7 +160,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 "present": present,
                 "interfaces": interfaces,
                 "routes": routes,
-                "services": _services(lab, name),
+                "services": services,
             }
         )
         if progress is not None:

@@ -100,6 +100,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
     else:
         out.print(f"lab [bold]{lab.name}[/] is already up and unchanged; nothing to do")
+    if not result.created:
+        for node, service in lab.dead_services():
+            err.print(f"warning: service {service} of node {node} is not running; "
+                      f"'netlab up --recreate {args.file}' starts the lab anew")
     return EXIT_OK
 
 
