@@ -4,9 +4,11 @@ exit codes, tables, JSON, JUnit, bringing a lab up and down for the run."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,3 +252,60 @@ def test_run_checks_have_the_environment_of_the_nodes_exec(
     assert report["ok"], report
     outputs = [check["output"] for check in report["checks"]]
     assert outputs[2].strip() == f"hi in {lab_name} on srv"
+
+
+# --- Ctrl-C: the checks stop at once --------------------------------------------------------
+
+SLOW = """\
+  - {from: alice, to: 10.77.0.9, timeout: 20}
+  - {from: alice, to: srv, tcp: 80, timeout: 20}
+  - {node: alice, run: "sleep 15; echo 'never' > /dev/null", timeout: 20}
+"""
+
+
+def test_ctrl_c_stops_running_checks_at_once_and_takes_the_lab_down(
+    tmp_path: Path, lab_name: str
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "netlab", "test", str(topology(tmp_path, SLOW)), "-l", lab_name],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for_line(process, "is up for the checks")
+        time.sleep(1.5)  # every check is under way: a ping, a handshake, the sleep
+        assert "sleep 15" in _processes_in(f"netlab-{lab_name}-alice")
+        asked = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        took = time.monotonic() - asked
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert took < 5, f"{took:.1f} s after Ctrl-C"  # not the 15 to 20 s of the checks
+    assert f"lab {lab_name} is down again" in stderr and "Traceback" not in stderr
+    assert namespaces_of(lab_name) == set()
+    assert "sleep 15" not in _processes_in(None)
+
+
+def _wait_for_line(process: subprocess.Popen[str], text: str) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if text in line:
+            return
+    raise AssertionError(f"no line with {text!r}")
+
+
+def _processes_in(ns: str | None) -> str:
+    """The command lines of the processes in namespace `ns` (None: all of them)."""
+    listing = subprocess.run(["ip", "netns", "pids", ns] if ns else ["true"],
+                             capture_output=True, text=True, check=False).stdout.split()
+    if ns is None:
+        listing = [p.name for p in Path("/proc").iterdir() if p.name.isdigit()]
+    lines = []
+    for pid in listing:
+        try:
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return "\n".join(lines)

@@ -302,7 +302,8 @@ class FakeLab:
 def fake_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands of run: checks go to the FakeLab's exec, not into a namespace."""
     monkeypatch.setattr("netlab.checks.probe.node_command",
-                        lambda lab, node, command, timeout: lab.exec(node, command, timeout))
+                        lambda lab, node, command, timeout, stop=None:
+                        lab.exec(node, command, timeout))
 
 
 def _run_probe(expect_output: str | None = None, expect_exit: int = 0,
