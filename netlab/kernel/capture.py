@@ -5,6 +5,10 @@ the namespace it was born in) and bound to the interface; it then sees every fra
 interface sends or receives. What kind of header the frames carry comes from the device's
 ARPHRD type, which the bound socket reports itself: Ethernet for veth, TAP, bridges and
 loopback, none at all (a bare IP packet) for TUN.
+
+When the interface goes down or away (a link flap, `netlab down`), the kernel unhooks the
+socket and says so once (ENETDOWN): the capture ends there (CaptureCut), and what was
+queued before still comes out of pending().
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from netlab.errors import InputError, LabStateError, PrivilegeError
+from netlab.kernel import nsfs
 from netlab.kernel.reach import socket_in
 from netlab.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, SNAPLEN
 
@@ -43,6 +48,14 @@ class NoSuchInterface(InputError):
     """The namespace has no interface of that name."""
 
 
+class CaptureCut(LabStateError):
+    """The interface went down or away while the capture ran; the message says which."""
+
+
+# What a packet socket says when its device goes down or is deleted.
+_CUT = (errno.ENETDOWN, errno.ENODEV, errno.ENXIO)
+
+
 @dataclass(frozen=True)
 class Packet:
     time: float  # seconds since the epoch, as the kernel stamped it
@@ -55,6 +68,7 @@ class Capture:
 
     def __init__(self, ns: str, ifname: str, snaplen: int = SNAPLEN) -> None:
         self.ns, self.ifname, self.snaplen = ns, ifname, snaplen
+        self.label = ifname  # how messages name the interface (cmd_capture: node:iface)
         # Protocol 0 at first: the socket receives nothing until bind() names both the
         # protocol and the interface in one step, so no frame of another interface slips in.
         try:
@@ -119,8 +133,23 @@ class Capture:
                 return
             if not ready:
                 continue
-            yield self._receive()
+            try:
+                packet = self._receive()
+            except OSError as error:
+                if error.errno in _CUT:
+                    raise CaptureCut(self._why_cut()) from None
+                raise
+            yield packet
             seen += 1
+
+    def _why_cut(self) -> str:
+        if not nsfs.exists(self.ns):
+            return f"the node's namespace {self.ns} is gone (the lab was taken down)"
+        try:
+            nsfs.run_in(self.ns, lambda: socket.if_nametoindex(self.ifname))
+        except OSError:
+            return f"{self.label} is gone (deleted, or the lab is being taken down)"
+        return f"{self.label} went down"
 
     def pending(self, limit: int = 100_000) -> Iterator[Packet]:
         """The packets already queued on the socket, without waiting for more: what the
@@ -129,7 +158,13 @@ class Capture:
             ready, _, _ = select.select([self.sock], [], [], 0)
             if not ready:
                 return
-            yield self._receive()
+            try:
+                packet = self._receive()
+            except OSError as error:
+                if error.errno in _CUT:
+                    return
+                raise
+            yield packet
 
     def _receive(self) -> Packet:
         view = memoryview(self._buffer)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from netlab.errors import EXIT_OK, InputError
+from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError
 from netlab.ui.common import err, long_running, with_lab
 
 if TYPE_CHECKING:
@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "capture", help="capture packets on a node's interface (pcap file, or one line each)",
         description="Capture the packets one interface of a node sends and receives, with no "
         "tcpdump needed: one line per packet, or a pcap file for Wireshark or tcpdump -r. "
-        "Stops after -c packets, --timeout seconds or Ctrl-C.",
+        "Stops after -c packets, --timeout seconds or Ctrl-C (exit status 0), or when the "
+        "interface goes down or the lab is taken down (exit status 1; the packets seen so "
+        "far are kept).",
     )
     with_lab(p, file=False)
     p.add_argument("where", metavar="NODE:IFACE", help="the node and interface, e.g. h1:eth0")
@@ -64,7 +66,7 @@ def split_where(where: str) -> tuple[str, str]:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     from netlab.api import resolve_lab
-    from netlab.kernel.capture import Capture, NoSuchInterface
+    from netlab.kernel.capture import Capture, CaptureCut, NoSuchInterface
     from netlab.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
 
     node, ifname = split_where(args.where)
@@ -77,6 +79,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
         raise InputError(
             f"node '{node}' has no interface '{ifname}' (interfaces: {', '.join(known)})"
         ) from None
+    capture.label = f"{node}:{ifname}"
     with capture, _output(args.write) as stream:
         writer = PcapWriter(stream, capture.linktype) if stream is not None else None
         kind = "Ethernet" if capture.linktype == LINKTYPE_ETHERNET else "raw IP"
@@ -100,9 +103,15 @@ def cmd_capture(args: argparse.Namespace) -> int:
             try:
                 err.print(f"capturing on {node}:{ifname} of lab {lab.name} ({kind}){into}; "
                           "Ctrl-C stops")
-                for packet in capture.packets(args.count, args.timeout, stop.fd):
-                    record(packet)
-                if stop.asked:
+                try:
+                    for packet in capture.packets(args.count, args.timeout, stop.fd):
+                        record(packet)
+                except CaptureCut as cut:
+                    stopped = f"stopped: {cut}"
+                    left = None if args.count is None else args.count - seen
+                    for packet in itertools.islice(capture.pending(), left):
+                        record(packet)
+                if stop.asked and stopped == "done":
                     stopped = "interrupted"
                     # What the kernel queued before the Ctrl-C still belongs to the capture.
                     left = None if args.count is None else args.count - seen
@@ -118,7 +127,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     extra = f", {dropped} dropped by the kernel (buffer full)" if dropped else ""
     note = "" if stopped == "done" else f" ({stopped})"
     err.print(f"{seen} {noun}{where}{extra}{note}")
-    return EXIT_OK
+    return EXIT_KERNEL if stopped.startswith("stopped:") else EXIT_OK
 
 
 class _Stop:

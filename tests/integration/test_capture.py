@@ -140,3 +140,49 @@ def test_tun_capture_is_raw_ip(netlab_lab: LabFactory, tmp_path: Path) -> None:
     assert ours, f"no packet to 10.8.0.9 among {len(packets)}"
     header = (ours[0][0] & 0x0F) * 4
     assert ours[0][9] == 17 and ours[0][header + 8 :] == b"into the tunnel"
+
+
+def test_interface_going_down_ends_the_capture_and_keeps_the_packets(
+    netlab_lab: LabFactory, tmp_path: Path
+) -> None:
+    lab = netlab_lab(TOPO / "veth-pair.yaml")
+    pcap = tmp_path / "a-eth0.pcap"
+    proc = start_capture("-l", lab.name, "a:eth0", "-w", str(pcap), "--timeout", "30")
+    try:
+        assert lab.ping("a", "b")
+        flap = subprocess.run(
+            [sys.executable, "-m", "netlab", "link", "-l", lab.name, "a:eth0", "flap",
+             "--down", "1s", "--count", "1"], capture_output=True, text=True, timeout=60)
+        assert flap.returncode == 0, flap.stderr
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.endswith(f"packets written to {pcap} (stopped: a:eth0 went down)"), stderr
+    _, frames = read_pcap(pcap)
+    assert int(last.split()[0]) == len(frames)
+    assert ("10.0.0.1", "10.0.0.2", 8) in icmp_echoes(frames)
+
+
+def test_the_lab_going_down_ends_the_capture(netlab_lab: LabFactory) -> None:
+    lab = netlab_lab(TOPO / "veth-pair.yaml")
+    proc = start_capture("-l", lab.name, "b:eth0", "--timeout", "30")
+    try:
+        assert lab.ping("a", "b")
+        down = subprocess.run([sys.executable, "-m", "netlab", "down", "-l", lab.name],
+                              capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0, down.stderr
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    assert "10.0.0.1 > 10.0.0.2 ICMP echo request" in stdout
+    last = stderr.strip().splitlines()[-1]
+    assert " packets captured (stopped: " in last, stderr
+    assert ("namespace netlab-" in last and "is gone (the lab was taken down)" in last) or (
+        "b:eth0 is gone" in last), last
