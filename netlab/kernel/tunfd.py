@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import socket
 import struct
 
 from netlab.kernel import nsfs
@@ -28,9 +29,19 @@ def open_tun_device() -> int:
     return os.open("/dev/net/tun", os.O_RDWR)
 
 
+def require_device(ifname: str) -> None:
+    """FileNotFoundError unless `ifname` exists in this namespace: TUNSETIFF with a name
+    that does not exist *creates* a device, so a mistyped name would pass unnoticed."""
+    try:
+        socket.if_nametoindex(ifname)
+    except OSError:
+        raise FileNotFoundError(errno.ENODEV, "no such device", ifname) from None
+
+
 def attach(fd: int, ifname: str, mode: str) -> None:
     """Attach fd to the existing device `ifname`. The kernel allows this to the device's
     owner (or group) without CAP_NET_ADMIN: that is what `owner:` in a topology is for."""
+    require_device(ifname)
     base = (IFF_TUN if mode == "tun" else IFF_TAP) | IFF_NO_PI
     last: OSError | None = None
     # A device made multi-queue accepts only multi-queue attachments, and the other way.
@@ -40,8 +51,8 @@ def attach(fd: int, ifname: str, mode: str) -> None:
             return
         except OSError as error:
             last = error
-            if error.errno == errno.EPERM:
-                break  # not the owner: another flag will not help
+            if error.errno in (errno.EPERM, errno.EBUSY):
+                break  # not the owner, or held by another fd: another flag will not help
     assert last is not None
     raise last
 

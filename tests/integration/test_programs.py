@@ -3,13 +3,18 @@ learning switch over TAP devices, as the example labs run them (as services)."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import pytest
+
 from netlab.kernel.capture import Capture
+from netlab.errors import NetlabError
 from netlab.kernel.services import stop_service
 from netlab.plan.ops import StartService
 from netlab.pytest_plugin import LabFactory, LabHandle
@@ -137,3 +142,122 @@ def test_userspace_switch_joins_taps(netlab_lab: LabFactory) -> None:
         time.sleep(0.2)
     ports = {m["port"] for m in table["macs"]}  # type: ignore[index, union-attr]
     assert ports == {"h1:tap0", "h2:tap0", "h3:tap0"}
+
+
+def _log(lab: LabHandle, node: str, service: str) -> str:
+    return (Path(_service_dir(lab, node)) / "services" / service / "log").read_text()
+
+
+def _running(lab: LabHandle, node: str) -> bool:
+    entry = next(n for n in lab.status()["nodes"] if n["name"] == node)
+    return bool(entry["services"][0]["running"])
+
+
+def _eventually(predicate: object, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_tunnel_outlives_its_underlay_going_down(netlab_lab: LabFactory) -> None:
+    lab = netlab_lab(TOPO / "vpn.yaml")
+    assert lab.ping("a1", "b1")
+    lab.link("gwa:wan").down()
+    assert not lab.ping("a1", "b1", timeout=0.3, count=4)
+    assert _running(lab, "gwa"), "the tunnel must drop the packet, not die"
+    lab.link("gwa:wan").up()
+    assert _eventually(lambda: lab.ping("a1", "b1", timeout=0.5, count=1))
+    log = _log(lab, "gwa", "vpn")
+    # Several packets were dropped; one line said so, and one that it works again.
+    assert log.count("Network is unreachable") == 1, log
+    assert "works again" in log
+    assert "Traceback" not in log
+
+
+def test_tunnel_key_is_not_on_the_command_line(netlab_lab: LabFactory) -> None:
+    lab = netlab_lab(TOPO / "vpn.yaml")
+    key = "5c0a1f3e9b7d2c4a"  # the start of the topology's key
+    assert lab.ping("a1", "b1")  # sealed with the key from NETLAB_TUNNEL_KEY
+    for node in lab.status()["nodes"]:
+        for service in node.get("services", []):
+            assert key not in str(service["command"])
+    assert key not in _log(lab, "gwa", "vpn")
+    assert "(sealed)" in _log(lab, "gwa", "vpn")
+
+
+def test_tunnel_logs_what_it_rejects(netlab_lab: LabFactory) -> None:
+    lab = netlab_lab(TOPO / "vpn.yaml")
+    assert stop_service(_service_dir(lab, "gwb"), "vpn")
+    wrong = "00" * 31 + "ff"
+
+    def start() -> tuple[subprocess.Popen[str], str]:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", lab.namespace("gwb"), sys.executable, "-m",
+             "netlab.programs.tunnel", "--dev", "tun0", "--listen", "203.0.113.1:5000",
+             "--peer", "198.51.100.1:5000", "--report", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={"NETLAB_TUNNEL_KEY": wrong, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+        assert proc.stdout is not None
+        return proc, proc.stdout.readline()
+
+    tunnel, first = start()
+    for _ in range(20):  # the stopped service's process may hold the port a moment longer
+        if "Address already in use" not in first:
+            break
+        tunnel.wait(10)
+        time.sleep(0.1)
+        tunnel, first = start()
+    try:
+        assert "netlab-tunnel: tun0" in first
+        assert not lab.ping("a1", "b1", timeout=0.3, count=4)  # a different key: no way
+        time.sleep(1.5)  # one report period: the summary line
+    finally:
+        tunnel.terminate()
+        out, _ = tunnel.communicate(timeout=10)
+    rejections = [ln for ln in out.splitlines() if "rejected a datagram" in ln]
+    assert len(rejections) == 1, out  # the first one is news; the rest are counted
+    assert "fails authentication" in rejections[0]
+    assert re.search(r"\d+ packets sent, 0 received, [1-9]\d* rejected", out), out
+    assert wrong not in out
+
+
+def test_switch_skips_a_port_that_is_down(netlab_lab: LabFactory) -> None:
+    lab = netlab_lab(TOPO / "tap-switch.yaml")
+    subprocess.run(["ip", "-n", lab.namespace("h3"), "link", "set", "tap0", "down"],
+                   check=True)
+    # h1's ARP request is flooded to every port: h3's refuses it, the others still work.
+    assert lab.ping("h1", "h2", count=3)
+    assert lab.ping("h2", "h1", count=3)
+    assert _running(lab, "sw")
+    subprocess.run(["ip", "-n", lab.namespace("h3"), "link", "set", "tap0", "up"],
+                   check=True)
+    assert _eventually(lambda: lab.ping("h1", "h3", timeout=0.5, count=1))
+    log = _log(lab, "sw", "switch")
+    assert log.count("port h3:tap0 refuses frames") == 1, log
+    assert "port h3:tap0 takes frames again" in log
+
+
+def test_switch_refuses_a_tap_that_does_not_exist(netlab_lab: LabFactory,
+                                                  tmp_path: Path) -> None:
+    lab = netlab_lab(TOPO / "tap-switch.yaml")
+    switch = f"NETLAB_LAB={lab.lab.name} {sys.executable} -m netlab.programs.tapswitch"
+    done = lab.exec("sw", f"{switch} --tap h3:tap9")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "netlab-tapswitch: h3:tap9: node h3 has no device tap9 (the switch attaches to "
+        "existing TAPs; it does not create them)"]
+    busy = lab.exec("sw", f"{switch} --tap h1:tap0")  # the lab's own switch holds it
+    assert busy.returncode == 1
+    assert busy.stderr.strip() == "netlab-tapswitch: h1:tap0: another program holds it"
+    absent = subprocess.run(["ip", "-n", lab.namespace("h3"), "link", "show", "tap9"],
+                            capture_output=True)
+    assert absent.returncode != 0, "a mistyped port must not become a new TAP"
+    # In a topology, `up` fails with that line and rolls back.
+    text = (TOPO / "tap-switch.yaml").read_text().replace("h3:tap0", "h3:tap9")
+    (tmp_path / "typo.yaml").write_text(text.replace("name: tap-switch", "name: hd-typo"))
+    with pytest.raises(NetlabError, match="node h3 has no device tap9"):
+        netlab_lab(tmp_path / "typo.yaml")
