@@ -7,6 +7,7 @@ import contextlib
 import gc
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -341,8 +342,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.disable()
     try:
         return _main(argv)
+    except KeyboardInterrupt:  # before the command began (parsing, imports): nothing done
+        err.print("[bold red]error:[/] interrupted")
+        err.print("[dim]hint:[/] nothing was done")
+        return EXIT_INTERRUPTED
     finally:
         if argv is None:
+            # The command is over, and said so: a Ctrl-C now would only turn a finished
+            # command's exit into a death by signal.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             gc.freeze()  # the process ends now: shutdown skips a pass over every object
         elif collecting:
             gc.enable()  # called in-process (tests, scripts): leave the caller's collector on

@@ -46,3 +46,26 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, stderr
     assert stderr == ""
+
+
+@pytest.mark.parametrize("delay", [0.12, 0.16, 0.2, 0.25, 0.3, 0.4])
+def test_ctrl_c_at_any_moment_of_a_short_command_is_never_a_traceback(delay: float) -> None:
+    """While Python loads netlab, while the command runs, and as it ends: 130 with one line,
+    or the command's own exit if it was over; never a traceback or a death by SIGINT.
+    (Python's own start, its first ~0.05 s, is Python's: a signal there is its to handle.)"""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "netlab", "validate", HELLO],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), (proc.returncode, stderr)
+    assert "Traceback" not in stderr
+    if proc.returncode == 130:
+        # before the command began / while it ran
+        assert stderr in ("error: interrupted\nhint: nothing was done\n",
+                          "error: interrupted\n"), stderr
