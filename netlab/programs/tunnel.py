@@ -149,7 +149,7 @@ class Tunnel:
         self.limit = RateLimit()
         self.failing: dict[str, int] = {}  # a failing direction: packets dropped so far
         self.reported = astuple(self.counters)
-        self.last_report = time.monotonic()
+        self.last_report = 0.0  # monotonic seconds of the last summary
 
     def from_tun(self, now: float) -> None:
         packet = os.read(self.tun_fd, 65535)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab.kernel.capture import Capture
 from netlab.errors import NetlabError
+from netlab.kernel.capture import Capture
 from netlab.kernel.services import stop_service
 from netlab.plan.ops import StartService
 from netlab.pytest_plugin import LabFactory, LabHandle
