@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
+from pathlib import Path
+from typing import BinaryIO
 
 from netlab.errors import EXIT_OK, InputError
-from netlab.ui.common import long_running, with_lab
+from netlab.ui.common import err, long_running, with_lab
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -38,23 +42,51 @@ def cmd_logs(args: argparse.Namespace) -> int:
     if not args.follow:
         return EXIT_OK
     long_running()
+    return _follow(args.node, lab.name, lab.namespace(args.node), files)
+
+
+def _follow(node: str, lab: str, ns: str, files: dict[str, Path]) -> int:
+    """Print what the logs gain, until Ctrl-C, or until the node's namespace is gone (the
+    lab was taken down) or every log file it had was deleted: what was written before that
+    is printed first (a deleted file read through its open descriptor)."""
+    from netlab.kernel import nsfs
+
     offsets = {name: path.stat().st_size if path.exists() else 0 for name, path in files.items()}
+    handles: dict[str, BinaryIO] = {}
     try:
         while True:
+            gone = _why_gone(node, lab, ns, handles, nsfs.exists(ns))
             for name, path in files.items():
-                if not path.exists():
-                    continue
-                with open(path, "rb") as f:
-                    f.seek(offsets[name])
-                    chunk = f.read()
-                if chunk:
-                    offsets[name] += len(chunk)
-                    prefix = f"{name}: " if len(files) > 1 else ""
-                    for line in chunk.decode(errors="replace").splitlines():
-                        print(f"{prefix}{line}", flush=True)
+                if name not in handles and path.exists():
+                    with contextlib.suppress(OSError):
+                        handles[name] = open(path, "rb")  # noqa: SIM115  # closed below
+                        handles[name].seek(offsets[name])
+                if name in handles:
+                    _print_new(handles[name], f"{name}: " if len(files) > 1 else "")
+            if gone:
+                err.print(gone)
+                return EXIT_OK
             time.sleep(0.2)
     except KeyboardInterrupt:
         return EXIT_OK
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+def _why_gone(node: str, lab: str, ns: str, handles: dict[str, BinaryIO],
+              ns_exists: bool) -> str | None:
+    if not ns_exists:
+        return f"node '{node}' of lab '{lab}' is gone (the lab was taken down); stopped following"
+    if handles and all(os.fstat(h.fileno()).st_nlink == 0 for h in handles.values()):
+        return f"the logs of node '{node}' were deleted; stopped following"
+    return None
+
+
+def _print_new(handle: BinaryIO, prefix: str) -> None:
+    chunk = handle.read()
+    for line in chunk.decode(errors="replace").splitlines():
+        print(f"{prefix}{line}", flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
