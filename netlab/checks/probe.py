@@ -138,7 +138,6 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
         last = said
     if stop is not None and stop.is_set():
         return CheckResult(probe, False, f"interrupted ({last.why})", seconds, attempts)
-    seconds = time.monotonic() - started
     if probe.kind != "run" and not probe.expect_reachable:
         why = f"as expected: {last.why} (for {probe.timeout:g} s)"
         return CheckResult(probe, True, why, seconds, attempts)
