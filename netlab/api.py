@@ -32,13 +32,13 @@ from netlab.engine import (
 from netlab.errors import InputError, LabStateError, PrivilegeError
 from netlab.plan.ops import Op
 from netlab.state.store import LabState, labs_with_state, state_root
-from netlab.words import count
+from netlab.values.words import count
 
 if TYPE_CHECKING:
     # The model, loader and planner load pydantic: imported where used, so that `down`
     # and `ls`, which need none of them, start fast.
     from netlab.kernel.base import BeginHook, DoneHook
-    from netlab.linkctl import LinkControl
+    from netlab.lab.link_control import LinkControl
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
     from netlab.spec.model import Topology
@@ -73,7 +73,7 @@ class _LabKernel:
     kernel, once, after the ops before it really happened."""
 
     def __init__(self) -> None:
-        from netlab.kernel.lab import LabKernel
+        from netlab.kernel.lab_kernel import LabKernel
 
         self.inner = LabKernel()
         fail_at = os.environ.get("NETLAB_FAIL_AT", "")
@@ -166,7 +166,7 @@ class Lab:
         `up` that did not finish (killed, or kept with keep_on_error) are removed first.
         SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
         require_privileges("build a lab")
-        from netlab.support import refuse_unsupported
+        from netlab.lab.preflight import refuse_unsupported
 
         refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
         started = time.monotonic()
@@ -305,14 +305,14 @@ class Lab:
 
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
-        from netlab.inspect import lab_status
+        from netlab.lab.status_doc import lab_status
 
         return lab_status(self, progress)
 
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),
-        set(rate="1mbit"), clear(), flap(...) (see netlab/linkctl.py)."""
-        from netlab.linkctl import LinkControl
+        set(rate="1mbit"), clear(), flap(...) (see netlab/lab/link_control.py)."""
+        from netlab.lab.link_control import LinkControl
 
         return LinkControl(self, endpoint)
 

@@ -234,7 +234,7 @@ def as_nobody() -> Iterator[Run]:
     """Run netlab as user nobody: netlab and its dependencies copied where nobody can read
     them (the installed ones may sit under /root)."""
     probe = ("import sys, netlab.ui.cli, netlab.api, netlab.spec, netlab.plan.planner, "
-             "netlab.ui.render, netlab.kernel.inspect, netlab.kernel.netlink, netlab.inspect; "
+             "netlab.ui.render, netlab.kernel.dumps, netlab.kernel.netlink, netlab.lab.status_doc; "
              "print('\\n'.join(sorted({getattr(m, '__file__', None) or '' for m in "
              "list(sys.modules.values())})))")
     files = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

@@ -11,12 +11,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "netlab"
 # layer -> the netlab layers it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "tc": {"errors"},
-    "pcap": {"errors"},
-    "spec": {"errors", "tc"},
-    "plan": {"errors", "tc", "spec"},
+    "values": set(),
+    "spec": {"errors", "values"},
+    "plan": {"errors", "values", "spec"},
     "state": {"errors", "plan"},
-    "kernel": {"errors", "tc", "pcap", "plan", "pyroute2"},
+    "kernel": {"errors", "values", "plan", "pyroute2"},
     "programs": {"kernel"},
     "engine": {"errors", "plan", "kernel", "state"},
 }
@@ -34,7 +33,7 @@ def _imports() -> dict[str, set[str]]:
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 modules = [node.module]
-                if node.module == "netlab":  # from netlab import tc
+                if node.module == "netlab":  # from netlab.values import tc
                     modules = [f"netlab.{alias.name}" for alias in node.names]
             else:
                 continue

@@ -61,7 +61,7 @@ def _owned_by_labs_up() -> set[str]:
 
 def survey(only_lab: str | None = None) -> Survey:
     from netlab.kernel import nsfs
-    from netlab.kernel.inspect import list_marked_links_in_host, read_namespace
+    from netlab.kernel.dumps import list_marked_links_in_host, read_namespace
     from netlab.kernel.processes import pids_in
 
     owned = _owned_by_labs_up()

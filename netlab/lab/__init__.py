@@ -1,0 +1,2 @@
+"""Application services over the engine and the kernel: status document, live link
+control, preflight, cleanup, graph building, teardown from a journal, fault injection."""
