@@ -48,7 +48,7 @@ PHASES = [
     ("netlab.state.store", "LabState.done", "  journal: done lines"),
     ("netlab.state.store", "LabState.undone", "  journal: undone lines"),
     ("netlab.state.store", "LabState.entries", "  journal read"),
-    ("netlab.api", "_teardown_state", "teardown"),
+    ("netlab.lab.teardown_journal", "teardown_journal", "teardown"),
     ("netlab.lab.status_doc", "lab_status", "status document"),
     ("netlab.kernel.dumps", "read_node", "  links, addresses, routes, qdiscs (kernel/inspect)"),
     ("json", "dumps", "JSON output"),

@@ -148,7 +148,7 @@ class LinkControl:
             raise InputError("\n".join(f"{self.endpoint}: {message}" for _, message in problems))
         qdisc = tc.build(given, self.mtu)
         assert qdisc is not None
-        from netlab.api import require_privileges
+        from netlab.kernel.privileges import require_privileges
 
         require_privileges()  # before the kernel is asked what it has
         refuse_values(self.endpoint, tc.needs_netem(given) or ["rate"], qdisc.kind)
@@ -248,8 +248,8 @@ class LinkControl:
 
     # --- the journal ------------------------------------------------------------------
     def _apply(self, ops: Sequence[Op]) -> None:
-        from netlab.api import require_privileges
         from netlab.kernel.netlink import NetlinkKernel
+        from netlab.kernel.privileges import require_privileges
 
         require_privileges()
         state = self.lab.state

@@ -72,7 +72,7 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
 
 
 def _condition(lab: Lab) -> str:
-    from netlab.api import condition
+    from netlab.state.condition import condition
 
     return condition(lab.name).state if lab.is_up() else "down"
 
