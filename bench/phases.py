@@ -50,7 +50,7 @@ PHASES = [
     ("netlab.state.store", "LabState.entries", "  journal read"),
     ("netlab.lab.teardown_journal", "teardown_journal", "teardown"),
     ("netlab.lab.status_doc", "lab_status", "status document"),
-    ("netlab.kernel.dumps", "read_node", "  links, addresses, routes, qdiscs (kernel/inspect)"),
+    ("netlab.kernel.dumps", "read_node", "  links, addresses, routes, qdiscs (kernel/dumps)"),
     ("json", "dumps", "JSON output"),
     ("netlab.ui.render", "status_view", "status table built"),
     ("rich.console", "Console.print", "rich printing"),

@@ -61,7 +61,7 @@ def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT,
                        also: Iterable[tuple[str, str]] = ()) -> None:
     """Wait (at most `timeout` seconds) until the links these ops set up (and `also`, as
     (namespace, interface)) pass packets: a ping sent the moment `up` returns must not be
-    dropped by a link the kernel has not started yet (kernel/inspect.links_still_starting).
+    dropped by a link the kernel has not started yet (kernel/dumps.links_still_starting).
     Links still starting after that are left to `status` to show."""
     links = [(op.ns, op.ifname) for op in ops if isinstance(op, SetLinkUp)]
     _wait(links + list(also), links_still_starting, timeout)
