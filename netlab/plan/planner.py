@@ -233,12 +233,12 @@ def plan(
             continue
         if host is None:
             continue
-        (node, ifname), far = by_index[i].end_here(host)
-        ifc = next(f for f in ifaces[node] if f.name == ifname)
-        ifaces[node] = [dataclasses.replace(f, kind="vxlan") if f is ifc else f
-                        for f in ifaces[node]]
+        (here, ifname), far = by_index[i].end_here(host)
+        ifc = next(f for f in ifaces[here] if f.name == ifname)
+        ifaces[here] = [dataclasses.replace(f, kind="vxlan") if f is ifc else f
+                        for f in ifaces[here]]
         mtu = ifc.spec.mtu or rl.spec.mtu or partition.VXLAN_MTU
-        ops.append(CreateVxlan(namespaces[node], ifname, by_index[i].vni,
+        ops.append(CreateVxlan(namespaces[here], ifname, by_index[i].vni,
                                topo.hosts[far].address, None, topo.hosts[host].dev,
                                partition.VXLAN_PORT, mtu, mark, underlay=True))
 

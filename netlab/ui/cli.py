@@ -154,6 +154,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_down(args: argparse.Namespace) -> int:
     from netlab.api import down_lab, resolve_lab
 
+    if args.all_hosts:
+        from netlab.ui.cmd_hosts import down_all_hosts
+
+        return down_all_hosts(args)
+
     if args.lab and not args.file:
         # From the journal alone: a crash may have left the lab's record unreadable.
         # Already gone is fine: down is idempotent, and scripts rely on exit 0.
@@ -180,6 +185,10 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool, sent: int, im
 def cmd_status(args: argparse.Namespace) -> int:
     from netlab.api import condition, require_privileges, resolve_lab, up_labs
 
+    if args.all_hosts:
+        from netlab.ui.cmd_hosts import status_all_hosts
+
+        return status_all_hosts(args)
     require_privileges("read a lab's namespaces")  # reading a lab back means entering them
     if not args.lab and not args.file and len(up_labs()) > 1:
         return cmd_ls(args)
@@ -338,11 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="show a lab as the kernel has it")
     with_lab(p)
+    with_host(p, all_hosts=True, one=False)
     p.add_argument("--json", action="store_true", help="the netlab.status/1 document")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("down", help="tear a lab down in exact reverse order")
     with_lab(p)
+    with_host(p, all_hosts=True, one=False)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_down)
 
