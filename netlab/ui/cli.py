@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("up", help="build the lab")
+    p = sub.add_parser("up", help="build the lab (FILE - reads the topology from stdin)")
     with_file(p)
     p.add_argument("--name", help="lab name (default: the file's name:)")
     with_host(p, all_hosts=True)

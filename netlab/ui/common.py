@@ -126,9 +126,9 @@ def with_host(p: argparse.ArgumentParser, all_hosts: bool = False, one: bool = T
         p.add_argument("--all-hosts", action="store_true",
                        help="every host's part at once, each run through --via")
         p.add_argument("--via", metavar="TEMPLATE", default="ssh root@{address}",
-                       help="how to run a command on a host; {host} and {address} are "
-                       "filled in, {cmd} is the command (default: appended) "
-                       "(default: 'ssh root@{address}')")
+                       help="how to run a command on a host: {host} and {address} are "
+                       "filled in, {cmd} is the command (appended if absent); "
+                       "default: ssh root@{address}")
 
 
 def with_lab(p: argparse.ArgumentParser, file: bool = True) -> None:
