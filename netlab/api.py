@@ -241,7 +241,8 @@ class Lab:
 
         return [(node, name) for node, spec in self.topology.nodes.items()
                 for name in spec.services
-                if not service_state(node_dir(str(state_root()), self.name, node),
+                if not service_state(self.namespace(node),
+                                     node_dir(str(state_root()), self.name, node),
                                      name)["running"]]
 
     def node_namespace(self, node: str) -> str:

@@ -15,13 +15,14 @@ from netlab.plan.ops import (
     DeleteNamespace,
     Op,
     RunCommand,
+    SetLimits,
     SetLinkUp,
     StartService,
     StopService,
     WriteFiles,
 )
 
-PROCESS_OPS = (RunCommand, WriteFiles, StartService, StopService)
+PROCESS_OPS = (SetLimits, RunCommand, WriteFiles, StartService, StopService)
 SETTLE_TIMEOUT = 3.0  # seconds; the kernel's linkwatch work is at most ~1 s late when idle
 
 

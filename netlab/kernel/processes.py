@@ -1,7 +1,8 @@
 """Processes inside a lab's namespaces: run a command, open a shell, stop what is inside.
 
-Commands go through `ip netns exec`, which also remounts /sys so that /sys/class/net shows
-the node's own interfaces, as a person poking at the node expects.
+`command_in` is the one place that says how an argv runs inside a node: it joins the node's
+cgroup (kernel/cgroups.py), then `ip netns exec`, which also remounts /sys so that
+/sys/class/net shows the node's own interfaces, as a person poking at the node expects.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from netlab.errors import InputError
+from netlab.kernel import cgroups
 from netlab.plan.naming import NS_PREFIX
 
 NETNS_DIR = "/run/netns"
@@ -29,8 +32,9 @@ def _ip() -> str:
     return path
 
 
-def command_in(ns: str, argv: Sequence[str]) -> list[str]:
-    return [_ip(), "netns", "exec", ns, *argv]
+def command_in(ns: str, argv: Sequence[str], leaf: str = cgroups.RUN_LEAF) -> list[str]:
+    """The argv that runs `argv` inside the node of namespace `ns`, in its cgroup `leaf`."""
+    return cgroups.wrap([_ip(), "netns", "exec", ns, *argv], ns, leaf)
 
 
 def run(
@@ -80,22 +84,57 @@ def _pids_by_namespace(namespaces: Sequence[str]) -> dict[str, list[int]]:
     return found
 
 
-def stop_all_in(namespaces: Sequence[str], grace: float = 2.0) -> int:
-    """Stop every process inside these lab namespaces: SIGTERM, then SIGKILL after `grace`
-    seconds. A process left inside would keep the namespace (and its cables) alive."""
+@dataclass
+class Stopped:
+    """What stopping a set of nodes did, as the kernel showed it."""
+
+    terminated: int = 0  # processes that ended within the grace period
+    killed: int = 0  # processes killed after it (their cgroup, or found in the namespace)
+    escaped: int = 0  # of those, found in the namespace but outside its cgroup
+
+    @property
+    def total(self) -> int:
+        return self.terminated + self.killed
+
+
+def stop_all_in(namespaces: Sequence[str], grace: float = 2.0) -> Stopped:
+    """Stop every process of these lab namespaces: SIGTERM, then after `grace` seconds
+    kill their cgroups until empty, and scan the namespaces again and again for a process
+    that is not in the cgroup (started by hand with `ip netns exec`). A process left inside
+    would keep the namespace (and its cables) alive."""
     targets = [ns for ns in namespaces if ns.startswith(NS_PREFIX)]
-    by_ns = _pids_by_namespace(targets)
-    pids = [pid for found in by_ns.values() for pid in found if pid != os.getpid()]
-    for pid in pids:
+    me = os.getpid()
+    seen = set(_everyone(targets)) - {me}
+    for pid in seen:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while pids and time.monotonic() < deadline:
-        pids = [pid for pid in pids if alive(pid)]
-        if pids:
-            time.sleep(0.02)
-    for pid in pids:
-        _signal(pid, signal.SIGKILL)
-    return sum(len(found) for found in by_ns.values())
+    while time.monotonic() < deadline:
+        left = set(_everyone(targets)) - {me}
+        if not left:
+            break
+        time.sleep(0.02)
+    result = Stopped()
+    killed: set[int] = set()
+    for _ in range(100):  # bounded: a namespace cannot be entered without privilege
+        for ns in targets:
+            killed |= cgroups.kill(ns)
+        strays = [p for found in _pids_by_namespace(targets).values() for p in found
+                  if p != me]
+        if not strays:
+            break
+        result.escaped += len(set(strays) - killed)
+        for pid in strays:
+            _signal(pid, signal.SIGKILL)
+        killed |= set(strays)
+        time.sleep(0.01)
+    result.killed = len(killed)
+    result.terminated = len(seen - killed)
+    return result
+
+
+def _everyone(namespaces: Sequence[str]) -> list[int]:
+    in_groups = [p for ns in namespaces for p in cgroups.pids(ns)]
+    return in_groups + [p for found in _pids_by_namespace(namespaces).values() for p in found]
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -1,17 +1,17 @@
 """Processes netlab runs in nodes: `exec:` commands, services, the node's files.
 
-A service is started with `ip netns exec NS sh -c COMMAND` in a session of its own. Its folder
-<node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by the service's user) holds `log`, its
-output, and `pid`, its pid and start time (from /proc), so that stopping it later kills that
-process group and never a stranger that happens to reuse the pid.
+A service is started with `sh -c COMMAND` in the node (processes.command_in), in a cgroup
+of its own below the node's (kernel/cgroups.py) and a session of its own. Its folder
+<node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by the service's user) holds `log`,
+its output. Nothing there decides what netlab signals: its processes are those of its
+cgroup, as the kernel lists them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
+import pwd
 import signal
 import subprocess
 import sys
@@ -21,21 +21,37 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from netlab.kernel import cgroups
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
-from netlab.kernel.processes import alive
-from netlab.plan.ops import Op, RunCommand, StartService, StopService, WriteFiles
+from netlab.kernel.processes import NETNS_DIR, command_in
+from netlab.plan.ops import Op, RunCommand, SetLimits, StartService, StopService, WriteFiles
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
-STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+STOP_GRACE = 3.0  # seconds between SIGTERM and killing the service's cgroup
+STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # sudo's
+LOG_TAIL = 10  # lines of a failed service's log shown when `up` rolls back
 
 
-def process_env(ns: str, node_dir: str, extra: Mapping[str, str]) -> dict[str, str]:
-    """The environment of a process in a node: ours, the node's NETLAB_* facts, the
-    topology's env, and netlab's own bin directory first on PATH (so `netlab-tunnel` and
-    the python that runs netlab are found, venv or not)."""
-    env = dict(os.environ)
+def process_env(ns: str, node_dir: str, extra: Mapping[str, str],
+                uid: int | None = None) -> dict[str, str]:
+    """The environment of a process in a node: the node's NETLAB_* facts, the topology's
+    env, and netlab's own bin directory first on PATH (so `netlab-tunnel` and the python
+    that runs netlab are found, venv or not). Run as root: on top of ours. Run as another
+    user: a clean one as sudo gives (that user's HOME, USER, LOGNAME, SHELL, a standard
+    PATH), so nothing of root's environment (its secrets) reaches that user."""
     bindir = os.path.dirname(sys.executable)
-    env["PATH"] = f"{bindir}:{env.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+    if uid is None or uid == 0:
+        env = dict(os.environ)
+        env["PATH"] = f"{bindir}:{env.get('PATH', STANDARD_PATH)}"
+    else:
+        env = {"PATH": f"{bindir}:{STANDARD_PATH}"}
+        try:
+            user = pwd.getpwuid(uid)
+            env.update({"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name,
+                        "SHELL": user.pw_shell or "/bin/sh"})
+        except KeyError:  # a uid with no name: as sudo -u '#uid' does
+            env.update({"HOME": "/", "USER": str(uid), "LOGNAME": str(uid),
+                        "SHELL": "/bin/sh"})
     env.update({"NETLAB_NAMESPACE": ns, "NETLAB_NODE_DIR": node_dir})
     parts = Path(node_dir).parts  # .../<lab>/nodes/<node>, as naming.node_dir makes it
     if len(parts) >= 3 and parts[-2] == "nodes":
@@ -49,57 +65,41 @@ def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
     """`sh -c COMMAND` in the node as its `exec:` commands run, output captured: the same
     environment (process_env), in the node's folder when there is one (a `run:` check)."""
     return subprocess.run(
-        [_ip(), "netns", "exec", ns, "sh", "-c", command], stdin=subprocess.DEVNULL,
+        command_in(ns, ["sh", "-c", command]), stdin=subprocess.DEVNULL,
         capture_output=True, text=True, errors="replace", timeout=timeout, check=False,
         cwd=node_dir if os.path.isdir(node_dir) else None,
         env=process_env(ns, node_dir, extra),
     )
 
 
-def _ip() -> str:
-    return shutil.which("ip") or "ip"
-
-
-def _start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def service_dir(node_dir: str, name: str) -> Path:
     return Path(node_dir) / "services" / name
-
-
-def _pid_file(node_dir: str, name: str) -> Path:
-    return service_dir(node_dir, name) / "pid"
 
 
 def log_file(node_dir: str, name: str) -> Path:
     return service_dir(node_dir, name) / "log"
 
 
-def _last_line(path: Path) -> str:
+def last_lines(path: Path, count: int = 1) -> list[str]:
     with contextlib.suppress(OSError):
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-        if lines:
-            return lines[-1].strip()[:200]
-    return ""
+        lines = [ln.rstrip()[:200] for ln in path.read_text(errors="replace").splitlines()
+                 if ln.strip() and not ln.startswith("--- netlab: ")]
+        return lines[-count:]
+    return []
 
 
-def service_state(node_dir: str, name: str) -> dict[str, Any]:
-    """What `status` says of a service: its pid, whether it runs, where its log is."""
-    record: dict[str, Any] = {}
-    with contextlib.suppress(OSError, ValueError):
-        record = json.loads(_pid_file(node_dir, name).read_text())
-    pid = record.get("pid")
-    running = isinstance(pid, int) and _start_time(pid) == record.get("start")
-    if isinstance(pid, int) and running and not alive(pid):
-        running = False
-    return {"name": name, "pid": pid, "running": running,
-            "log": str(log_file(node_dir, name)), "command": record.get("command")}
+def _last_line(path: Path) -> str:
+    return "".join(last_lines(path)).strip()
+
+
+def service_state(ns: str, node_dir: str, name: str) -> dict[str, Any]:
+    """What `status` says of a service: its pid, whether it runs, where its log is; from
+    the service's cgroup, not from any file the service could write."""
+    leaf = cgroups.service_leaf(name)
+    members = cgroups.pids(ns, leaf)
+    pid = cgroups.main_pid(ns, leaf) if members else None
+    return {"name": name, "pid": pid, "running": bool(members), "processes": len(members),
+            "log": str(log_file(node_dir, name))}
 
 
 class ProcessOpsKernel:
@@ -111,14 +111,16 @@ class ProcessOpsKernel:
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         for k, op in enumerate(ops):
             begin(k, k + 1)
-            if isinstance(op, RunCommand):
+            if isinstance(op, SetLimits):
+                self._limit(k, op)
+            elif isinstance(op, RunCommand):
                 self._run(k, op)
             elif isinstance(op, WriteFiles):
                 self._write_files(k, op)
             elif isinstance(op, StartService):
                 self._start(k, op)
             elif isinstance(op, StopService):
-                stop_service(op.node_dir, op.name)
+                stop_service(op.ns, op.name)
             else:
                 raise OpFailed(k, op, f"not a process op: {op.kind}")
             done(k)
@@ -127,24 +129,28 @@ class ProcessOpsKernel:
         # Services outlive this process by design; reap none of them here.
         self._children.clear()
 
+    # --- limits: ---------------------------------------------------------------------
+    def _limit(self, k: int, op: SetLimits) -> None:
+        try:
+            cgroups.set_limits(op.ns, cgroups.Limits(op.cpu, op.memory, op.pids))
+        except OSError as error:
+            raise OpFailed(k, op, f"could not set the node's limits: "
+                           f"{error.strerror or error}",
+                           "limits need cgroups with the cpu, memory and pids "
+                           "controllers (mounted at /sys/fs/cgroup)") from None
+
     # --- exec: ------------------------------------------------------------------------
     def _run(self, k: int, op: RunCommand) -> None:
         if op.node_dir:
             os.makedirs(op.node_dir, exist_ok=True)
-        # `ip netns exec` as `netlab exec` does: /sys shows the node's own interfaces.
-        argv = [_ip(), "netns", "exec", op.ns, "sh", "-c", op.command]
+        argv = command_in(op.ns, ["sh", "-c", op.command])
         # Its output goes through a file, not a pipe: a command that leaves a process in
         # the background (`daemon &`) would hold a pipe open and make `up` wait for it.
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            try:
-                proc = subprocess.run(
-                    argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False,
-                    cwd=op.node_dir or None,
-                    env=process_env(op.ns, op.node_dir, op.env),
-                )
-            except FileNotFoundError:
-                raise OpFailed(k, op, "the 'ip' command (iproute2) is not installed",
-                               "apt-get install iproute2") from None
+            proc = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False,
+                cwd=op.node_dir or None, env=process_env(op.ns, op.node_dir, op.env),
+            )
             out.seek(0)
             err.seek(0)
             said = out.read().decode(errors="replace")
@@ -179,14 +185,20 @@ class ProcessOpsKernel:
         log = log_file(op.node_dir, op.name)
         cwd = Path(op.node_dir) / op.cwd if op.cwd else Path(op.node_dir)
         cwd.mkdir(parents=True, exist_ok=True)
-        argv = [_ip(), "netns", "exec", op.ns]
+        inner: list[str] = []
         if op.uid is not None:
             # Drop to the user inside the namespace: `ip netns exec` itself needs root.
             gid = op.gid if op.gid is not None else op.uid
-            argv += ["setpriv", f"--reuid={op.uid}", f"--regid={gid}", "--clear-groups"]
+            inner += ["setpriv", f"--reuid={op.uid}", f"--regid={gid}", "--clear-groups"]
+            if op.capabilities:
+                # Ambient capabilities: kept by the user's programs across exec.
+                caps = ",".join(f"+{c.lower().removeprefix('cap_')}" for c in op.capabilities)
+                inner += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
             os.chown(folder, op.uid, gid)  # its own folder is the service's to write in
-        argv += ["sh", "-c", op.command]
-        env = process_env(op.ns, op.node_dir, op.env)
+        inner += ["sh", "-c", op.command]
+        stop_service(op.ns, op.name, grace=0)  # a leftover of an earlier start: not ours now
+        argv = command_in(op.ns, inner, cgroups.service_leaf(op.name))
+        env = process_env(op.ns, op.node_dir, op.env, op.uid)
         env["NETLAB_SERVICE_DIR"] = str(folder)
         with open(log, "ab") as out:
             out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
@@ -196,10 +208,8 @@ class ProcessOpsKernel:
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 cwd=cwd, env=env, start_new_session=True,
             )
-        record = {"pid": proc.pid, "start": _start_time(proc.pid), "command": op.command}
-        _pid_file(op.node_dir, op.name).write_text(json.dumps(record))
         self._children.append(proc)
-        if op.ready:
+        if op.ready or op.ready_port:
             self._wait_ready(k, op, proc, log, offset)
             return
         try:
@@ -208,56 +218,92 @@ class ProcessOpsKernel:
             return  # running: started
         if code != 0:
             raise OpFailed(
-                k, op,
-                f"the service exited at once (exit status {code}): {_last_line(log)}",
-                f"its output is in {log}",
+                k, op, f"the service exited at once (exit status {code})" + _tail(log),
+                f"its output was in {log}",
             )
 
     def _wait_ready(self, k: int, op: StartService, proc: subprocess.Popen[bytes],
                     log: Path, offset: int) -> None:
-        assert op.ready is not None
         deadline = time.monotonic() + op.ready_timeout
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), open(log, "rb") as f:
-                f.seek(offset)
-                if op.ready.encode() in f.read():
-                    return
+            if op.ready:
+                with contextlib.suppress(OSError), open(log, "rb") as f:
+                    f.seek(offset)
+                    if op.ready.encode() in f.read():
+                        return
+            if op.ready_port and listening(op.ns, op.ready_proto, op.ready_port):
+                return
             code = proc.poll()
             if code is not None:
                 raise OpFailed(
-                    k, op,
-                    f"the service exited (exit status {code}) before it was ready: "
-                    f"{_last_line(log)}", f"its output is in {log}",
+                    k, op, f"the service exited (exit status {code}) before it was ready"
+                    + _tail(log), f"its output was in {log}",
                 )
             time.sleep(0.02)
+        waited = (f"say '{op.ready}'" if op.ready
+                  else f"listen on {op.ready_proto} port {op.ready_port}")
         raise OpFailed(
-            k, op,
-            f"the service did not say '{op.ready}' within {op.ready_timeout:g} s "
-            f"(last: {_last_line(log) or 'nothing'})",
-            f"its output is in {log}; is 'ready:' the text it prints when it is ready?",
+            k, op, f"the service did not {waited} within {op.ready_timeout:g} s" + _tail(log),
+            f"its output was in {log}; is 'ready:' "
+            + ("the text it prints when it is ready? Or wait for its port: "
+               "ready: {tcp: PORT}" if op.ready else "the port it listens on?"),
         )
 
 
-def stop_service(node_dir: str, name: str, grace: float = STOP_GRACE) -> bool:
-    """Stop the process group of a service netlab started; False if it was not running."""
-    pid_file = _pid_file(node_dir, name)
+def _tail(log: Path) -> str:
+    """The last lines of a service's log, for an error that outlives the log (a rollback
+    removes the lab's folder)."""
+    lines = last_lines(log, LOG_TAIL)
+    if not lines:
+        return " (it printed nothing)"
+    return "; its last output:\n" + "\n".join(f"    {line}" for line in lines)
+
+
+# /proc/net/{tcp,udp}[6]: the state column says LISTEN (0A) for TCP; a bound UDP socket
+# with no peer is in state 07.
+_LISTEN_STATE = {"tcp": "0A", "udp": "07"}
+
+
+def listening(ns: str, proto: str, port: int) -> bool:
+    """True when a socket of the node's network namespace listens on `port` (TCP) or is
+    bound to it (UDP), as the kernel's tables of that namespace show it."""
+    want = f"{port:04X}"
     try:
-        record = json.loads(pid_file.read_text())
-    except (OSError, ValueError):
+        ns_ino = os.stat(os.path.join(NETNS_DIR, ns)).st_ino
+    except OSError:
         return False
-    pid, start = record.get("pid"), record.get("start")
-    if not isinstance(pid, int) or _start_time(pid) != start or start is None:
-        return False  # gone already, or the pid now belongs to someone else
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+    for pid in cgroups.pids(ns):
+        try:
+            if os.stat(f"/proc/{pid}/ns/net").st_ino != ns_ino:
+                continue  # not yet inside the namespace (still joining)
+            tables = []
+            for suffix in ("", "6"):
+                with open(f"/proc/{pid}/net/{proto}{suffix}") as f:
+                    tables.append(f.read())
+            if os.stat(f"/proc/{pid}/ns/net").st_ino != ns_ino:
+                continue
+        except OSError:
+            continue
+        for table in tables:
+            for line in table.splitlines()[1:]:
+                fields = line.split()
+                if (len(fields) > 3 and fields[1].rsplit(":", 1)[-1] == want
+                        and fields[3] == _LISTEN_STATE[proto]):
+                    return True
+        return False  # one process of the namespace shows all of its sockets
+    return False
+
+
+def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> bool:
+    """Stop a service: SIGTERM to every process of its cgroup, then after `grace` seconds
+    kill the cgroup until it is empty. False if nothing of it was running."""
+    leaf = cgroups.service_leaf(name)
+    if not cgroups.pids(ns, leaf):
+        cgroups.kill(ns, leaf)  # removes the empty cgroup
+        return False
+    cgroups.signal_all(ns, signal.SIGTERM, leaf)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if _start_time(pid) != start or not alive(pid):
-            break
+    while time.monotonic() < deadline and cgroups.pids(ns, leaf):
         time.sleep(0.02)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)  # ours if this process started it: no zombie left
+    cgroups.kill(ns, leaf)
     return True

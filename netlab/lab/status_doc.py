@@ -59,8 +59,9 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
 
     folder = node_dir(str(state_root()), lab.name, node)
     found = []
-    for name in lab.topology.nodes[node].services:
-        entry = service_state(folder, name)
+    for name, spec in lab.topology.nodes[node].services.items():
+        entry = service_state(lab.namespace(node), folder, name)
+        entry["command"] = spec.run
         table = service_dir(folder, name) / "mac-table.json"
         # A table being rewritten right now is skipped; the next status shows it. A dead
         # switch's table is history, not what it knows: left out.
@@ -152,6 +153,13 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
         if not present:
             drift.append(f"{name}: namespace {ns} is missing")
         services = _services(lab, name)
+        limits: dict[str, str] = {}
+        if node.limits is not None:
+            from netlab.kernel.cgroups import limits_of
+
+            limits = limits_of(ns)  # as the kernel has them, not as the file says
+            if present and not limits:
+                drift.append(f"{name}: its limits are not in force")
         for service in services:
             if present and not service["running"]:
                 drift.append(f"{name}: service {service['name']} is not running (its log: "
@@ -166,6 +174,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 "interfaces": interfaces,
                 "routes": routes,
                 "services": services,
+                **({"limits": limits} if node.limits is not None else {}),
             }
         )
         if progress is not None:

@@ -331,6 +331,22 @@ class DeleteQdisc(Op):
 
 
 @dataclass(frozen=True)
+class SetLimits(Op):
+    """The node's `limits:` on its cgroup, before anything runs there. They go with the
+    node's cgroup when its namespace is deleted."""
+
+    kind: ClassVar[str] = "set-limits"
+    cpu: float | None = None  # cores
+    memory: int | None = None  # bytes
+    pids: int | None = None
+
+    def describe(self) -> str:
+        said = [f"{k} {v}" for k, v in (("cpu", self.cpu), ("memory", self.memory),
+                                          ("pids", self.pids)) if v is not None]
+        return f"limit {', '.join(said)} in {self.ns}"
+
+
+@dataclass(frozen=True)
 class RunCommand(Op):
     """A command run to completion inside the node once the lab is up (`exec:`)."""
 
@@ -369,6 +385,9 @@ class StartService(Op):
     gid: int | None = None
     ready: str | None = None  # text in its output that says it is ready
     ready_timeout: float = 10.0
+    ready_port: int | None = None  # or: a port it listens on when it is ready
+    ready_proto: str = "tcp"
+    capabilities: tuple[str, ...] = ()  # ambient capabilities of a service run as a user
 
     def describe(self) -> str:
         return f"start service {self.name} ('{self.command}') in {self.ns}"
@@ -379,7 +398,7 @@ class StartService(Op):
 
 @dataclass(frozen=True)
 class StopService(Op):
-    """Stop a service netlab started (and only that: the pid file holds its start time).
+    """Stop a service netlab started: the processes of its cgroup, as the kernel lists them.
     Not left to the namespace's removal: a process keeps a namespace alive."""
 
     kind: ClassVar[str] = "stop-service"
@@ -411,6 +430,7 @@ OP_TYPES: dict[str, type[Op]] = {
         SetQdisc,
         DeleteQdisc,
         SetSysctl,
+        SetLimits,
         RunCommand,
         WriteFiles,
         StartService,

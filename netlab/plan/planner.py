@@ -25,6 +25,7 @@ from netlab.plan.ops import (
     CreateVxlan,
     Op,
     RunCommand,
+    SetLimits,
     SetLink,
     SetLinkUp,
     SetSysctl,
@@ -34,7 +35,7 @@ from netlab.plan.ops import (
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
 from netlab.spec.ip import parse_address, parse_network
-from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.spec.model import Interface, Link, Node, ReadyPort, Topology
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
 
@@ -77,6 +78,14 @@ class Plan:
 def split_endpoint(endpoint: str) -> tuple[str, str | None]:
     node, sep, ifname = endpoint.partition(":")
     return node, (ifname if sep else None)
+
+
+def _ready_port(ready: ReadyPort | str | None) -> int | None:
+    return None if ready is None or isinstance(ready, str) else ready.tcp or ready.udp
+
+
+def _ready_proto(ready: ReadyPort | str | None) -> str:
+    return "udp" if isinstance(ready, ReadyPort) and ready.udp else "tcp"
 
 
 def _uid(owner: int | str | None) -> int | None:
@@ -274,6 +283,9 @@ def plan(
     # Processes last, once the whole lab is up: files, then exec commands, then services.
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
+        if node.limits is not None:
+            ops.append(SetLimits(namespaces[name], node.limits.cpu, node.limits.memory,
+                                 node.limits.pids))
         if node.files:
             ops.append(WriteFiles(namespaces[name], folder, dict(node.files)))
         for command in node.exec:
@@ -286,7 +298,10 @@ def plan(
                     namespaces[name], service_name, service.run, folder,
                     {**node.env, **service.env}, service.cwd,
                     _uid(service.user), _gid(service.group),
-                    service.ready, service.ready_timeout,
+                    service.ready if isinstance(service.ready, str) else None,
+                    service.ready_timeout,
+                    _ready_port(service.ready), _ready_proto(service.ready),
+                    tuple(service.capabilities),
                 )
             )
 

@@ -235,6 +235,45 @@ EnvName = Annotated[str, AfterValidator(_check_env_name)]
 EnvValue = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
 
 
+# The capabilities(7) a service run as a user may be given (ambient capabilities).
+CAPABILITIES = frozenset({
+    "CAP_AUDIT_CONTROL", "CAP_AUDIT_READ", "CAP_AUDIT_WRITE", "CAP_BLOCK_SUSPEND", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER", "CAP_FSETID", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_KILL", "CAP_LEASE",
+    "CAP_LINUX_IMMUTABLE", "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_MKNOD", "CAP_NET_ADMIN",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_RAW", "CAP_PERFMON", "CAP_SETFCAP",
+    "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYSLOG", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+    "CAP_SYS_CHROOT", "CAP_SYS_MODULE", "CAP_SYS_NICE", "CAP_SYS_PACCT", "CAP_SYS_PTRACE",
+    "CAP_SYS_RAWIO", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG",
+    "CAP_WAKE_ALARM",
+})
+
+
+def _check_capability(value: str) -> str:
+    name = value.upper()
+    name = name if name.startswith("CAP_") else f"CAP_{name}"
+    if name not in CAPABILITIES:
+        raise ValueError(f"'{value}' is not a Linux capability (such as CAP_NET_ADMIN)")
+    return name
+
+
+Capability = Annotated[str, AfterValidator(_check_capability)]
+Port = Annotated[int, Field(ge=1, le=65535), NotBool]
+
+
+class ReadyPort(_Strict):
+    """`ready: {tcp: 8000}`: ready once a socket of the node listens on that port."""
+
+    tcp: Port | None = None
+    udp: Port | None = None
+
+    @model_validator(mode="after")
+    def _one_port(self) -> ReadyPort:
+        if (self.tcp is None) == (self.udp is None):
+            raise ValueError("say one port: {tcp: 8000} or {udp: 53}")
+        return self
+
+
 class Service(_Strict):
     """A long-running program in the node: started after `up`, stopped at `down`."""
 
@@ -249,10 +288,16 @@ class Service(_Strict):
     cwd: FileName | None = Field(
         None, description="Working directory, relative to the node's folder (NETLAB_NODE_DIR)."
     )
-    # `up` waits until the service's output contains this text (it is ready to serve),
-    # for at most ready_timeout seconds; without it, `up` waits only to see it did not die.
-    ready: Annotated[str, Field(min_length=1)] | None = Field(
-        None, description="`up` waits until the service's output contains this text."
+    # `up` waits until the service's output contains this text, or until a socket of the
+    # node listens on the port (it is ready to serve), for at most ready_timeout seconds;
+    # without it, `up` waits only to see it did not die.
+    ready: Annotated[str, Field(min_length=1)] | ReadyPort | None = Field(
+        None, description="`up` waits until the service's output contains this text, or "
+        "until the node listens on a port: `{tcp: 8000}` or `{udp: 53}`."
+    )
+    capabilities: list[Capability] = Field(
+        default_factory=list, description="Ambient capabilities of a service run as "
+        "`user:`, e.g. [CAP_NET_ADMIN] for a VPN on a TUN device netlab made."
     )
     ready_timeout: Annotated[float, Field(gt=0, le=600), NotBool] = Field(
         10.0, description="Seconds `up` waits for `ready` before it gives up (and rolls back)."
@@ -263,6 +308,58 @@ class Service(_Strict):
     def _from_text(cls, data: Any) -> Any:
         # `web: python3 -m http.server` is the same as `web: {run: python3 -m http.server}`.
         return {"run": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _capabilities_need_a_user(self) -> Service:
+        if self.capabilities and self.user is None:
+            raise ValueError("capabilities are for a service run as 'user:' (root has them)")
+        return self
+
+
+MEMORY_RE = re.compile(r"^([0-9]+)([KMGT]?)$")
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+MIN_MEMORY = 4 * 2**20  # less and the node's first process is killed at once
+
+
+def _memory_bytes(value: Any) -> Any:
+    if isinstance(value, str):
+        match = MEMORY_RE.match(value.strip().upper().removesuffix("B") or "x")
+        if not match:
+            raise PydanticCustomError(
+                "memory", "'{v}' is not an amount of memory such as 256M, 1G or 1048576",
+                {"v": value})
+        return int(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+class Limits(_Strict):
+    """What the node's processes may use together (cgroups), as Mininet's CPULimitedHost."""
+
+    cpu: Annotated[float, Field(gt=0, le=1024), NotBool] | None = Field(
+        None, description="CPU time in cores, e.g. 0.5 (half of one core).")
+    memory: Annotated[int, Field(ge=MIN_MEMORY, le=2**50), NotBool,
+                      BeforeValidator(_memory_bytes)] | None = Field(
+        None, description="Memory, in bytes or with K, M, G, T: 256M.")
+    pids: Annotated[int, Field(ge=1, le=4194304), NotBool] | None = Field(
+        None, description="The most processes (and threads) at once.")
+
+
+def _services_from_list(data: Any) -> Any:
+    """`services: ["python3 -m http.server 7000"]`: each command a service named after its
+    program (its index when that is no name, or names clash)."""
+    if not isinstance(data, list):
+        return data
+    programs = []
+    for item in data:
+        words = item.split() if isinstance(item, str) else []
+        programs.append(words[0].rsplit("/", 1)[-1] if words else "")
+    indexes = {str(k) for k in range(1, len(data) + 1)}
+    named = {}
+    for k, (item, program) in enumerate(zip(data, programs, strict=True), 1):
+        unique = (programs.count(program) == 1 and bool(NAME_RE.match(program))
+                  and len(program) <= MAX_NAME and program not in indexes)
+        named[program if unique else str(k)] = item
+    return named
 
 
 class Node(_Strict):
@@ -280,10 +377,15 @@ class Node(_Strict):
     env: dict[EnvName, EnvValue] = Field(
         default_factory=dict, description="Environment of the node's `exec:` and services."
     )
-    services: dict[Name, Service] = Field(
+    services: Annotated[dict[Name, Service], BeforeValidator(_services_from_list)] = Field(
         default_factory=dict,
         description="Long-running programs, started after `up` and stopped at `down` "
-        "(`netlab logs NODE`). A plain string is the command.",
+        "(`netlab logs NODE`). A plain string is the command; a list of commands names "
+        "each service after its program.",
+    )
+    limits: Limits | None = Field(
+        None, description="What the node's processes may use together: "
+        "`{cpu: 0.5, memory: 256M, pids: 500}` (cgroups).",
     )
     # Files written into the node's folder (NETLAB_NODE_DIR) before `exec:` and services;
     # their text is part of the topology, so Jinja2 variables work in them.
@@ -371,7 +473,6 @@ class Link(Shaping):
         return data
 
 
-Port = Annotated[int, Field(ge=1, le=65535), NotBool]
 Seconds = Annotated[float, Field(ge=0.1, le=3600), NotBool]
 
 

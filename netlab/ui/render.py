@@ -117,6 +117,14 @@ def status_view(doc: dict[str, Any]) -> RenderableType:
                 "\n".join(f"{m['mac']} on {m['port']}" for m in macs),
             )
         parts += [Text(""), table]
+    limited = [(node["name"], node["limits"]) for node in doc["nodes"] if "limits" in node]
+    if limited:
+        table = Table(show_edge=False)
+        for col in ("node", "cpu (cores)", "memory (bytes)", "pids"):
+            table.add_column(col)
+        for node_name, limits in limited:
+            table.add_row(node_name, *(limits.get(k, "") for k in ("cpu", "memory", "pids")))
+        parts += [Text(""), table]
     shaping = _shaping_table(doc)
     if shaping is not None:
         parts += [Text(""), shaping]
