@@ -200,6 +200,9 @@ class ProcessOpsKernel:
         argv = command_in(op.ns, inner, cgroups.service_leaf(op.name))
         env = process_env(op.ns, op.node_dir, op.env, op.uid)
         env["NETLAB_SERVICE_DIR"] = str(folder)
+        # A python service's lines reach its log (and `ready:`) as it prints them, not
+        # when a buffer fills: `python3 -m http.server` says "Serving HTTP" from env -i.
+        env.setdefault("PYTHONUNBUFFERED", "1")
         with open(log, "ab") as out:
             out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
             out.flush()

@@ -91,6 +91,14 @@ _WHAT: dict[str, str] = {
     "expect_exit": "a whole number (0..255)",
     "timeout": "a number of seconds",
     "ready_timeout": "a number of seconds (more than 0, at most 600)",
+    "ready": "the text it prints when ready, or a port: {tcp: 8000} or {udp: 53}",
+    "udp": "a port number (1..65535)",
+    "capabilities": "a list of capabilities such as [CAP_NET_ADMIN]",
+    "cpu": "a number of cores such as 0.5",
+    "memory": "an amount of memory such as 256M",
+    "pids": "a whole number of processes such as 500",
+    "limits": "limits such as {cpu: 0.5, memory: 256M, pids: 500}",
+    "services": "services by name ({web: 'python3 -m http.server'}) or a list of commands",
 }
 # Where a field name means something else in one model.
 _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {

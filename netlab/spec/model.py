@@ -319,6 +319,7 @@ class Service(_Strict):
 MEMORY_RE = re.compile(r"^([0-9]+)([KMGT]?)$")
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 MIN_MEMORY = 4 * 2**20  # less and the node's first process is killed at once
+MAX_MEMORY = 2**50
 
 
 def _memory_bytes(value: Any) -> Any:
@@ -328,7 +329,12 @@ def _memory_bytes(value: Any) -> Any:
             raise PydanticCustomError(
                 "memory", "'{v}' is not an amount of memory such as 256M, 1G or 1048576",
                 {"v": value})
-        return int(match.group(1)) * _UNITS[match.group(2)]
+        value = int(match.group(1)) * _UNITS[match.group(2)]
+    if isinstance(value, int) and not isinstance(value, bool) and not (
+            MIN_MEMORY <= value <= MAX_MEMORY):
+        raise PydanticCustomError(
+            "memory", "memory {v} bytes is out of range (at least 4M, at most 1P)",
+            {"v": value})
     return value
 
 
@@ -337,8 +343,7 @@ class Limits(_Strict):
 
     cpu: Annotated[float, Field(gt=0, le=1024), NotBool] | None = Field(
         None, description="CPU time in cores, e.g. 0.5 (half of one core).")
-    memory: Annotated[int, Field(ge=MIN_MEMORY, le=2**50), NotBool,
-                      BeforeValidator(_memory_bytes)] | None = Field(
+    memory: Annotated[int, NotBool, BeforeValidator(_memory_bytes)] | None = Field(
         None, description="Memory, in bytes or with K, M, G, T: 256M.")
     pids: Annotated[int, Field(ge=1, le=4194304), NotBool] | None = Field(
         None, description="The most processes (and threads) at once.")
