@@ -37,6 +37,7 @@ class Interrupted(KernelError):
 class TeardownReport:
     sent: int = 0
     implicit: int = 0  # objects that went away with their namespace
+    processes: str = ""  # what stopping the nodes' processes did, in words (from the kernel)
     errors: list[str] = field(default_factory=list)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from netlab.kernel.base import BeginHook, DoneHook, Kernel, OpFailed
 from netlab.kernel.dumps import links_still_starting, links_still_up
 from netlab.kernel.netlink import NetlinkKernel
-from netlab.kernel.processes import stop_all_in
+from netlab.kernel.processes import Stopped, stop_all_in
 from netlab.kernel.services import ProcessOpsKernel
 from netlab.plan.ops import (
     DeleteNamespace,
@@ -30,6 +30,7 @@ class LabKernel:
     def __init__(self) -> None:
         self.netlink = NetlinkKernel()
         self.processes = ProcessOpsKernel()
+        self.stopped = Stopped()  # what stopping nodes' processes took (`down` says it)
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         start = 0
@@ -41,11 +42,13 @@ class LabKernel:
             doomed = [op.ns for op in ops[start:end] if isinstance(op, DeleteNamespace)]
             if doomed:
                 # A process left inside would keep the namespace (and its cables) alive.
-                stop_all_in(doomed)
+                self.stopped += stop_all_in(doomed)
             target: Kernel = self.processes if is_process else self.netlink
             try:
                 _execute_at(target, ops[start:end], start, begin, done)
             finally:
+                self.stopped.terminated += self.processes.stopped
+                self.processes.stopped = 0
                 if is_process:
                     self.netlink.forget_links()  # a command may have made or removed links
             if not is_process:

@@ -96,6 +96,20 @@ class Stopped:
     def total(self) -> int:
         return self.terminated + self.killed
 
+    def __iadd__(self, other: Stopped) -> Stopped:
+        self.terminated += other.terminated
+        self.killed += other.killed
+        self.escaped += other.escaped
+        return self
+
+    def words(self) -> str:
+        """What was stopped, for `down` and `cleanup` to say."""
+        said = f"{self.total} process{'es' if self.total != 1 else ''} stopped"
+        if self.killed:
+            said += f" ({self.killed} killed after the grace period"
+            said += f", {self.escaped} outside the node's cgroup)" if self.escaped else ")"
+        return said
+
 
 def stop_all_in(namespaces: Sequence[str], grace: float = 2.0) -> Stopped:
     """Stop every process of these lab namespaces: SIGTERM, then after `grace` seconds

@@ -107,6 +107,7 @@ class ProcessOpsKernel:
 
     def __init__(self) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
+        self.stopped = 0  # processes of services stopped by StopService ops
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         for k, op in enumerate(ops):
@@ -120,7 +121,7 @@ class ProcessOpsKernel:
             elif isinstance(op, StartService):
                 self._start(k, op)
             elif isinstance(op, StopService):
-                stop_service(op.ns, op.name)
+                self.stopped += stop_service(op.ns, op.name)
             else:
                 raise OpFailed(k, op, f"not a process op: {op.kind}")
             done(k)
@@ -297,16 +298,13 @@ def listening(ns: str, proto: str, port: int) -> bool:
     return False
 
 
-def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> bool:
+def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> int:
     """Stop a service: SIGTERM to every process of its cgroup, then after `grace` seconds
-    kill the cgroup until it is empty. False if nothing of it was running."""
+    kill the cgroup until it is empty. Returns how many processes it stopped (0: nothing
+    of it was running)."""
     leaf = cgroups.service_leaf(name)
-    if not cgroups.pids(ns, leaf):
-        cgroups.kill(ns, leaf)  # removes the empty cgroup
-        return False
-    cgroups.signal_all(ns, signal.SIGTERM, leaf)
+    signalled = set(cgroups.signal_all(ns, signal.SIGTERM, leaf))
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and cgroups.pids(ns, leaf):
+    while signalled and time.monotonic() < deadline and cgroups.pids(ns, leaf):
         time.sleep(0.02)
-    cgroups.kill(ns, leaf)
-    return True
+    return len(signalled | cgroups.kill(ns, leaf))  # also removes its (empty) cgroup

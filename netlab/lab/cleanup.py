@@ -31,7 +31,7 @@ from netlab.state.store import (
 
 @dataclass(frozen=True)
 class Leftover:
-    kind: str  # "lab", "namespace", "host-link", "state" or "lock"
+    kind: str  # "lab", "namespace", "cgroup", "host-link", "state" or "lock"
     name: str
     lab: str | None
     why: str
@@ -94,6 +94,15 @@ def survey(only_lab: str | None = None) -> Survey:
             ignored.append(Leftover("namespace", ns, None, "not marked, processes inside"))
         else:
             leftovers.append(Leftover("namespace", ns, None, "empty, named like netlab's"))
+    from netlab.kernel import cgroups
+
+    namespaces = set(nsfs.list_names(NS_PREFIX))
+    for ns in cgroups.groups():
+        # A node's cgroup outlives its namespace only through a crash between the two.
+        if (ns.startswith(f"{NS_PREFIX}{only_lab}-" if only_lab else NS_PREFIX)
+                and ns not in owned and ns not in namespaces):
+            leftovers.append(Leftover("cgroup", ns, None, "a node's cgroup, its namespace "
+                                      "gone; its processes are stopped"))
     for lab in labs_with_state():
         if only_lab and lab != only_lab:
             continue
@@ -151,7 +160,7 @@ def _lab_held(lab: str | None) -> Iterator[bool]:
 def remove(leftovers: list[Leftover]) -> list[str]:
     """Remove the leftovers; returns what could not be removed (or was left alone because
     a command is working on its lab), in words."""
-    from netlab.kernel import nsfs
+    from netlab.kernel import cgroups, nsfs
     from netlab.kernel.hostlinks import delete_marked
     from netlab.kernel.processes import pids_in, stop_all_in
 
@@ -179,7 +188,9 @@ def remove(leftovers: list[Leftover]) -> list[str]:
             stop_all_in(namespaces)
             for leftover in items:
                 try:
-                    if leftover.kind == "namespace":
+                    if leftover.kind == "cgroup" and leftover.name.startswith(NS_PREFIX):
+                        cgroups.kill(leftover.name)
+                    elif leftover.kind == "namespace":
                         if leftover.name in namespaces and leftover.name.startswith(NS_PREFIX):
                             nsfs.remove(leftover.name)
                     elif leftover.kind == "host-link" and leftover.lab is not None:

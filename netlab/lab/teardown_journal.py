@@ -20,6 +20,8 @@ def teardown_journal(state: LabState, stop: Stop | None = None,
     kernel = FaultInjectingKernel()
     try:
         report = teardown(state, kernel, stop, progress)
+        if kernel.inner.stopped.total:
+            report.processes = kernel.inner.stopped.words()
     finally:
         kernel.close()
         state.close()

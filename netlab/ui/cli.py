@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netlab import __version__
 from netlab.errors import (
@@ -37,6 +37,9 @@ from netlab.ui.common import (
     with_lab,
 )
 from netlab.values.words import count
+
+if TYPE_CHECKING:
+    from netlab.engine import TeardownReport
 
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -164,19 +167,22 @@ def cmd_down(args: argparse.Namespace) -> int:
         # Already gone is fine: down is idempotent, and scripts rely on exit 0.
         with progress(0, f"down {args.lab}", not args.json) as advance:
             was_up, report = down_lab(args.lab, advance)
-        return _down_result(args, args.lab, was_up, report.sent, report.implicit)
+        return _down_result(args, args.lab, was_up, report)
     lab = resolve_lab(args.lab, args.file, overrides(args.set))
     was_up = lab.is_up()
     with progress(0, f"down {lab.name}", not args.json) as advance:
         report = lab.down(advance)
-    return _down_result(args, lab.name, was_up, report.sent, report.implicit)
+    return _down_result(args, lab.name, was_up, report)
 
 
-def _down_result(args: argparse.Namespace, lab: str, was_up: bool, sent: int, implicit: int) -> int:
+def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
+                 report: TeardownReport) -> int:
     if args.json:
-        print_json({"lab": lab, "was_up": was_up, "undone": sent, "with_namespace": implicit})
+        print_json({"lab": lab, "was_up": was_up, "undone": report.sent,
+                    "with_namespace": report.implicit, "processes": report.processes})
     elif was_up:
-        out.print(f"lab [bold]{lab}[/] is down ({sent} operations undone)")
+        stopped = f"; {report.processes}" if report.processes else ""
+        out.print(f"lab [bold]{lab}[/] is down ({report.sent} operations undone{stopped})")
     else:
         out.print(f"lab [bold]{lab}[/] is not up; nothing to do")
     return EXIT_OK
