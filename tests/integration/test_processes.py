@@ -284,7 +284,7 @@ def test_cleanup_stops_the_processes_of_a_crashed_lab(fresh_lab: str, tmp_path: 
     finally:
         up.kill()
         up.wait()
-    netlab("cleanup")
+    netlab("cleanup", "-l", fresh_lab)
     assert _with_marker(marker) == []
     assert namespace(fresh_lab, "h1") not in cgroups.groups()
 
@@ -297,9 +297,9 @@ def test_cleanup_stops_the_processes_of_a_cgroup_whose_namespace_is_gone(
                                            ghost, cgroups.RUN_LEAF), start_new_session=True)
     try:
         assert wait_for(lambda: cgroups.pids(ghost), timeout=5, step=0.05)
-        survey = netlab("cleanup", "--dry-run").stdout
+        survey = netlab("cleanup", "-l", fresh_lab, "--dry-run").stdout
         assert f"cgroup {ghost}" in survey
-        netlab("cleanup")
+        netlab("cleanup", "-l", fresh_lab)
         orphan.wait(timeout=10)
         assert ghost not in cgroups.groups()
     finally:
