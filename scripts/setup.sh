@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up netlab on a fresh Debian machine, as root: system tools, a virtualenv in .venv,
-# netlab installed into it (editable) with its test tools. Safe to run again.
+# netlab installed into it (editable) with its web page and test tools. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,10 +10,12 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # procps gives sysctl/ps inside nodes; both are handy for learners and used by tests.
 command -v sysctl >/dev/null 2>&1 || need_apt+=(procps)
+# The tests of `netlab web` drive Debian's chromium (headless, through playwright).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
@@ -22,7 +24,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
 # pip's own chatter goes to a log, shown only if the install fails.
 log=$(mktemp)
-if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[web,test]' >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     exit 1

@@ -45,6 +45,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_link",
+    "netlab.ui.cmd_web",
 ]
 
 # --- commands ---------------------------------------------------------------------------
@@ -209,15 +210,14 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges, resolve_lab
-    from netlab.kernel.processes import exec_replace
 
     require_privileges("enter a lab's namespaces")
 
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.node_namespace(args.node)
-    shell = os.environ.get("SHELL", "/bin/bash")
-    os.environ["NETLAB_NODE"] = f"{lab.name}:{args.node}"
-    exec_replace(ns, [shell])
+    argv, env = lab.shell_command(args.node)
+    os.environ.update(env)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)  # the shell owns the terminal, the signals and the exit code
     return EXIT_KERNEL
 
 
