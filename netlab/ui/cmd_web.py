@@ -44,17 +44,16 @@ def _port(text: str) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from netlab.api import require_privileges
+    from netlab.api import Lab, require_privileges
 
     if importlib.util.find_spec("aiohttp") is None:
         raise InputError("netlab web needs the web extra (aiohttp), which is not installed",
                          hint="pip install 'netlab[web]' (scripts/setup.sh installs it)")
-    from netlab.state.store import LabState
     from netlab.web import address, auth, server
 
-    if args.lab is not None:
-        LabState(args.lab)  # a name that is no lab's is bad input
     require_privileges("read and enter a lab's namespaces")
+    if args.lab is not None:
+        Lab.attach(args.lab)  # up, or a clear error now rather than on the page
     host = args.bind or address.DEFAULT_HOST
     family, numeric = address.resolve(host, args.port or 0)
     ports = [args.port] if args.port is not None else [
