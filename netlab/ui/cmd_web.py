@@ -7,7 +7,6 @@ this command runs, so that the other commands do not pay for it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 from typing import Any
 
@@ -43,10 +42,16 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def web_extra_installed() -> bool:
+    return importlib.util.find_spec("aiohttp") is not None
+
+
 def cmd_web(args: argparse.Namespace) -> int:
+    import asyncio
+
     from netlab.api import Lab, require_privileges
 
-    if importlib.util.find_spec("aiohttp") is None:
+    if not web_extra_installed():
         raise InputError("netlab web needs the web extra (aiohttp), which is not installed",
                          hint="pip install 'netlab[web]' (scripts/setup.sh installs it)")
     from netlab.web import address, auth, server

@@ -20,7 +20,6 @@ import time
 from collections.abc import Mapping, Sequence
 
 from netlab.errors import InputError
-from netlab.kernel.processes import alive
 
 MAX_SIZE = 1000  # columns or rows: anything more is not a window
 
@@ -92,7 +91,7 @@ def session_members(session: int) -> list[int]:
                 fields = f.read().rpartition(")")[2].split()
         except OSError:
             continue
-        if len(fields) > 3 and fields[3] == str(session) and alive(int(entry)):
+        if len(fields) > 3 and fields[3] == str(session) and fields[0] != "Z":
             members.append(int(entry))
     return members
 

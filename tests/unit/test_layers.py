@@ -19,6 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "kernel": {"errors", "tc", "pcap", "plan", "pyroute2"},
     "programs": {"kernel"},
     "engine": {"errors", "plan", "kernel", "state"},
+    # The browser view: the library's services, and aiohttp (which only it imports).
+    "web": {"errors", "api", "state", "linkctl", "checks", "kernel", "pcap", "aiohttp"},
 }
 NOBODY_IMPORTS = {"ui"}  # but ui itself and __main__
 
@@ -42,8 +44,8 @@ def _imports() -> dict[str, set[str]]:
                 parts = module.split(".")
                 if parts[0] == "netlab" and len(parts) > 1:
                     names.add(parts[1])
-                elif parts[0] == "pyroute2":
-                    names.add("pyroute2")
+                elif parts[0] in ("pyroute2", "aiohttp"):
+                    names.add(parts[0])
     return found
 
 
@@ -67,3 +69,9 @@ def test_pyroute2_only_in_the_kernel_package() -> None:
     users = sorted(layer for layer, names in _imports().items()
                    if "pyroute2" in names and layer != "kernel")
     assert not users, f"pyroute2 imported outside netlab/kernel: {users}"
+
+
+def test_aiohttp_only_in_the_web_package() -> None:
+    users = sorted(layer for layer, names in _imports().items()
+                   if "aiohttp" in names and layer != "web")
+    assert not users, f"aiohttp imported outside netlab/web: {users}"

@@ -202,7 +202,7 @@ function drawMap(doc) {
   const driftNodes = new Set(doc.drift.map((line) => line.split(":")[0]));
   doc.links.forEach((link, i) => updateLink(doc, link, graph.querySelector(`g.link[data-index="${i}"]`)));
   for (const node of doc.nodes) {
-    updateNode(node, driftNodes.has(node.name), graph.querySelector(`g.node[data-node="${CSS.escape(node.name)}"]`));
+    updateNode(node, driftNodes.has(node.name), graph.querySelector(`g[data-node="${CSS.escape(node.name)}"]`));
   }
 }
 
@@ -329,7 +329,7 @@ function showDetails(doc, name) {
       el("button", { class: "small", type: "button", onclick: () => showLog(node.name, service.name) }, "log"),
       state.openLog === key ? el("pre", { class: "log", id: "log" }, "…") : null);
   });
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("h2", {}, `${node.name} `, el("span", { class: "muted" }, node.kind),
       " ", el("button", { class: "small", type: "button", onclick: () => openTerminal(node.name) }, "terminal")),
     node.present ? null : el("p", { class: "state-down" }, `its namespace ${node.namespace} is missing`),
@@ -338,7 +338,8 @@ function showDetails(doc, name) {
     node.routes.length ? el("h3", {}, "routes") : null,
     node.routes.length ? el("table", {}, node.routes.map((r) => el("tr", {}, el("td", {}, r.to), el("td", {}, r.via ? `via ${r.via}` : ""), el("td", {}, r.dev || "")))) : null,
     node.services.length ? el("h3", {}, "services") : null,
-    node.services.length ? el("ul", {}, services) : null);
+    node.services.length ? el("ul", {}, services) : null,
+  ].filter(Boolean));
   if (state.openLog && state.openLog.startsWith(node.name + "/")) fillLog(node.name, state.openLog.split("/")[1]);
 }
 
