@@ -231,12 +231,56 @@ def test_a_terminal_runs_the_nodes_shell_and_ends_with_it(lab: LabHandle,
     assert not set(pids_in(ns)) & shells, "the shell outlived its terminal"
 
 
-def test_ctrl_c_ends_it_with_one_line(lab: LabHandle) -> None:
+def test_a_shell_that_exits_closes_its_terminal(server: Server) -> None:
+    async def session() -> tuple[aiohttp.WSMsgType, str]:
+        async with aiohttp.ClientSession() as client, client.ws_connect(
+            server.base + "/api/nodes/b/terminal", headers=auth(server)
+        ) as ws:
+            await ws.send_str(json.dumps({"input": "exit\r"}))
+            while True:
+                message = await ws.receive(timeout=15)
+                if message.type != aiohttp.WSMsgType.BINARY:
+                    return message.type, str(message.extra)
+    kind, reason = asyncio.run(session())
+    assert kind == aiohttp.WSMsgType.CLOSE and reason == "the shell ended"
+
+
+def test_ctrl_c_ends_it_with_one_line_and_its_shells(lab: LabHandle) -> None:
+    ns = lab.namespace("a")
+    before = set(pids_in(ns))
     with web_server("-l", lab.name) as running:
         assert running.line.startswith(f"netlab web: lab {lab.name} at http://127.0.0.1:")
-        code, err = running.stop()
-    assert code == 130
-    assert err.splitlines() == ["netlab web stopped"]
+
+        async def open_terminal_and_stop() -> set[int]:
+            async with aiohttp.ClientSession() as client, client.ws_connect(
+                running.base + "/api/nodes/a/terminal", headers=auth(running)
+            ) as ws:
+                # The shell's answer, not the terminal's echo of the line typed.
+                await ws.send_str(json.dumps({"input": "echo re''ady\r"}))
+                seen = ""
+                while "ready\r\n" not in seen:
+                    seen += (await ws.receive_bytes(timeout=15)).decode(errors="replace")
+                shells = set(pids_in(ns)) - before
+                code, err = await asyncio.to_thread(running.stop)
+                assert code == 130
+                assert err.splitlines() == ["netlab web stopped"]
+                return shells
+        shells = asyncio.run(open_terminal_and_stop())
+    assert shells and not set(pids_in(ns)) & shells, "a shell outlived the server"
+
+
+def test_every_lab_with_a_chooser(lab: LabHandle) -> None:
+    with web_server() as running:
+        assert "every lab that is up" in running.line
+        status, labs, _ = call("GET", running.base + "/api/labs", auth(running))
+        assert status == 200 and labs["only"] is None
+        assert {"lab": lab.name, "state": "up"} in labs["labs"]
+        status, doc, _ = call("GET", running.base + f"/api/status?lab={lab.name}",
+                              auth(running))
+        assert status == 200 and doc["lab"] == lab.name
+        status, body, _ = call("GET", running.base + "/api/status?lab=not-up-here",
+                               auth(running))
+        assert status == 404 and body["error"] == "lab 'not-up-here' is not up"
 
 
 def test_a_lab_that_is_not_up() -> None:
