@@ -104,9 +104,14 @@ def test_a_click_on_a_link_takes_it_down_and_up(page: Page, lab: LabHandle) -> N
         link.click()
         wait_for("r1:eth1 down in the kernel", lambda: admin_state(lab, "r1", "eth1") == "DOWN")
         expect(link).to_have_attribute("data-state", "down")
+        # A link down that the topology has up is drift: counted, listed, the node ringed.
+        expect(page.locator("#drift")).to_contain_text("r1: eth1 is administratively down")
+        expect(page.locator("#drift-count")).to_be_visible()
+        expect(page.locator('[data-node="r1"]')).to_have_class("node kind-router drift")
         link.click()
         wait_for("r1:eth1 up in the kernel", lambda: admin_state(lab, "r1", "eth1") == "UP")
         expect(link).to_have_attribute("data-state", "up")
+        expect(page.locator("#drift-count")).to_be_hidden()
     finally:
         lab.link("r1:eth1").up()
 
