@@ -292,6 +292,10 @@ async def _terminal(request: web.Request) -> web.StreamResponse:
             await ws.send_bytes(data)
         await ws.close(message=b"the shell ended")
 
+    def drain() -> None:
+        if term.flush():
+            loop.remove_writer(term.fd)
+
     loop.add_reader(term.fd, readable)
     sender = asyncio.create_task(pump())
     try:
@@ -300,12 +304,13 @@ async def _terminal(request: web.Request) -> web.StreamResponse:
                 continue
             with contextlib.suppress(ValueError, TypeError, AttributeError):
                 command = json.loads(message.data)
-                if "input" in command:
-                    term.write(str(command["input"]).encode())
+                if "input" in command and not term.write(str(command["input"]).encode()):
+                    loop.add_writer(term.fd, drain)
                 if "cols" in command and "rows" in command:
                     term.resize(int(command["cols"]), int(command["rows"]))
     finally:
         loop.remove_reader(term.fd)
+        loop.remove_writer(term.fd)
         sender.cancel()
         await _in_thread(term.close)
     return ws

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from netlab.errors import InputError
 
 MAX_SIZE = 1000  # columns or rows: anything more is not a window
+MAX_PENDING = 1 << 20  # bytes typed (pasted) that a busy shell has not read yet
 
 
 class Terminal:
@@ -32,6 +33,7 @@ class Terminal:
             raise InputError("the 'setsid' command (util-linux) is not installed",
                              hint="apt-get install util-linux")
         self.fd, child = os.openpty()
+        self.pending = bytearray()
         self.resize(cols, rows)
         try:
             self.proc = subprocess.Popen(
@@ -49,13 +51,26 @@ class Terminal:
         cols, rows = max(1, min(cols, MAX_SIZE)), max(1, min(rows, MAX_SIZE))
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
+    def write(self, data: bytes) -> bool:
+        """Type `data` into the terminal, as much as it takes now; the rest waits in
+        `pending` for flush() (the caller's event loop must never block on a shell that
+        is not reading). True when nothing is left waiting."""
+        if len(self.pending) + len(data) > MAX_PENDING:
+            data = data[:max(0, MAX_PENDING - len(self.pending))]  # a runaway paste
+        self.pending += data
+        return self.flush()
+
+    def flush(self) -> bool:
+        while self.pending:
             try:
-                view = view[os.write(self.fd, view):]
+                written = os.write(self.fd, self.pending)
             except BlockingIOError:
-                time.sleep(0.01)  # the shell is not reading; typing waits for it
+                return False
+            except OSError:
+                self.pending.clear()  # the shell is gone: nobody will read it
+                break
+            del self.pending[:written]
+        return True
 
     def read(self) -> bytes | None:
         """What the shell wrote since the last read; b'' for nothing now, None once the

@@ -231,6 +231,35 @@ def test_a_terminal_runs_the_nodes_shell_and_ends_with_it(lab: LabHandle,
     assert not set(pids_in(ns)) & shells, "the shell outlived its terminal"
 
 
+def test_a_shell_that_does_not_read_stalls_nothing(lab: LabHandle, server: Server) -> None:
+    """A paste larger than the terminal's buffer into a shell busy with a command: the
+    server still answers, and closing the terminal ends the shell and its command."""
+    ns = lab.namespace("b")
+    before = set(pids_in(ns))
+
+    async def session() -> tuple[int, set[int]]:
+        async with aiohttp.ClientSession() as client:
+            async with client.ws_connect(server.base + "/api/nodes/b/terminal",
+                                         headers=auth(server)) as ws:
+                await ws.send_str(json.dumps({"input": "sleep 600\r"}))
+                deadline = time.monotonic() + 15
+                while len(set(pids_in(ns)) - before) < 2:  # the shell and its sleep
+                    assert time.monotonic() < deadline, "the shell never ran its command"
+                    await asyncio.sleep(0.05)
+                await ws.send_str(json.dumps({"input": "x" * 300_000}))
+                async with client.get(server.base + "/api/status", headers=auth(server),
+                                      timeout=aiohttp.ClientTimeout(total=20)) as response:
+                    answered = response.status
+                started = set(pids_in(ns)) - before
+            return answered, started
+    answered, started = asyncio.run(session())
+    assert answered == 200
+    deadline = time.monotonic() + 10
+    while set(pids_in(ns)) & started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(pids_in(ns)) & started, "the shell or its command outlived the terminal"
+
+
 def test_a_shell_that_exits_closes_its_terminal(server: Server) -> None:
     async def session() -> tuple[aiohttp.WSMsgType, str]:
         async with aiohttp.ClientSession() as client, client.ws_connect(
