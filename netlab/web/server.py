@@ -33,6 +33,13 @@ CAPTURE_COUNT = 100  # packets, unless ?count= says otherwise
 CAPTURE_TIMEOUT = 10.0  # seconds, unless ?timeout= says otherwise
 CAPTURE_MAX_TIMEOUT = 60.0
 CAPTURE_MAX_COUNT = 100_000
+# The page runs only its own scripts, talks only to this server, and is framed by no one.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -107,8 +114,11 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         status = 404 if isinstance(error, NoSuchLab) else (
             400 if isinstance(error, InputError) else 409)
         return _error(status, error.message, error.hint)
-    if request.cookies.get(auth.COOKIE) != token and not response.prepared:
-        response.set_cookie(auth.COOKIE, token, httponly=True, samesite="Strict", path="/")
+    if not response.prepared:  # a websocket's answer is on its way already
+        response.headers.update(SECURITY_HEADERS)
+        if request.cookies.get(auth.COOKIE) != token:
+            response.set_cookie(auth.COOKIE, token, httponly=True, samesite="Strict",
+                                path="/")
     return response
 
 

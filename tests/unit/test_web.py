@@ -3,8 +3,10 @@ extra, and that no other command pays for importing the server."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +80,24 @@ def test_other_commands_do_not_import_the_server() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+STATIC = Path(__file__).parents[2] / "netlab" / "web" / "static"
+
+
+def test_the_page_loads_only_files_that_are_vendored_with_their_licences() -> None:
+    page = (STATIC / "index.html").read_text()
+    loaded = re.findall(r'(?:src|href)="(static/[^"]+)"', page)
+    assert len(loaded) == 6
+    for path in loaded:
+        assert (STATIC.parent / path).is_file(), path
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', page), "nothing from the network"
+    vendored = [d for d in (STATIC / "vendor").iterdir() if d.is_dir()]
+    assert sorted(d.name for d in vendored) == ["cytoscape", "xterm", "xterm-addon-fit"]
+    assert all((d / "LICENSE").is_file() for d in vendored)
+    pins = (STATIC / "vendor" / "VERSIONS").read_text().splitlines()[1:]
+    assert [line.split()[0] for line in pins] == ["cytoscape", "@xterm/xterm",
+                                                  "@xterm/addon-fit"]
+    script = (Path(__file__).parents[2] / "scripts" / "vendor_web.sh").read_text()
+    for line in pins:
+        assert f"={line.split()[1]}\n" in script, f"VERSIONS and vendor_web.sh disagree: {line}"
