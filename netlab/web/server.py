@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import signal
 import socket
+import stat
 import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -40,7 +42,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 TOKEN: web.AppKey[str] = web.AppKey("token", str)
@@ -87,10 +88,6 @@ class Labs:
         lab = Lab.attach(name)
         self._cache[name] = (built, lab)
         return lab
-
-
-async def _in_thread(fn: Callable[[], T]) -> T:
-    return await asyncio.to_thread(fn)
 
 
 def _error(status: int, message: str, hint: str | None = None) -> web.Response:
@@ -157,12 +154,12 @@ async def _labs(request: web.Request) -> web.StreamResponse:
     def read() -> list[dict[str, str]]:
         return [{"lab": name, "state": condition(name).state} for name in labs.names()]
 
-    return web.json_response({"labs": await _in_thread(read), "only": labs.only})
+    return web.json_response({"labs": await asyncio.to_thread(read), "only": labs.only})
 
 
 async def _status(request: web.Request) -> web.StreamResponse:
     lab = _lab(request)
-    return web.json_response(await _in_thread(lab.status))
+    return web.json_response(await asyncio.to_thread(lab.status))
 
 
 async def _events(request: web.Request) -> web.StreamResponse:
@@ -173,7 +170,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
     ws = await _open_socket(request)
     while not ws.closed:
         try:
-            doc: dict[str, Any] = await _in_thread(lambda: labs.get(name).status())
+            doc: dict[str, Any] = await asyncio.to_thread(lambda: labs.get(name).status())
         except NetlabError as error:
             doc = {"error": error.message, "hint": error.hint}
         with contextlib.suppress(ConnectionError):
@@ -194,11 +191,11 @@ async def _link(request: web.Request) -> web.StreamResponse:
     action = request.match_info["action"]
     link = lab.link(request.match_info["endpoint"])
     if action == "down":
-        await _in_thread(link.down)
+        await asyncio.to_thread(link.down)
     elif action == "up":
-        await _in_thread(link.up)
+        await asyncio.to_thread(link.up)
     elif action == "clear":
-        await _in_thread(link.clear)
+        await asyncio.to_thread(link.clear)
     elif action == "set":
         try:
             body = await request.json()
@@ -207,10 +204,10 @@ async def _link(request: web.Request) -> web.StreamResponse:
         if not isinstance(body, dict) or not body:
             raise InputError('set takes a JSON object, such as {"rate": "1mbit"}')
         values = parse_assignments([f"{key}={value}" for key, value in body.items()])
-        await _in_thread(lambda: link.set(values))
+        await asyncio.to_thread(lambda: link.set(values))
     else:
         raise web.HTTPNotFound(text="actions: down, up, set, clear")
-    return web.json_response(await _in_thread(link.describe))
+    return web.json_response(await asyncio.to_thread(link.describe))
 
 
 async def _logs(request: web.Request) -> web.StreamResponse:
@@ -220,9 +217,23 @@ async def _logs(request: web.Request) -> web.StreamResponse:
     if service not in logs:
         raise InputError(f"node '{node}' has no service '{service}' "
                          f"(services: {', '.join(logs) or 'none'})")
-    path = logs[service]
-    text = await _in_thread(lambda: path.read_text(errors="replace") if path.exists() else "")
+    text = await asyncio.to_thread(_read_log, logs[service])
     return web.Response(text=text, content_type="text/plain")
+
+
+def _read_log(path: Path) -> str:
+    """A log file as its service left it; what the lab's processes could have put in its
+    place (a symlink, a pipe) is not followed or read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return ""
+    except OSError as error:
+        raise LabStateError(f"{path}: {error.strerror} (not a log file: not read)") from None
+    with os.fdopen(fd, "rb") as log:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LabStateError(f"{path} is not a file (not read)")
+        return log.read().decode(errors="replace")
 
 
 def _number(request: web.Request, key: str, default: float, largest: float) -> float:
@@ -260,7 +271,7 @@ async def _capture(request: web.Request) -> web.StreamResponse:
                     writer.write(packet.time, packet.data, packet.length)
         return stream.getvalue()
 
-    data = await _in_thread(capture)
+    data = await asyncio.to_thread(capture)
     name = f"{lab.name}-{node}-{ifname}.pcap"
     return web.Response(body=data, content_type="application/vnd.tcpdump.pcap",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -274,7 +285,7 @@ async def _checks(request: web.Request) -> web.StreamResponse:
     probes = resolve(lab.topology)
     if not probes:
         raise InputError(f"lab '{lab.name}' has no checks (a checks: section in its topology)")
-    report = await _in_thread(lambda: run_checks(lab, probes))
+    report = await asyncio.to_thread(lambda: run_checks(lab, probes))
     return web.json_response(report.to_json())
 
 
@@ -322,7 +333,7 @@ async def _terminal(request: web.Request) -> web.StreamResponse:
         loop.remove_reader(term.fd)
         loop.remove_writer(term.fd)
         sender.cancel()
-        await _in_thread(term.close)
+        await asyncio.to_thread(term.close)
     return ws
 
 

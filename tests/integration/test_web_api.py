@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -169,6 +170,24 @@ def test_a_service_log(server: Server) -> None:
     assert status == 200 and b"talker says hello" in body
     status, body, _ = call("GET", server.base + "/api/nodes/b/logs/nope", auth(server))
     assert status == 400 and body["error"] == "node 'b' has no service 'nope' (services: talker)"
+
+
+def test_a_log_that_the_lab_made_a_symlink_is_not_followed(lab: LabHandle, server: Server,
+                                                           tmp_path: Path) -> None:
+    """The node's folder is the lab's to write: a log replaced by a link to a file only
+    root may read must not be served."""
+    secret = tmp_path / "secret"
+    secret.write_text("root's secret\n")
+    log = lab.lab.service_logs("b")["talker"]
+    kept = log.with_name("kept.log")
+    log.rename(kept)
+    log.symlink_to(secret)
+    try:
+        status, body, _ = call("GET", server.base + "/api/nodes/b/logs/talker", auth(server))
+    finally:
+        log.unlink()
+        kept.rename(log)
+    assert status == 409 and "not read" in body["error"]
 
 
 def test_a_capture_as_pcap(lab: LabHandle, server: Server) -> None:
