@@ -185,7 +185,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
 
 async def _link(request: web.Request) -> web.StreamResponse:
     """down, up, clear, or set (a JSON object of shaping keys such as {"rate": "1mbit"})."""
-    from netlab.linkctl import parse_assignments
+    from netlab.lab.link_control import parse_assignments
 
     lab = _lab(request)
     action = request.match_info["action"]
@@ -252,7 +252,7 @@ def _number(request: web.Request, key: str, default: float, largest: float) -> f
 async def _capture(request: web.Request) -> web.StreamResponse:
     """?count=N packets (100), or what ?timeout=S seconds (10) bring, as a pcap file."""
     from netlab.kernel.capture import CaptureCut
-    from netlab.pcap import PcapWriter
+    from netlab.values.pcap import PcapWriter
 
     lab = _lab(request)
     endpoint = request.match_info["endpoint"]
@@ -279,7 +279,7 @@ async def _capture(request: web.Request) -> web.StreamResponse:
 
 async def _checks(request: web.Request) -> web.StreamResponse:
     from netlab.checks import resolve
-    from netlab.checks.probe import run_checks
+    from netlab.checks.run import run_checks
 
     lab = _lab(request)
     probes = resolve(lab.topology)
