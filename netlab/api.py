@@ -303,6 +303,16 @@ class Lab:
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         return run(self.node_namespace(node), argv, capture=True, timeout=timeout, input=input)
 
+    def ping(self, source: str, target: str, count: int = 3, timeout: float = 1.0) -> bool:
+        """Whether `target` (a node: its first address, or the one it has in the kernel
+        when the topology gives none; node:interface; or an address) answers an ICMP echo
+        sent from inside `source`; one of `count` tries is enough."""
+        from netlab.checks.probe import target_address
+        from netlab.kernel.reach import ping
+
+        ns = self.node_namespace(source)
+        return ping(ns, target_address(self, target), timeout, count) is not None
+
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
         from netlab.inspect import lab_status

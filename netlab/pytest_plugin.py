@@ -49,12 +49,18 @@ class LabHandle:
         return self.lab.exec(node, cmd, timeout=timeout, input=input)
 
     def address(self, node: str, family: int = 4) -> str:
-        """The first address (without prefix) of `node` in that IP family."""
+        """The first address (without prefix) of `node` in that IP family: the topology's,
+        else the one the node has in the kernel now (made by its exec: or by DHCP)."""
+        from netlab.checks.probe import live_address
+
         for ifc in self.lab.plan.interfaces[node]:
             for cidr in ifc.spec.addresses:
                 ip = ipaddress.ip_interface(cidr).ip
                 if ip.version == family:
                     return str(ip)
+        live = live_address(self.lab, node, family)
+        if live is not None:
+            return live
         raise LookupError(f"node '{node}' has no IPv{family} address")
 
     def ping(self, source: str, target: str, timeout: float = 1.0, count: int = 3) -> bool:

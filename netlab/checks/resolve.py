@@ -37,7 +37,7 @@ class Probe:
     timeout: float  # reachable and run: time to succeed; unreachable: time to watch
     expect_reachable: bool = True
     target: str | None = None  # `to` as written (node, node:interface, or address)
-    address: str | None = None  # what is probed
+    address: str | None = None  # what is probed; None: the target's live address
     port: int | None = None
     command: str | None = None
     expect_output: str | None = None
@@ -86,7 +86,8 @@ def probe_of(
         timeout = default_timeout or DEFAULT_TIMEOUT
     else:
         timeout = UNREACHABLE_WINDOW
-    address = address_of(topology, check.to)
+    # None: a node that makes its own address (exec:, DHCP); looked up when probed.
+    address = written_address(topology, check.to)
     kind: Kind = "tcp" if check.tcp is not None else "ping"
     name = check.name or _reach_name(check.from_, check.to, address, check.tcp, reachable)
     return Probe(
@@ -98,6 +99,16 @@ def probe_of(
 def address_of(topology: Topology, target: str, family: int | None = None) -> str:
     """The address a target means: itself, or the first address (of `family`, if given)
     written for a node or node:interface. InputError when there is none."""
+    address = written_address(topology, target, family)
+    if address is None:
+        raise InputError(no_address(target, family))
+    return address
+
+
+def written_address(topology: Topology, target: str, family: int | None = None) -> str | None:
+    """The address a target means as the topology writes it: itself, or the first address
+    (of `family`, if given) of a node or node:interface; None when the topology gives the
+    node none (it may make one at run time). InputError for a target that is no node."""
     try:
         parsed = validate.parse_target(target)
     except ValueError as e:
@@ -117,9 +128,17 @@ def address_of(topology: Topology, target: str, family: int | None = None) -> st
             ip = ipaddress.ip_interface(cidr).ip
             if family is None or ip.version == family:
                 return str(ip)
+    return None
+
+
+def no_address(target: str, family: int | None = None, live: bool = False) -> str:
+    """Why a node (or node:interface) target has no address to probe, in words."""
+    name, _, iface = target.partition(":")
     which = f"{name}:{iface}" if iface else f"node '{name}'"
     kind = f"IPv{family} " if family else ""
-    raise InputError(f"{which} has no {kind}address")
+    if live:
+        return f"{which} has no {kind}address (none in the topology, none in the kernel now)"
+    return f"{which} has no {kind}address"
 
 
 def parse_check(topology: Topology, spec: Mapping[str, Any]) -> Check:
@@ -150,8 +169,10 @@ def _without_file(text: str, shown: str) -> str:
     )
 
 
-def _reach_name(node: str, target: str, address: str, port: int | None, reachable: bool) -> str:
-    label = target if target == address else f"{target} ({address})"
+def _reach_name(
+    node: str, target: str, address: str | None, port: int | None, reachable: bool
+) -> str:
+    label = target if address is None or target == address else f"{target} ({address})"
     if port is None:
         return f"{node} reaches {label}" if reachable else f"{node} cannot reach {label}"
     if reachable:
