@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from netlab.linkctl import LinkControl
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
+    from netlab.spec.generate import Generated
     from netlab.spec.model import Topology
 
 CAP_NET_ADMIN = 12
@@ -116,13 +117,20 @@ class Lab:
     # --- construction -----------------------------------------------------------------
     @classmethod
     def from_file(
-        cls, path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
-        name: str | None = None,
+        cls, path: str | os.PathLike[str] | Generated,
+        overrides: Mapping[str, str] | None = None, name: str | None = None,
     ) -> Lab:
+        """The lab of a topology file (or of the topology `--topo` makes: a Generated)."""
         from netlab.spec import load_topology
+        from netlab.spec.generate import Generated
 
-        loaded: LoadedTopology = load_topology(os.fspath(path), overrides or {})
-        lab = cls(loaded.topology, name, str(Path(path).resolve()))
+        if isinstance(path, Generated):
+            loaded: LoadedTopology = load_topology(path, overrides or {})
+            source = str(path)
+        else:
+            loaded = load_topology(os.fspath(path), overrides or {})
+            source = str(Path(path).resolve())
+        lab = cls(loaded.topology, name, source)
         lab.loaded = loaded
         return lab
 
@@ -433,7 +441,9 @@ def _labs_hint() -> str:
     return f"labs up: {', '.join(labs)}" if labs else "no lab is up ('netlab up FILE')"
 
 
-def resolve_lab(name: str | None, file: str | None, overrides: Mapping[str, str]) -> Lab:
+def resolve_lab(
+    name: str | None, file: str | Generated | None, overrides: Mapping[str, str]
+) -> Lab:
     """-l LAB, or FILE, or (neither) the only lab that is up."""
     if file:
         return Lab.from_file(file, overrides, name)

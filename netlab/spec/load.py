@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from netlab.errors import Problem, TopologyError
 from netlab.spec import messages, template, validate, yamltree
+from netlab.spec.generate import Generated
 from netlab.spec.loaded import LoadedTopology, one_line
 from netlab.spec.model import Topology
 from netlab.spec.source import MAX_BYTES, read_source
@@ -23,12 +24,17 @@ from netlab.spec.source import MAX_BYTES, read_source
 _EMPTY = "the file is empty; a topology needs at least 'name' and 'nodes'"
 
 
-def load_topology(path: str | Path, overrides: Mapping[str, str] = {}) -> LoadedTopology:
-    """Load and check the topology file at `path`; `overrides` are `--set k=v` pairs.
+def load_topology(
+    path: str | Path | Generated, overrides: Mapping[str, str] = {}
+) -> LoadedTopology:
+    """Load and check the topology file at `path` (or the one --topo makes); `overrides`
+    are `--set k=v` pairs.
 
     Problems are reported against `path` as given (so relative paths stay short).
     """
     shown = str(path)
+    if isinstance(path, Generated):
+        return load_text(path.text(), shown, overrides)
     return load_text(read_source(Path(path), shown), shown, overrides)
 
 

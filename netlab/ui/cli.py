@@ -362,8 +362,11 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_INPUT if exit_.code not in (0, None) else EXIT_OK
-    lab_or_file(args)
     try:
+        lab_or_file(args)
+        if getattr(args, "print_topo", False):
+            out.file.write(args.file.text())
+            return EXIT_OK
         code: int = args.func(args)
         return code
     except NetlabError as error:

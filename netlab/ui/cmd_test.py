@@ -37,6 +37,8 @@ def register(sub: Any) -> None:
         "not up, the lab is brought up for the run and torn down after it (--keep keeps it).",
     )
     with_lab(p)
+    p.add_argument("--name", help="with FILE: the lab's name (default: the file's name:), "
+                   "as 'up --name' gives it")
     p.add_argument("--json", action="store_true", help="print the netlab.checks/1 document")
     p.add_argument("--junit", metavar="FILE", help="write the results as JUnit XML to FILE")
     p.add_argument(
@@ -52,14 +54,14 @@ def cmd_test(args: argparse.Namespace) -> int:
     from netlab.api import Lab, resolve_lab
     from netlab.checks import resolve
     from netlab.checks.probe import run_checks
-    from netlab.spec import load_topology
 
     if args.timeout is not None and not 0 < args.timeout <= 3600:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
+    if args.name is not None and not args.file:
+        raise InputError("--name names the lab of a FILE; a lab that is up is named by -l")
     if args.file:
-        loaded = load_topology(args.file, overrides(args.set))
-        lab = Lab(loaded.topology, args.lab, str(Path(args.file).resolve()))
-        lines = loaded.lines
+        lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab)
+        lines = lab.loaded.lines if lab.loaded else {}
     else:
         lab = resolve_lab(args.lab, None, {})
         lines = {}
