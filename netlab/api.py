@@ -31,6 +31,7 @@ from netlab.engine import (
 )
 from netlab.errors import InputError, LabStateError, PrivilegeError
 from netlab.plan.ops import Op
+from netlab.spec.builder import TopologyBuilder
 from netlab.state.store import LabState, labs_with_state, state_root
 from netlab.words import count
 
@@ -333,6 +334,17 @@ class Lab:
         from netlab.linkctl import LinkControl
 
         return LinkControl(self, endpoint)
+
+
+class Builder(TopologyBuilder):
+    """A topology made in Python (netlab.build(name)); lab() gives its Lab, checked as a
+    file is. See netlab/spec/builder.py."""
+
+    def lab(self, name: str | None = None) -> Lab:
+        loaded = self.loaded()
+        lab = Lab(loaded.topology, name, loaded.filename)
+        lab.loaded = loaded
+        return lab
 
 
 def _teardown_state(state: LabState, stop: Stop | None = None,

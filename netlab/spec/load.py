@@ -80,18 +80,30 @@ def _load(text: str, filename: str, overrides: Mapping[str, str]) -> LoadedTopol
             ]
         )
 
-    try:
-        topology = Topology.model_validate(data)
-    except ValidationError as e:
-        raise _error(messages.problems_from(e, data, tree.lines, tree.raw, filename)) from None
-
-    problems = validate.check(topology, filename, tree.lines)
-    if problems:
-        raise _error(problems)
+    loaded = load_data(data, filename, tree.lines, tree.raw, rendered.text)
+    topology = loaded.topology
     if variables and variables != topology.vars:
         # Record the values the file was rendered with (its vars after --set).
         topology = topology.model_copy(update={"vars": {**topology.vars, **variables}})
-    return LoadedTopology(topology, filename, tree.lines, rendered.text)
+        loaded = LoadedTopology(topology, filename, tree.lines, rendered.text)
+    return loaded
+
+
+def load_data(
+    data: dict[str, Any], filename: str, lines: dict[str, int],
+    raw: Mapping[str, str] = {}, text: str = "",
+) -> LoadedTopology:
+    """Type and cross-check a topology given as data (parsed YAML, or made in Python by
+    the builder), as a file is: the same problems, the same messages. `lines` maps data
+    paths to the lines they were written on; `raw` the scalars as written (for wording)."""
+    try:
+        topology = Topology.model_validate(data)
+    except ValidationError as e:
+        raise _error(messages.problems_from(e, data, lines, raw, filename)) from None
+    problems = validate.check(topology, filename, lines)
+    if problems:
+        raise _error(problems)
+    return LoadedTopology(topology, filename, lines, text)
 
 
 def _what(value: Any) -> str:
