@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from netlab.errors import Problem, TopologyError
-from netlab.spec import messages, template, validate, yamltree
+from netlab.spec import foreign, messages, template, validate, yamltree
 from netlab.spec.generate import Generated
 from netlab.spec.loaded import LoadedTopology, one_line
 from netlab.spec.model import Topology
@@ -55,6 +55,9 @@ def _load(text: str, filename: str, overrides: Mapping[str, str]) -> LoadedTopol
         raise _error([Problem(filename, None, "", "the text holds NUL characters")])
     if not text.strip():
         raise _error([Problem(filename, None, "", _EMPTY)])
+    tool = foreign.detect(text)
+    if tool is not None:
+        raise _error([Problem(filename, None, "", foreign.import_hint(tool, filename))])
 
     try:
         rendered, variables = template.render(text, filename, overrides)

@@ -45,6 +45,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_link",
+    "netlab.ui.cmd_import",
 ]
 
 # --- commands ---------------------------------------------------------------------------
