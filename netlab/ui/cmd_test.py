@@ -27,7 +27,7 @@ from netlab.ui.common import err, out, overrides, print_json, progress, with_lab
 
 if TYPE_CHECKING:
     from netlab.api import Lab
-    from netlab.checks import CheckReport
+    from netlab.checks import CheckReport, Probe
 
 
 def register(sub: Any) -> None:
@@ -53,7 +53,6 @@ def register(sub: Any) -> None:
 def cmd_test(args: argparse.Namespace) -> int:
     from netlab.api import Lab, resolve_lab
     from netlab.checks import resolve
-    from netlab.checks.probe import run_checks
 
     if args.timeout is not None and not 0 < args.timeout <= 3600:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
@@ -70,6 +69,26 @@ def cmd_test(args: argparse.Namespace) -> int:
         where = args.file or f"lab '{lab.name}'"
         raise InputError(f"{where} has no checks; add a checks: section, such as "
                          "checks: [{from: h1, to: h2}]")
+    # A run that brings the lab up takes it down again: two runs of one lab at once
+    # must not tear it down under each other (LabState.testing refuses the second).
+    with lab.state.testing(brings_up=not lab.is_up(), what="test"):
+        report = _up_check_down(lab, probes, args)
+    if args.junit:
+        from netlab.checks import to_junit
+
+        _write(args.junit, to_junit(report))
+    if args.json:
+        print_json(report.to_json())
+    else:
+        out.print(checks_table(report))
+        out.print(summary_line(report))
+    return EXIT_OK if report.ok else EXIT_KERNEL
+
+
+def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> CheckReport:
+    """The checks, with the lab brought up for them (and down after) if it is not up."""
+    from netlab.checks.probe import run_checks
+
     started = False
     if not lab.is_up():
         if not args.file:
@@ -94,16 +113,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         elif started:
             err.print(f"lab [bold]{escape(lab.name)}[/] stays up (--keep); "
                       f"'netlab down -l {escape(lab.name)}' removes it")
-    if args.junit:
-        from netlab.checks import to_junit
-
-        _write(args.junit, to_junit(report))
-    if args.json:
-        print_json(report.to_json())
-    else:
-        out.print(checks_table(report))
-        out.print(summary_line(report))
-    return EXIT_OK if report.ok else EXIT_KERNEL
+    return report
 
 
 def _same_lab(lab: Lab) -> bool:
