@@ -154,7 +154,7 @@ def test_kathara_devices_domains_startups_and_options(tmp_path: Path) -> None:
 
 
 def test_kathara_mistakes_are_named(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no lab.conf in this folder"):
+    with pytest.raises(InputError, match=r"no lab\.conf in this folder"):
         from_kathara(tmp_path, "lab")
     (tmp_path / "lab.conf").write_text('pc1[0]="A"\nthis is not lab.conf\n')
     with pytest.raises(InputError, match=r"lab/lab.conf:2: not a line of lab.conf"):
