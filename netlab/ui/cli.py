@@ -197,11 +197,23 @@ def cmd_exec(args: argparse.Namespace) -> int:
     require_privileges("enter a lab's namespaces")
 
     command = list(args.command)
+    several = args.all or args.nodes is not None
+    if several and args.node is not None:
+        command = [args.node, *command]  # no NODE with --all/--nodes: a word of the command
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise InputError("no command given: netlab exec NODE -- COMMAND...")
+        raise InputError("no command given: netlab exec NODE -- COMMAND... (or --all / "
+                         "--nodes a,b -- COMMAND...)")
     lab = resolve_lab(args.lab, None, {})
+    if several:
+        from netlab.ui.fanout import exec_on_nodes
+
+        nodes = list(lab.topology.nodes) if args.all else [
+            n.strip() for n in args.nodes.split(",") if n.strip()]
+        return exec_on_nodes(lab, nodes, command)
+    if args.node is None:
+        raise InputError("which node? netlab exec NODE -- COMMAND... (or --all / --nodes a,b)")
     ns = lab.node_namespace(args.node)
     sys.stdout.flush()
     exec_replace(ns, command)
@@ -308,7 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("exec", help="run a command in a node: netlab exec NODE -- CMD...")
     with_lab(p, file=False)
-    p.add_argument("node")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true",
+                       help="run it in every node, side by side; each line of output begins "
+                       "with its node's name; the exit status is the worst")
+    which.add_argument("--nodes", metavar="A,B", help="run it in these nodes (as --all)")
+    p.add_argument("node", metavar="NODE", nargs="?")
     p.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_exec)
 
