@@ -10,6 +10,8 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # procps gives sysctl/ps inside nodes; both are handy for learners and used by tests.
 command -v sysctl >/dev/null 2>&1 || need_apt+=(procps)
+# The tests source `netlab completion bash|zsh` in both shells.
+command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

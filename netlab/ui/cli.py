@@ -46,6 +46,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_link",
     "netlab.ui.cmd_import",
+    "netlab.ui.completion",
 ]
 
 # --- commands ---------------------------------------------------------------------------
@@ -375,6 +376,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["_complete"]:  # at every Tab: before building the parser
+        from netlab.ui.completion import complete
+
+        return complete(words[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
