@@ -395,6 +395,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return code
     except NetlabError as error:
         report(error)
+        if getattr(args, "json", False):
+            print_json(error_document(error))
         return error.exit_code
     except KeyboardInterrupt:
         # Said as `up` says it when it stops on a signal (engine.Interrupted).
@@ -410,9 +412,12 @@ def _main(argv: Sequence[str] | None) -> int:
     except PermissionError as error:
         # A privilege that a command missed checking up front: still one line, not a bug.
         what = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
-        report(PrivilegeError(f"permission denied ({what})",
-                              hint="netlab needs root: run it with sudo, or grant "
-                              "CAP_NET_ADMIN and CAP_SYS_ADMIN"))
+        denied = PrivilegeError(f"permission denied ({what})",
+                                hint="netlab needs root: run it with sudo, or grant "
+                                "CAP_NET_ADMIN and CAP_SYS_ADMIN")
+        report(denied)
+        if getattr(args, "json", False):
+            print_json(error_document(denied))
         return EXIT_INPUT
     except Exception as error:  # the last line of defence: no tracebacks
         if os.environ.get("NETLAB_DEBUG"):
@@ -420,6 +425,20 @@ def _main(argv: Sequence[str] | None) -> int:
         err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
         err.print("hint: this is a bug in netlab; NETLAB_DEBUG=1 shows the traceback")
         return EXIT_KERNEL
+
+
+def error_document(error: NetlabError) -> dict[str, Any]:
+    """An error as JSON, for --json: what `report` says, as data (schema netlab.error/1)."""
+    problems = error.problems if isinstance(error, TopologyError) else []
+    return {
+        "schema": "netlab.error/1",
+        "error": error.message if not problems else str(problems[0]),
+        "hint": error.hint,
+        "exit_code": error.exit_code,
+        "kind": type(error).__name__,
+        "problems": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
+                     for p in problems],
+    }
 
 
 def report(error: NetlabError) -> None:

@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent
 def complete(shell: str, words: list[str]) -> list[str]:
     """What Tab offers after `words` (the last one is being typed). zsh's compgen (of
     bashcompinit) leaves the matching of the typed prefix to zsh's compadd: done here."""
-    setup = 'eval "$(netlab completion %s)"' % shell
+    setup = f'eval "$(netlab completion {shell})"'
     array = " ".join(f"'{w}'" for w in words)
     ask = f"COMP_WORDS=({array}); COMP_CWORD={len(words) - 1}; _netlab; "
     if shell == "zsh":
