@@ -12,6 +12,7 @@ The kernel package (pyroute2) is imported only when a command needs the kernel, 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ from netlab.words import count
 if TYPE_CHECKING:
     # The model, loader and planner load pydantic: imported where used, so that `down`
     # and `ls`, which need none of them, start fast.
+    from netlab.checks import CheckReport
     from netlab.kernel.base import BeginHook, DoneHook
     from netlab.linkctl import LinkControl
     from netlab.plan.planner import Plan
@@ -337,6 +339,22 @@ class Lab:
 
         ns = self.node_namespace(source)
         return ping(ns, target_address(self, target), timeout, count) is not None
+
+    def socket(self, node: str, family: int = socket.AF_INET,
+               kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A socket opened inside the node's namespace, usable from this program."""
+        from netlab.kernel.reach import socket_in
+
+        return socket_in(self.node_namespace(node), family, kind)
+
+    def run_checks(self, timeout: float | None = None) -> CheckReport:
+        """The topology's `checks:`, as `netlab test` runs them on a lab that is up; the
+        report is true when every check passed (`timeout`: a check's default seconds)."""
+        from netlab.checks import resolve
+        from netlab.checks.probe import run_checks
+
+        lines = self.loaded.lines if self.loaded is not None else {}
+        return run_checks(self, resolve(self.topology, lines, timeout))
 
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
