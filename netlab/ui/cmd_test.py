@@ -100,7 +100,7 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
     elif args.file and not _same_lab(lab):
         err.print(
             f"[yellow]warning:[/] lab [bold]{escape(lab.name)}[/] is up with another topology "
-            f"than {escape(args.file)}; testing it as it is "
+            f"than {escape(str(args.file))}; testing it as it is "
             "('netlab up --recreate FILE' rebuilds it)"
         )
     try:
