@@ -92,9 +92,8 @@ def convert(folder: Path, source: str, conf: Path | None = None) -> Imported:
                               (_startup(folder / f"{dev}.startup"), f"{dev}.startup")):
             if script is not None:
                 _commands(result, name, label, script)
-        for extra in (f"{dev}.shutdown",):
-            if (folder / extra).exists():
-                result.note(name, f"{extra} is not carried (netlab's down stops what runs)")
+        if (folder / f"{dev}.shutdown").exists():
+            result.note(name, f"{dev}.shutdown is not carried (netlab's down stops what runs)")
         if (folder / dev).is_dir():
             count = sum(1 for p in (folder / dev).rglob("*") if p.is_file())
             result.note(name, f"folder {dev}/ ({count} file{'s' if count != 1 else ''} for "
