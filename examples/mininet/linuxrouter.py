@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 import netlab
+from netlab.checks.run import check_lab
 
 SUBNETS = [("h1", "192.168.1.100/24", "192.168.1.1/24"),
            ("h2", "172.16.0.100/12", "172.16.0.1/12"),
@@ -48,7 +49,7 @@ def main() -> int:
     try:
         print("*** Routing Table on Router:")
         print(lab.exec("r0", "ip route").stdout, end="")
-        report = lab.run_checks()
+        report = check_lab(lab)
     finally:
         lab.down()
     print(report.summary())

@@ -4,7 +4,7 @@
 
 The tree is built by a recursive function, as Mininet's TreeTopo builds it (switches
 numbered depth first, hosts left to right); the pings are the topology's checks, run side
-by side (Lab.run_checks), as `netlab test` runs them. The same lab in one line:
+by side (check_lab), as `netlab test` runs them. The same lab in one line:
 `netlab test --topo tree,depth=2,fanout=8`.
 
     python3 examples/mininet/treeping64.py --depth 2 --fanout 8
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 
 import netlab
+from netlab.checks.run import check_lab
 
 
 def tree_topo(depth: int, fanout: int, name: str) -> netlab.Builder:
@@ -52,7 +53,7 @@ def main() -> int:
     lab.up()
     try:
         print("*** Ping: testing ping reachability")
-        report = lab.run_checks()
+        report = check_lab(lab)
     finally:
         lab.down()
     failed = [r for r in report.results if not r.passed]

@@ -2,12 +2,11 @@
 
 `resolve(topology)` turns each validated `Check` into a `Probe`: a node name in `to` becomes
 its first address, the timeout its default, the name a readable sentence when none is given.
-Nothing here touches the kernel; probe.py carries the probes out.
+Nothing here touches the kernel; run.py carries the probes out.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from netlab.errors import InputError
 from netlab.spec import messages, validate
 from netlab.spec.loaded import line_in
 from netlab.spec.model import Check, Topology
+from netlab.spec.targets import no_address, written_address
 
 DEFAULT_TIMEOUT = 10.0  # seconds a check may take to succeed (ARP/ND, DAD, a slow service)
 UNREACHABLE_WINDOW = 3.0  # seconds an `expect: unreachable` check watches for an answer
@@ -103,42 +103,6 @@ def address_of(topology: Topology, target: str, family: int | None = None) -> st
     if address is None:
         raise InputError(no_address(target, family))
     return address
-
-
-def written_address(topology: Topology, target: str, family: int | None = None) -> str | None:
-    """The address a target means as the topology writes it: itself, or the first address
-    (of `family`, if given) of a node or node:interface; None when the topology gives the
-    node none (it may make one at run time). InputError for a target that is no node."""
-    try:
-        parsed = validate.parse_target(target)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    if not isinstance(parsed, tuple):
-        if family is not None and parsed.version != family:
-            raise InputError(f"{parsed} is not an IPv{family} address")
-        return str(parsed)
-    name, iface = parsed
-    node = topology.nodes.get(name)
-    if node is None:
-        raise InputError(f"no node '{name}' (nodes: {', '.join(topology.nodes)})")
-    for iname, settings in node.interfaces.items():
-        if iface is not None and iname != iface:
-            continue
-        for cidr in settings.addresses:
-            ip = ipaddress.ip_interface(cidr).ip
-            if family is None or ip.version == family:
-                return str(ip)
-    return None
-
-
-def no_address(target: str, family: int | None = None, live: bool = False) -> str:
-    """Why a node (or node:interface) target has no address to probe, in words."""
-    name, _, iface = target.partition(":")
-    which = f"{name}:{iface}" if iface else f"node '{name}'"
-    kind = f"IPv{family} " if family else ""
-    if live:
-        return f"{which} has no {kind}address (none in the topology, none in the kernel now)"
-    return f"{which} has no {kind}address"
 
 
 def parse_check(topology: Topology, spec: Mapping[str, Any]) -> Check:

@@ -87,7 +87,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> CheckReport:
     """The checks, with the lab brought up for them (and down after) if it is not up."""
-    from netlab.checks.probe import run_checks
+    from netlab.checks.run import run_checks
 
     started = False
     if not lab.is_up():

@@ -9,7 +9,7 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from netlab.errors import EXIT_OK, InputError
@@ -89,16 +89,17 @@ def cmd_completion(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def complete(words: Sequence[str]) -> int:
+def complete(words: Sequence[str], parser: Callable[[], argparse.ArgumentParser]) -> int:
     """`netlab _complete WHAT [ARG]`: one candidate a line, nothing when none (no errors:
-    a Tab must never print one)."""
+    a Tab must never print one). `parser` makes netlab's parser (for commands, options)."""
     what, arg = [*words, "", ""][:2]
     with contextlib.suppress(OSError, ValueError, InputError, KeyError, TypeError):
-        sys.stdout.write("".join(f"{w}\n" for w in _candidates(what, arg)))
+        sys.stdout.write("".join(f"{w}\n" for w in _candidates(what, arg, parser)))
     return EXIT_OK
 
 
-def _candidates(what: str, arg: str) -> list[str]:
+def _candidates(what: str, arg: str, parser: Callable[[], argparse.ArgumentParser],
+                ) -> list[str]:
     from netlab.state.store import LabState, labs_with_state
 
     if what == "labs":
@@ -111,14 +112,12 @@ def _candidates(what: str, arg: str) -> list[str]:
         meta = json.loads((LabState(lab).dir / "lab.json").read_text())
         return list(meta["topology"]["nodes"])
     if what in ("commands", "options"):
-        from netlab.ui.cli import build_parser
-
-        commands = _subcommands(build_parser())
+        commands = _subcommands(parser())
         if what == "commands":
             return list(commands)
-        parser = commands.get(arg)
-        return [] if parser is None else [
-            o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+        command = commands.get(arg)
+        return [] if command is None else [
+            o for a in command._actions for o in a.option_strings if o.startswith("--")]
     return []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import netlab
 from netlab.checks import resolve
-from netlab.checks.probe import run_checks
+from netlab.checks.run import run_checks
 
 
 def test_built_lab_routes_between_two_subnets(fresh_lab: str) -> None:

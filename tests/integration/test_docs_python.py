@@ -12,10 +12,11 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CLOSE = """
+from netlab.checks.run import check_lab
 if not lab.is_up():
     lab.up()
 try:
-    assert lab.run_checks()
+    assert check_lab(lab)
 finally:
     lab.down()
 """

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netlab.checks.report import CheckReport, CheckResult, clip_output
-from netlab.checks.resolve import Probe, no_address, written_address
+from netlab.checks.resolve import Probe
 from netlab.errors import InputError, NetlabError
 
 if TYPE_CHECKING:
@@ -109,6 +109,15 @@ def run_checks(
     return CheckReport(lab.name, results, clock() - started)
 
 
+def check_lab(lab: Lab, timeout: float | None = None) -> CheckReport:
+    """The topology's `checks:` on a lab that is up, as `netlab test` runs them; the report
+    is true when every check passed (`timeout`: a check's default seconds)."""
+    from netlab.checks.resolve import resolve
+
+    lines = lab.loaded.lines if lab.loaded is not None else {}
+    return run_checks(lab, resolve(lab.topology, lines, timeout))
+
+
 def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
     """Try one check until it is decided, its time is up, or `stop` is set."""
     started = time.monotonic()
@@ -156,45 +165,18 @@ def _attempt(lab: Lab, probe: Probe, left: float, stop: Stop | None = None) -> O
     if probe.kind == "run":
         return _run(lab, probe, left, stop)
     assert probe.target is not None
-    address = probe.address or live_address(lab, probe.target)
+    address = probe.address  # None: a node that makes its own address; the kernel knows it
     if address is None:
-        return Outcome(False, no_address(probe.target, live=True))
+        try:
+            address = lab.address(probe.target)
+        except InputError as error:
+            return Outcome(False, str(error))
     ns = lab.namespace(probe.node)
     stop_fd = None if stop is None else stop.fd
     if probe.kind == "tcp":
         assert probe.port is not None
         return _connect(ns, address, probe.port, min(left, CONNECT_WAIT), stop_fd)
     return _ping(ns, probe.node, address, min(left, PING_WAIT), stop_fd)
-
-
-def live_address(lab: Lab, target: str, family: int | None = None) -> str | None:
-    """The first address the kernel has now on node (or node:interface) `target`, for a
-    node whose topology gives it none: made by its `exec:` or by DHCP. Loopback and
-    link-local addresses are left out (unless the interface asked for is lo)."""
-    from netlab.kernel.inspect import read_namespace
-
-    node, _, iface = target.partition(":")
-    for link in read_namespace(lab.node_namespace(node)):
-        if link["ifname"] != (iface or link["ifname"]) or (not iface and link["ifname"] == "lo"):
-            continue
-        for cidr in link["addresses"]:
-            ip = ipaddress.ip_interface(cidr).ip
-            if (family is None or ip.version == family) and not ip.is_link_local \
-                    and (iface == "lo" or not ip.is_loopback):
-                return str(ip)
-    return None
-
-
-def target_address(lab: Lab, target: str, family: int | None = None) -> str:
-    """What a target means in a lab that is up: an address, the first address the topology
-    gives a node (or node:interface), else the one the node has in the kernel now.
-    InputError when there is none."""
-    address = written_address(lab.topology, target, family)
-    if address is None:
-        address = live_address(lab, target, family)
-    if address is None:
-        raise InputError(no_address(target, family, live=True))
-    return address
 
 
 def route_problem(ns: str, node: str, address: str) -> str | None:
