@@ -8,8 +8,8 @@ read the checkout."""
 from __future__ import annotations
 
 import os
-import re
 import pwd
+import re
 import secrets
 import subprocess
 from collections.abc import Iterator
