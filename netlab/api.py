@@ -336,6 +336,36 @@ class Lab:
         return {op.name: log_file(op.node_dir, op.name) for op in self.plan.ops
                 if isinstance(op, StartService) and op.ns == ns}
 
+    def service(self, node: str, name: str | None, action: str) -> list[dict[str, Any]]:
+        """start, stop, restart or status of one of the node's services (or all of them,
+        name None), as `up` started them. Returns each one's state afterwards. Not
+        journaled: `down` stops a node's services whether they run or not."""
+        from netlab.kernel.services import ProcessOpsKernel, service_state, stop_service
+        from netlab.plan.ops import StartService
+
+        require_privileges("start and stop a lab's services")
+        ns = self.node_namespace(node)
+        ops = {op.name: op for op in self.plan.ops
+               if isinstance(op, StartService) and op.ns == ns}
+        if not ops:
+            raise InputError(f"node '{node}' has no services")
+        if name is not None and name not in ops:
+            raise InputError(f"node '{node}' has no service '{name}' "
+                             f"(services: {', '.join(ops)})")
+        chosen = [ops[name]] if name is not None else list(ops.values())
+        if action in ("stop", "restart"):
+            for op in chosen:
+                stop_service(ns, op.name)
+        if action in ("start", "restart"):
+            wanted = [op for op in chosen
+                      if not service_state(ns, op.node_dir, op.name)["running"]]
+            kernel = ProcessOpsKernel()
+            try:
+                kernel.execute(wanted, lambda a, b: None, lambda i: None)
+            finally:
+                kernel.close()
+        return [service_state(ns, op.node_dir, op.name) for op in chosen]
+
     def capture(self, node: str, ifname: str) -> Capture:
         """A capture on the node's interface (a context manager; see kernel/capture.py)."""
         from netlab.kernel.capture import Capture, NoSuchInterface

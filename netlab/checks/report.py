@@ -15,7 +15,7 @@ The JSON document (`netlab test --json`), schema "netlab.checks/1":
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from netlab.checks.resolve import Probe
@@ -76,6 +76,9 @@ class CheckReport:
     lab: str
     results: tuple[CheckResult, ...]
     seconds: float
+    # The end of each service log of the nodes in failed checks, read before the lab went
+    # down (JUnit's system-out carries them): node -> text.
+    node_logs: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -154,11 +157,24 @@ def to_junit(report: CheckReport) -> str:
                 case, "failure", message=_xml_safe(result.why), type="CheckFailed"
             )
             failure.text = _failure_text(result)
-        if result.output:
-            ET.SubElement(case, "system-out").text = _xml_safe(result.output)
+        logs = [report.node_logs[n] for n in _nodes_of(result) if n in report.node_logs]
+        if result.output or (logs and not result.passed):
+            said = [result.output] if result.output else []
+            said += logs if not result.passed else []
+            ET.SubElement(case, "system-out").text = _xml_safe("\n".join(said))
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def _nodes_of(result: CheckResult) -> list[str]:
+    """The nodes a check involves: where it runs, and the node it targets (if one)."""
+    target = (result.probe.target or "").partition(":")[0]
+    return [result.probe.node] + ([target] if target and target != result.probe.node else [])
+
+
+def failed_nodes(report: CheckReport) -> list[str]:
+    return sorted({n for r in report.failed for n in _nodes_of(r)})
 
 
 def _failure_text(result: CheckResult) -> str:

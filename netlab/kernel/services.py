@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,19 @@ class ProcessOpsKernel:
         self.stopped = 0  # processes of services stopped by StopService ops
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
-        for k, op in enumerate(ops):
+        k = 0
+        while k < len(ops):
+            if isinstance(ops[k], StartService):
+                # Services that follow each other start together (see _start_all).
+                end = k
+                while end < len(ops) and isinstance(ops[end], StartService):
+                    end += 1
+                begin(k, end)
+                self._start_all(k, [o for o in ops[k:end] if isinstance(o, StartService)],
+                                done)
+                k = end
+                continue
+            op = ops[k]
             begin(k, k + 1)
             if isinstance(op, SetLimits):
                 self._limit(k, op)
@@ -118,13 +131,12 @@ class ProcessOpsKernel:
                 self._run(k, op)
             elif isinstance(op, WriteFiles):
                 self._write_files(k, op)
-            elif isinstance(op, StartService):
-                self._start(k, op)
             elif isinstance(op, StopService):
                 self.stopped += stop_service(op.ns, op.name)
             else:
                 raise OpFailed(k, op, f"not a process op: {op.kind}")
             done(k)
+            k += 1
 
     def close(self) -> None:
         # Services outlive this process by design; reap none of them here.
@@ -180,7 +192,31 @@ class ProcessOpsKernel:
             target.write_text(text)
 
     # --- services ---------------------------------------------------------------------
-    def _start(self, k: int, op: StartService) -> None:
+    def _start_all(self, first: int, ops: list[StartService], done: DoneHook) -> None:
+        """Start every service that waits on no other (`after:`) at once, then wait for
+        them to be ready all together: two peers whose readiness needs the other (a VPN's
+        two ends) both start. A service with `after:` starts once those are ready."""
+        known = {f"{op.ns}:{op.name}" for op in ops}
+        waiting = list(enumerate(ops, first))
+        starting: list[_Starting] = []
+        ready: set[str] = set()
+        while waiting or starting:
+            for k, op in list(waiting):
+                if all(dep in ready or dep not in known for dep in op.after):
+                    starting.append(self._launch(k, op))
+                    waiting.remove((k, op))
+            if not starting:  # validate refuses cycles: never here but by a bug
+                k, op = waiting[0]
+                raise OpFailed(k, op, f"it waits on {', '.join(op.after)}, which never start")
+            for service in list(starting):
+                if self._is_ready(service):
+                    starting.remove(service)
+                    ready.add(f"{service.op.ns}:{service.op.name}")
+                    done(service.k)
+            if starting or waiting:
+                time.sleep(0.02)
+
+    def _launch(self, k: int, op: StartService) -> _Starting:
         folder = service_dir(op.node_dir, op.name)
         folder.mkdir(parents=True, exist_ok=True)
         log = log_file(op.node_dir, op.name)
@@ -213,45 +249,57 @@ class ProcessOpsKernel:
                 cwd=cwd, env=env, start_new_session=True,
             )
         self._children.append(proc)
-        if op.ready or op.ready_port:
-            self._wait_ready(k, op, proc, log, offset)
-            return
-        try:
-            code = proc.wait(STARTUP_GRACE)
-        except subprocess.TimeoutExpired:
-            return  # running: started
-        if code != 0:
-            raise OpFailed(
-                k, op, f"the service exited at once (exit status {code})" + _tail(log),
-                f"its output was in {log}",
-            )
+        return _Starting(k, op, proc, log, offset, time.monotonic())
 
-    def _wait_ready(self, k: int, op: StartService, proc: subprocess.Popen[bytes],
-                    log: Path, offset: int) -> None:
-        deadline = time.monotonic() + op.ready_timeout
-        while time.monotonic() < deadline:
-            if op.ready:
-                with contextlib.suppress(OSError), open(log, "rb") as f:
-                    f.seek(offset)
-                    if op.ready.encode() in f.read():
-                        return
-            if op.ready_port and listening(op.ns, op.ready_proto, op.ready_port):
-                return
-            code = proc.poll()
-            if code is not None:
+    def _is_ready(self, s: _Starting) -> bool:
+        """Whether the service is ready (or, without `ready:`, survived its first moment);
+        OpFailed if it died or its time is up."""
+        op, log = s.op, s.log
+        if not (op.ready or op.ready_port):
+            code = s.proc.poll()
+            if code is None:
+                return time.monotonic() - s.since >= STARTUP_GRACE
+            if code != 0:
                 raise OpFailed(
-                    k, op, f"the service exited (exit status {code}) before it was ready"
-                    + _tail(log), f"its output was in {log}",
+                    s.k, op, f"the service exited at once (exit status {code})" + _tail(log),
+                    f"its output was in {log}",
                 )
-            time.sleep(0.02)
+            return True
+        if op.ready:
+            with contextlib.suppress(OSError), open(log, "rb") as f:
+                f.seek(s.offset)
+                if op.ready.encode() in f.read():
+                    return True
+        if op.ready_port and listening(op.ns, op.ready_proto, op.ready_port):
+            return True
+        code = s.proc.poll()
+        if code is not None:
+            raise OpFailed(
+                s.k, op, f"the service exited (exit status {code}) before it was ready"
+                + _tail(log), f"its output was in {log}",
+            )
+        if time.monotonic() - s.since < op.ready_timeout:
+            return False
         waited = (f"say '{op.ready}'" if op.ready
                   else f"listen on {op.ready_proto} port {op.ready_port}")
         raise OpFailed(
-            k, op, f"the service did not {waited} within {op.ready_timeout:g} s" + _tail(log),
+            s.k, op, f"the service did not {waited} within {op.ready_timeout:g} s" + _tail(log),
             f"its output was in {log}; is 'ready:' "
             + ("the text it prints when it is ready? Or wait for its port: "
                "ready: {tcp: PORT}" if op.ready else "the port it listens on?"),
         )
+
+
+@dataclass
+class _Starting:
+    """A service launched and not yet ready."""
+
+    k: int
+    op: StartService
+    proc: subprocess.Popen[bytes]
+    log: Path
+    offset: int  # where its output of this start begins in its log
+    since: float
 
 
 def _tail(log: Path) -> str:

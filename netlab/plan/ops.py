@@ -388,6 +388,7 @@ class StartService(Op):
     ready_port: int | None = None  # or: a port it listens on when it is ready
     ready_proto: str = "tcp"
     capabilities: tuple[str, ...] = ()  # ambient capabilities of a service run as a user
+    after: tuple[str, ...] = ()  # "<namespace>:<service>" that must be ready first
 
     def describe(self) -> str:
         return f"start service {self.name} ('{self.command}') in {self.ns}"

@@ -35,7 +35,7 @@ from netlab.plan.ops import (
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
 from netlab.spec.ip import parse_address, parse_network
-from netlab.spec.model import Interface, Link, Node, ReadyPort, Topology
+from netlab.spec.model import Interface, Link, Node, ReadyPort, Topology, service_key
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
 
@@ -78,6 +78,12 @@ class Plan:
 def split_endpoint(endpoint: str) -> tuple[str, str | None]:
     node, sep, ifname = endpoint.partition(":")
     return node, (ifname if sep else None)
+
+
+def _after(namespaces: dict[str, str], lab: str, node: str, ref: str) -> str:
+    """An `after:` reference as the ops name a service: `<namespace>:<service>`."""
+    tnode, _, tname = service_key(node, ref).partition(":")
+    return f"{namespaces.get(tnode) or naming.namespace(lab, tnode)}:{tname}"
 
 
 def _ready_port(ready: ReadyPort | str | None) -> int | None:
@@ -302,6 +308,7 @@ def plan(
                     service.ready_timeout,
                     _ready_port(service.ready), _ready_proto(service.ready),
                     tuple(service.capabilities),
+                    tuple(_after(namespaces, lab, name, ref) for ref in service.after),
                 )
             )
 

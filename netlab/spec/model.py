@@ -274,6 +274,11 @@ class ReadyPort(_Strict):
         return self
 
 
+def service_key(node: str, ref: str) -> str:
+    """`after:` names `svc` (on the same node) or `node:svc`: as `node:svc`."""
+    return ref if ":" in ref else f"{node}:{ref}"
+
+
 class Service(_Strict):
     """A long-running program in the node: started after `up`, stopped at `down`."""
 
@@ -294,6 +299,11 @@ class Service(_Strict):
     ready: Annotated[str, Field(min_length=1)] | ReadyPort | None = Field(
         None, description="`up` waits until the service's output contains this text, or "
         "until the node listens on a port: `{tcp: 8000}` or `{udp: 53}`."
+    )
+    after: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]],
+                     BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(
+        default_factory=list, description="Services that must be ready before this one "
+        "starts: `svc` (same node) or `node:svc`. The others start together."
     )
     capabilities: list[Capability] = Field(
         default_factory=list, description="Ambient capabilities of a service run as "

@@ -35,6 +35,7 @@ from netlab.spec.model import (
     Owner,
     Topology,
     check_ifname,
+    service_key,
 )
 from netlab.values import tc
 
@@ -200,6 +201,50 @@ class _Checker:
         self.macs()
         self.checks()
         self.hosts()
+        self.service_order()
+
+    def service_order(self) -> None:
+        """Each `after:` names a service of the lab (`svc` on the same node, or
+        `node:svc`), and no service waits on itself through others (a cycle never starts)."""
+        edges: dict[str, list[str]] = {}
+        for name, node in self.topo.nodes.items():
+            for sname, service in node.services.items():
+                deps = edges.setdefault(f"{name}:{sname}", [])
+                for k, ref in enumerate(service.after):
+                    where = f"nodes.{name}.services.{sname}.after[{k}]"
+                    target = service_key(name, ref)
+                    tnode, _, tname = target.partition(":")
+                    if tnode not in self.topo.nodes:
+                        self.add(where, f"'{ref}': no node '{tnode}' in the lab")
+                    elif tname not in self.topo.nodes[tnode].services:
+                        self.add(where, f"'{ref}': node '{tnode}' has no service '{tname}'")
+                    elif target == f"{name}:{sname}":
+                        self.add(where, "a service cannot wait on itself")
+                    else:
+                        deps.append(target)
+        state: dict[str, int] = {}  # 1: on the current path, 2: finished
+
+        def visit(key: str, path: list[str]) -> list[str] | None:
+            state[key] = 1
+            for dep in edges.get(key, []):
+                if state.get(dep) == 1:
+                    return [*path[path.index(dep):], dep] if dep in path else [key, dep]
+                if dep not in state:
+                    found = visit(dep, [*path, dep])
+                    if found:
+                        return found
+            state[key] = 2
+            return None
+
+        for key in edges:
+            if key not in state:
+                cycle = visit(key, [key])
+                if cycle:
+                    where_node, _, sname = cycle[0].partition(":")
+                    self.add(f"nodes.{where_node}.services.{sname}.after",
+                             "services wait on each other in a circle, so none would start: "
+                             + " -> ".join(cycle))
+                    return
 
     def link(self, i: int, link: Link) -> None:
         path = f"links[{i}]"

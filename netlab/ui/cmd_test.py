@@ -13,8 +13,10 @@ input. --json prints the netlab.checks/1 document; --junit FILE writes JUnit XML
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +89,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> CheckReport:
     """The checks, with the lab brought up for them (and down after) if it is not up."""
+    from netlab.checks.report import failed_nodes
     from netlab.checks.run import run_checks
 
     started = False
@@ -106,6 +109,8 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
     try:
         with _spinner(f"running {len(probes)} checks in lab {lab.name}", not args.json):
             report = run_checks(lab, probes)
+        if not report.ok:
+            report = replace(report, node_logs=_service_logs(lab, failed_nodes(report)))
     finally:
         if started and not args.keep:
             lab.down()
@@ -114,6 +119,22 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
             err.print(f"lab [bold]{escape(lab.name)}[/] stays up (--keep); "
                       f"'netlab down -l {escape(lab.name)}' removes it")
     return report
+
+
+def _service_logs(lab: Lab, nodes: list[str], lines: int = 50) -> dict[str, str]:
+    """The last lines of each service log of these nodes (before `down` removes them)."""
+    found: dict[str, str] = {}
+    for node in nodes:
+        if node not in lab.topology.nodes:
+            continue  # a target given as an address
+        parts = []
+        for name, path in lab.service_logs(node).items():
+            with contextlib.suppress(OSError):
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"==> {node}/{name} <==\n" + "\n".join(tail))
+        if parts:
+            found[node] = "\n".join(parts)
+    return found
 
 
 def _same_lab(lab: Lab) -> bool:

@@ -306,3 +306,91 @@ def test_cleanup_stops_the_processes_of_a_cgroup_whose_namespace_is_gone(
         if orphan.poll() is None:
             orphan.kill()
             orphan.wait()
+
+
+def test_netlab_service_stops_starts_and_restarts_one_service(
+        fresh_lab: str, tmp_path: Path) -> None:
+    path = _topology(tmp_path, fresh_lab, """\
+    services:
+      web: {run: "python3 -m http.server 7100", ready: {tcp: 7100}}
+      idle: "sleep 300"
+""")
+    netlab("up", str(path))
+    ns = namespace(fresh_lab, "h1")
+    try:
+        first = cgroups.main_pid(ns, cgroups.service_leaf("web"))
+        netlab("service", "-l", fresh_lab, "h1", "web", "stop")
+        assert cgroups.pids(ns, cgroups.service_leaf("web")) == []
+        assert cgroups.pids(ns, cgroups.service_leaf("idle"))  # the other one runs on
+        assert netlab("service", "-l", fresh_lab, "h1", "status", check=1)
+        netlab("service", "-l", fresh_lab, "h1", "web", "start")
+        netlab("service", "-l", fresh_lab, "h1", "web", "restart")
+        again = cgroups.main_pid(ns, cgroups.service_leaf("web"))
+        assert again is not None and again != first
+        import json
+        doc = json.loads(netlab("service", "-l", fresh_lab, "h1", "--json").stdout)
+        assert [(s["name"], s["running"]) for s in doc["services"]] == [("web", True),
+                                                                          ("idle", True)]
+        wrong = netlab("service", "-l", fresh_lab, "h1", "nosuch", "start", check=2)
+        assert "has no service 'nosuch'" in wrong.stderr
+    finally:
+        netlab("down", "-l", fresh_lab)
+
+
+def test_junit_carries_the_service_logs_of_the_nodes_in_a_failed_check(
+        fresh_lab: str, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    path = tmp_path / "lab.yaml"
+    path.write_text(f"""\
+name: {fresh_lab}
+nodes:
+  h1:
+    services:
+      chatty: {{run: "echo svc-said-4711; exec sleep 300", ready: svc-said-4711}}
+checks:
+  - {{name: always fails, node: h1, run: "false"}}
+""")
+    junit = tmp_path / "results.xml"
+    netlab("test", str(path), "--junit", str(junit), check=1)
+    [case] = list(ET.parse(junit).getroot().iter("testcase"))
+    out = case.find("system-out")
+    assert out is not None and "svc-said-4711" in (out.text or "")
+    assert "==> h1/chatty <==" in (out.text or "")
+
+
+PEER = ("python3 -m http.server {mine} & "
+        "until python3 -c \\\"import socket; socket.create_connection(('{peer}', {theirs}), 1)\\\" "
+        "2>/dev/null; do sleep 0.1; done; echo peer-up; wait")
+SAW = ("python3 -c \\\"import socket; socket.create_connection(('10.99.0.2', 7202), 1)\\\" "
+       "&& echo saw-b; exec sleep 300")
+
+
+def test_peers_that_need_each_other_start_and_after_orders(
+        fresh_lab: str, tmp_path: Path) -> None:
+    # Each end is ready only once the other listens (OpenVPN's two ends): started one after
+    # the other, the first would time out. `c` starts only once `b` is ready (after:).
+    path = tmp_path / "peers.yaml"
+    path.write_text(f"""\
+name: {fresh_lab}
+nodes:
+  h1:
+    interfaces: {{eth0: {{addresses: [10.99.0.1/24]}}}}
+    services:
+      a: {{run: "{PEER.format(mine=7201, peer='10.99.0.2', theirs=7202)}", ready: peer-up}}
+      c: {{run: "{SAW}", after: h2:b, ready: saw-b}}
+  h2:
+    interfaces: {{eth0: {{addresses: [10.99.0.2/24]}}}}
+    services:
+      b: {{run: "{PEER.format(mine=7202, peer='10.99.0.1', theirs=7201)}", ready: peer-up}}
+links: [[h1:eth0, h2:eth0]]
+""")
+    netlab("up", str(path))
+    try:
+        import json
+        doc = json.loads(netlab("status", "-l", fresh_lab, "--json").stdout)
+        running = {(n["name"], s["name"]): s["running"] for n in doc["nodes"]
+                   for s in n["services"]}
+        assert running == {("h1", "a"): True, ("h1", "c"): True, ("h2", "b"): True}
+    finally:
+        netlab("down", "-l", fresh_lab)
