@@ -47,8 +47,8 @@ class LabKernel:
             try:
                 _execute_at(target, ops[start:end], start, begin, done)
             finally:
-                self.stopped.terminated += self.processes.stopped
-                self.processes.stopped = 0
+                self.stopped += self.processes.stopped
+                self.processes.stopped = Stopped()
                 if is_process:
                     self.netlink.forget_links()  # a command may have made or removed links
             if not is_process:

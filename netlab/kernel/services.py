@@ -24,7 +24,7 @@ from typing import Any
 
 from netlab.kernel import cgroups
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
-from netlab.kernel.processes import NETNS_DIR, command_in
+from netlab.kernel.processes import NETNS_DIR, Stopped, command_in
 from netlab.plan.ops import Op, RunCommand, SetLimits, StartService, StopService, WriteFiles
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
@@ -108,7 +108,7 @@ class ProcessOpsKernel:
 
     def __init__(self) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
-        self.stopped = 0  # processes of services stopped by StopService ops
+        self.stopped = Stopped()  # the processes of services StopService ops stopped
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         k = 0
@@ -346,13 +346,14 @@ def listening(ns: str, proto: str, port: int) -> bool:
     return False
 
 
-def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> int:
+def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> Stopped:
     """Stop a service: SIGTERM to every process of its cgroup, then after `grace` seconds
-    kill the cgroup until it is empty. Returns how many processes it stopped (0: nothing
-    of it was running)."""
+    kill the cgroup until it is empty (which removes it). Says how many processes ended
+    on SIGTERM and how many had to be killed (none: nothing of it was running)."""
     leaf = cgroups.service_leaf(name)
     signalled = set(cgroups.signal_all(ns, signal.SIGTERM, leaf))
     deadline = time.monotonic() + grace
     while signalled and time.monotonic() < deadline and cgroups.pids(ns, leaf):
         time.sleep(0.02)
-    return len(signalled | cgroups.kill(ns, leaf))  # also removes its (empty) cgroup
+    killed = cgroups.kill(ns, leaf)
+    return Stopped(terminated=len(signalled - killed), killed=len(killed))

@@ -121,7 +121,8 @@ def test_children_forked_during_the_grace_period_are_gone(
     assert _with_marker(marker) == []
     assert not Path(f"{cgroups.CGROUP_ROOT}/unified/netlab/{ns}").exists()
     assert not Path(f"{cgroups.CGROUP_ROOT}/freezer/netlab/{ns}").exists()
-    assert re.search(r"; \d+ processes stopped\)", down.stdout), down.stdout
+    said = r"; \d+ processes stopped \(\d+ killed after the grace period"
+    assert re.search(said, down.stdout), down.stdout
 
 
 def test_a_process_started_by_hand_in_the_node_is_stopped_too(

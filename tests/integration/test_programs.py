@@ -108,7 +108,7 @@ def test_vpn_without_key_shows_plaintext(netlab_lab: LabFactory) -> None:
 def test_stopping_the_tunnel_cuts_the_sites_apart(netlab_lab: LabFactory) -> None:
     lab = netlab_lab(TOPO / "vpn.yaml")
     assert lab.ping("a1", "b1")
-    assert stop_service(lab.namespace("gwa"), "vpn")
+    assert stop_service(lab.namespace("gwa"), "vpn").total
     assert not lab.ping("a1", "b1", timeout=0.5, count=2)
     assert lab.status()["nodes"][1]["services"][0]["running"] is False
     # Now the device is free; anyone but its owner (uid 1000) is refused by the kernel.
@@ -190,7 +190,7 @@ def test_tunnel_key_is_not_on_the_command_line(netlab_lab: LabFactory) -> None:
 
 def test_tunnel_logs_what_it_rejects(netlab_lab: LabFactory) -> None:
     lab = netlab_lab(TOPO / "vpn.yaml")
-    assert stop_service(lab.namespace("gwb"), "vpn")
+    assert stop_service(lab.namespace("gwb"), "vpn").total
     wrong = "00" * 31 + "ff"
 
     def start() -> tuple[subprocess.Popen[str], str]:
