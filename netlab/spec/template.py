@@ -25,7 +25,7 @@ from netlab.spec import yamltree
 from netlab.spec.source import MAX_BYTES
 
 MAX_RENDERED = 4 * MAX_BYTES  # loops may make a file bigger than its template, within reason
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _TAG = "\x00"  # cannot occur in the text: NUL bytes are refused when the file is read
 _TAGGED_NEWLINE = re.compile("\x00(\\d+)\x00\n|\n")
 # What makes Jinja2 change a text: its three opening delimiters, and "\r" (its lexer
@@ -280,6 +280,7 @@ def render_template(
         ast = env.parse(text)
         used = meta.find_undeclared_variables(ast)
         _tag_newlines(ast)
+        jinja = _uses_jinja(ast)
         _bound(ast)
         code = env.compile(ast)
     except jinja2.TemplateSyntaxError as e:  # also an unknown filter or test, when compiled
@@ -289,7 +290,7 @@ def render_template(
             [Problem(filename, e.lineno, "", f"template syntax error: {message}")]
         ) from None
     variables, problems = file_vars(text, filename)
-    if problems and _uses_jinja(ast):
+    if problems and jinja:
         raise TemplateProblems(problems)
     if not problems:
         # An override must name a variable of the file, or a typo would go unnoticed.

@@ -26,7 +26,7 @@ from typing import Any
 from netlab.errors import InputError, LabStateError
 from netlab.plan.ops import Op, op_from_json
 
-LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
 
 DEFAULT_LOCK_TIMEOUT = 30.0
