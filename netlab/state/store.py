@@ -4,6 +4,9 @@
   "op": {...}} before an op is sent, {"i": n, "s": "done"} after it completed. A crash
   leaves begun-but-not-done ops, which teardown undoes too (their objects may half exist).
 - lab.json: the resolved topology and where it came from, so `down -l LAB` needs no file.
+- Both are root's alone (0600 in a 0711 folder, made so from their first byte): they hold
+  the topology's `env:` values. Opened relative to the lab's folder and never through a
+  symbolic link (kernel/safefs.py).
 - ../.<lab>.lock: flock()ed by the command working on the lab; holds that command's pid
   and name; removed by its holder when done.
 """
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.errors import InputError, LabStateError
+from netlab.kernel import safefs
 from netlab.plan.ops import Op, op_from_json
 
 LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
@@ -78,6 +82,23 @@ class LabState:
     def exists(self) -> bool:
         return self.journal_path.exists()
 
+    def _folder(self, create: bool) -> int:
+        """The lab's folder, opened (and made, when `create`) without following links."""
+        root = self.dir.parent
+        if create:
+            root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        return safefs.open_dir(root, [self.lab], create)
+
+    def _read(self, name: str) -> str:
+        """A file of the lab's folder; FileNotFoundError when it (or the folder) is missing."""
+        folder = self._folder(create=False)
+        try:
+            fd = safefs.open_file(folder, name, os.O_RDONLY, self.dir)
+        finally:
+            os.close(folder)
+        with os.fdopen(fd, "rb") as f:
+            return f.read().decode(errors="replace")
+
     # --- lock -------------------------------------------------------------------------
     @property
     def lock_path(self) -> Path:
@@ -113,7 +134,8 @@ class LabState:
 
     def _acquire(self, deadline: float) -> int:
         while True:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.lock_path,
+                         os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             try:
                 while True:
                     try:
@@ -143,7 +165,7 @@ class LabState:
         """Who works on the lab right now ("<pid> <command>"), or None when nobody holds its
         lock. Only probes: a free lock is released at once and its file left as it is."""
         try:
-            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
         try:
@@ -168,18 +190,21 @@ class LabState:
 
     # --- topology ---------------------------------------------------------------------
     def write_meta(self, meta: dict[str, Any]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-        tmp = self.dir / "lab.json.tmp"
         # Key order kept: the topology's order of nodes and interfaces is meaningful
         # ("a node's first address", the order of status tables).
-        tmp.write_text(json.dumps(meta, separators=(",", ":")))  # the C encoder: 5x faster
-        os.replace(tmp, self.dir / "lab.json")
+        text = json.dumps(meta, separators=(",", ":"))  # the C encoder: 5x faster
+        folder = self._folder(create=True)
+        try:
+            safefs.write_new(folder, "lab.json.tmp", text.encode(), self.dir)
+            os.replace("lab.json.tmp", "lab.json", src_dir_fd=folder, dst_dir_fd=folder)
+        finally:
+            os.close(folder)
 
     def read_meta(self) -> dict[str, Any]:
         """The lab's record ({} if there is none); LabStateError if it cannot be read."""
         path = self.dir / "lab.json"
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(self._read("lab.json"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as err:
@@ -198,10 +223,12 @@ class LabState:
     def _append(self, lines: Sequence[dict[str, Any]]) -> None:
         payload = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
         if self._journal_fd is None:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-            self._journal_fd = os.open(
-                self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
-            )
+            folder = self._folder(create=True)
+            try:
+                self._journal_fd = safefs.open_file(
+                    folder, "journal.jsonl", os.O_RDWR | os.O_APPEND | os.O_CREAT, self.dir)
+            finally:
+                os.close(folder)
             size = os.fstat(self._journal_fd).st_size
             if size and os.pread(self._journal_fd, 1, size - 1) != b"\n":
                 # A line torn by a crash: end it, so that it does not swallow the next one.
@@ -228,7 +255,7 @@ class LabState:
         runs): above every index ever written, undone ones included."""
         highest = -1
         try:
-            text = self.journal_path.read_text()
+            text = self._read("journal.jsonl")
         except FileNotFoundError:
             return 0
         for raw in text.splitlines():
@@ -243,7 +270,7 @@ class LabState:
         ops: dict[int, Op] = {}
         done: set[int] = set()
         try:
-            text = self.journal_path.read_text()
+            text = self._read("journal.jsonl")
         except FileNotFoundError:
             return []
         for number, raw in enumerate(text.splitlines(), 1):
