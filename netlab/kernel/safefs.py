@@ -32,6 +32,28 @@ def refusal(path: str | Path, what: str) -> LabStateError:
     )
 
 
+class StateFull(LabStateError):
+    """The filesystem of the state folder has no room (or quota) left for a write."""
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def room(folder: Path, what: str) -> Iterator[None]:
+    """Say a full filesystem as what it is: which write, and where."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in _FULL:
+            raise
+        raise StateFull(
+            f"the state folder {folder} is full ({err.strerror}): could not write {what}",
+            hint=f"make room there (df -h {folder}) or point NETLAB_STATE_DIR at a "
+            "filesystem with space",
+        ) from None
+
+
 def open_dir(root: str | Path, parts: Sequence[str], create: bool = True,
              owners: Sequence[int] = ()) -> int:
     """A descriptor of root/parts[0]/parts[1]/..., each part opened relative to the one

@@ -193,7 +193,8 @@ class ProcessKernel:
         root, parts = safefs.node_parts(op.node_dir)
         owners = [op.uid] if op.uid is not None else []
         try:
-            with safefs.opened_dir(root, [*parts, "services", op.name], owners=owners) as fd:
+            with safefs.room(root, f"the log of service {op.name}"), \
+                    safefs.opened_dir(root, [*parts, "services", op.name], owners=owners) as fd:
                 if op.uid is not None and gid is not None:
                     os.fchown(fd, op.uid, gid)  # its own folder is the service's to write in
                 # The log is root's (it may show `env:` values); the service writes it
@@ -259,7 +260,8 @@ def _node_folder(k: int, op: Op, node_dir: str) -> None:
     root's, before anything is written into it."""
     root, parts = safefs.node_parts(node_dir)
     try:
-        os.close(safefs.open_dir(root, parts))
+        with safefs.room(root, "the node's folder"):
+            os.close(safefs.open_dir(root, parts))
     except LabStateError as err:
         raise OpFailed(k, op, err.message, err.hint) from None
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from netlab.errors import InputError, LabStateError
 from netlab.kernel import safefs
+from netlab.kernel.safefs import StateFull as StateFull  # (re-exported for the engine)
 from netlab.plan.ops import Op, op_from_json
 
 LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
@@ -73,6 +74,7 @@ class LabState:
         self.lab = lab
         self.dir = (root or state_root()) / lab
         self._journal_fd: int | None = None
+        self._torn = False  # the last write to the journal left a partial line
 
     # --- presence ---------------------------------------------------------------------
     @property
@@ -118,7 +120,9 @@ class LabState:
         fd = self._acquire(deadline)
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {what}".strip().encode(), 0)
+            with contextlib.suppress(StateFull), safefs.room(self.dir.parent, "the lock"):
+                # Who holds it, for whoever waits; a full folder only loses that.
+                os.pwrite(fd, f"{os.getpid()} {what}".strip().encode(), 0)
             yield
         finally:
             # Unlink while still holding it: a waiter then sees a stale file, never two
@@ -193,12 +197,17 @@ class LabState:
         # Key order kept: the topology's order of nodes and interfaces is meaningful
         # ("a node's first address", the order of status tables).
         text = json.dumps(meta, separators=(",", ":"))  # the C encoder: 5x faster
-        folder = self._folder(create=True)
-        try:
-            safefs.write_new(folder, "lab.json.tmp", text.encode(), self.dir)
-            os.replace("lab.json.tmp", "lab.json", src_dir_fd=folder, dst_dir_fd=folder)
-        finally:
-            os.close(folder)
+        with safefs.room(self.dir.parent, f"the record of lab '{self.lab}' (lab.json)"):
+            folder = self._folder(create=True)
+            try:
+                safefs.write_new(folder, "lab.json.tmp", text.encode(), self.dir)
+                os.replace("lab.json.tmp", "lab.json", src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink("lab.json.tmp", dir_fd=folder)
+                raise
+            finally:
+                os.close(folder)
 
     def read_meta(self) -> dict[str, Any]:
         """The lab's record ({} if there is none); LabStateError if it cannot be read."""
@@ -222,6 +231,10 @@ class LabState:
     # --- journal ----------------------------------------------------------------------
     def _append(self, lines: Sequence[dict[str, Any]]) -> None:
         payload = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+        with safefs.room(self.dir.parent, f"the journal of lab '{self.lab}'"):
+            self._write_journal(payload)
+
+    def _write_journal(self, payload: str) -> None:
         if self._journal_fd is None:
             folder = self._folder(create=True)
             try:
@@ -236,7 +249,13 @@ class LabState:
         # Written before the op is sent, and not fsynced: what the journal must survive is the
         # process dying (the page cache keeps what was written); a crash of the kernel takes
         # the namespaces with it. fsync per op cost 1.4 s of a 500-node `up` on ext4.
-        os.write(self._journal_fd, payload.encode())
+        if self._torn:
+            payload = "\n" + payload
+        data = payload.encode()
+        self._torn = True  # until the whole payload is in
+        if os.write(self._journal_fd, data) < len(data):  # a full filesystem took a part
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._torn = False
 
     def begin(self, first_index: int, ops: Sequence[Op]) -> None:
         self._append(
@@ -247,8 +266,11 @@ class LabState:
         self._append([{"i": index, "s": "done"}])
 
     def undone(self, index: int) -> None:
-        """The op's effect has been reversed (by rollback or teardown)."""
-        self._append([{"i": index, "s": "undone"}])
+        """The op's effect has been reversed (by rollback or teardown). On a full state
+        folder the undo stands unrecorded: a later `down` finds its object gone, which
+        undoing again takes as done."""
+        with contextlib.suppress(StateFull):
+            self._append([{"i": index, "s": "undone"}])
 
     def next_index(self) -> int:
         """The index for an op journaled after all the others (a change made while the lab
