@@ -1,6 +1,7 @@
 """The topology file as a Jinja2 template over its own `vars:` (and `--set k=v`).
 
-Rendering is sandboxed (no attribute tricks, bounded ranges, bounded output) and traced:
+Rendering is sandboxed (no attribute tricks) and bounded in time and memory (steps, seconds,
+the size of every value and of all text written: see _Environment), and traced:
 every newline that comes out of the template is tagged with the template line it was
 written on, so problems found in the rendered YAML point at the line the user wrote.
 """
