@@ -67,6 +67,9 @@ _NUMBER = re.compile(r"\d+")
 # Filters that take a width, a count or a size: their numbers are checked before they run.
 _SIZED_FILTERS = ("center", "indent", "wordwrap", "truncate", "tojson", "slice", "batch",
                   "format", "join", "replace", "pprint")
+# Those whose numbers are widths or counts (the others' numbers are values: '%s'|format(n)).
+_WIDTH_FILTERS = ("center", "indent", "wordwrap", "truncate", "tojson", "slice", "batch")
+_WIDTH_METHODS = ("center", "ljust", "rjust", "zfill", "expandtabs")
 # What Jinja2 passes a filter before its value (pass_context and the like).
 _PASSED = (jinja2.Environment, jinja2.runtime.Context, nodes.EvalContext)
 
@@ -166,7 +169,8 @@ class _Environment(SandboxedEnvironment):
             self.step()
             # A filter's own value is args[0] (or args[1] after the context/environment).
             values = [a for a in args if not isinstance(a, _PASSED)]
-            _check_arguments(tuple(values[1:]), kwargs)
+            if name in _WIDTH_FILTERS:
+                _check_arguments(tuple(values[1:]), kwargs)
             if name == "format" and values and isinstance(values[0], str):
                 _check_format(values[0], printf=True)
             if name == "join" and values:
@@ -201,8 +205,9 @@ class _Environment(SandboxedEnvironment):
         __self.step()
         owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
         if isinstance(owner, str):  # a string's method: 'x'.center(n), '{:09}'.format(1)
-            _check_arguments(args, kwargs)
             name = getattr(__obj, "__name__", "")
+            if name in _WIDTH_METHODS:
+                _check_arguments(args, kwargs)
             if name in ("format", "format_map"):
                 _check_format(owner, printf=False)
             if name == "join" and args:

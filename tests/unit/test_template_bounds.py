@@ -53,6 +53,8 @@ def test_ordinary_templates_still_render() -> None:
     text = (
         "vars: {n: 3, w: 8}\n"
         "name: {{ '%s-%02d'|format('lab', 1) }}\n"
+        "description: {{ '{}'.format(4294967294) }} {{ '%d'|format(4294967294) }}"
+        " {{ 'a b'.split(' ', 10**6)|join(4294967294|string) }}\n"
         "nodes:\n"
         "{% for i in range(n) %}"
         "  {{ 'h%d' % i }}: {}\n"
@@ -62,3 +64,5 @@ def test_ordinary_templates_still_render() -> None:
     loaded = load_text(text, "ok.yaml")
     assert list(loaded.topology.nodes) == ["h0", "h1", "h2"]
     assert loaded.topology.name == "lab-01"
+    # Big numbers that are values, not widths, pass.
+    assert loaded.topology.description == "4294967294 4294967294 a4294967294b"
