@@ -63,6 +63,10 @@ class JournalEntry:
     done: bool
 
 
+class RootOnly(LabStateError):
+    """The lab's state is root's alone (docs/security.md) and this process is not root."""
+
+
 class LabState:
     def __init__(self, lab: str, root: Path | None = None) -> None:
         # The lab name becomes a directory: never let '/' or '..' through.
@@ -216,6 +220,10 @@ class LabState:
             data = json.loads(self._read("lab.json"))
         except FileNotFoundError:
             return {}
+        except PermissionError:
+            raise RootOnly(
+                f"only root can read the state of lab '{self.lab}' (it holds the topology's "
+                "env: values)", hint="run netlab as root (sudo)") from None
         except (OSError, ValueError) as err:
             raise self._unreadable(path, str(err)) from None
         if not isinstance(data, dict):
