@@ -133,10 +133,10 @@ class _Environment(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.steps = 0
+        self.emitted = 0
         self.deadline = time.monotonic() + MAX_SECONDS
         for name in _SIZED_FILTERS:
             self.filters[name] = self._sized_filter(name, self.filters[name])
-        self.emitted = 0
         self.filters[_COUNTED] = self.counted
         self.filters[_SIZED] = _check_size
         self.filters[_EMITTED] = self.emit
@@ -180,9 +180,8 @@ class _Environment(SandboxedEnvironment):
                 _check_length(_replaced_size(values[0], values[1], values[2]))
             return _check_size(function(*args, **kwargs))
 
-        for attr in ("jinja_pass_arg",):  # pass_context/pass_environment markers
-            if hasattr(function, attr):
-                setattr(bounded, attr, getattr(function, attr))
+        if hasattr(function, "jinja_pass_arg"):  # pass_context/pass_environment, kept
+            bounded.jinja_pass_arg = function.jinja_pass_arg  # type: ignore[attr-defined]
         return bounded
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
@@ -192,13 +191,13 @@ class _Environment(SandboxedEnvironment):
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
                 sized = isinstance(seq, (str, list, tuple)) and isinstance(n, int)
-                if sized and len(seq) * n > MAX_VALUE:
-                    raise SecurityError("the result would be too large")
+                if sized:
+                    _check_length(len(seq) * n)
         if operator == "%" and isinstance(left, str):
             _check_format(left, printf=True)
         if operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(
-                right, (str, list, tuple)) and len(left) + len(right) > MAX_VALUE:
-            raise SecurityError("the result would be too large")
+                right, (str, list, tuple)):
+            _check_length(len(left) + len(right))
         return _check_size(super().call_binop(context, operator, left, right))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:

@@ -40,7 +40,7 @@ def _refusal(template_line: str) -> str:
     ("{% set s = namespace(v='xx') %}{% for i in range(60) %}{% set s.v = s.v ~ s.v %}"
      "{% endfor %}", "over 4 MB"),
     ("{% set s = namespace(v='xx') %}{% for i in range(60) %}{% set s.v = s.v + s.v %}"
-     "{% endfor %}", "too large"),
+     "{% endfor %}", "over 4 MB"),
     ("{% set x %}{% for i in range(100000) %}{{ 'x' * 4000000 }}{% endfor %}{% endset %}",
      "writes over"),
     ("{{ 9 ** 99999 }}", "exponent"),
