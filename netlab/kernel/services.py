@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netlab.kernel import cgroups
+from netlab.errors import LabStateError
+from netlab.kernel import cgroups, safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.processes import NETNS_DIR, Stopped, command_in
 from netlab.plan.ops import Op, RunCommand, SetLimits, StartService, StopService, WriteFiles
@@ -155,7 +156,7 @@ class ProcessOpsKernel:
     # --- exec: ------------------------------------------------------------------------
     def _run(self, k: int, op: RunCommand) -> None:
         if op.node_dir:
-            os.makedirs(op.node_dir, exist_ok=True)
+            _node_folder(k, op, op.node_dir)
         argv = command_in(op.ns, ["sh", "-c", op.command])
         # Its output goes through a file, not a pipe: a command that leaves a process in
         # the background (`daemon &`) would hold a pipe open and make `up` wait for it.
@@ -183,6 +184,7 @@ class ProcessOpsKernel:
 
     # --- files: -----------------------------------------------------------------------
     def _write_files(self, k: int, op: WriteFiles) -> None:
+        _node_folder(k, op, op.node_dir)
         root = Path(op.node_dir)
         for name, text in op.files.items():
             target = (root / name).resolve()
@@ -218,20 +220,19 @@ class ProcessOpsKernel:
 
     def _launch(self, k: int, op: StartService) -> _Starting:
         folder = service_dir(op.node_dir, op.name)
-        folder.mkdir(parents=True, exist_ok=True)
+        _node_folder(k, op, op.node_dir)
         log = log_file(op.node_dir, op.name)
         cwd = Path(op.node_dir) / op.cwd if op.cwd else Path(op.node_dir)
         cwd.mkdir(parents=True, exist_ok=True)
         inner: list[str] = []
+        gid = op.gid if op.gid is not None else op.uid
         if op.uid is not None:
             # Drop to the user inside the namespace: `ip netns exec` itself needs root.
-            gid = op.gid if op.gid is not None else op.uid
             inner += ["setpriv", f"--reuid={op.uid}", f"--regid={gid}", "--clear-groups"]
             if op.capabilities:
                 # Ambient capabilities: kept by the user's programs across exec.
                 caps = ",".join(f"+{c.lower().removeprefix('cap_')}" for c in op.capabilities)
                 inner += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
-            os.chown(folder, op.uid, gid)  # its own folder is the service's to write in
         inner += ["sh", "-c", op.command]
         stop_service(op.ns, op.name, grace=0)  # a leftover of an earlier start: not ours now
         argv = command_in(op.ns, inner, cgroups.service_leaf(op.name))
@@ -240,14 +241,28 @@ class ProcessOpsKernel:
         # A python service's lines reach its log (and `ready:`) as it prints them, not
         # when a buffer fills: `python3 -m http.server` says "Serving HTTP" from env -i.
         env.setdefault("PYTHONUNBUFFERED", "1")
-        with open(log, "ab") as out:
-            out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
-            out.flush()
-            offset = out.tell()  # what the service writes starts here
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=cwd, env=env, start_new_session=True,
-            )
+        root, parts = safefs.node_parts(op.node_dir)
+        owners = [op.uid] if op.uid is not None else []
+        try:
+            with safefs.room(root, f"the log of service {op.name}"), \
+                    safefs.opened_dir(root, [*parts, "services", op.name], owners=owners) as fd:
+                if op.uid is not None and gid is not None:
+                    os.fchown(fd, op.uid, gid)  # its own folder is the service's to write in
+                # The log is root's (it may show `env:` values); the service writes it
+                # through the descriptor it inherits. The service's user can replace the
+                # name in its folder: a link planted there is refused, never followed.
+                out_fd = safefs.open_file(fd, "log", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                          folder)
+                with open(out_fd, "ab") as out:
+                    out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
+                    out.flush()
+                    offset = out.tell()  # what the service writes starts here
+                    proc = subprocess.Popen(
+                        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                        cwd=cwd, env=env, start_new_session=True,
+                    )
+        except LabStateError as err:
+            raise OpFailed(k, op, err.message, err.hint) from None
         self._children.append(proc)
         return _Starting(k, op, proc, log, offset, time.monotonic())
 
@@ -344,6 +359,17 @@ def listening(ns: str, proto: str, port: int) -> bool:
                     return True
         return False  # one process of the namespace shows all of its sockets
     return False
+
+
+def _node_folder(k: int, op: Op, node_dir: str) -> None:
+    """Make the node's folder (and its lab's) if missing; refuse one that is a link or not
+    root's, before anything is written into it."""
+    root, parts = safefs.node_parts(node_dir)
+    try:
+        with safefs.room(root, "the node's folder"):
+            os.close(safefs.open_dir(root, parts))
+    except LabStateError as err:
+        raise OpFailed(k, op, err.message, err.hint) from None
 
 
 def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> Stopped:

@@ -35,5 +35,5 @@ def switch_port(peer_node: str, peer_ifname: str, taken: set[str]) -> str:
 
 
 def node_dir(state_root: str, lab: str, node: str) -> str:
-    """The node's folder: its `files:`, the logs and pid files of its services."""
+    """The node's folder: its `files:`, the folders and logs of its services."""
     return f"{state_root}/{lab}/nodes/{node}"
