@@ -13,6 +13,7 @@ import contextlib
 import os
 import pwd
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -82,16 +83,31 @@ def log_file(node_dir: str, name: str) -> Path:
     return service_dir(node_dir, name) / "log"
 
 
+def read_log(path: Path, offset: int = 0) -> bytes:
+    """A service's log as netlab wrote it. The log's name is in the service's folder,
+    which its user can write: a link, or a file that is not root's own, planted there in
+    its place is not read (root would show what it points to)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or st.st_nlink != 1:
+            raise OSError(f"{path} is not netlab's log")
+        os.lseek(fd, offset, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def last_lines(path: Path, count: int = 1) -> list[str]:
     with contextlib.suppress(OSError):
-        lines = [ln.rstrip()[:200] for ln in path.read_text(errors="replace").splitlines()
+        text = read_log(path).decode(errors="replace")
+        lines = [ln.rstrip()[:200] for ln in text.splitlines()
                  if ln.strip() and not ln.startswith("--- netlab: ")]
         return lines[-count:]
     return []
-
-
-def _last_line(path: Path) -> str:
-    return "".join(last_lines(path)).strip()
 
 
 def service_state(ns: str, node_dir: str, name: str) -> dict[str, Any]:
@@ -281,9 +297,8 @@ class ProcessOpsKernel:
                 )
             return True
         if op.ready:
-            with contextlib.suppress(OSError), open(log, "rb") as f:
-                f.seek(s.offset)
-                if op.ready.encode() in f.read():
+            with contextlib.suppress(OSError):
+                if op.ready.encode() in read_log(log, s.offset):
                     return True
         if op.ready_port and listening(op.ns, op.ready_proto, op.ready_port):
             return True

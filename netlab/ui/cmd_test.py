@@ -123,6 +123,8 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
 
 def _service_logs(lab: Lab, nodes: list[str], lines: int = 50) -> dict[str, str]:
     """The last lines of each service log of these nodes (before `down` removes them)."""
+    from netlab.kernel.services import read_log
+
     found: dict[str, str] = {}
     for node in nodes:
         if node not in lab.topology.nodes:
@@ -130,7 +132,7 @@ def _service_logs(lab: Lab, nodes: list[str], lines: int = 50) -> dict[str, str]
         parts = []
         for name, path in lab.service_logs(node).items():
             with contextlib.suppress(OSError):
-                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                tail = read_log(path).decode(errors="replace").splitlines()[-lines:]
                 parts.append(f"==> {node}/{name} <==\n" + "\n".join(tail))
         if parts:
             found[node] = "\n".join(parts)

@@ -395,3 +395,21 @@ links: [[h1:eth0, h2:eth0]]
         assert running == {("h1", "a"): True, ("h1", "c"): True, ("h2", "b"): True}
     finally:
         netlab("down", "-l", fresh_lab)
+
+
+def test_a_log_replaced_by_a_link_is_not_shown_by_a_failing_up(
+        fresh_lab: str, tmp_path: Path, lab_user: pwd.struct_passwd) -> None:
+    # The service's user swaps its log for a link to a root-only file, then fails: the
+    # rollback's message must not show that file's lines.
+    secret = tmp_path / "root-only"
+    secret.write_text("root-secret-9931\n")
+    secret.chmod(0o600)
+    path = _topology(tmp_path, fresh_lab, f"""\
+    services:
+      swap: {{run: "ln -sf {secret} $NETLAB_SERVICE_DIR/log.new && mv -f
+                   $NETLAB_SERVICE_DIR/log.new $NETLAB_SERVICE_DIR/log; exit 3",
+              user: {lab_user.pw_name}}}
+""")
+    failed = netlab("up", str(path), check=None)
+    assert failed.returncode == 1, failed.stderr
+    assert "root-secret-9931" not in failed.stderr + failed.stdout
