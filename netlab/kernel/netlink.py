@@ -44,11 +44,11 @@ from netlab.plan.ops import (
     SetQdisc,
     SetSysctl,
 )
+from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 
 NETLINK_OPS = (CreateVeth, CreateBridge, CreateVxlan, DeleteLink, SetLink, SetLinkUp,
                SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute, SetQdisc,
                DeleteQdisc)
-IFNAMSIZ = 15
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
@@ -83,7 +83,7 @@ def _check_ns(ns: str) -> None:
         nsfs.check_name(ns)
     except ValueError:
         raise _Refused(f"invalid namespace name {ns!r}") from None
-    if not ns.startswith(nsfs.PREFIX):
+    if not ns.startswith(NS_PREFIX):
         raise _Refused(f"{ns} is not a netlab namespace: netlab acts only inside its own")
 
 
@@ -715,6 +715,6 @@ def _in_ns(ns: str, action: Callable[[], None]) -> None:
         with nsfs.entered(ns):
             action()
     except FileNotFoundError as err:
-        if err.filename and str(err.filename).startswith(nsfs.NETNS_DIR):
+        if err.filename and str(err.filename).startswith(NETNS_DIR):
             raise _Refused(f"no such namespace {ns}") from None
         raise

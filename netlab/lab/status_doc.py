@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from netlab.plan.naming import SWITCH_BRIDGE
 from netlab.plan.ops import (
     CreateBridge,
     CreateTunTap,
@@ -21,6 +20,7 @@ from netlab.plan.ops import (
     Op,
     SetLink,
 )
+from netlab.values.names import SWITCH_BRIDGE
 
 if TYPE_CHECKING:
     from netlab.api import Lab
