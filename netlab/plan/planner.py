@@ -33,8 +33,10 @@ from netlab.plan.ops import (
 )
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
+from netlab.spec import kinds
 from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.values.names import SWITCH_BRIDGE
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
 
@@ -105,11 +107,11 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
 
     for name, node in topo.nodes.items():
         if node.kind == "switch":
-            spec = node.interfaces.get(naming.SWITCH_BRIDGE, Interface(kind="bridge"))
-            ifaces[name][naming.SWITCH_BRIDGE] = ResolvedInterface(
-                name, naming.SWITCH_BRIDGE, "bridge", spec
+            spec = node.interfaces.get(SWITCH_BRIDGE, Interface(kind="bridge"))
+            ifaces[name][SWITCH_BRIDGE] = ResolvedInterface(
+                name, SWITCH_BRIDGE, "bridge", spec
             )
-            taken[name].add(naming.SWITCH_BRIDGE)
+            taken[name].add(SWITCH_BRIDGE)
 
     # Each end needs a name first; a switch end without one is named after its peer.
     ends: list[tuple[tuple[str, str | None], tuple[str, str | None], Link]] = []
@@ -128,7 +130,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     for rl in links:
         for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
             spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
-            master = naming.SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
+            master = SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
             ifaces[end_node][ifname] = ResolvedInterface(
                 end_node, ifname, "veth", spec, peer, master
             )
@@ -137,7 +139,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         for ifname, spec in node.interfaces.items():
             if ifname in ifaces[name]:
                 continue
-            kind = spec.kind or ("vxlan" if spec.vxlan else "veth")
+            kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
             for port in spec.ports:

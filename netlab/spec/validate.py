@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netlab.errors import Problem
+from netlab.spec import kinds
 from netlab.spec.ip import (
     IPAddress,
     IPInterface,
@@ -37,9 +38,8 @@ from netlab.spec.model import (
     check_ifname,
 )
 from netlab.values import tc
+from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
 
-SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
-LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
 _LISTED = 12  # name the defined nodes in a message while there are this many at most
 
@@ -266,7 +266,7 @@ class _Checker:
             self.add(path, f"'{text}' is the loopback device; it cannot be linked")
             return None
         declared = node.interfaces.get(iface)
-        if declared is not None and declared.kind not in (None, "veth"):
+        if declared is not None and declared.kind and not kinds.KINDS[declared.kind].by_link:
             self.add(
                 path,
                 f"{name}:{iface} is a {declared.kind} device; only a veth "
@@ -454,14 +454,10 @@ class _Checker:
             return f"'{port}' is not an interface of node '{name}' (its interfaces: {known})"
         if iface is None:
             return None
-        if iface.kind == "bridge":
-            return f"'{port}' is a bridge; a bridge cannot be a port of another bridge"
-        if iface.kind == "tun":
-            return (
-                f"'{port}' is a tun device (layer 3, no Ethernet); "
-                "only veth, tap and vxlan devices can be bridge ports"
-            )
-        if iface.kind in (None, "veth") and not linked:
+        refused = kinds.not_a_port(port, iface.kind) if iface.kind else None
+        if refused:
+            return refused
+        if (iface.kind or kinds.DEFAULT) == kinds.DEFAULT and not linked:
             return (
                 f"'{port}' is in no link, so it would not exist; link it "
                 f"(such as [{name}:{port}, h2:eth0]) or make it a tap (kind: tap)"
@@ -473,11 +469,7 @@ class _Checker:
     ) -> None:
         path = f"nodes.{name}.interfaces.{iname}"
         given = iface.model_fields_set
-        kind = iface.kind
-        if node.kind == "switch" and iname == SWITCH_BRIDGE:
-            kind = "bridge"
-        if kind is None and iface.vxlan is not None:
-            kind = "vxlan"  # its settings say what it is (the planner reads it so too)
+        kind = kinds.infer(node.kind, iname, iface)  # None: not said
         if iname == LOOPBACK:
             for key in sorted(given - {"addresses", "mtu", "up"}):
                 self.add(
@@ -492,20 +484,16 @@ class _Checker:
                     f"{text} is a loopback address, which only lo may have; "
                     f"give {iname} another address, or put this one on lo",
                 )
-        if kind == "tun" and iface.mac is not None:
+        if kind and not kinds.KINDS[kind].has_mac and iface.mac is not None:
             self.add(
                 f"{path}.mac",
-                "a tun device has no MAC (it carries IP packets, not Ethernet frames); "
+                f"a {kind} device has no MAC (it carries IP packets, not Ethernet frames); "
                 "leave out mac, or make it a tap",
             )
-        for key in ("ports", "stp"):
-            if key in given and kind != "bridge":
-                self.add(f"{path}.{key}", f"'{key}' is only for a bridge (kind: bridge)")
-        for key in ("owner", "group"):
-            if key in given and kind not in ("tun", "tap"):
-                self.add(f"{path}.{key}", f"'{key}' is only for a tun or tap device")
-        if iface.vxlan is not None and kind != "vxlan":
-            self.add(f"{path}.vxlan", "'vxlan' settings are only for kind: vxlan")
+        for key in sorted(given & kinds.KIND_KEYS, key=list(Interface.model_fields).index):
+            misplaced = kinds.misplaced_key(key, kind or kinds.DEFAULT)
+            if misplaced:
+                self.add(f"{path}.{key}", misplaced)
         if kind == "vxlan":
             self.vxlan(name, node, iname, iface)
         if kind in ("tun", "tap"):
@@ -513,8 +501,9 @@ class _Checker:
             self.owner(f"{path}.group", iface.group, user=False)
         linked = (name, iname) in self.linked
         on_switch = node.kind == "switch"  # its other interfaces are reported by switch()
-        if kind in (None, "veth") and not linked and iname not in port_of and not on_switch:
-            if kind == "veth":
+        if (kind or kinds.DEFAULT) == kinds.DEFAULT and not linked and iname not in port_of \
+                and not on_switch:
+            if kind is not None:
                 message = (
                     f"interface '{iname}' of node '{name}' is a veth but in no link; "
                     "a link makes a veth (links: - [" + f"{name}:{iname}, h2:eth0])"
@@ -522,7 +511,7 @@ class _Checker:
             else:
                 message = (
                     f"interface '{iname}' of node '{name}' is in no link; "
-                    "give it a kind (tun, tap, bridge, vxlan) or link it"
+                    f"give it a kind ({', '.join(kinds.standalone())}) or link it"
                 )
             self.add(path, message)
 
