@@ -9,18 +9,15 @@ and last the `exec:` commands, once the whole lab is up.
 from __future__ import annotations
 
 import dataclasses
-import grp
-import pwd
 from dataclasses import dataclass, field
 
-from netlab.errors import InputError
-from netlab.plan import naming, partition
+from netlab.plan import kinds, naming, partition
+from netlab.plan.accounts import gid as _gid
+from netlab.plan.accounts import uid as _uid
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
-    CreateBridge,
     CreateNamespace,
-    CreateTunTap,
     CreateVeth,
     CreateVxlan,
     Op,
@@ -33,7 +30,7 @@ from netlab.plan.ops import (
 )
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
-from netlab.spec import kinds
+from netlab.spec import kinds as spec_kinds
 from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import Interface, Link, Node, Topology
 from netlab.values.names import SWITCH_BRIDGE
@@ -81,24 +78,6 @@ def split_endpoint(endpoint: str) -> tuple[str, str | None]:
     return node, (ifname if sep else None)
 
 
-def _uid(owner: int | str | None) -> int | None:
-    if owner is None or isinstance(owner, int):
-        return owner
-    try:
-        return pwd.getpwnam(owner).pw_uid
-    except KeyError:  # validation saw it; it has gone since (a lab's stored topology)
-        raise InputError(f"user '{owner}' does not exist on this machine") from None
-
-
-def _gid(group: int | str | None) -> int | None:
-    if group is None or isinstance(group, int):
-        return group
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise InputError(f"group '{group}' does not exist on this machine") from None
-
-
 def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[ResolvedLink]]:
     """Every interface of every node, including those implied by links and switch ports."""
     ifaces: dict[str, dict[str, ResolvedInterface]] = {name: {} for name in topo.nodes}
@@ -139,7 +118,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         for ifname, spec in node.interfaces.items():
             if ifname in ifaces[name]:
                 continue
-            kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
+            kind = spec_kinds.infer(node.kind, ifname, spec) or spec_kinds.DEFAULT
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
             for port in spec.ports:
@@ -169,7 +148,7 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
         quiet = ifc.master is not None and not spec.addresses
         if ifc.kind == "bridge" and not spec.addresses and node.kind == "switch":
             quiet = True
-        mtu = spec.mtu if ifc.kind == "veth" else None
+        mtu = None if kinds.PLANNED[ifc.kind].mtu_when_made else spec.mtu
         if mtu or spec.mac or quiet:
             ops.append(SetLink(ns, ifc.name, mtu=mtu, mac=spec.mac, addrgen_none=quiet))
     for ifc in ifaces:
@@ -246,22 +225,11 @@ def plan(
 
     for name in nodes:
         ns = namespaces[name]
-        for ifc in ifaces[name]:
-            spec = ifc.spec
-            if ifc.kind == "bridge":
-                ops.append(CreateBridge(ns, ifc.name, spec.stp, spec.mtu, mark))
-            elif ifc.kind in ("tun", "tap"):
-                uid, gid = _uid(spec.owner), _gid(spec.group)
-                ops.append(CreateTunTap(ns, ifc.name, ifc.kind, uid, gid, spec.mtu, mark))
-        for ifc in ifaces[name]:
-            if ifc.kind == "vxlan" and ifc.spec.vxlan:
-                vx = ifc.spec.vxlan
-                ops.append(
-                    CreateVxlan(
-                        ns, ifc.name, vx.id, vx.remote, vx.local, vx.dev, vx.port,
-                        ifc.spec.mtu, mark,
-                    )
-                )
+        for late in (False, True):  # a vxlan may name another device (its dev:)
+            for ifc in ifaces[name]:
+                planned = kinds.PLANNED[ifc.kind]
+                if planned.make is not None and planned.late == late:
+                    ops.extend(planned.make(ns, ifc.name, ifc.kind, ifc.spec, mark))
 
     for name, node in nodes.items():
         ops.extend(_node_ops(lab, name, node, ifaces[name]))
