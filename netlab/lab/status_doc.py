@@ -12,14 +12,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from netlab.plan.ops import (
-    CreateBridge,
-    CreateTunTap,
-    CreateVeth,
-    CreateVxlan,
-    Op,
-    SetLink,
-)
+from netlab.plan.kind_ops import CREATE_OPS
+from netlab.plan.ops import CreateVeth, Op, SetLink
 from netlab.values.names import SWITCH_BRIDGE
 
 if TYPE_CHECKING:
@@ -27,6 +21,17 @@ if TYPE_CHECKING:
     from netlab.plan.planner import ResolvedInterface
 
 SCHEMA = "netlab.status/1"
+
+# The status layer's kind table: the kind kernel/dumps.py reads back for each interface
+# kind (its IFLA_INFO_KIND; a tap by its tun type). A planned interface that reads back as
+# another of these kinds is drift. Its MTU is compared with what the plan's ops give it.
+READ_BACK: dict[str, str] = {
+    "veth": "veth",
+    "tun": "tun",
+    "tap": "tap",
+    "bridge": "bridge",
+    "vxlan": "vxlan",
+}
 
 
 def _is_link_local(cidr: str) -> bool:
@@ -81,11 +86,15 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
     """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
     mtus: dict[tuple[str, str], int] = {}
     for op in ops:
-        if isinstance(op, (CreateVeth, CreateBridge, CreateTunTap, CreateVxlan, SetLink)) \
-                and op.mtu:
-            mtus[(op.ns, op.ifname)] = op.mtu
+        if not isinstance(op, (*CREATE_OPS, SetLink)):
+            continue
+        # Every op that makes a device (plan/kind_ops.py) names it and may give its MTU.
+        mtu: int | None = getattr(op, "mtu", None)
+        ifname: str = getattr(op, "ifname", "")
+        if mtu:
+            mtus[(op.ns, ifname)] = mtu
             if isinstance(op, CreateVeth):
-                mtus[(op.peer_ns, op.peer_ifname)] = op.mtu
+                mtus[(op.peer_ns, op.peer_ifname)] = mtu
     return mtus
 
 
@@ -143,6 +152,10 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 for address in want.spec.addresses:
                     if address not in addresses:
                         drift.append(f"{name}: {ifname} lacks address {address}")
+                kind = got.get("kind")
+                if kind != READ_BACK[want.kind] and kind in READ_BACK.values():
+                    drift.append(f"{name}: {ifname} is a {kind}; the topology says "
+                                 f"{want.kind}")
                 mtu = mtus.get((ns, ifname))
                 if mtu is not None and got.get("mtu") != mtu:
                     drift.append(f"{name}: {ifname} has mtu {got.get('mtu')}; the topology "

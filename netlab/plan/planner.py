@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from netlab.plan import kinds, naming, partition
+from netlab.plan import kind_ops, naming, partition
 from netlab.plan.accounts import gid as _gid
 from netlab.plan.accounts import uid as _uid
 from netlab.plan.ops import (
@@ -30,7 +30,7 @@ from netlab.plan.ops import (
 )
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
-from netlab.spec import kinds as spec_kinds
+from netlab.spec import kinds
 from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import Interface, Link, Node, Topology
 from netlab.values.names import SWITCH_BRIDGE
@@ -118,7 +118,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         for ifname, spec in node.interfaces.items():
             if ifname in ifaces[name]:
                 continue
-            kind = spec_kinds.infer(node.kind, ifname, spec) or spec_kinds.DEFAULT
+            kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
             for port in spec.ports:
@@ -148,7 +148,7 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
         quiet = ifc.master is not None and not spec.addresses
         if ifc.kind == "bridge" and not spec.addresses and node.kind == "switch":
             quiet = True
-        mtu = None if kinds.PLANNED[ifc.kind].mtu_when_made else spec.mtu
+        mtu = None if kind_ops.PLANNED[ifc.kind].mtu_when_made else spec.mtu
         if mtu or spec.mac or quiet:
             ops.append(SetLink(ns, ifc.name, mtu=mtu, mac=spec.mac, addrgen_none=quiet))
     for ifc in ifaces:
@@ -227,7 +227,7 @@ def plan(
         ns = namespaces[name]
         for late in (False, True):  # a vxlan may name another device (its dev:)
             for ifc in ifaces[name]:
-                planned = kinds.PLANNED[ifc.kind]
+                planned = kind_ops.PLANNED[ifc.kind]
                 if planned.make is not None and planned.late == late:
                     ops.extend(planned.make(ns, ifc.name, ifc.kind, ifc.spec, mark))
 
