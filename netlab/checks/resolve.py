@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from netlab.errors import InputError
-from netlab.spec import messages, validate
+from netlab.spec import endpoints, messages, validate
 from netlab.spec.loaded import line_in
 from netlab.spec.model import Check, Topology
 
@@ -99,7 +99,7 @@ def address_of(topology: Topology, target: str, family: int | None = None) -> st
     """The address a target means: itself, or the first address (of `family`, if given)
     written for a node or node:interface. InputError when there is none."""
     try:
-        parsed = validate.parse_target(target)
+        parsed = endpoints.parse_target(target)
     except ValueError as e:
         raise InputError(str(e)) from None
     if not isinstance(parsed, tuple):

@@ -33,8 +33,9 @@ from netlab.plan.ops import (
     SetLinkUp,
     SetQdisc,
 )
+from netlab.spec.endpoints import parse_endpoint
 from netlab.spec.model import TC_FIELDS
-from netlab.spec.validate import end_mtu, parse_endpoint
+from netlab.spec.validate import end_mtu
 from netlab.values import tc
 
 if TYPE_CHECKING:

@@ -31,6 +31,7 @@ from netlab.plan.ops import (
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
 from netlab.spec import kinds
+from netlab.spec.endpoints import split_endpoint
 from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import Interface, Link, Node, Topology
 from netlab.values.names import SWITCH_BRIDGE
@@ -71,11 +72,6 @@ class Plan:
         """The exact reverse of the plan: each op's undo, with whether it is carried out
         (False: the object goes away with its namespace, so nothing is sent for it)."""
         return teardown_of(self.ops)
-
-
-def split_endpoint(endpoint: str) -> tuple[str, str | None]:
-    node, sep, ifname = endpoint.partition(":")
-    return node, (ifname if sep else None)
 
 
 def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[ResolvedLink]]:

@@ -6,9 +6,9 @@ validated model, `.line_of("links[2]")` where a value was written, for messages 
 
 from __future__ import annotations
 
+from netlab.spec.endpoints import parse_endpoint
 from netlab.spec.load import load_text, load_topology
 from netlab.spec.loaded import LoadedTopology
 from netlab.spec.schema import json_schema
-from netlab.spec.validate import parse_endpoint
 
 __all__ = ["LoadedTopology", "json_schema", "load_text", "load_topology", "parse_endpoint"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from netlab.errors import Problem
 from netlab.spec import kinds
+from netlab.spec.endpoints import parse_endpoint, parse_target
 from netlab.spec.ip import (
     IPAddress,
     IPInterface,
@@ -27,7 +28,6 @@ from netlab.spec.ip import (
 )
 from netlab.spec.loaded import line_in
 from netlab.spec.model import (
-    NAME_RE,
     Check,
     Endpoint,
     Interface,
@@ -35,35 +35,12 @@ from netlab.spec.model import (
     Node,
     Owner,
     Topology,
-    check_ifname,
 )
 from netlab.values import tc
 from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
 
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
 _LISTED = 12  # name the defined nodes in a message while there are this many at most
-
-
-def parse_endpoint(text: str) -> tuple[str, str | None]:
-    """'h1:eth0' -> ('h1', 'eth0'); 'sw1' -> ('sw1', None).
-
-    ValueError, with a message for a person, when the text is not of that form.
-    """
-    node, colon, iface = text.partition(":")
-    if not node:
-        raise ValueError(f"endpoint '{text}' has no node name before ':'")
-    if colon and not iface:
-        raise ValueError(f"endpoint '{text}' has no interface name after ':'")
-    if not NAME_RE.match(node):
-        if any(c.isspace() for c in text):
-            raise ValueError(f"endpoint '{text}' is not 'node:interface'; write it without spaces")
-        raise ValueError(f"endpoint '{text}': '{node}' is not a node name")
-    if colon:
-        try:
-            check_ifname(iface)
-        except ValueError as e:
-            raise ValueError(f"endpoint '{text}': {e}") from None
-    return node, iface or None
 
 
 @dataclass(frozen=True)
@@ -99,42 +76,6 @@ def check_checks(topology: Topology, filename: str, lines: dict[str, int]) -> li
 _REACH_KEYS = ("from", "to", "tcp", "expect")
 _RUN_KEYS = ("node", "run", "expect_output", "expect_exit")
 _FORMS = "{from: h1, to: h2} (ping), {from, to, tcp: PORT} (TCP connect), {node, run} (command)"
-
-
-def parse_target(text: str) -> tuple[str, str | None] | IPAddress:
-    """The `to` of a check: an IP address, or (node, interface or None).
-
-    ValueError, with a message for a person, when it is neither.
-    """
-    try:
-        return parse_address(text)
-    except ValueError:
-        pass
-    if "%" in text:
-        raise ValueError(
-            f"'{text}': a zone (%dev) is not supported in checks; use a global address"
-        )
-    if "/" in text:
-        address = text.partition("/")[0]
-        try:
-            parse_address(address)
-        except ValueError:
-            pass
-        else:
-            raise ValueError(f"'{text}': leave out the prefix length ('{address}')")
-    if text.count(":") == 1:
-        node, iface = text.split(":")
-        if NAME_RE.match(node):
-            try:
-                check_ifname(iface)
-            except ValueError as e:
-                raise ValueError(f"'{text}': {e}") from None
-            return node, iface
-    if NAME_RE.match(text):
-        return text, None
-    raise ValueError(
-        f"'{text}' is neither a node name (or node:interface) nor an IP address"
-    )
 
 
 class _Checker:
