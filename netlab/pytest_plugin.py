@@ -50,11 +50,9 @@ class LabHandle:
 
     def address(self, node: str, family: int = 4) -> str:
         """The first address (without prefix) of `node` in that IP family."""
-        for ifc in self.lab.plan.interfaces[node]:
-            for cidr in ifc.spec.addresses:
-                ip = ipaddress.ip_interface(cidr).ip
-                if ip.version == family:
-                    return str(ip)
+        address = self.lab.topology.nodes[node].first_address(family)
+        if address is not None:
+            return address
         raise LookupError(f"node '{node}' has no IPv{family} address")
 
     def ping(self, source: str, target: str, timeout: float = 1.0, count: int = 3) -> bool:

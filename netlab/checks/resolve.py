@@ -7,7 +7,6 @@ Nothing here touches the kernel; run.py carries the probes out.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -110,13 +109,9 @@ def address_of(topology: Topology, target: str, family: int | None = None) -> st
     node = topology.nodes.get(name)
     if node is None:
         raise InputError(f"no node '{name}' (nodes: {', '.join(topology.nodes)})")
-    for iname, settings in node.interfaces.items():
-        if iface is not None and iname != iface:
-            continue
-        for cidr in settings.addresses:
-            ip = ipaddress.ip_interface(cidr).ip
-            if family is None or ip.version == family:
-                return str(ip)
+    address = node.first_address(family, iface)
+    if address is not None:
+        return address
     which = f"{name}:{iface}" if iface else f"node '{name}'"
     kind = f"IPv{family} " if family else ""
     raise InputError(f"{which} has no {kind}address")

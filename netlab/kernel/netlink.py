@@ -45,6 +45,7 @@ from netlab.plan.ops import (
     SetQdisc,
     SetSysctl,
 )
+from netlab.values import sysctls
 from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
@@ -671,12 +672,10 @@ def _underlay(op: Op) -> bool:
 
 
 def _sysctl_path(key: str) -> str:
-    """net.ipv4.ip_forward -> /proc/sys/net/ipv4/ip_forward; only under net., no escape."""
-    parts = key.split(".")
-    if (parts[0] != "net" or len(parts) < 2 or any(not p for p in parts) or "/" in key
-            or ".." in key or any(c.isspace() or c == "\0" for c in key)):
+    path = sysctls.path_of(key)
+    if path is None:
         raise _Refused(f"refusing sysctl {key!r}: netlab sets only net.* keys")
-    return "/proc/sys/" + "/".join(parts)
+    return path
 
 
 def _write(path: str, value: str) -> None:

@@ -34,6 +34,7 @@ from netlab.spec import kinds
 from netlab.spec.endpoints import split_endpoint
 from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.values import sysctls
 from netlab.values.names import SWITCH_BRIDGE
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
@@ -178,8 +179,7 @@ def _global_sysctls(node: Node) -> dict[str, str]:
 
 def _per_interface(key: str) -> bool:
     # net.ipv6.conf.eth0.x needs eth0 to exist; conf.all/conf.default apply to what comes later.
-    parts = key.split(".")
-    return len(parts) >= 4 and parts[2] in ("conf", "neigh") and parts[3] not in ("all", "default")
+    return sysctls.device_of(key) is not None
 
 
 def plan(

@@ -36,7 +36,7 @@ from netlab.spec.model import (
     Owner,
     Topology,
 )
-from netlab.values import tc
+from netlab.values import sysctls, tc
 from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
 
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
@@ -296,11 +296,9 @@ class _Checker:
 
     def sysctls(self, name: str, node: Node) -> None:
         for key in node.sysctls:
-            parts = key.split(".")
-            if len(parts) < 5 or parts[2] not in ("conf", "neigh"):
-                continue
-            device, known = parts[3], self.interfaces_of(name)
-            if device not in (*known, "all", "default", LOOPBACK):
+            device, known = sysctls.device_of(key), self.interfaces_of(name)
+            if device is not None and len(key.split(".")) >= 5 \
+                    and device not in (*known, LOOPBACK):
                 self.add(
                     f"nodes.{name}.sysctls.{key}",
                     f"node '{name}' has no interface '{device}' "
