@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netlab.errors import Problem
-from netlab.spec import kinds
+from netlab.spec import kinds, tc_check
 from netlab.spec.endpoints import parse_endpoint, parse_target
 from netlab.spec.ip import (
     IPAddress,
@@ -36,8 +36,9 @@ from netlab.spec.model import (
     Owner,
     Topology,
 )
-from netlab.values import sysctls, tc
+from netlab.values import sysctls
 from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
+from netlab.values.tc import DEFAULT_MTU
 
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
 _LISTED = 12  # name the defined nodes in a message while there are this many at most
@@ -222,7 +223,8 @@ class _Checker:
         reported: set[tuple[str, str]] = set()
         for k, end in enumerate(link.endpoints):
             own = end.shaping() if isinstance(end, Endpoint) else {}
-            for key, message in tc.check(link.end_shaping(k), end_mtu(self.topo, link, ends[k])):
+            mtu = end_mtu(self.topo, link, ends[k])
+            for key, message in tc_check.check(link.end_shaping(k), mtu):
                 where = f"{path}.endpoints[{k}].{key}" if key in own else f"{path}.{key}"
                 if (where, message) not in reported:
                     reported.add((where, message))
@@ -743,7 +745,7 @@ def end_mtu(topology: Topology, link: Link, end: tuple[str, str | None] | None) 
         declared = node.interfaces.get(end[1]) if node is not None else None
         if declared is not None and declared.mtu is not None:
             return declared.mtu
-    return tc.DEFAULT_MTU
+    return DEFAULT_MTU
 
 
 def _file_above(path: str, files: dict[str, str]) -> str | None:
