@@ -4,7 +4,7 @@ a kind left out is inferred. Pure.
 Each layer keeps one table keyed by the same kinds (docs/architecture.md "Where a new
 interface kind's entries go"): here; plan/kind_ops.py (the op that makes it);
 kernel/reasons.py KERNEL_OPTION (what a refusal means); kernel/netlink.py ENCODERS (its
-netlink message); lab/status_doc.py (how it reads back). tests/unit/spec/test_kinds.py
+netlink message); lab/status_doc.py (how it reads back). tests/unit/test_kinds.py
 fails, naming the table, when a kind is missing from one.
 """
 
