@@ -26,7 +26,7 @@ from netlab.ui.cli import main
 from netlab.values import tc
 from netlab.values.tc import U32, Qdisc
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WITH_NETEM = features.Support(frozenset({"tbf", "netem"}))
 WITHOUT_NETEM = features.Support(frozenset({"tbf"}))
 
