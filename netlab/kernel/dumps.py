@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
 from netlab.kernel import linkstate, nlsock, nsfs, rtnl, tcmsg
@@ -277,6 +277,17 @@ def read_node(ns: str) -> NodeView:
     names = {m.index: m.ifname for m in links}
     return NodeView(_links_with_addresses(links, addrs), _routes(routes, names),
                     _states(links, qdiscs))
+
+
+def decode_node(links: Sequence[bytes], addrs: Sequence[bytes], routes: Sequence[bytes],
+                qdiscs: Sequence[bytes]) -> NodeView:
+    """What read_node makes of a node's four dumps, from their messages as bytes (each
+    with its netlink header). Pure: tests feed it recorded dumps."""
+    raw = [_RawLink((m, 0, len(m))) for m in links]
+    names = {m.index: m.ifname for m in raw}
+    return NodeView(_links_with_addresses(raw, [(m, 0, len(m)) for m in addrs]),
+                    _routes([(m, 0, len(m)) for m in routes], names),
+                    _states(raw, [r for m in qdiscs for r in rtnl.replies(m)]))
 
 
 def read_link_states(ns: str) -> dict[str, LinkState]:
