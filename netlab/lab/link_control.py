@@ -42,7 +42,7 @@ from netlab.values import tc
 
 if TYPE_CHECKING:
     from netlab.api import Lab
-    from netlab.kernel.linkstate import LinkState
+    from netlab.kernel.link_state_decode import LinkState
 
 MAX_FLAPS = 100_000
 FlapProgress = Callable[[int, str], None]  # (flap number, "down" or "up")

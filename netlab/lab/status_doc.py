@@ -102,12 +102,12 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
     """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
     from netlab.kernel.dumps import read_node
-    from netlab.lab.link_view import LinkView
+    from netlab.lab.status_links import StatusLinks
 
     plan = lab.plan
     nodes: list[dict[str, Any]] = []
     drift: list[str] = []
-    link_view = LinkView(plan)  # shaping and carrier counters, now and planned
+    status_links = StatusLinks(plan)  # shaping and carrier counters, now and planned
     mtus = _planned_mtus(plan.ops)
     from netlab.plan.partition import host_of
 
@@ -145,7 +145,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 "present": got is not None,
             }
             interfaces.append(entry)
-            link_view.annotate(entry, name, ns, want, link_now.get(ifname), drift)
+            status_links.annotate(entry, name, ns, want, link_now.get(ifname), drift)
             if present and want and not got:
                 drift.append(f"{name}: interface {ifname} is missing")
             elif want and got:

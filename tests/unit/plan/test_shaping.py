@@ -15,8 +15,8 @@ from netlab.errors import EXIT_INPUT, TopologyError
 from netlab.kernel import features, tcmsg
 from netlab.kernel.rtnl import Reply
 from netlab.lab.link_control import parse_assignments, seconds
-from netlab.lab.link_view import matches
 from netlab.lab.preflight import refuse_unsupported
+from netlab.lab.status_links import matches
 from netlab.plan import ops as o
 from netlab.plan import shaping
 from netlab.plan.planner import plan
