@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-NET_KEY = re.compile(r"^net\.[A-Za-z0-9_.-]+$")  # only the network's sysctls, in a node
+NET_KEY = re.compile(r"^net\.[A-Za-z0-9_.-]+\Z")  # only the network's sysctls, in a node
 PER_DEVICE = ("conf", "neigh")  # net.ipv4.conf.<dev>.x, net.ipv6.neigh.<dev>.x
 ALL_DEVICES = ("all", "default")  # conf.all, conf.default: not one device
 
