@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -56,3 +57,13 @@ def test_each_kind_plans_its_op_and_a_refusal_names_the_kind() -> None:
 def test_a_kind_read_back_is_told_from_the_others() -> None:
     values = list(READ_BACK.values())
     assert len(values) == len(set(values)), "two kinds read back alike: drift cannot tell them"
+
+
+def test_the_reference_names_every_kind() -> None:
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "topology-reference.md")
+    row = next(line for line in reference.read_text().splitlines()
+               if line.startswith("| `kind` |") and "`veth`" in line)
+    described = row.split("|")[-2]  # the description, not the generated "one of ..."
+    missing = [kind for kind in KINDS_OF_MODEL if f"`{kind}`" not in described]
+    assert not missing, (f"docs/topology-reference.md (Interface.kind, from NOTES in "
+                         f"scripts/gen_topology_docs.py) does not name the kinds {missing}")
