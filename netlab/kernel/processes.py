@@ -18,9 +18,7 @@ from dataclasses import dataclass
 
 from netlab.errors import InputError
 from netlab.kernel import cgroups
-from netlab.plan.naming import NS_PREFIX
-
-NETNS_DIR = "/run/netns"
+from netlab.values.names import NETNS_DIR, NS_PREFIX
 
 
 def _ip() -> str:

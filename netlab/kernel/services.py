@@ -26,8 +26,9 @@ from typing import Any
 from netlab.errors import LabStateError
 from netlab.kernel import cgroups, safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
-from netlab.kernel.processes import NETNS_DIR, Stopped, command_in
+from netlab.kernel.processes import Stopped, command_in
 from netlab.plan.ops import Op, RunCommand, SetLimits, StartService, StopService, WriteFiles
+from netlab.values.names import NETNS_DIR
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
 STOP_GRACE = 3.0  # seconds between SIGTERM and killing the service's cgroup
