@@ -3,7 +3,8 @@
 The order is chosen for correctness first and batching second: all namespaces, then all
 cables, then each node's own devices, then per node everything inside it in one run
 (link settings, addresses, up, routes, sysctls) so the executor can send it as one batch,
-and last the `exec:` commands, once the whole lab is up.
+then each node's own mount and UTS namespaces (a small host: plan/hosts.py), its files and
+`prepare:` commands, the services, and last the `exec:` commands, once the whole lab is up.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 
 from netlab.errors import InputError
 from netlab.plan import naming
+from netlab.plan.hosts import hosts_text, own_line, resolv_text
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
     CreateBridge,
     CreateNamespace,
+    CreateNodeHost,
     CreateTunTap,
     CreateVeth,
     CreateVxlan,
@@ -33,7 +36,7 @@ from netlab.plan.ops import (
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
 from netlab.spec.ip import parse_address, parse_network
-from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.spec.model import DEFAULT_FILE_MODE, Interface, Link, Node, Topology
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
 
@@ -146,6 +149,32 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     return {n: list(v.values()) for n, v in ifaces.items()}, links
 
 
+def _write_files(ns: str, folder: str, node: Node) -> WriteFiles:
+    """The node's files by their place in its folder: an absolute path (inside a private
+    folder) lives under private/ there, which is mounted over that folder in the node."""
+    texts: dict[str, str] = {}
+    owners: dict[str, tuple[int, int | None, int | None]] = {}
+    for name, spec in node.files.items():
+        where = f"{naming.PRIVATE_DIR}{name}" if name.startswith("/") else name
+        if isinstance(spec, str):
+            texts[where] = spec
+            continue
+        texts[where] = spec.content
+        uid = _uid(spec.owner)
+        gid = _gid(spec.group)
+        if gid is None and uid is not None:
+            gid = _primary_gid(uid)
+        owners[where] = (spec.mode, uid, gid)
+    return WriteFiles(ns, folder, texts, owners, DEFAULT_FILE_MODE)
+
+
+def _primary_gid(uid: int) -> int:
+    try:
+        return pwd.getpwuid(uid).pw_gid
+    except KeyError:
+        return uid
+
+
 def _route_family(to: str, via: str | None) -> int:
     if via:
         return parse_address(via).version
@@ -247,12 +276,22 @@ def plan(
     # Shaping once the links are up: a root qdisc on each shaped end (plan/shaping.py).
     ops.extend(qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], namespaces))
 
-    # Processes last, once the whole lab is up: files, then exec commands, then services.
+    # Each node a small host, then its files and `prepare:` commands, then the services,
+    # and last `exec:`, once every node's services are ready.
+    lab_dir = naming.lab_dir(state_root, lab)
+    first_ns = next(iter(namespaces.values()))
+    ops.append(WriteFiles(first_ns, lab_dir, {naming.HOSTS_FILE: hosts_text(topo)}, mode=0o644))
+    for name, node in topo.nodes.items():
+        ops.append(CreateNodeHost(
+            namespaces[name], name, naming.node_dir(state_root, lab, name),
+            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
+            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
+        ))
     for name, node in topo.nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         if node.files:
-            ops.append(WriteFiles(namespaces[name], folder, dict(node.files)))
-        for command in node.exec:
+            ops.append(_write_files(namespaces[name], folder, node))
+        for command in node.prepare:
             ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
     for name, node in topo.nodes.items():
         folder = naming.node_dir(state_root, lab, name)
@@ -265,5 +304,9 @@ def plan(
                     service.ready, service.ready_timeout,
                 )
             )
+    for name, node in topo.nodes.items():
+        folder = naming.node_dir(state_root, lab, name)
+        for command in node.exec:
+            ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
 
     return Plan(lab, ops, namespaces, ifaces, links)

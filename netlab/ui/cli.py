@@ -191,7 +191,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_exec(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges, resolve_lab
-    from netlab.kernel.processes import exec_replace
 
     require_privileges("enter a lab's namespaces")
 
@@ -201,24 +200,30 @@ def cmd_exec(args: argparse.Namespace) -> int:
     if not command:
         raise InputError("no command given: netlab exec NODE -- COMMAND...")
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.node_namespace(args.node)
     sys.stdout.flush()
-    exec_replace(ns, command)
+    _become(*lab.node_command(args.node, command))
     return EXIT_KERNEL  # not reached
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges, resolve_lab
-    from netlab.kernel.processes import exec_replace
 
     require_privileges("enter a lab's namespaces")
 
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.node_namespace(args.node)
     shell = os.environ.get("SHELL", "/bin/bash")
-    os.environ["NETLAB_NODE"] = f"{lab.name}:{args.node}"
-    exec_replace(ns, [shell])
+    _become(*lab.node_command(args.node, [shell]))
     return EXIT_KERNEL
+
+
+def _become(argv: list[str], env: dict[str, str]) -> None:
+    """Become the program inside the node (for `netlab exec` and `netlab shell`), so
+    signals, the terminal and the exit code all belong to it."""
+    try:
+        os.execve(argv[0], argv, env)
+    except FileNotFoundError:
+        raise InputError(f"'{argv[0]}' is not installed", hint="apt-get install util-linux"
+                         ) from None
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
