@@ -20,10 +20,14 @@ _IGNORED = tuple(p for p in os.environ.get("NETLAB_LEAKCHECK_IGNORE", "").split(
 
 
 def netlab_namespaces(prefix: str = "netlab-") -> set[str]:
-    try:
-        names = os.listdir("/run/netns")
-    except FileNotFoundError:
-        return set()
+    """Named network namespaces, and nodes' mount/UTS namespace pins (as NAME.mnt, NAME.uts
+    in /run/netlab-ns: kernel/nodehost.py), with that prefix."""
+    names: list[str] = []
+    for folder in ("/run/netns", "/run/netlab-ns"):
+        try:
+            names += os.listdir(folder)
+        except FileNotFoundError:
+            pass
     return {n for n in names if n.startswith(prefix) and not (_IGNORED and n.startswith(_IGNORED))}
 
 

@@ -141,7 +141,7 @@ class ProcessKernel:
             elif isinstance(op, RunCommand):
                 self._run(k, op)
             elif isinstance(op, WriteFiles):
-                self._write_files(k, op)
+                self._write_files(op)
             elif isinstance(op, StartService):
                 self._start(k, op)
             elif isinstance(op, StopService):
@@ -215,15 +215,11 @@ class ProcessKernel:
         raise OpFailed(k, op, f"the command failed ({status}){tail}")
 
     # --- files: -----------------------------------------------------------------------
-    def _write_files(self, k: int, op: WriteFiles) -> None:
+    def _write_files(self, op: WriteFiles) -> None:
         os.makedirs(op.node_dir, mode=0o755, exist_ok=True)
         for name, text in op.files.items():
             mode, uid, gid = op.owners.get(name, (op.mode, None, None))
-            try:
-                write_file(op.node_dir, name, text, mode, uid, gid)
-            except OSError as error:
-                raise OpFailed(k, op, f"cannot write '{name}': {error.strerror or error}"
-                               ) from None
+            write_file(op.node_dir, name, text, mode, uid, gid)
 
     # --- services ---------------------------------------------------------------------
     def _start(self, k: int, op: StartService) -> None:

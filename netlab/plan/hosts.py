@@ -20,10 +20,10 @@ def _first_addresses(node: Node) -> list[tuple[str, str]]:
             for ifname, spec in node.interfaces.items() if spec.addresses]
 
 
-def hosts_text(topo: Topology) -> str:
+def hosts_text(topo: Topology, lab: str) -> str:
     """The lab's /etc/hosts: the usual localhost lines, then each node by its name (its
     first address) and each of its interfaces as node-interface."""
-    lines = [LOCALHOST, f"# the nodes of lab {topo.name} (netlab)\n"]
+    lines = [LOCALHOST, f"# the nodes of lab {lab} (netlab)\n"]
     for name, node in topo.nodes.items():
         firsts = _first_addresses(node)
         if firsts:

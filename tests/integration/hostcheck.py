@@ -1,7 +1,7 @@
 """What a lab can leave on the host, as one comparable value, and ways to drive netlab.
 
 `Host.of(lab)` is taken before and after a command; equal snapshots mean the command left
-nothing behind: no namespace of the lab, the same interfaces in the host namespace, no state
+nothing behind: no namespace of the lab (network, or a node's pinned mount/UTS), the same interfaces in the host namespace, no state
 directory and no lock file under /run/netlab.
 """
 
@@ -45,11 +45,13 @@ class Host:
 
 
 def namespaces(prefix: str) -> set[str]:
-    """Named namespaces with that prefix (whatever NETLAB_LEAKCHECK_IGNORE says)."""
-    try:
-        return {n for n in os.listdir("/run/netns") if n.startswith(prefix)}
-    except FileNotFoundError:
-        return set()
+    """Named namespaces with that prefix, and the pins of nodes' mount and UTS namespaces
+    (whatever NETLAB_LEAKCHECK_IGNORE says)."""
+    found: set[str] = set()
+    for folder in ("/run/netns", "/run/netlab-ns"):
+        with suppress(FileNotFoundError):
+            found |= {n for n in os.listdir(folder) if n.startswith(prefix)}
+    return found
 
 
 def own_netns() -> int:
