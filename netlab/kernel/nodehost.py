@@ -239,6 +239,7 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
         private.append((path, source))
     # Hold what the new mounts will cover, to bind it back on top.
     folder = os.open(node_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    netns = os.open(NETNS_DIR, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     cgroup = -1
     with contextlib.suppress(OSError):
         cgroup = os.open("/sys/fs/cgroup", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -253,6 +254,9 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
     os.makedirs("/run/lock", exist_ok=True)
     os.chmod("/run/lock", 0o1777)
     _bind_back(folder, node_dir)
+    # The lab's other namespaces, for netlab's own programs (netlab-tapswitch NODE:TAP).
+    os.makedirs(NETNS_DIR, mode=0o755)
+    _mount(f"/proc/self/fd/{netns}", NETNS_DIR, None, MS_BIND | MS_REC)
     os.makedirs(ETC_DIR, mode=0o755)
     _write(f"{ETC_DIR}/hosts", host["hosts"])
     _write(f"{ETC_DIR}/hostname", host["hostname"] + "\n")
@@ -338,13 +342,13 @@ def _helper(hosts: list[dict[str, Any]]) -> Iterator[dict[str, str]]:
     netfds = {h["ns"]: os.open(f"{NETNS_DIR}/{h['ns']}", os.O_RDONLY | os.O_CLOEXEC)
               for h in hosts}
     home = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-    # A base mount namespace for the nodes: a slave of the host's, without the host's
-    # namespace pins (which a node's copy would otherwise keep alive after `down`).
+    # A base mount namespace for the nodes: a slave of the host's, without the pins of
+    # nodes' mount namespaces (which a node's copy would keep alive after `down`). The
+    # network namespaces of /run/netns stay, as slaves: the host's umount reaches them.
     if _libc.unshare(CLONE_NEWNS) != 0:
         raise _fail("unshare")
     _mount(None, "/", None, MS_REC | MS_SLAVE)
-    for pinned in (NETNS_DIR, PIN_DIR):
-        _libc.umount2(pinned.encode(), MNT_DETACH)
+    _libc.umount2(PIN_DIR.encode(), MNT_DETACH)
     base = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
     for host in hosts:
         _check_name(host["ns"])

@@ -280,7 +280,8 @@ def plan(
     # and last `exec:`, once every node's services are ready.
     lab_dir = naming.lab_dir(state_root, lab)
     first_ns = next(iter(namespaces.values()))
-    ops.append(WriteFiles(first_ns, lab_dir, {naming.HOSTS_FILE: hosts_text(topo, lab)}, mode=0o644))
+    hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
+    ops.append(WriteFiles(first_ns, lab_dir, hosts, mode=0o644))
     for name, node in topo.nodes.items():
         ops.append(CreateNodeHost(
             namespaces[name], name, naming.node_dir(state_root, lab, name),

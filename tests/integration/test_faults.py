@@ -373,7 +373,8 @@ def test_interrupt_in_process_leaves_the_test_process_whole(
 def test_down_of_a_lab_that_is_not_up_is_fine(fresh_lab: str) -> None:
     result = netlab("down", "-l", fresh_lab)
     assert "not up" in result.stdout
-    assert Host.of(fresh_lab) == Host(frozenset(), Host.of(fresh_lab).links, False, False)
+    assert Host.of(fresh_lab) == Host(frozenset(), frozenset(), Host.of(fresh_lab).links, False,
+                                      False)
 
 
 def test_state_without_a_journal_is_removed_by_down(fresh_lab: str) -> None:
