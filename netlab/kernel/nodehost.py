@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import resource
@@ -290,48 +291,110 @@ def _bind_private(fd: int, path: str) -> None:
 
 
 def _pin(pid: int, ns: str) -> None:
-    for kind, pin in zip(("mnt", "uts"), pins(ns), strict=True):
-        os.close(os.open(pin, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0))
-        try:
-            _mount(f"/proc/{pid}/ns/{kind}", pin, None, MS_BIND)
-        except OSError:
-            os.unlink(pin)
-            raise
-
-
-def _make_one(host: dict[str, Any], netfd: int, home: int, base: int) -> None:
-    said_r, said_w = os.pipe()
-    go_r, go_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: furnish, say so, wait to be pinned
-        os.close(said_r)
-        os.close(go_w)
-        try:
-            _setup(host, netfd)
-            os.write(said_w, b"ok")
-        except BaseException as error:  # said to the parent, in words
-            text = error.strerror if isinstance(error, OSError) and error.strerror else error
-            os.write(said_w, f"{text}".encode()[:4000])
-        os.close(said_w)
-        os.read(go_r, 1)
-        os._exit(0)
-    os.close(said_w)
-    os.close(go_r)
+    done: list[str] = []
     try:
+        for kind, pin in zip(("mnt", "uts"), pins(ns), strict=True):
+            os.close(os.open(pin, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0))
+            done.append(pin)
+            _mount(f"/proc/{pid}/ns/{kind}", pin, None, MS_BIND)
+    except OSError:
+        for pin in done:
+            _libc.umount2(pin.encode(), MNT_DETACH)
+            os.unlink(pin)
+        raise
+
+
+class _Child:
+    """A forked child that furnishes a node's namespaces, then waits to be pinned."""
+
+    def __init__(self, host: dict[str, Any], netfd: int, cpu: int) -> None:
+        said_r, said_w = os.pipe()
+        go_r, self._go = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: furnish, say so, wait to be pinned
+            os.close(said_r)
+            os.close(self._go)
+            try:
+                os.sched_setaffinity(0, {cpu})  # where its namespace id comes from
+                _setup(host, netfd)
+                os.write(said_w, b"ok")
+            except BaseException as error:  # said to the parent, in words
+                text = error.strerror if isinstance(error, OSError) and error.strerror else error
+                os.write(said_w, f"{text}".encode()[:4000])
+            os.close(said_w)
+            os.read(go_r, 1)
+            os._exit(0)
+        os.close(said_w)
+        os.close(go_r)
         said = b""
-        while chunk := os.read(said_r, 4096):
-            said += chunk
-        if said != b"ok":
-            raise RuntimeError(said.decode(errors="replace") or "the child died")
-        _setns(home, CLONE_NEWNS)
         try:
-            _pin(pid, host["ns"])
+            while chunk := os.read(said_r, 4096):
+                said += chunk
         finally:
-            _setns(base, CLONE_NEWNS)
+            os.close(said_r)
+        self.said = said.decode(errors="replace")
+
+    def finish(self) -> None:
+        os.close(self._go)
+        os.waitpid(self.pid, 0)
+
+
+NS_GET_MNTNS_ID = 0x8008B705  # _IOR(0xb7, 5, __u64)
+
+
+def _mnt_ns_id(path: str) -> int | None:
+    """The kernel's id of a mount namespace (None where the kernel does not say)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        buf = bytearray(8)
+        fcntl.ioctl(fd, NS_GET_MNTNS_ID, buf)
+        return int.from_bytes(buf, sys.byteorder)
+    except OSError:
+        return None
     finally:
-        os.close(said_r)
-        os.close(go_w)
-        os.waitpid(pid, 0)
+        os.close(fd)
+
+
+PIN_TRIES = 64
+
+
+def _make_one(host: dict[str, Any], netfd: int, home: int, base: int, cpus: list[int]
+              ) -> None:
+    """Make the node's namespaces and pin them from the host's mount namespace. The
+    kernel pins a mount namespace only from one whose id is lower (its guard against
+    namespace loops). Ids are handed out in batches per CPU, so outside the first mount
+    namespace (a container, a simulated host) a new namespace can get a lower id than
+    the host's: it is made again on another CPU. `cpus` starts with the one that last
+    served (and is reordered so)."""
+    home_id = _mnt_ns_id(f"/proc/self/fd/{home}")
+    for attempt in range(PIN_TRIES):
+        cpu = cpus[attempt % len(cpus)]
+        child = _Child(host, netfd, cpu)
+        try:
+            if child.said != "ok":
+                raise RuntimeError(child.said or "the child died")
+            child_id = _mnt_ns_id(f"/proc/{child.pid}/ns/mnt")
+            if home_id is not None and child_id is not None and child_id <= home_id:
+                continue
+            _setns(home, CLONE_NEWNS)
+            try:
+                _pin(child.pid, host["ns"])
+            except OSError as error:
+                if error.errno != errno.EINVAL:
+                    raise
+                continue
+            finally:
+                _setns(base, CLONE_NEWNS)
+        finally:
+            child.finish()
+        cpus.remove(cpu)
+        cpus.insert(0, cpu)
+        return
+    raise RuntimeError(f"the kernel refused {PIN_TRIES} times to pin the node's mount "
+                       "namespace (EINVAL)")
 
 
 def _helper(hosts: list[dict[str, Any]]) -> Iterator[dict[str, str]]:
@@ -350,10 +413,11 @@ def _helper(hosts: list[dict[str, Any]]) -> Iterator[dict[str, str]]:
     _mount(None, "/", None, MS_REC | MS_SLAVE)
     _libc.umount2(PIN_DIR.encode(), MNT_DETACH)
     base = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    cpus = sorted(os.sched_getaffinity(0))
     for host in hosts:
         _check_name(host["ns"])
         try:
-            _make_one(host, netfds[host["ns"]], home, base)
+            _make_one(host, netfds[host["ns"]], home, base, cpus)
         except (OSError, RuntimeError) as error:
             text = error.strerror if isinstance(error, OSError) and error.strerror else error
             yield {"ns": host["ns"], "error": str(text)}
