@@ -262,6 +262,8 @@ def _check_mode(value: Any) -> Any:
             value = int(value, 8)
         except ValueError:
             raise PydanticCustomError("mode", "a file mode in octal such as \"0640\"") from None
+    if isinstance(value, int) and not 0 <= value <= 0o7777:
+        raise PydanticCustomError("mode", "a file mode is at most 7777 (octal), e.g. \"0640\"")
     return value
 
 
