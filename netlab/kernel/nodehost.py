@@ -68,6 +68,7 @@ class NodeHost:
     hosts: str  # text of /etc/hosts
     resolv: str = ""  # text of /etc/resolv.conf
     private: tuple[tuple[str, bool], ...] = field(default_factory=tuple)  # (path, seeded)
+    netns: bool = False  # sees /run/netns (a node that runs programs)
 
 
 def pins(ns: str) -> tuple[str, str]:
@@ -240,7 +241,9 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
         private.append((path, source))
     # Hold what the new mounts will cover, to bind it back on top.
     folder = os.open(node_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    netns = os.open(NETNS_DIR, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    netns = -1
+    if host["netns"]:
+        netns = os.open(NETNS_DIR, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     cgroup = -1
     with contextlib.suppress(OSError):
         cgroup = os.open("/sys/fs/cgroup", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -255,9 +258,9 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
     os.makedirs("/run/lock", exist_ok=True)
     os.chmod("/run/lock", 0o1777)
     _bind_back(folder, node_dir)
-    # The lab's other namespaces, for netlab's own programs (netlab-tapswitch NODE:TAP).
-    os.makedirs(NETNS_DIR, mode=0o755)
-    _mount(f"/proc/self/fd/{netns}", NETNS_DIR, None, MS_BIND | MS_REC)
+    if netns >= 0:  # the lab's other namespaces, for netlab's programs
+        os.makedirs(NETNS_DIR, mode=0o755)
+        _mount(f"/proc/self/fd/{netns}", NETNS_DIR, None, MS_BIND | MS_REC)
     os.makedirs(ETC_DIR, mode=0o755)
     _write(f"{ETC_DIR}/hosts", host["hosts"])
     _write(f"{ETC_DIR}/hostname", host["hostname"] + "\n")
@@ -405,18 +408,26 @@ def _helper(hosts: list[dict[str, Any]]) -> Iterator[dict[str, str]]:
     netfds = {h["ns"]: os.open(f"{NETNS_DIR}/{h['ns']}", os.O_RDONLY | os.O_CLOEXEC)
               for h in hosts}
     home = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-    # A base mount namespace for the nodes: a slave of the host's, without the pins of
-    # nodes' mount namespaces (which a node's copy would keep alive after `down`). The
-    # network namespaces of /run/netns stay, as slaves: the host's umount reaches them.
+    # Base mount namespaces for the nodes: slaves of the host's, without the pins of
+    # nodes' mount namespaces (which a node's copy would keep alive after `down`). Only
+    # nodes that run programs keep the network namespaces of /run/netns (as slaves: the
+    # host's umount reaches them), for netlab's own programs (netlab-tapswitch NODE:TAP);
+    # in every node they would cost n^2 mounts to make and to remove.
     if _libc.unshare(CLONE_NEWNS) != 0:
         raise _fail("unshare")
     _mount(None, "/", None, MS_REC | MS_SLAVE)
     _libc.umount2(PIN_DIR.encode(), MNT_DETACH)
-    base = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    with_netns = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        raise _fail("unshare")
+    _libc.umount2(NETNS_DIR.encode(), MNT_DETACH)
+    plain = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
     cpus = sorted(os.sched_getaffinity(0))
     for host in hosts:
         _check_name(host["ns"])
         try:
+            base = with_netns if host["netns"] else plain
+            _setns(base, CLONE_NEWNS)
             _make_one(host, netfds[host["ns"]], home, base, cpus)
         except (OSError, RuntimeError) as error:
             text = error.strerror if isinstance(error, OSError) and error.strerror else error

@@ -168,7 +168,7 @@ class ProcessKernel:
             os.makedirs(op.node_dir, mode=0o755, exist_ok=True)
             hosts.append(nodehost.NodeHost(
                 op.ns, op.hostname, op.node_dir, texts[op.hosts_file] + op.extra_hosts,
-                op.resolv, op.private,
+                op.resolv, op.private, op.netns,
             ))
         failed = nodehost.create(hosts)
         for k, op in enumerate(batch, start=first):

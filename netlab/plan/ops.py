@@ -86,6 +86,7 @@ class CreateNodeHost(Op):
     extra_hosts: str = ""
     resolv: str = ""
     private: tuple[tuple[str, bool], ...] = ()  # (absolute path, seeded from the host)
+    netns: bool = False  # sees the host's /run/netns: a node that runs programs
 
     def __post_init__(self) -> None:
         if isinstance(self.private, list):  # read back from the journal

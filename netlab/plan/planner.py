@@ -311,6 +311,7 @@ def plan(
             namespaces[name], name, naming.node_dir(state_root, lab, name),
             f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
             tuple((p.path, p.from_ == "host") for p in node.private_paths()),
+            bool(node.services or node.prepare or node.exec),
         ))
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
