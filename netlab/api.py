@@ -12,6 +12,7 @@ The kernel package (pyroute2) is imported only when a command needs the kernel, 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -23,79 +24,29 @@ from typing import TYPE_CHECKING, Any
 from netlab.engine import (
     Interrupted,
     Progress,
-    Stop,
     TeardownProgress,
     TeardownReport,
     apply,
     stop_on_signals,
-    teardown,
 )
-from netlab.errors import InputError, LabStateError, PrivilegeError
-from netlab.plan.ops import Op
+from netlab.errors import InputError, LabStateError
+from netlab.kernel.privileges import require_privileges as require_privileges
+from netlab.spec.builder import TopologyBuilder
+from netlab.state.condition import Condition as Condition
+from netlab.state.condition import condition as condition
 from netlab.state.store import LabState, labs_with_state, state_root
-from netlab.words import count
+from netlab.values.words import count
 
 if TYPE_CHECKING:
-    # The model, loader and planner load pydantic: imported where used, so that `down`
-    # and `ls`, which need none of them, start fast.
-    from netlab.kernel.base import BeginHook, DoneHook
-    from netlab.linkctl import LinkControl
+    # The model, loader and planner load pydantic, the kernel side pyroute2: imported
+    # where used, so that `validate`, `down` and `ls`, which need not all of them, start fast.
+    from netlab.kernel.capture import Capture
+    from netlab.lab.faults import FaultInjectingKernel
+    from netlab.lab.link_control import LinkControl
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
+    from netlab.spec.generate import Generated
     from netlab.spec.model import Topology
-
-CAP_NET_ADMIN = 12
-CAP_SYS_ADMIN = 21
-
-
-def require_privileges(purpose: str = "work on a lab's namespaces") -> None:
-    """Making namespaces needs CAP_SYS_ADMIN (mounts) and CAP_NET_ADMIN (links); so does
-    reading or entering them. `purpose` says what the command needs root for."""
-    caps = 0
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("CapEff:"):
-                caps = int(line.split()[1], 16)
-    missing = [
-        name
-        for bit, name in ((CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"))
-        if not caps & (1 << bit)
-    ]
-    if missing:
-        raise PrivilegeError(
-            f"netlab needs root to {purpose} (missing {' and '.join(missing)})",
-            hint="run it with sudo, or grant CAP_NET_ADMIN and CAP_SYS_ADMIN",
-        )
-
-
-class _LabKernel:
-    """The lab's kernel (netlink and processes), with fault injection for tests:
-    NETLAB_FAIL_AT=N makes the N-th op sent (counting from 1) be refused as if by the
-    kernel, once, after the ops before it really happened."""
-
-    def __init__(self) -> None:
-        from netlab.kernel.lab import LabKernel
-
-        self.inner = LabKernel()
-        fail_at = os.environ.get("NETLAB_FAIL_AT", "")
-        self.fail_at = int(fail_at) if fail_at.isdigit() else None
-        self.sent = 0
-
-    def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
-        if self.fail_at is not None and 0 < self.fail_at - self.sent <= len(ops):
-            from netlab.kernel.base import OpFailed
-
-            index = self.fail_at - self.sent - 1
-            self.fail_at = None
-            self.inner.execute(ops[:index], begin, done)
-            begin(index, index + 1)
-            raise OpFailed(index, ops[index], "refused by fault injection (NETLAB_FAIL_AT)")
-        self.sent += len(ops)
-        self.inner.execute(ops, begin, done)
-
-    def close(self) -> None:
-        self.inner.close()
-
 
 @dataclass(frozen=True)
 class UpResult:
@@ -122,17 +73,23 @@ class Lab:
     # --- construction -----------------------------------------------------------------
     @classmethod
     def from_file(
-        cls, path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
-        name: str | None = None, host: str | None = None,
+        cls, path: str | os.PathLike[str] | Generated,
+        overrides: Mapping[str, str] | None = None, name: str | None = None,
+        host: str | None = None,
     ) -> Lab:
         """The lab of a topology file; "-" reads it from standard input (a JSON object
-        there is a topology already rendered, as `--all-hosts` sends it: no Jinja2)."""
+        there is a topology already rendered, as `--all-hosts` sends it: no Jinja2); a
+        Generated is the topology `--topo` makes."""
         from netlab.spec import load_text, load_topology
+        from netlab.spec.generate import Generated
 
-        if os.fspath(path) == STDIN:
+        if isinstance(path, Generated):
+            loaded: LoadedTopology = load_topology(path, overrides or {})
+            source = str(path)
+        elif os.fspath(path) == STDIN:
             text = sys.stdin.read()
-            loaded: LoadedTopology = load_text(text, "<stdin>", overrides or {},
-                                               rendered=text.lstrip().startswith("{"))
+            loaded = load_text(text, "<stdin>", overrides or {},
+                               rendered=text.lstrip().startswith("{"))
             source = "<stdin>"
         else:
             loaded = load_topology(os.fspath(path), overrides or {})
@@ -182,7 +139,9 @@ class Lab:
         `up` that did not finish (killed, or kept with keep_on_error) are removed first.
         SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
         require_privileges("build a lab")
-        from netlab.support import refuse_unsupported
+        from netlab.lab.faults import FaultInjectingKernel
+        from netlab.lab.preflight import refuse_unsupported
+        from netlab.lab.teardown_journal import teardown_journal
 
         refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
         started = time.monotonic()
@@ -205,7 +164,7 @@ class Lab:
                         f"lab '{self.name}' is already up with a different topology",
                         hint="'netlab up --recreate' tears it down and builds it anew",
                     )
-                _teardown_state(self.state, stop)
+                teardown_journal(self.state, stop)
             if stop.signals:
                 raise Interrupted("interrupted", hint="nothing was built")
             self._refuse_foreign_objects()
@@ -218,10 +177,10 @@ class Lab:
                 "pid": os.getpid(),
                 "complete": False,
             }
-            kernel: _LabKernel | None = None
+            kernel: FaultInjectingKernel | None = None
             try:
                 self.state.write_meta(meta)
-                kernel = _LabKernel()
+                kernel = FaultInjectingKernel()
                 apply(self.plan.ops, kernel, self.state, keep_on_error, progress, stop)
                 self.state.write_meta({**meta, "complete": True})
             except BaseException:
@@ -242,8 +201,10 @@ class Lab:
         """Undo the journal in exact reverse order. A lab that is not up: nothing to do.
         progress(done, total), if given, after each undo sent to the kernel."""
         require_privileges("take a lab down")
+        from netlab.lab.teardown_journal import teardown_journal
+
         with self.state.locked(what="down"):
-            return _teardown_state(self.state, progress=progress)
+            return teardown_journal(self.state, progress=progress)
 
     def _refuse_foreign_objects(self) -> None:
         from netlab.kernel import nsfs
@@ -333,45 +294,90 @@ class Lab:
         return (node_argv(ns, folder, argv),
                 process_env(ns, folder, self.topology.nodes[node].env))
 
+    def address(self, target: str, family: int | None = None) -> str:
+        """What a target means in the lab: an address is itself; a node (or node:interface)
+        is its first address (of `family`, if given) in the topology, else the one it has
+        in the kernel now (made by its commands, or by DHCP). InputError when none."""
+        from netlab.kernel.dumps import first_address
+        from netlab.spec.targets import no_address, written_address
+
+        address = written_address(self.topology, target, family)
+        if address is None:
+            node, _, iface = target.partition(":")
+            address = first_address(self.node_namespace(node), iface or None, family)
+        if address is None:
+            raise InputError(no_address(target, family, live=True))
+        return address
+
+    def ping(self, source: str, target: str, count: int = 3, timeout: float = 1.0) -> bool:
+        """Whether `target` (a node, node:interface or an address: see address()) answers
+        an ICMP echo sent from inside `source`; one of `count` tries is enough."""
+        from netlab.kernel.reach import ping
+
+        ns = self.node_namespace(source)
+        return ping(ns, self.address(target), timeout, count) is not None
+
+    def socket(self, node: str, family: int = socket.AF_INET,
+               kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A socket opened inside the node's namespace, usable from this program."""
+        from netlab.kernel.reach import socket_in
+
+        return socket_in(self.node_namespace(node), family, kind)
+
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
-        from netlab.inspect import lab_status
+        from netlab.lab.status_doc import lab_status
 
         return lab_status(self, progress)
 
+    def shell_command(self, node: str) -> tuple[list[str], dict[str, str]]:
+        """What `netlab shell NODE` runs (and the web page's terminal): the user's $SHELL
+        inside the node, and the variables it gets on top of ours."""
+        argv, env = self.node_command(node, [os.environ.get("SHELL", "/bin/bash")])
+        env["NETLAB_NODE"] = f"{self.name}:{node}"  # for a prompt: which lab, which node
+        return argv, env
+
+    def service_logs(self, node: str) -> dict[str, Path]:
+        """The log file of each of the node's services, by service name (none: {})."""
+        from netlab.kernel.services import log_file
+        from netlab.plan.ops import StartService
+
+        ns = self.namespace(node)  # a clear error for a node that does not exist
+        return {op.name: log_file(op.node_dir, op.name) for op in self.plan.ops
+                if isinstance(op, StartService) and op.ns == ns}
+
+    def capture(self, node: str, ifname: str) -> Capture:
+        """A capture on the node's interface (a context manager; see kernel/capture.py)."""
+        from netlab.kernel.capture import Capture, NoSuchInterface
+
+        ns = self.node_namespace(node)
+        try:
+            capture = Capture(ns, ifname)
+        except NoSuchInterface:
+            known = sorted({"lo", *(i.name for i in self.plan.interfaces.get(node, []))})
+            raise InputError(
+                f"node '{node}' has no interface '{ifname}' (interfaces: {', '.join(known)})"
+            ) from None
+        capture.label = f"{node}:{ifname}"
+        return capture
+
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),
-        set(rate="1mbit"), clear(), flap(...) (see netlab/linkctl.py)."""
-        from netlab.linkctl import LinkControl
+        set(rate="1mbit"), clear(), flap(...) (see netlab/lab/link_control.py)."""
+        from netlab.lab.link_control import LinkControl
 
         return LinkControl(self, endpoint)
 
 
-def _teardown_state(state: LabState, stop: Stop | None = None,
-                    progress: TeardownProgress | None = None) -> TeardownReport:
-    """Undo what the journal holds (the lab's record is not needed); the caller holds the
-    lab's lock. A record without a journal (an `up` that died before its first op) is just
-    removed."""
-    if not state.exists():
-        state.remove()
-        return TeardownReport()
-    kernel = _LabKernel()
-    try:
-        report = teardown(state, kernel, stop, progress)
-    finally:
-        kernel.close()
-        state.close()
-    if report.errors:
-        raise LabStateError(
-            f"teardown of lab '{state.lab}' was incomplete: " + "; ".join(report.errors),
-            hint="run 'netlab down' again, or 'netlab cleanup' to remove what is marked",
-        )
-    return report
+class Builder(TopologyBuilder):
+    """A topology made in Python (netlab.build(name)); lab() gives its Lab, checked as a
+    file is. See netlab/spec/builder.py."""
 
-
-def teardown_held(state: LabState) -> TeardownReport:
-    """Undo what the lab's journal holds; the caller holds the lab's lock (for cleanup)."""
-    return _teardown_state(state)
+    def lab(self, name: str | None = None) -> Lab:
+        loaded = self.loaded()
+        lab = Lab(loaded.topology, name, loaded.filename)
+        lab.loaded = loaded
+        return lab
 
 
 def down_lab(name: str, progress: TeardownProgress | None = None,
@@ -382,11 +388,13 @@ def down_lab(name: str, progress: TeardownProgress | None = None,
     if not state.dir.exists() and not state.lock_path.exists():
         return False, TeardownReport()  # not up: nothing to do, no privilege needed
     require_privileges("take a lab down")
+    from netlab.lab.teardown_journal import teardown_journal
+
     # A lock file without a record: a command was killed between removing the record and
     # removing its lock. Taking the lock (free: its holder is dead) removes the file.
     with state.locked(what="down"):
         was_up = state.exists()
-        return was_up, _teardown_state(state, progress=progress)
+        return was_up, teardown_journal(state, progress=progress)
 
 
 def _what_is_built(topology: Any) -> Any:
@@ -415,45 +423,14 @@ def lab_owning(ns: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Condition:
-    """How far a lab with a journal got: "up" (its `up` finished), "building" (a command
-    works on it now and it is not finished), "incomplete" (its `up` died, or failed and
-    was kept with --keep-on-error: `kept`), or "unreadable" (its record is)."""
-
-    state: str
-    note: str = ""
-    kept: bool = False
-
-
-def condition(name: str) -> Condition:
-    state = LabState(name)
-    try:
-        meta = state.read_meta()
-    except LabStateError:
-        return Condition("unreadable", f"its record is unreadable; 'netlab down -l {name}' "
-                         "still works from the journal")
-    # A record from before "complete" was kept is of a finished up.
-    if meta.get("complete", True) is True:
-        return Condition("up")
-    holder = state.holder()
-    if holder is not None:
-        pid, _, what = holder.partition(" ")
-        return Condition("building", f"netlab {what or 'command'} (pid {pid}) is working on it")
-    down = f"'netlab down -l {name}' removes it"
-    if meta.get("kept") is True:
-        return Condition("incomplete", f"an 'up' that failed, kept with --keep-on-error; {down}",
-                         kept=True)
-    return Condition("incomplete", f"its 'up' did not finish; {down} (so does "
-                     "'netlab cleanup')")
-
-
 def _labs_hint() -> str:
     labs = up_labs()
     return f"labs up: {', '.join(labs)}" if labs else "no lab is up ('netlab up FILE')"
 
 
-def resolve_lab(name: str | None, file: str | None, overrides: Mapping[str, str]) -> Lab:
+def resolve_lab(
+    name: str | None, file: str | Generated | None, overrides: Mapping[str, str]
+) -> Lab:
     """-l LAB, or FILE, or (neither) the only lab that is up."""
     if file:
         return Lab.from_file(file, overrides, name)
@@ -465,8 +442,3 @@ def resolve_lab(name: str | None, file: str | None, overrides: Mapping[str, str]
     if not labs:
         raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
     raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")
-
-
-def down_report_text(report: TeardownReport) -> str:
-    return f"{report.sent} ops undone, {report.implicit} went with their namespaces"
-

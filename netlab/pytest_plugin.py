@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from netlab.api import Lab
+from netlab.errors import InputError
 from netlab.state.store import LabState
 
 if TYPE_CHECKING:
     from netlab.checks import CheckReport, CheckResult, Probe
-    from netlab.linkctl import LinkControl
+    from netlab.lab.link_control import LinkControl
     from netlab.spec.model import Topology
 
 
@@ -49,12 +50,17 @@ class LabHandle:
         return self.lab.exec(node, cmd, timeout=timeout, input=input)
 
     def address(self, node: str, family: int = 4) -> str:
-        """The first address (without prefix) of `node` in that IP family."""
+        """The first address (without prefix) of `node` in that IP family: the topology's,
+        else the one the node has in the kernel now (made by its exec: or by DHCP)."""
         for ifc in self.lab.plan.interfaces[node]:
             for cidr in ifc.spec.addresses:
                 ip = ipaddress.ip_interface(cidr).ip
                 if ip.version == family:
                     return str(ip)
+        try:
+            return self.lab.address(node, family)
+        except InputError:
+            pass
         raise LookupError(f"node '{node}' has no IPv{family} address")
 
     def ping(self, source: str, target: str, timeout: float = 1.0, count: int = 3) -> bool:
@@ -79,7 +85,7 @@ class LabHandle:
     def run_checks(self, timeout: float | None = None) -> CheckReport:
         """Run the topology's `checks:` as `netlab test` does; the report is true when all
         passed (`assert report, report.summary()`); `timeout` as `netlab test --timeout`."""
-        from netlab.checks.probe import run_checks
+        from netlab.checks.run import run_checks
 
         return run_checks(self.lab, _probes(self.lab.topology, timeout))
 
@@ -87,7 +93,7 @@ class LabHandle:
         """One check, true when it passed: the name of one in the topology's `checks:`, or
         one written as in the file: {"from": "a", "to": "b", "tcp": 80}."""
         from netlab.checks import parse_check, probe_of
-        from netlab.checks.probe import run_probe
+        from netlab.checks.run import run_probe
 
         topology = self.lab.topology
         if isinstance(spec, str):

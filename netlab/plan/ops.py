@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from netlab.tc import Qdisc
+from netlab.values.tc import Qdisc
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class CreateBridge(Op):
     alias: str = ""
 
     def describe(self) -> str:
-        stp = " (stp on)" if self.stp else ""
+        stp = " (stp on, forward delay 2 s)" if self.stp else ""
         return f"create bridge {self.ifname} in {self.ns}{stp}"
 
     def undo(self) -> Op:

@@ -15,7 +15,6 @@ import pwd
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from netlab import tc
 from netlab.errors import Problem
 from netlab.spec.ip import (
     IPAddress,
@@ -37,6 +36,7 @@ from netlab.spec.model import (
     Topology,
     check_ifname,
 )
+from netlab.values import tc
 
 SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
 LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
@@ -135,6 +135,11 @@ def parse_target(text: str) -> tuple[str, str | None] | IPAddress:
     raise ValueError(
         f"'{text}' is neither a node name (or node:interface) nor an IP address"
     )
+
+
+def runs_something(node: Node) -> bool:
+    """Whether a node runs commands or services, which may give it addresses at run time."""
+    return bool(node.exec or node.services)
 
 
 class _Checker:
@@ -816,7 +821,9 @@ class _Checker:
         if iface is not None and iface not in self.interfaces_of(name) and iface != LOOPBACK:
             known = ", ".join(self.interfaces_of(name)) or "none"
             self.add(path, f"node '{name}' has no interface '{iface}' (its interfaces: {known})")
-        elif not own:
+        elif not own and not runs_something(self.topo.nodes[name]):
+            # A node that runs commands or services may make its addresses itself (`exec:
+            # ip addr add`, DHCP): they are looked up in the kernel when the check runs.
             where = f"{name}:{iface}" if iface else f"node '{name}'"
             self.add(
                 path,

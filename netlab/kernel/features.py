@@ -1,0 +1,107 @@
+"""What this kernel supports, asked once per process: the qdiscs netlab sets (tbf, netem).
+
+The question is put to the kernel itself, not to its config file: a short-lived thread
+unshares a scratch network namespace of its own (no name, no mount: it goes with the
+thread), asks for each qdisc on that namespace's loopback device, and reads the answer.
+"Specified qdisc kind is unknown" (ENOENT) means the kernel lacks it, even after trying to
+load its module; any other answer means it has it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from netlab.kernel import nlsock, tcmsg
+from netlab.kernel.reasons import QDISC_OPTION
+from netlab.values.tc import Qdisc
+
+CLONE_NEWNET = 0x40000000
+# Small, valid settings of each kind: the kernel checks the kind before the values.
+_SAMPLES = {
+    "tbf": Qdisc("tbf", rate=125_000, burst=3028, limit=10_000),
+    "netem": Qdisc("netem", limit=1000, delay=1000),
+}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.unshare.argtypes = [ctypes.c_int]
+
+
+@dataclass(frozen=True)
+class Support:
+    """The qdisc kinds this kernel has (and lacks)."""
+
+    qdiscs: frozenset[str]
+    probed: tuple[str, ...] = tuple(_SAMPLES)
+
+    def has(self, kind: str) -> bool:
+        return kind in self.qdiscs
+
+    def missing(self) -> dict[str, str]:
+        """Each kind asked for and lacking, with its kernel option."""
+        return {k: QDISC_OPTION[k] for k in self.probed if k not in self.qdiscs}
+
+
+_lock = threading.Lock()
+_cached: Support | None = None
+
+
+def qdiscs() -> Support:
+    """The answer for this process (the kernel is asked the first time only)."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            _cached = _ask()
+        return _cached
+
+
+@contextmanager
+def assumed(support: Support) -> Iterator[None]:
+    """Act as if the kernel answered `support` (tests: a kernel with netem, or without)."""
+    global _cached
+    with _lock:
+        before, _cached = _cached, support
+    try:
+        yield
+    finally:
+        with _lock:
+            _cached = before
+
+
+def _ask() -> Support:
+    result: list[Support | BaseException] = []
+
+    def scratch() -> None:
+        # This thread alone moves to a new namespace, and ends there: nothing to clean up.
+        try:
+            if _libc.unshare(CLONE_NEWNET) != 0:
+                code = ctypes.get_errno()
+                raise OSError(code, f"unshare: {errno.errorcode.get(code, code)}")
+            result.append(_try_each())
+        except BaseException as err:  # handed to the caller's thread
+            result.append(err)
+
+    thread = threading.Thread(target=scratch, name="netlab-probe")
+    thread.start()
+    thread.join()
+    outcome = result[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _try_each() -> Support:
+    have: set[str] = set()
+    with nlsock.open_here() as sock:
+        lo = socket.if_nametoindex("lo")
+        for seq, (kind, sample) in enumerate(_SAMPLES.items(), 1):
+            refused = nlsock.exchange(sock, [tcmsg.new_qdisc(seq, lo, sample)])
+            code = refused.get(seq, (0, ""))[0]
+            if code != errno.ENOENT:
+                have.add(kind)
+    return Support(frozenset(have))

@@ -1,0 +1,115 @@
+"""The kernel a lab runs on: netlink ops to NetlinkKernel, process ops to ProcessOpsKernel,
+in plan order, with one journal (begin/done indexes stay those of the whole op list)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+
+from netlab.kernel.base import BeginHook, DoneHook, Kernel, OpFailed
+from netlab.kernel.dumps import links_still_starting, links_still_up
+from netlab.kernel.netlink import NetlinkKernel
+from netlab.kernel.processes import stop_all_in
+from netlab.kernel.services import ProcessOpsKernel
+from netlab.plan.ops import (
+    CreateNodeHost,
+    DeleteNamespace,
+    DeleteNodeHost,
+    Op,
+    RunCommand,
+    SetLinkUp,
+    StartService,
+    StopService,
+    WriteFiles,
+)
+
+PROCESS_OPS = (CreateNodeHost, DeleteNodeHost, RunCommand, WriteFiles, StartService,
+               StopService)
+SETTLE_TIMEOUT = 3.0  # seconds; the kernel's linkwatch work is at most ~1 s late when idle
+
+
+class LabKernel:
+    def __init__(self) -> None:
+        self.netlink = NetlinkKernel()
+        self.processes = ProcessOpsKernel()
+
+    def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
+        start = 0
+        while start < len(ops):
+            is_process = isinstance(ops[start], PROCESS_OPS)
+            end = start
+            while end < len(ops) and isinstance(ops[end], PROCESS_OPS) == is_process:
+                end += 1
+            doomed = [op.ns for op in ops[start:end] if isinstance(op, DeleteNamespace)]
+            if doomed:
+                # A process left inside would keep the namespace (and its cables) alive.
+                stop_all_in(doomed)
+            target: Kernel = self.processes if is_process else self.netlink
+            try:
+                _execute_at(target, ops[start:end], start, begin, done)
+            finally:
+                if is_process:
+                    self.netlink.forget_links()  # a command may have made or removed links
+            if not is_process:
+                # Before the lab's programs start, and before `up` says the lab is up.
+                wait_until_passing(ops[start:end])
+            start = end
+
+    def close(self) -> None:
+        self.netlink.close()
+        self.processes.close()
+
+
+def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT,
+                       also: Iterable[tuple[str, str]] = ()) -> None:
+    """Wait (at most `timeout` seconds) until the links these ops set up (and `also`, as
+    (namespace, interface)) pass packets: a ping sent the moment `up` returns must not be
+    dropped by a link the kernel has not started yet (kernel/dumps.links_still_starting).
+    Links still starting after that are left to `status` to show."""
+    links = [(op.ns, op.ifname) for op in ops if isinstance(op, SetLinkUp)]
+    _wait(links + list(also), links_still_starting, timeout)
+
+
+def wait_until_stopped(links: Iterable[tuple[str, str]], timeout: float = SETTLE_TIMEOUT,
+                       ) -> None:
+    """Wait until these links no longer say they are up: the peer of a veth set down loses
+    its carrier at once, and says so once the kernel's linkwatch work has seen it."""
+    _wait(list(links), links_still_up, timeout)
+
+
+def _wait(links: list[tuple[str, str]], still: Callable[[str, Collection[str]], list[str]],
+          timeout: float) -> None:
+    pending: dict[str, set[str]] = {}
+    for ns, ifname in links:
+        pending.setdefault(ns, set()).add(ifname)
+    deadline = time.monotonic() + timeout
+    while pending:
+        left: dict[str, set[str]] = {}
+        for ns, names in pending.items():
+            try:
+                waiting = still(ns, names)
+            except OSError:
+                continue  # the namespace is gone: nothing to wait for there
+            if waiting:
+                left[ns] = set(waiting)
+        pending = left
+        if not pending or time.monotonic() >= deadline:
+            return
+        time.sleep(0.02)
+
+
+def _execute_at(kernel: Kernel, run: Sequence[Op], base: int, begin: BeginHook,
+                done: DoneHook) -> None:
+    """Execute a slice of the op list, reporting indexes of the whole list."""
+
+    def begin_here(a: int, b: int) -> None:
+        begin(base + a, base + b)
+
+    def done_here(i: int) -> None:
+        done(base + i)
+
+    try:
+        kernel.execute(run, begin_here, done_here)
+    except OpFailed as failure:
+        failure.index += base
+        raise

@@ -1,0 +1,286 @@
+"""Links changed while a lab runs: down and up (the peer sees its carrier go), shaping set
+or cleared, flaps.
+
+    link = lab.link("r1:eth1")
+    link.down(); link.up()
+    link.set(rate="1mbit", loss="5%")     # the egress of r1:eth1; netem keys need netem
+    link.clear()                          # back to the device's default qdisc
+    link.flap(down=2, up=3, count=5)      # ends up
+
+Every change is an op (SetLinkDown, SetLinkUp, SetQdisc, DeleteQdisc) journaled after
+those of `up`, under the lab's lock, so that `down` still undoes the lab exactly (the
+changes go with their namespaces). A change the kernel refuses leaves nothing and is
+marked undone; values are checked as the topology's are, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from netlab.errors import InputError, LabStateError
+from netlab.kernel.base import OpFailed
+from netlab.lab.preflight import refuse_values
+from netlab.plan.ops import (
+    AddAddress,
+    AddRoute,
+    DeleteQdisc,
+    Op,
+    SetLinkDown,
+    SetLinkUp,
+    SetQdisc,
+)
+from netlab.spec.model import TC_FIELDS
+from netlab.spec.validate import end_mtu, parse_endpoint
+from netlab.values import tc
+
+if TYPE_CHECKING:
+    from netlab.api import Lab
+    from netlab.kernel.linkstate import LinkState
+
+MAX_FLAPS = 100_000
+FlapProgress = Callable[[int, str], None]  # (flap number, "down" or "up")
+
+
+@dataclass(frozen=True)
+class FlapReport:
+    flaps: int  # completed down-up cycles
+    seconds: float
+
+
+def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
+    """['rate=1mbit', 'loss=5%'] -> {'rate': '1mbit', 'loss': '5%'}; InputError otherwise."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not value.strip():
+            raise InputError(f"'{pair}': write KEY=VALUE, such as rate=1mbit")
+        if key not in TC_FIELDS:
+            raise InputError(f"'{key}' is not a shaping key (keys: {', '.join(TC_FIELDS)})")
+        if key in values:
+            raise InputError(f"'{key}' is given twice")
+        values[key] = value.strip()
+    return values
+
+
+def seconds(value: float | str, what: str) -> float:
+    """2, 2.5, '2s', '500ms' -> seconds; InputError when it is not a time from 1 ms to 1 h."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            try:
+                number = tc.parse_time(text) / 1e6
+            except ValueError:
+                raise InputError(f"{what} '{value}' is not a time such as 2s or 500ms") from None
+    else:
+        number = float(value)
+    if not 0.001 <= number <= 3600:
+        raise InputError(f"{what} {value}: give a time from 1ms to 1h")
+    return number
+
+
+class LinkControl:
+    """One end of a cable in a lab that is up: node:interface."""
+
+    def __init__(self, lab: Lab, endpoint: str) -> None:
+        try:
+            node, ifname = parse_endpoint(endpoint)
+        except ValueError as err:
+            raise InputError(str(err)) from None
+        self.lab = lab
+        self.endpoint = endpoint
+        self.ns = lab.namespace(node)  # InputError for a node the lab does not have
+        planned = {i.name: i for i in lab.plan.interfaces[node]}
+        if ifname is None:
+            raise InputError(f"'{endpoint}': name the interface too, such as {node}:eth0")
+        if ifname not in planned:
+            names = ", ".join(planned) or "none"
+            raise InputError(f"{endpoint}: node '{node}' has no interface '{ifname}' "
+                             f"(its interfaces: {names})")
+        self.node, self.ifname = node, ifname
+        self.peer = planned[ifname].peer
+        self.mtu = self._mtu()
+
+    # --- changes ----------------------------------------------------------------------
+    def down(self) -> None:
+        """Administratively down: a veth's peer loses its carrier. Returns once the kernel
+        says so of both ends (status read right after shows it)."""
+        from netlab.kernel.lab_kernel import wait_until_stopped
+
+        self._apply([SetLinkDown(self.ns, self.ifname)])
+        wait_until_stopped([(self.ns, self.ifname), *self._peer_end()])
+
+    def up(self) -> None:
+        """Administratively up, with what the kernel dropped when it went down put back:
+        its IPv6 addresses and the node's routes through it (an admin down flushes both).
+        Returns once both ends pass packets."""
+        from netlab.kernel.lab_kernel import wait_until_passing
+
+        ops = [SetLinkUp(self.ns, self.ifname), *self._dropped()]
+        self._apply(ops)
+        wait_until_passing(ops, also=self._peer_end())
+
+    def _peer_end(self) -> list[tuple[str, str]]:
+        if self.peer is None:
+            return []
+        return [(self.lab.namespace(self.peer[0]), self.peer[1])]
+
+    def set(self, values: Mapping[str, str | None] | None = None,
+            **keys: str | None) -> tc.Qdisc:
+        """Shape what leaves through this end from now on, with exactly these values (tc's
+        words: rate="1mbit", loss="5%"); whatever shaped it before is replaced."""
+        given = {k: v for k, v in {**(values or {}), **keys}.items() if v is not None}
+        unknown = [k for k in given if k not in TC_FIELDS]
+        if unknown:
+            raise InputError(f"'{unknown[0]}' is not a shaping key "
+                             f"(keys: {', '.join(TC_FIELDS)})")
+        if not given:
+            raise InputError(f"{self.endpoint}: give values to set, such as rate=1mbit "
+                             "(or clear the shaping)")
+        problems = tc.check(given, self.mtu)
+        if problems:
+            raise InputError("\n".join(f"{self.endpoint}: {message}" for _, message in problems))
+        qdisc = tc.build(given, self.mtu)
+        assert qdisc is not None
+        from netlab.kernel.privileges import require_privileges
+
+        require_privileges()  # before the kernel is asked what it has
+        refuse_values(self.endpoint, tc.needs_netem(given) or ["rate"], qdisc.kind)
+        self._apply([SetQdisc(self.ns, self.ifname, qdisc)])
+        return qdisc
+
+    def clear(self) -> bool:
+        """Back to the device's default qdisc; False when nothing shaped it."""
+        now = self.state()
+        if now.qdisc_default:
+            return False
+        self._apply([DeleteQdisc(self.ns, self.ifname)])
+        return True
+
+    def flap(self, down: float | str = 1.0, up: float | str = 1.0, count: int = 1,
+             progress: FlapProgress | None = None) -> FlapReport:
+        """`count` times: down, wait `down` seconds, up, wait `up` seconds (not after the
+        last). Interrupted or refused half way, the link is brought up again."""
+        down_s, up_s = seconds(down, "--down"), seconds(up, "--up")
+        if not 1 <= count <= MAX_FLAPS:
+            raise InputError(f"--count {count}: give a count from 1 to {MAX_FLAPS}")
+        started = time.monotonic()
+        for n in range(1, count + 1):
+            self.down()
+            try:
+                if progress:
+                    progress(n, "down")
+                time.sleep(down_s)
+            finally:
+                self.up()  # also when interrupted: a flap never leaves the link down
+            if progress:
+                progress(n, "up")
+            if n < count:
+                time.sleep(up_s)
+        return FlapReport(count, time.monotonic() - started)
+
+    # --- reading ----------------------------------------------------------------------
+    def state(self) -> LinkState:
+        """The link as the kernel has it now."""
+        from netlab.kernel import nsfs
+        from netlab.kernel.dumps import read_link_states
+
+        if not nsfs.exists(self.ns):
+            raise LabStateError(f"lab '{self.lab.name}' has no namespace {self.ns}; "
+                                "is it up?")
+        found = read_link_states(self.ns).get(self.ifname)
+        if found is None:
+            raise LabStateError(f"{self.endpoint}: the kernel has no interface "
+                                f"{self.ifname} in {self.ns}")
+        return found
+
+    def planned(self) -> tc.Qdisc | None:
+        """The shaping the topology gives this end (None: none)."""
+        for op in self.lab.plan.ops:
+            if isinstance(op, SetQdisc) and (op.ns, op.ifname) == (self.ns, self.ifname):
+                return op.qdisc
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        now = self.state()
+        planned = self.planned()
+        return {
+            "endpoint": self.endpoint,
+            "peer": f"{self.peer[0]}:{self.peer[1]}" if self.peer else None,
+            "admin": "up" if now.up else "down",
+            "oper": now.operstate,
+            "carrier_changes": now.carrier_changes,
+            "shaping": now.qdisc.describe() if now.qdisc else None,
+            "planned": planned.describe() if planned else None,
+        }
+
+    def _dropped(self) -> list[Op]:
+        """The planned addresses of this interface and the node's planned routes through
+        it that the kernel does not have now (an admin down flushes IPv6 addresses and
+        every route through the interface, in Linux; a cable pull would not)."""
+        from netlab.kernel.dumps import read_node
+
+        links, routes, _states = read_node(self.ns)
+        live = next((link for link in links if link["ifname"] == self.ifname), None)
+        if live is None:
+            return []  # SetLinkUp will say that it is missing
+        have = {ipaddress.ip_interface(a) for a in live["addresses"]}
+        mine = [op for op in self.lab.plan.ops if isinstance(op, AddAddress)
+                and (op.ns, op.ifname) == (self.ns, self.ifname)]
+        subnets = [ipaddress.ip_interface(op.address).network for op in mine]
+        lost: list[Op] = [op for op in mine if ipaddress.ip_interface(op.address) not in have]
+        present = {_route_key(r["family"], r["to"], r["via"]) for r in routes}
+        for op in self.lab.plan.ops:
+            if not isinstance(op, AddRoute) or op.ns != self.ns:
+                continue
+            via = ipaddress.ip_address(op.via) if op.via else None
+            through = op.dev == self.ifname or (op.dev is None and via is not None and any(
+                via in net for net in subnets))
+            if through and _route_key(op.family, op.to, op.via) not in present:
+                lost.append(op)
+        return lost
+
+    # --- the journal ------------------------------------------------------------------
+    def _apply(self, ops: Sequence[Op]) -> None:
+        from netlab.kernel.netlink import NetlinkKernel
+        from netlab.kernel.privileges import require_privileges
+
+        require_privileges()
+        state = self.lab.state
+        with state.locked(what="link"):
+            if not state.exists():
+                raise LabStateError(f"lab '{self.lab.name}' is not up",
+                                    hint="start it with 'netlab up FILE'")
+            base = state.next_index()
+            kernel = NetlinkKernel()
+            try:
+                kernel.execute(ops, lambda first, last: state.begin(base + first,
+                                                                     ops[first:last]),
+                               lambda i: state.done(base + i))
+            except OpFailed as failure:
+                state.undone(base + failure.index)  # refused: the kernel did nothing of it
+                raise
+            finally:
+                kernel.close()
+                state.close()
+
+    def _mtu(self) -> int:
+        for rl in self.lab.plan.links:
+            for end in (rl.a, rl.b):
+                if end == (self.node, self.ifname):
+                    return end_mtu(self.lab.topology, rl.spec, end)
+        spec = self.lab.topology.nodes[self.node].interfaces.get(self.ifname)
+        return spec.mtu if spec is not None and spec.mtu else tc.DEFAULT_MTU
+
+
+def _route_key(family: int, to: str, via: str | None) -> tuple[object, object]:
+    """A route as (destination network, gateway), whichever way its text was written."""
+    dest = ipaddress.ip_network("0.0.0.0/0" if family == 4 else "::/0") if to == "default" \
+        else ipaddress.ip_network(to, strict=False)
+    return dest, ipaddress.ip_address(via) if via else None

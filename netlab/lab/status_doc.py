@@ -1,0 +1,184 @@
+"""Read a lab back from the kernel into the status document (read-only).
+
+The document's shape is `netlab.status/1`, described in docs/status-json.md; keys are only
+ever added to it, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from netlab.plan.naming import SWITCH_BRIDGE
+from netlab.plan.ops import (
+    CreateBridge,
+    CreateTunTap,
+    CreateVeth,
+    CreateVxlan,
+    Op,
+    SetLink,
+)
+
+if TYPE_CHECKING:
+    from netlab.api import Lab
+    from netlab.plan.planner import ResolvedInterface
+
+SCHEMA = "netlab.status/1"
+
+
+def _is_link_local(cidr: str) -> bool:
+    # Addresses come from the kernel as inet_ntop writes them: the first group tells, with
+    # no parsing of the whole address (a lab of 1000 nodes has ten thousand of them).
+    ip = cidr.partition("/")[0]
+    head, colon, _rest = ip.partition(":")
+    if not colon:
+        return ip.startswith("169.254.")
+    if 0 < len(head) <= 4:
+        try:
+            return int(head, 16) & 0xFFC0 == 0xFE80
+        except ValueError:
+            pass
+    return ipaddress.ip_interface(cidr).ip.is_link_local
+
+
+def _addresses(live: list[str], want: ResolvedInterface | None) -> list[str]:
+    """The interface's addresses, less the link-local ones the kernel gave it by itself
+    (fe80::/64 from the MAC): one the topology gives is shown like any other."""
+    given = set(want.spec.addresses) if want else set()
+    return [a for a in live if a in given or not _is_link_local(a)]
+
+
+def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
+    """The node's services: pid, running or not, log; what they publish (a MAC table)."""
+    from netlab.kernel.services import service_dir, service_state
+    from netlab.plan.naming import node_dir
+    from netlab.state.store import state_root
+
+    folder = node_dir(str(state_root()), lab.name, node)
+    found = []
+    for name in lab.topology.nodes[node].services:
+        entry = service_state(folder, name)
+        table = service_dir(folder, name) / "mac-table.json"
+        # A table being rewritten right now is skipped; the next status shows it. A dead
+        # switch's table is history, not what it knows: left out.
+        if entry["running"]:
+            with contextlib.suppress(OSError, ValueError):
+                entry["mac_table"] = json.loads(table.read_text())
+        found.append(entry)
+    return found
+
+
+def _condition(lab: Lab) -> str:
+    from netlab.state.condition import condition
+
+    return condition(lab.name).state if lab.is_up() else "down"
+
+
+def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
+    """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
+    mtus: dict[tuple[str, str], int] = {}
+    for op in ops:
+        if isinstance(op, (CreateVeth, CreateBridge, CreateTunTap, CreateVxlan, SetLink)) \
+                and op.mtu:
+            mtus[(op.ns, op.ifname)] = op.mtu
+            if isinstance(op, CreateVeth):
+                mtus[(op.peer_ns, op.peer_ifname)] = op.mtu
+    return mtus
+
+
+def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """The status document; progress(n), if given, after each of the n nodes read."""
+    from netlab.kernel import nsfs
+    from netlab.kernel.dumps import read_node
+    from netlab.lab.link_view import LinkView
+
+    plan = lab.plan
+    nodes: list[dict[str, Any]] = []
+    drift: list[str] = []
+    link_view = LinkView(plan)  # shaping and carrier counters, now and planned
+    mtus = _planned_mtus(plan.ops)
+    from netlab.plan.partition import host_of
+
+    for name, node in lab.topology.nodes.items():
+        if name not in plan.namespaces:
+            continue  # on another host (docs/multi-host.md)
+        ns = plan.namespaces[name]
+        present = nsfs.exists(ns)
+        planned = {i.name: i for i in plan.interfaces[name]}
+        links, routes, link_now = read_node(ns) if present else ([], [], {})
+        live = {link["ifname"]: link for link in links}
+        interfaces: list[dict[str, Any]] = []
+        for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
+            want = planned.get(ifname)
+            got = live.get(ifname)
+            addresses = _addresses((got or {}).get("addresses", []), want)
+            entry: dict[str, Any] = {
+                "name": ifname,
+                "kind": (got or {}).get("kind") or (want.kind if want else None),
+                "peer": f"{want.peer[0]}:{want.peer[1]}" if want and want.peer else None,
+                "master": (got or {}).get("master") or (want.master if want else None),
+                "addresses": addresses,
+                "mac": (got or {}).get("mac"),
+                "mtu": (got or {}).get("mtu"),
+                "admin": "up" if (got or {}).get("up") else "down",
+                "oper": (got or {}).get("operstate"),
+                "carrier": bool((got or {}).get("carrier")),
+                "rx_bytes": (got or {}).get("rx_bytes", 0),
+                "tx_bytes": (got or {}).get("tx_bytes", 0),
+                "rx_packets": (got or {}).get("rx_packets", 0),
+                "tx_packets": (got or {}).get("tx_packets", 0),
+                "owner": (got or {}).get("owner"),
+                "group": (got or {}).get("group"),
+                "planned": want is not None,
+                "present": got is not None,
+            }
+            interfaces.append(entry)
+            link_view.annotate(entry, name, ns, want, link_now.get(ifname), drift)
+            if present and want and not got:
+                drift.append(f"{name}: interface {ifname} is missing")
+            elif want and got:
+                for address in want.spec.addresses:
+                    if address not in addresses:
+                        drift.append(f"{name}: {ifname} lacks address {address}")
+                mtu = mtus.get((ns, ifname))
+                if mtu is not None and got.get("mtu") != mtu:
+                    drift.append(f"{name}: {ifname} has mtu {got.get('mtu')}; the topology "
+                                 f"says {mtu}")
+            elif got and not want and name and ifname != SWITCH_BRIDGE:
+                drift.append(f"{name}: interface {ifname} is not in the topology")
+        if not present:
+            drift.append(f"{name}: namespace {ns} is missing")
+        services = _services(lab, name)
+        for service in services:
+            if present and not service["running"]:
+                drift.append(f"{name}: service {service['name']} is not running (its log: "
+                             f"netlab logs -l {lab.name} {name} {service['name']})")
+        nodes.append(
+            {
+                "name": name,
+                "kind": node.kind,
+                "host": host_of(lab.topology, name),
+                "namespace": ns,
+                "present": present,
+                "interfaces": interfaces,
+                "routes": routes,
+                "services": services,
+            }
+        )
+        if progress is not None:
+            progress(len(nodes))
+    return {
+        "schema": SCHEMA,
+        "lab": lab.name,
+        "file": lab.source,
+        "up": lab.is_up(),
+        "state": _condition(lab),
+        "nodes": nodes,
+        "links": [
+            {"a": f"{rl.a[0]}:{rl.a[1]}", "b": f"{rl.b[0]}:{rl.b[1]}"} for rl in plan.links
+        ],
+        "drift": drift,
+    }
