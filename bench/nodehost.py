@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from netlab.kernel import nodehost, nsfs  # noqa: E402
+from netlab.kernel import nodehost, nsfs
 
 
 def one_round(n: int) -> tuple[float, float]:
