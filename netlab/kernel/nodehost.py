@@ -25,6 +25,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -124,7 +125,8 @@ def create(hosts: Sequence[NodeHost], workers: int = 2) -> dict[str, str]:
     _ensure_pin_dir()  # here, once: the helpers then find it made
     count = max(1, min(workers, len(hosts), os.cpu_count() or 1))
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "netlab.kernel.nodehost"], stdin=subprocess.PIPE,
+        [sys.executable, "-m", "netlab.kernel.nodehost", str(os.getpid())],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/",
     ) for _ in range(count)]
     for k, proc in enumerate(procs):
@@ -448,8 +450,17 @@ def _helper(hosts: list[dict[str, Any]]) -> Iterator[dict[str, str]]:
         yield {"ns": host["ns"]}
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def _main(args: Iterable[str]) -> int:
     del args
+    # Die with netlab: a helper left pinning after `up` was killed would race the `down`
+    # that undoes it (its forked children, waiting to be pinned, then go too).
+    parent = int(sys.argv[-1]) if len(sys.argv) > 1 and sys.argv[-1].isdigit() else None
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        return 1  # netlab died before the line above
     for said in _helper(json.load(sys.stdin)):
         sys.stdout.write(json.dumps(said) + "\n")
         sys.stdout.flush()

@@ -153,7 +153,7 @@ class ProcessOpsKernel:
 
     def _make_hosts(self, ops: Sequence[Op], first: int, begin: BeginHook,
                     done: DoneHook) -> int:
-        """The run of CreateNodeHost ops from `first`, by one helper process."""
+        """The run of CreateNodeHost ops from `first`, made together (nodehost.create)."""
         last = first
         while last < len(ops) and isinstance(ops[last], CreateNodeHost):
             last += 1
