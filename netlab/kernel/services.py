@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from netlab.kernel import nodehost
+from netlab.errors import LabStateError
+from netlab.kernel import nodehost, safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.processes import alive
 from netlab.plan.ops import (
@@ -141,7 +142,7 @@ class ProcessOpsKernel:
             elif isinstance(op, RunCommand):
                 self._run(k, op)
             elif isinstance(op, WriteFiles):
-                self._write_files(op)
+                self._write_files(k, op)
             elif isinstance(op, StartService):
                 self._start(k, op)
             elif isinstance(op, StopService):
@@ -161,11 +162,11 @@ class ProcessOpsKernel:
         begin(first, last)
         hosts: list[nodehost.NodeHost] = []
         texts: dict[str, str] = {}
-        for op in batch:
+        for k, op in enumerate(batch, start=first):
             if op.hosts_file not in texts:
                 with open(op.hosts_file, encoding="utf-8") as f:
                     texts[op.hosts_file] = f.read()
-            os.makedirs(op.node_dir, mode=0o755, exist_ok=True)
+            _node_folder(k, op, op.node_dir)
             hosts.append(nodehost.NodeHost(
                 op.ns, op.hostname, op.node_dir, texts[op.hosts_file] + op.extra_hosts,
                 op.resolv, op.private, op.netns,
@@ -184,7 +185,7 @@ class ProcessOpsKernel:
     # --- exec: ------------------------------------------------------------------------
     def _run(self, k: int, op: RunCommand) -> None:
         if op.node_dir:
-            os.makedirs(op.node_dir, exist_ok=True)
+            _node_folder(k, op, op.node_dir)
         argv = node_argv(op.ns, op.node_dir, ["sh", "-c", op.command])
         # Its output goes through a file, not a pipe: a command that leaves a process in
         # the background (`daemon &`) would hold a pipe open and make `up` wait for it.
@@ -215,8 +216,8 @@ class ProcessOpsKernel:
         raise OpFailed(k, op, f"the command failed ({status}){tail}")
 
     # --- files: -----------------------------------------------------------------------
-    def _write_files(self, op: WriteFiles) -> None:
-        os.makedirs(op.node_dir, mode=0o755, exist_ok=True)
+    def _write_files(self, k: int, op: WriteFiles) -> None:
+        _node_folder(k, op, op.node_dir)
         for name, text in op.files.items():
             mode, uid, gid = op.owners.get(name, (op.mode, None, None))
             write_file(op.node_dir, name, text, mode, uid, gid)
@@ -224,26 +225,39 @@ class ProcessOpsKernel:
     # --- services ---------------------------------------------------------------------
     def _start(self, k: int, op: StartService) -> None:
         folder = service_dir(op.node_dir, op.name)
-        folder.mkdir(parents=True, exist_ok=True)
+        _node_folder(k, op, op.node_dir)
         log = log_file(op.node_dir, op.name)
         cwd = Path(op.node_dir) / op.cwd if op.cwd else Path(op.node_dir)
         cwd.mkdir(parents=True, exist_ok=True)
-        if op.uid is not None:
-            gid = op.gid if op.gid is not None else op.uid
-            os.chown(folder, op.uid, gid)  # its own folder is the service's to write in
+        gid = op.gid if op.gid is not None else op.uid
         argv = node_argv(op.ns, str(cwd), ["sh", "-c", op.command], op.uid, op.gid)
         env = process_env(op.ns, op.node_dir, op.env)
         env["NETLAB_SERVICE_DIR"] = str(folder)
-        with open(log, "ab") as out:
-            out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
-            out.flush()
-            offset = out.tell()  # what the service writes starts here
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True,
-            )
-        record = {"pid": proc.pid, "start": _start_time(proc.pid), "command": op.command}
-        _pid_file(op.node_dir, op.name).write_text(json.dumps(record))
+        root, parts = safefs.node_parts(op.node_dir)
+        owners = [op.uid] if op.uid is not None else []
+        try:
+            with safefs.room(root, f"the log of service {op.name}"), \
+                    safefs.opened_dir(root, [*parts, "services", op.name], owners=owners) as fd:
+                if op.uid is not None and gid is not None:
+                    os.fchown(fd, op.uid, gid)  # its own folder is the service's to write in
+                # The log is root's (it may show `env:` values); the service writes it
+                # through the descriptor it inherits. The service's user can replace the
+                # name in its folder: a link planted there is refused, never followed.
+                out_fd = safefs.open_file(fd, "log", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                          folder)
+                with open(out_fd, "ab") as out:
+                    out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
+                    out.flush()
+                    offset = out.tell()  # what the service writes starts here
+                    proc = subprocess.Popen(
+                        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                        env=env, start_new_session=True,
+                    )
+                record = {"pid": proc.pid, "start": _start_time(proc.pid),
+                          "command": op.command}
+                safefs.write_new(fd, "pid", json.dumps(record).encode(), folder)
+        except LabStateError as err:
+            raise OpFailed(k, op, err.message, err.hint) from None
         self._children.append(proc)
         if op.ready:
             self._wait_ready(k, op, proc, log, offset)
@@ -312,6 +326,20 @@ def write_file(root: str, name: str, text: str, mode: int, uid: int | None = Non
             f.write(text)
     finally:
         os.close(folder)
+
+
+def _node_folder(k: int, op: Op, node_dir: str) -> None:
+    """Make the node's folder (and its lab's) if missing; refuse one that is a link or not
+    root's, before anything is written into it. (The lab's own folder, where its
+    /etc/hosts text is written, the same way.)"""
+    path = Path(node_dir)
+    root, parts = (safefs.node_parts(node_dir) if path.parent.name == "nodes"
+                   else (path.parent, [path.name]))
+    try:
+        with safefs.room(root, "the node's folder"):
+            os.close(safefs.open_dir(root, parts))
+    except LabStateError as err:
+        raise OpFailed(k, op, err.message, err.hint) from None
 
 
 def stop_service(node_dir: str, name: str, grace: float = STOP_GRACE) -> bool:

@@ -31,7 +31,8 @@ from netlab.state.store import (
 
 @dataclass(frozen=True)
 class Leftover:
-    kind: str  # "lab", "namespace", "node-host", "host-link", "state" or "lock"
+    # "lab", "namespace", "node-host", "host-link", "state", "lock" or "mountpoint"
+    kind: str
     name: str
     lab: str | None
     why: str
@@ -121,6 +122,10 @@ def survey(only_lab: str | None = None) -> Survey:
         if not only_lab or lab == only_lab:
             # Removed by remove() taking the lab's lock (a lock file goes with its holder).
             leftovers.append(Leftover("lock", f".{lab}.lock", lab, "a lock file with no lab"))
+    for entry in nsfs.stale_templates():
+        # Belongs to no lab: a netlab process killed while it made namespaces left it.
+        leftovers.append(Leftover("mountpoint", entry, None,
+                                  "a mountpoint template of a netlab process that is gone"))
     return Survey(leftovers, ignored)
 
 
@@ -193,6 +198,8 @@ def remove(leftovers: list[Leftover]) -> list[str]:
                             nsfs.remove(leftover.name)
                     elif leftover.kind == "node-host" and leftover.name not in owned:
                         nodehost.remove(leftover.name)
+                    elif leftover.kind == "mountpoint":
+                        nsfs.remove_stale_template(leftover.name)
                     elif leftover.kind == "host-link" and leftover.lab is not None:
                         delete_marked(leftover.name, f"{MARK_PREFIX}{leftover.lab}")
                     elif leftover.kind == "state" and lab is not None:
