@@ -9,9 +9,7 @@ import signal
 import time
 from collections.abc import Sequence
 
-from netlab.plan.naming import NS_PREFIX
-
-NETNS_DIR = "/run/netns"
+from netlab.values.names import NETNS_DIR, NS_PREFIX
 
 
 def pids_in(ns: str) -> list[int]:

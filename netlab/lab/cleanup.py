@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netlab.errors import LabStateError
-from netlab.plan.naming import MARK_PREFIX, NS_PREFIX, lab_of_mark
+from netlab.plan.naming import lab_of_mark
 from netlab.plan.ops import CreateNamespace
 from netlab.state.store import (
     LabState,
@@ -27,6 +27,7 @@ from netlab.state.store import (
     labs_with_state,
     locks_without_lab,
 )
+from netlab.values.names import MARK_PREFIX, NS_PREFIX
 
 
 @dataclass(frozen=True)

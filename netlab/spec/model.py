@@ -21,10 +21,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from netlab.spec.ip import parse_address, parse_interface, parse_network
+from netlab.values.sysctls import NET_KEY
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}\Z")
-SYSCTL_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+\Z")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z")
 MAX_NAME = 24  # node (and service) names; keeps namespace names short and readable
 # Lab names: the same limit as `--name` (state/store.py). The kernel's own limit is far
@@ -116,13 +116,13 @@ def _check_dest(value: str) -> str:
 def _check_sysctl(value: str) -> str:
     if any(c.isspace() for c in value):
         bare = "".join(value.split())
-        fix = f"; write {bare}" if SYSCTL_RE.match(bare) else ""
+        fix = f"; write {bare}" if NET_KEY.match(bare) else ""
         raise ValueError(f"'{value}': a sysctl name has no spaces{fix}")
-    if "/" in value and SYSCTL_RE.match(value.replace("/", ".")):
+    if "/" in value and NET_KEY.match(value.replace("/", ".")):
         raise ValueError(f"'{value}': write sysctl names with dots: {value.replace('/', '.')}")
     if value.startswith("net.") and (".." in value or value.endswith(".")):
         raise ValueError(f"'{value}' has an empty part between dots")
-    if not SYSCTL_RE.match(value) or ".." in value:
+    if not NET_KEY.match(value) or ".." in value:
         raise ValueError(f"'{value}': only sysctls under 'net.' can be set in a node")
     return value
 
@@ -388,6 +388,18 @@ class Node(_Strict):
     def _empty_is_default(cls, data: Any) -> Any:
         # `h1:` with nothing after it: YAML reads null; it means a node with all defaults.
         return {} if data is None else data
+
+    def first_address(self, family: int | None = None, interface: str | None = None) -> str | None:
+        """What a node (or node:interface) means as a target: its first address as written
+        (of `family`, if given), without prefix; None if it has none."""
+        for name, settings in self.interfaces.items():
+            if interface is not None and name != interface:
+                continue
+            for cidr in settings.addresses:
+                ip = parse_interface(cidr).ip
+                if family is None or ip.version == family:
+                    return str(ip)
+        return None
 
 
 # The tc parameters of a link (Shaping's fields), as one tuple for the validator below.
