@@ -12,7 +12,9 @@ from netlab.kernel.netlink import NetlinkKernel
 from netlab.kernel.processes import Stopped, stop_all_in
 from netlab.kernel.services import ProcessOpsKernel
 from netlab.plan.ops import (
+    CreateNodeHost,
     DeleteNamespace,
+    DeleteNodeHost,
     Op,
     RunCommand,
     SetLimits,
@@ -22,7 +24,8 @@ from netlab.plan.ops import (
     WriteFiles,
 )
 
-PROCESS_OPS = (SetLimits, RunCommand, WriteFiles, StartService, StopService)
+PROCESS_OPS = (CreateNodeHost, DeleteNodeHost, SetLimits, RunCommand, WriteFiles,
+               StartService, StopService)
 SETTLE_TIMEOUT = 3.0  # seconds; the kernel's linkwatch work is at most ~1 s late when idle
 
 
