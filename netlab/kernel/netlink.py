@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
+from netlab.kernel import ethtool, nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.reasons import explain, vni_taken
 from netlab.plan.ops import (
@@ -41,6 +41,7 @@ from netlab.plan.ops import (
     SetLink,
     SetLinkDown,
     SetLinkUp,
+    SetOffload,
     SetQdisc,
     SetSysctl,
 )
@@ -627,6 +628,10 @@ class NetlinkKernel:
             path = _sysctl_path(op.key)
             begin(k, k + 1)
             _in_ns(op.ns, lambda: _write(path, op.value))
+        elif isinstance(op, SetOffload):
+            _check_ifname(op.ifname)
+            begin(k, k + 1)
+            ethtool.set_offload(self._socks.get(op.ns), op.ifname, op.gro, op.tso)
         else:
             raise _Refused(f"unknown op {op.kind}")
 
