@@ -10,18 +10,50 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from netlab.errors import InputError
 
-# soft_wrap: never break an error line in two; scripts and graders read them whole.
-# Piped output is not squeezed into 80 columns: a table read by a script or a log stays whole.
-out = Console(highlight=False, emoji=False, soft_wrap=True)
-if not out.is_terminal:
-    out = Console(highlight=False, emoji=False, soft_wrap=True, width=160)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs ~20 ms, more than all of
+    `netlab exec`'s own work, and most commands that succeed print little or nothing."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _made(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # soft_wrap: never break an error line in two; scripts and graders read them
+            # whole. Piped output is not squeezed into 80 columns: a table read by a script
+            # or a log stays whole.
+            console = Console(stderr=self._stderr, highlight=False, emoji=False,
+                              soft_wrap=True)
+            if not self._stderr and not console.is_terminal:
+                console = Console(highlight=False, emoji=False, soft_wrap=True, width=160)
+            self._console = console
+        return self._console
+
+    @property
+    def is_terminal(self) -> bool:
+        # Rich says no for a stream that is no tty unless told otherwise: say so unmade.
+        stream = sys.stderr if self._stderr else sys.stdout
+        if self._console is None and not stream.isatty() and "FORCE_TERMINAL" not in os.environ:
+            return False
+        return self._made().is_terminal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+
+out: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
+err: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
 
 
 def overrides(pairs: Sequence[str]) -> dict[str, str]:
