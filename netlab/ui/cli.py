@@ -211,15 +211,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from netlab.api import Lab, condition, up_labs
+    from netlab.api import condition, up_labs
+    from netlab.state import record
 
     labs: list[dict[str, Any]] = []
     notes: list[str] = []
     for name in up_labs():
         now = condition(name)
         try:
-            lab = Lab.attach(name)
-            labs.append({"lab": name, "nodes": len(lab.topology.nodes), "file": lab.source})
+            lab = record.read(name)
+            labs.append({"lab": name, "nodes": len(lab.nodes), "file": lab.file})
         except NetlabError:
             labs.append({"lab": name, "nodes": 0, "file": "(state unreadable)"})
         labs[-1]["state"] = now.state
@@ -242,8 +243,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    from netlab.api import require_privileges, resolve_lab
+    # The lab's record as plain data, not the model: `exec` is the command a class runs
+    # most, and it needs only the namespace's name (bench/startup.py).
+    from netlab.api import require_privileges
     from netlab.kernel.processes import exec_replace
+    from netlab.state import record
 
     require_privileges("enter a lab's namespaces")
 
@@ -252,23 +256,23 @@ def cmd_exec(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise InputError("no command given: netlab exec NODE -- COMMAND...")
-    lab = resolve_lab(args.lab, None, {})
-    ns = lab.node_namespace(args.node)
+    ns = record.resolve(args.lab).node_namespace(args.node)
     sys.stdout.flush()
     exec_replace(ns, command)
     return EXIT_KERNEL  # not reached
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    from netlab.api import require_privileges, resolve_lab
+    from netlab.api import require_privileges
     from netlab.kernel.processes import exec_replace
+    from netlab.state import record
 
     require_privileges("enter a lab's namespaces")
 
-    lab = resolve_lab(args.lab, None, {})
+    lab = record.resolve(args.lab)
     ns = lab.node_namespace(args.node)
     shell = os.environ.get("SHELL", "/bin/bash")
-    os.environ["NETLAB_NODE"] = f"{lab.name}:{args.node}"
+    os.environ["NETLAB_NODE"] = f"{lab.lab}:{args.node}"
     exec_replace(ns, [shell])
     return EXIT_KERNEL
 

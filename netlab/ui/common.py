@@ -56,6 +56,13 @@ out: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
 err: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
 
 
+def escape(text: str) -> str:
+    """rich's markup escaped (imported on use: the command is printing with rich anyway)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def overrides(pairs: Sequence[str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for pair in pairs:
