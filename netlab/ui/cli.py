@@ -36,7 +36,7 @@ from netlab.ui.common import (
     with_host,
     with_lab,
 )
-from netlab.words import count
+from netlab.values.words import count
 
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -279,7 +279,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges
-    from netlab.cleanup import remove, survey
+    from netlab.lab.cleanup import remove, survey
     from netlab.state.store import LabState
 
     if args.lab is not None:

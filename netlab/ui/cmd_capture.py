@@ -67,7 +67,7 @@ def split_where(where: str) -> tuple[str, str]:
 def cmd_capture(args: argparse.Namespace) -> int:
     from netlab.api import resolve_lab
     from netlab.kernel.capture import Capture, CaptureCut, NoSuchInterface
-    from netlab.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
+    from netlab.values.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
 
     node, ifname = split_where(args.where)
     lab = resolve_lab(args.lab, None, {})

@@ -21,9 +21,9 @@ def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
     uses = qdisc_uses(topology)
     if not uses:
         return
-    from netlab.kernel import probe
+    from netlab.kernel import features
 
-    missing = probe.qdiscs().missing()
+    missing = features.qdiscs().missing()
     lacking = [u for u in uses if u.kind in missing]
     if not lacking:
         return
@@ -38,9 +38,9 @@ def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
 
 def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:
     """InputError (exit 2) when `netlab link ... set` asks for a qdisc the kernel lacks."""
-    from netlab.kernel import probe
+    from netlab.kernel import features
 
-    missing = probe.qdiscs().missing()
+    missing = features.qdiscs().missing()
     if kind in missing:
         keys = list(values)
         verb = "needs" if len(keys) == 1 else "need"
