@@ -211,8 +211,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from netlab.api import condition, up_labs
-    from netlab.state import record
+    # Below the API: the records as plain data, no model, engine or kernel (startup.py).
+    from netlab.lab import record
+    from netlab.state.condition import condition
+    from netlab.state.store import labs_with_state as up_labs
 
     labs: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -245,9 +247,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_exec(args: argparse.Namespace) -> int:
     # The lab's record as plain data, not the model: `exec` is the command a class runs
     # most, and it needs only the namespace's name (bench/startup.py).
-    from netlab.api import require_privileges
+    from netlab.kernel.privileges import require_privileges
     from netlab.kernel.processes import exec_replace
-    from netlab.state import record
+    from netlab.lab import record
 
     require_privileges("enter a lab's namespaces")
 
@@ -263,9 +265,9 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    from netlab.api import require_privileges
+    from netlab.kernel.privileges import require_privileges
     from netlab.kernel.processes import exec_replace
-    from netlab.state import record
+    from netlab.lab import record
 
     require_privileges("enter a lab's namespaces")
 

@@ -46,16 +46,20 @@ class Record:
 
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
-        from netlab.kernel import nsfs
+        return present(self.lab, node, self.namespace(node), self.file)
 
-        ns = self.namespace(node)
-        if not nsfs.exists(ns):
-            raise LabStateError(
-                f"the namespace of node '{node}' of lab '{self.lab}' ({ns}) is missing",
-                hint=f"'netlab up --recreate {self.file or 'FILE'}' builds the lab anew; "
-                "'netlab status' shows what else is missing",
-            )
-        return ns
+
+def present(lab: str, node: str, ns: str, file: str) -> str:
+    """`ns`, the namespace of `node` of `lab`, if it is there; LabStateError if not."""
+    from netlab.kernel import nsfs
+
+    if not nsfs.exists(ns):
+        raise LabStateError(
+            f"the namespace of node '{node}' of lab '{lab}' ({ns}) is missing",
+            hint=f"'netlab up --recreate {file or 'FILE'}' builds the lab anew; "
+            "'netlab status' shows what else is missing",
+        )
+    return ns
 
 
 def labs_hint() -> str:
@@ -77,11 +81,14 @@ def read(name: str) -> Record:
 
 def resolve(name: str | None) -> Record:
     """-l LAB, or (none) the only lab that is up."""
-    if name:
-        return read(name)
+    return read(name or only_lab())
+
+
+def only_lab() -> str:
+    """The name of the only lab that is up (an error when none or several are)."""
     labs = labs_with_state()
     if len(labs) == 1:
-        return read(labs[0])
+        return labs[0]
     if not labs:
         raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
     raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")
