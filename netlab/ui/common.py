@@ -48,8 +48,24 @@ class _LazyConsole:
             return False
         return self._made().is_terminal
 
+    def print(self, *objects: Any, **options: Any) -> None:
+        # One plain line (no markup, no options) is written as it is: rich would write the
+        # same characters, after ~15 ms of importing itself (`down` prints just that).
+        text = objects[0] if len(objects) == 1 else None
+        if self._console is None and not options and isinstance(text, str) and "[" not in text:
+            stream = sys.stderr if self._stderr else sys.stdout
+            stream.write(text + "\n")
+            stream.flush()
+            return
+        self._made().print(*objects, **options)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._made(), name)
+
+
+def _real(console: Console) -> Console:
+    """The rich Console behind one of ours (rich's live displays want the Console itself)."""
+    return console._made() if isinstance(console, _LazyConsole) else console
 
 
 out: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
@@ -132,7 +148,7 @@ class _LazyBar:
 
             self.bar = Progress(
                 "[progress.description]{task.description}", BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+                MofNCompleteColumn(), TimeElapsedColumn(), console=_real(err), transient=True,
             )
             self.task = self.bar.add_task(self.label, total=self.total or None, completed=done)
             for task in self.bar.tasks:
