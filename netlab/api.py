@@ -39,6 +39,7 @@ from netlab.values.words import count
 if TYPE_CHECKING:
     # The model, loader and planner load pydantic, the kernel side pyroute2: imported
     # where used, so that `validate`, `down` and `ls`, which need not all of them, start fast.
+    from netlab.kernel.capture import Capture
     from netlab.lab.faults import FaultInjectingKernel
     from netlab.lab.link_control import LinkControl
     from netlab.plan.planner import Plan
@@ -266,6 +267,39 @@ class Lab:
         from netlab.lab.status_doc import lab_status
 
         return lab_status(self, progress)
+
+    def shell_command(self, node: str) -> tuple[list[str], dict[str, str]]:
+        """What `netlab shell NODE` runs (and the web page's terminal): the user's $SHELL
+        inside the node, and the variables it gets on top of ours."""
+        from netlab.kernel.processes import command_in
+
+        ns = self.node_namespace(node)
+        shell = os.environ.get("SHELL", "/bin/bash")
+        return command_in(ns, [shell]), {"NETLAB_NODE": f"{self.name}:{node}"}
+
+    def service_logs(self, node: str) -> dict[str, Path]:
+        """The log file of each of the node's services, by service name (none: {})."""
+        from netlab.kernel.services import log_file
+        from netlab.plan.ops import StartService
+
+        ns = self.namespace(node)  # a clear error for a node that does not exist
+        return {op.name: log_file(op.node_dir, op.name) for op in self.plan.ops
+                if isinstance(op, StartService) and op.ns == ns}
+
+    def capture(self, node: str, ifname: str) -> Capture:
+        """A capture on the node's interface (a context manager; see kernel/capture.py)."""
+        from netlab.kernel.capture import Capture, NoSuchInterface
+
+        ns = self.node_namespace(node)
+        try:
+            capture = Capture(ns, ifname)
+        except NoSuchInterface:
+            known = sorted({"lo", *(i.name for i in self.plan.interfaces.get(node, []))})
+            raise InputError(
+                f"node '{node}' has no interface '{ifname}' (interfaces: {', '.join(known)})"
+            ) from None
+        capture.label = f"{node}:{ifname}"
+        return capture
 
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),

@@ -1,28 +1,55 @@
 #!/usr/bin/env bash
 # Set up netlab on a fresh Debian machine, as root: system tools, a virtualenv in .venv,
-# netlab installed into it (editable) with its test tools. Safe to run again.
+# netlab installed into it (editable) with its web page. Safe to run again.
+#   bash scripts/setup.sh          what netlab itself needs (light)
+#   bash scripts/setup.sh --test   also the test tools and the Debian software the tests run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+for_tests=0
+[ "${1:-}" = "--test" ] && for_tests=1
+
+# "package:command" (the command tells whether the package is there already)
+base_apt=(
+    "iproute2:ip"
+    "procps:sysctl"         # sysctl/ps inside nodes: handy for learners, used by tests
+)
+test_apt=(
+    "chromium:chromium"     # netlab web's page tests (headless, driven by playwright)
+)
+
 need_apt=()
-command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-# procps gives sysctl/ps inside nodes; both are handy for learners and used by tests.
-command -v sysctl >/dev/null 2>&1 || need_apt+=(procps)
+wanted=("${base_apt[@]}")
+[ "$for_tests" = 1 ] && wanted+=("${test_apt[@]}")
+for entry in "${wanted[@]}"; do
+    command -v "${entry#*:}" >/dev/null 2>&1 || need_apt+=("${entry%%:*}")
+done
 if [ "${#need_apt[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    # Debian's packages must not start their own daemons on the host (frr, dnsmasq…):
+    # a lab starts them in its nodes.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+    fi
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+        "${need_apt[@]}" >/dev/null
+    [ "$made_policy" = 1 ] && rm -f "$policy"
 fi
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+extras='.[web]'
+[ "$for_tests" = 1 ] && extras='.[web,test]'
 # pip's own chatter goes to a log, shown only if the install fails.
 log=$(mktemp)
-if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras" >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     exit 1

@@ -1,4 +1,4 @@
-"""A lab's record (lab.json) read as plain data: what `exec`, `shell` and `ls` need.
+"""A lab's record (lab.json) read as plain data: what `exec` and `ls` need.
 
 The topology in the record was checked when the lab came up. These commands need only
 its nodes' names and hosts, so they read it without the model: importing pydantic and

@@ -46,6 +46,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_link",
+    "netlab.ui.cmd_web",
 ]
 
 # --- commands ---------------------------------------------------------------------------
@@ -265,17 +266,15 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    from netlab.kernel.privileges import require_privileges
-    from netlab.kernel.processes import exec_replace
-    from netlab.lab import record
+    from netlab.api import require_privileges, resolve_lab
 
     require_privileges("enter a lab's namespaces")
 
-    lab = record.resolve(args.lab)
-    ns = lab.node_namespace(args.node)
-    shell = os.environ.get("SHELL", "/bin/bash")
-    os.environ["NETLAB_NODE"] = f"{lab.lab}:{args.node}"
-    exec_replace(ns, [shell])
+    lab = resolve_lab(args.lab, None, {})
+    argv, env = lab.shell_command(args.node)
+    os.environ.update(env)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)  # the shell owns the terminal, the signals and the exit code
     return EXIT_KERNEL
 
 

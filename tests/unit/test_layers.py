@@ -32,7 +32,10 @@ ALLOWED: dict[str, set[str]] = {
     "checks": {"errors", "values", "spec", "plan", "state", "kernel", "api"},
     "pytest_plugin": {"errors", "spec", "state", "kernel", "lab", "api", "checks"},
     "ui": {"errors", "values", "spec", "plan", "state", "kernel", "lab", "api", "checks",
-           "netlab"},  # netlab: the version in netlab/__init__.py
+           "web", "netlab"},  # netlab: the version in netlab/__init__.py
+    # The browser view (`netlab web`): the library's services, and aiohttp, which only it
+    # imports (an optional extra).
+    "web": {"errors", "values", "state", "kernel", "lab", "api", "checks"},
     "__main__": {"ui"},
     "netlab": set(),  # netlab/__init__.py
 }
@@ -92,8 +95,8 @@ def _imports(modules: dict[str, Path]) -> dict[str, set[str]]:
             else:
                 raise AssertionError(f"{path}: relative import; write netlab.… in full")
             for name in names:
-                if name.split(".")[0] == "pyroute2":
-                    targets.add("pyroute2")
+                if name.split(".")[0] in ("pyroute2", "aiohttp"):
+                    targets.add(name.split(".")[0])
                 elif name.split(".")[0] == "netlab":
                     while name not in modules:  # import netlab.a.b names module netlab.a.b
                         name = name.rpartition(".")[0]
@@ -117,7 +120,7 @@ def test_layers_import_only_what_is_below_them() -> None:
         f"{module} -> {target}"
         for module, targets in IMPORTS.items()
         for target in targets
-        if _layer(target) != _layer(module) and target != "pyroute2"
+        if _layer(target) != _layer(module) and target not in ("pyroute2", "aiohttp")
         and _layer(target) not in ALLOWED.get(_layer(module), set())
     )
     assert not wrong, f"imports pointing the wrong way: {wrong}"
@@ -127,6 +130,12 @@ def test_pyroute2_only_in_the_kernel_package() -> None:
     users = sorted(module for module, targets in IMPORTS.items()
                    if "pyroute2" in targets and _layer(module) != "kernel")
     assert not users, f"pyroute2 imported outside netlab/kernel: {users}"
+
+
+def test_aiohttp_only_in_the_web_package() -> None:
+    users = sorted(module for module, targets in IMPORTS.items()
+                   if "aiohttp" in targets and _layer(module) != "web")
+    assert not users, f"aiohttp imported outside netlab/web: {users}"
 
 
 def test_no_import_cycle() -> None:
