@@ -449,6 +449,11 @@ def _main(argv: Sequence[str] | None) -> int:
                               "CAP_NET_ADMIN and CAP_SYS_ADMIN"))
         return EXIT_INPUT
     except Exception as error:  # the last line of defence: no tracebacks
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            # A Ctrl-C while a class was being made (pydantic's, as a command imports the
+            # model): Python 3.11 wraps it in a RuntimeError.
+            err.print("[bold red]error:[/] interrupted")
+            return EXIT_INTERRUPTED
         if os.environ.get("NETLAB_DEBUG"):
             raise
         err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
