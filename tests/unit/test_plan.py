@@ -167,6 +167,22 @@ def test_a_switch_past_1023_ports_is_a_tree_of_bridges() -> None:
     # are the topology's only.
     assert len(built.links) == hosts
     assert bridgetree.leaves_needed(1023) == 0 and bridgetree.leaves_needed(1024) == 1
+    # A flood to this many ports would overflow the CPU's backlog: each cable hands frames
+    # to its receiver's own queue (GRO on at the host, TSO off at the switch).
+    offload = [op for op in built.ops if isinstance(op, o.SetOffload)]
+    assert len(offload) == 2 * hosts
+    assert {(op.ifname, op.gro, op.tso) for op in offload if op.ns == ns} == {
+        (f"h{i}-eth0", None, False) for i in range(hosts)}
+    assert {(op.ns, op.ifname, op.gro, op.tso) for op in offload if op.ns != ns} == {
+        (f"netlab-big-h{i}", "eth0", True, None) for i in range(hosts)}
+
+
+def test_a_switch_of_900_ports_floods_through_the_backlog() -> None:
+    nodes: dict[str, object] = {"sw": {"kind": "switch"}}
+    nodes.update({f"h{i}": {} for i in range(900)})
+    links = [[f"h{i}:eth0", "sw"] for i in range(900)]
+    built = plan(Topology.model_validate({"name": "big", "nodes": nodes, "links": links}))
+    assert not [op for op in built.ops if isinstance(op, o.SetOffload)]
 
 
 def test_a_switch_at_1023_ports_is_one_bridge() -> None:
