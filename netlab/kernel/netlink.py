@@ -206,6 +206,8 @@ class NetlinkKernel:
                     i = self._delete_namespaces(ops, i, begin, done)
                 elif isinstance(op, NETLINK_OPS):
                     i = self._netlink_batch(ops, i, begin, done)
+                elif isinstance(op, SetOffload):
+                    i = self._set_offloads(ops, i, begin, done)
                 else:
                     self._single(i, op, begin)
                     done(i)
@@ -264,6 +266,25 @@ class NetlinkKernel:
                 nsfs.remove(ns)
             except OSError as err:
                 raise self._failed(k, ops[k], err) from None
+            done(k)
+        if refused is not None:
+            raise refused
+        return last
+
+    def _set_offloads(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                      done: DoneHook) -> int:
+        """A run of ethtool ioctls, journaled as one: a big switch has two per cable."""
+        last, refused = self._run_of(ops, first, SetOffload)
+        if last > first:
+            begin(first, last)
+        for k in range(first, last):
+            op = ops[k]
+            assert isinstance(op, SetOffload)
+            try:
+                _check_ifname(op.ifname)
+                ethtool.set_offload(self._socks.get(op.ns), op.ifname, op.gro, op.tso)
+            except (_Refused, OSError) as err:
+                raise self._failed(k, op, err) from None
             done(k)
         if refused is not None:
             raise refused
@@ -628,10 +649,6 @@ class NetlinkKernel:
             path = _sysctl_path(op.key)
             begin(k, k + 1)
             _in_ns(op.ns, lambda: _write(path, op.value))
-        elif isinstance(op, SetOffload):
-            _check_ifname(op.ifname)
-            begin(k, k + 1)
-            ethtool.set_offload(self._socks.get(op.ns), op.ifname, op.gro, op.tso)
         else:
             raise _Refused(f"unknown op {op.kind}")
 
