@@ -16,6 +16,7 @@ base_apt=(
 )
 test_apt=(
     "chromium:chromium"     # netlab web's page tests (headless, driven by playwright)
+    "zsh:zsh"               # the completion tests source `netlab completion zsh`
 )
 
 need_apt=()
