@@ -14,6 +14,7 @@ import errno
 import itertools
 import os
 import queue
+import re
 import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -121,16 +122,41 @@ _TEMPLATE_PREFIX = ".netlab-mountpoint-"
 _template_count = itertools.count()
 
 
+_TEMPLATE_RE = re.compile(r"\.netlab-mountpoint-(\d+)-(\d+)\Z")
+
+
+def stale_templates() -> list[str]:
+    """Mountpoint templates (in /run/netns) left by a netlab process killed while it made
+    namespaces: named by our prefix, a pid and a counter, and that pid is gone."""
+    try:
+        entries = os.listdir(NETNS_DIR)
+    except FileNotFoundError:
+        return []
+    return sorted(e for e in entries if _stale(e))
+
+
+def _stale(entry: str) -> bool:
+    m = _TEMPLATE_RE.match(entry)
+    return m is not None and not os.path.exists(f"/proc/{m.group(1)}")
+
+
+def remove_stale_template(entry: str) -> None:
+    """Remove a template stale_templates() named, if it still is one (its pid still dead,
+    a plain file and not a mount point)."""
+    path = f"{NETNS_DIR}/{entry}"
+    if not _stale(entry) or not os.path.isfile(path) or os.path.islink(path) \
+            or os.path.ismount(path):
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 @contextmanager
 def _template() -> Iterator[str | None]:
     """A file to hard-link mountpoints from, present only while namespaces are being made
     (`ip netns list` shows it meanwhile); leftovers of killed processes are removed."""
-    for entry in os.listdir(NETNS_DIR):
-        if entry.startswith(_TEMPLATE_PREFIX):
-            pid = entry[len(_TEMPLATE_PREFIX):].split("-")[0]
-            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-                with contextlib.suppress(OSError):
-                    os.unlink(f"{NETNS_DIR}/{entry}")
+    for entry in stale_templates():
+        remove_stale_template(entry)
     name = f"{NETNS_DIR}/{_TEMPLATE_PREFIX}{os.getpid()}-{next(_template_count)}"
     try:
         os.close(os.open(name, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))

@@ -22,10 +22,10 @@ from pydantic_core import PydanticCustomError
 
 from netlab.spec.ip import parse_address, parse_interface, parse_network
 
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-SYSCTL_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+$")
-MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}\Z")
+SYSCTL_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+\Z")
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z")
 MAX_NAME = 24  # node (and service) names; keeps namespace names short and readable
 # Lab names: the same limit as `--name` (state/store.py). The kernel's own limit is far
 # off: a namespace netlab-<lab>-<node> is a file name (255 bytes), the mark netlab:<lab>
@@ -209,8 +209,8 @@ class Route(_Strict):
         return self
 
 
-FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _check_file_name(value: str) -> str:
