@@ -14,7 +14,9 @@ from netlab.kernel.services import ProcessOpsKernel
 from netlab.plan.ops import (
     AddAddress,
     CreateBridge,
+    CreateNodeHost,
     DeleteNamespace,
+    DeleteNodeHost,
     Op,
     RunCommand,
     SetLinkUp,
@@ -23,7 +25,8 @@ from netlab.plan.ops import (
     WriteFiles,
 )
 
-PROCESS_OPS = (RunCommand, WriteFiles, StartService, StopService)
+PROCESS_OPS = (CreateNodeHost, DeleteNodeHost, RunCommand, WriteFiles, StartService,
+               StopService)
 SETTLE_TIMEOUT = 3.0  # seconds; the kernel's linkwatch work is at most ~1 s late when idle
 
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-NETNS_DIR = "/run/netns"
-PREFIX = "netlab-"
+from netlab.values.names import NETNS_DIR, NS_PREFIX
+
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
 MS_REC = 16384
@@ -242,7 +242,7 @@ def remove(name: str) -> None:
     """Unmount and unlink /run/netns/<name>; only ever a netlab namespace. The kernel frees
     the namespace (and its devices, in the background) once nothing else holds it."""
     check_name(name)
-    if not name.startswith(PREFIX):
+    if not name.startswith(NS_PREFIX):
         raise ValueError(f"refusing to remove {name!r}: not a netlab namespace")
     target = path(name)
     if not os.path.lexists(target):
@@ -288,7 +288,7 @@ def _is_namespace(st: os.stat_result) -> bool:
         return False
 
 
-def list_names(prefix: str = PREFIX) -> list[str]:
+def list_names(prefix: str = NS_PREFIX) -> list[str]:
     try:
         return sorted(n for n in os.listdir(NETNS_DIR) if n.startswith(prefix))
     except FileNotFoundError:

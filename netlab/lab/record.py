@@ -7,6 +7,7 @@ building the model's classes costs more than all the rest of `netlab exec`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,24 @@ class Record:
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
         return present(self.lab, node, self.namespace(node), self.file)
+
+    def node_command(self, node: str, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """What runs argv inside `node` (api.Lab.node_command, from the record)."""
+        env = (self.nodes.get(node) or {}).get("env") or {}
+        return node_command(self.lab, node, self.node_namespace(node), env, argv)
+
+
+def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
+                 argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """argv and environment that run a program inside `node` as its `exec:` commands
+    run: in its namespaces (network, mount, UTS), in its folder, with its env: and the
+    NETLAB_* variables."""
+    from netlab.kernel.services import node_argv, process_env
+    from netlab.plan.naming import node_dir
+    from netlab.state.store import state_root
+
+    folder = node_dir(str(state_root()), lab, node)
+    return node_argv(ns, folder, argv), process_env(ns, folder, env)
 
 
 def present(lab: str, node: str, ns: str, file: str) -> str:

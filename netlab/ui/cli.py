@@ -248,9 +248,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_exec(args: argparse.Namespace) -> int:
     # The lab's record as plain data, not the model: `exec` is the command a class runs
-    # most, and it needs only the namespace's name (bench/startup.py).
+    # most, and it needs only the node's namespace, folder and env (bench/startup.py).
     from netlab.kernel.privileges import require_privileges
-    from netlab.kernel.processes import exec_replace
     from netlab.lab import record
 
     require_privileges("enter a lab's namespaces")
@@ -274,9 +273,8 @@ def cmd_exec(args: argparse.Namespace) -> int:
         return exec_on_nodes(lab, nodes, command)
     if args.node is None:
         raise InputError("which node? netlab exec NODE -- COMMAND... (or --all / --nodes a,b)")
-    ns = record.resolve(args.lab).node_namespace(args.node)
     sys.stdout.flush()
-    exec_replace(ns, command)
+    _become(*record.resolve(args.lab).node_command(args.node, command))
     return EXIT_KERNEL  # not reached
 
 
@@ -286,11 +284,19 @@ def cmd_shell(args: argparse.Namespace) -> int:
     require_privileges("enter a lab's namespaces")
 
     lab = resolve_lab(args.lab, None, {})
-    argv, env = lab.shell_command(args.node)
-    os.environ.update(env)
     sys.stdout.flush()
-    os.execv(argv[0], argv)  # the shell owns the terminal, the signals and the exit code
+    _become(*lab.shell_command(args.node))  # the shell owns the terminal and the signals
     return EXIT_KERNEL
+
+
+def _become(argv: list[str], env: dict[str, str]) -> None:
+    """Become the program inside the node (for `netlab exec` and `netlab shell`), so
+    signals, the terminal and the exit code all belong to it."""
+    try:
+        os.execve(argv[0], argv, env)
+    except FileNotFoundError:
+        raise InputError(f"'{argv[0]}' is not installed", hint="apt-get install util-linux"
+                         ) from None
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:

@@ -58,8 +58,10 @@ def _positive_float(text: str) -> float:
 
 
 def split_where(where: str) -> tuple[str, str]:
-    node, sep, ifname = where.partition(":")
-    if not sep or not node or not ifname:
+    from netlab.spec.endpoints import split_endpoint  # the model: not for every command
+
+    node, ifname = split_endpoint(where)
+    if not node or not ifname:
         raise InputError(f"'{where}': name a node and an interface, e.g. h1:eth0")
     return node, ifname
 
