@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
+from netlab.kernel import ethtool, nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.reasons import explain, vni_taken
 from netlab.plan.ops import (
@@ -42,6 +42,7 @@ from netlab.plan.ops import (
     SetLink,
     SetLinkDown,
     SetLinkUp,
+    SetOffload,
     SetQdisc,
     SetSysctl,
 )
@@ -204,6 +205,8 @@ class NetlinkKernel:
                     i = self._delete_namespaces(ops, i, begin, done)
                 elif isinstance(op, NETLINK_OPS):
                     i = self._netlink_batch(ops, i, begin, done)
+                elif isinstance(op, SetOffload):
+                    i = self._set_offloads(ops, i, begin, done)
                 else:
                     self._single(i, op, begin)
                     done(i)
@@ -262,6 +265,25 @@ class NetlinkKernel:
                 nsfs.remove(ns)
             except OSError as err:
                 raise self._failed(k, ops[k], err) from None
+            done(k)
+        if refused is not None:
+            raise refused
+        return last
+
+    def _set_offloads(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                      done: DoneHook) -> int:
+        """A run of ethtool ioctls, journaled as one: a big switch has two per cable."""
+        last, refused = self._run_of(ops, first, SetOffload)
+        if last > first:
+            begin(first, last)
+        for k in range(first, last):
+            op = ops[k]
+            assert isinstance(op, SetOffload)
+            try:
+                _check_ifname(op.ifname)
+                ethtool.set_offload(self._socks.get(op.ns), op.ifname, op.gro, op.tso)
+            except (_Refused, OSError) as err:
+                raise self._failed(k, op, err) from None
             done(k)
         if refused is not None:
             raise refused

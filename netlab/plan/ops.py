@@ -327,6 +327,25 @@ class SetSysctl(Op):
         return f"set {self.key}={self.value} in {self.ns}"
 
 
+@dataclass(frozen=True)
+class SetOffload(Op):
+    """Offload features of a veth end (ethtool's gro and tso). With GRO on at the end that
+    receives, and TSO off at the end that sends, a veth hands frames over through the
+    receiver's own queue (NAPI) instead of the CPU's shared backlog, which holds only
+    net.core.netdev_max_backlog (1000) frames: a bridge flooding a broadcast to more ports
+    than that in one go loses the rest. No undo: it goes with the namespace."""
+
+    kind: ClassVar[str] = "set-offload"
+    ifname: str
+    gro: bool | None = None
+    tso: bool | None = None
+
+    def describe(self) -> str:
+        said = [f"{name} {'on' if on else 'off'}"
+                for name, on in (("gro", self.gro), ("tso", self.tso)) if on is not None]
+        return f"set {', '.join(said)} on {self.ifname} in {self.ns}"
+
+
 # --- traffic control --------------------------------------------------------------------
 
 
@@ -476,6 +495,7 @@ OP_TYPES: dict[str, type[Op]] = {
         SetQdisc,
         DeleteQdisc,
         SetSysctl,
+        SetOffload,
         SetLimits,
         RunCommand,
         WriteFiles,

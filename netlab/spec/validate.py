@@ -41,6 +41,7 @@ from netlab.values import sysctls
 from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
 from netlab.values.tc import DEFAULT_MTU
 
+MAX_BRIDGE_PORTS = 1023  # the same as plan/bridgetree.MAX_PORTS (spec does not import plan)
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
 _LISTED = 12  # name the defined nodes in a message while there are this many at most
 
@@ -439,6 +440,14 @@ class _Checker:
                 if message:
                     self.add(path, message)
                 port_of.setdefault(port, bname)
+            if len(bridge.ports) > MAX_BRIDGE_PORTS:
+                self.add(
+                    f"nodes.{name}.interfaces.{bname}.ports",
+                    f"bridge '{bname}' lists {len(bridge.ports)} ports; a Linux bridge holds "
+                    f"at most {MAX_BRIDGE_PORTS} (the kernel's BR_MAX_PORTS is 1024, and port "
+                    "number 0 is never used); a switch node takes any number of ports "
+                    "(netlab builds it as a tree of bridges)",
+                )
         return port_of
 
     def port_problem(
