@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from rich.table import Table
-from rich.text import Text
-
 from netlab.errors import EXIT_KERNEL, EXIT_OK
 from netlab.ui.common import out, print_json, with_lab
 
@@ -14,6 +11,9 @@ ACTIONS = ("start", "stop", "restart", "status")
 
 
 def cmd_service(args: argparse.Namespace) -> int:
+    from rich.table import Table  # here, not at import: `netlab exec` loads no rich
+    from rich.text import Text
+
     from netlab.api import resolve_lab
 
     # `netlab service h1 status`: the one word is the action, not a service's name.
