@@ -10,10 +10,17 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # procps gives sysctl/ps inside nodes; both are handy for learners and used by tests.
 command -v sysctl >/dev/null 2>&1 || need_apt+=(procps)
+# The stock-kernel VM of the test suite (tests/stockvm.py): Debian's own kernel, booted under
+# QEMU by virtme-ng, for the tests that need what a slimmer kernel lacks (netem, VLANs, VRF).
+# Installing a kernel package boots nothing: only the VM uses it.
+ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || need_apt+=(linux-image-amd64)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
+command -v busybox >/dev/null 2>&1 || need_apt+=(busybox-static)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+        "${need_apt[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
