@@ -81,6 +81,9 @@ def datagrams(lab: LabHandle, pair: str, sender: int = 1, count: int = SENT) -> 
     from one end of a pair to the other (a corrupted one fails its checksum: it never
     arrives)."""
     receiver = 3 - sender
+    # The neighbour first: packets sent while ARP is unresolved wait in a short queue, and
+    # through a delay that queue overflows.
+    assert ping(lab.namespace(f"{pair}{sender}"), address(pair, receiver), count=10) is not None
     rx = lab.socket(f"{pair}{receiver}", socket.AF_INET, socket.SOCK_DGRAM)
     tx = lab.socket(f"{pair}{sender}", socket.AF_INET, socket.SOCK_DGRAM)
     with rx, tx:
