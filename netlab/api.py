@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -104,11 +105,16 @@ class UpResult:
     seconds: float
 
 
+STDIN = "-"  # the FILE that says: read the topology from standard input
+
+
 class Lab:
-    def __init__(self, topology: Topology, name: str | None = None, source: str = "") -> None:
+    def __init__(self, topology: Topology, name: str | None = None, source: str = "",
+                 host: str | None = None) -> None:
         self.topology = topology
         self.name = topology.name if name is None else name  # --name '' is not the file's
         self.source = source
+        self.host = host  # a lab across hosts: the part of this host (docs/multi-host.md)
         self.state = LabState(self.name)
         self._plan: Plan | None = None
         self.loaded: LoadedTopology | None = None  # the file's lines, for messages
@@ -117,12 +123,21 @@ class Lab:
     @classmethod
     def from_file(
         cls, path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
-        name: str | None = None,
+        name: str | None = None, host: str | None = None,
     ) -> Lab:
-        from netlab.spec import load_topology
+        """The lab of a topology file; "-" reads it from standard input (a JSON object
+        there is a topology already rendered, as `--all-hosts` sends it: no Jinja2)."""
+        from netlab.spec import load_text, load_topology
 
-        loaded: LoadedTopology = load_topology(os.fspath(path), overrides or {})
-        lab = cls(loaded.topology, name, str(Path(path).resolve()))
+        if os.fspath(path) == STDIN:
+            text = sys.stdin.read()
+            loaded: LoadedTopology = load_text(text, "<stdin>", overrides or {},
+                                               rendered=text.lstrip().startswith("{"))
+            source = "<stdin>"
+        else:
+            loaded = load_topology(os.fspath(path), overrides or {})
+            source = str(Path(path).resolve())
+        lab = cls(loaded.topology, name, source, host)
         lab.loaded = loaded
         return lab
 
@@ -137,14 +152,15 @@ class Lab:
             )
         from netlab.spec.model import Topology
 
-        return cls(Topology.model_validate(meta["topology"]), name, meta.get("file", ""))
+        return cls(Topology.model_validate(meta["topology"]), name, meta.get("file", ""),
+                   meta.get("host"))
 
     @property
     def plan(self) -> Plan:
         if self._plan is None:
             from netlab.plan.planner import plan
 
-            self._plan = plan(self.topology, self.name, str(state_root()))
+            self._plan = plan(self.topology, self.name, str(state_root()), self.host)
         return self._plan
 
     def namespace(self, node: str) -> str:
@@ -198,6 +214,7 @@ class Lab:
                 "file": self.source,
                 "topology": self._topology_json(),
                 "created": time.time(),
+                "host": self.host,
                 "pid": os.getpid(),
                 "complete": False,
             }

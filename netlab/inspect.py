@@ -100,7 +100,11 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
     drift: list[str] = []
     link_view = LinkView(plan)  # shaping and carrier counters, now and planned
     mtus = _planned_mtus(plan.ops)
+    from netlab.plan.partition import host_of
+
     for name, node in lab.topology.nodes.items():
+        if name not in plan.namespaces:
+            continue  # on another host (docs/multi-host.md)
         ns = plan.namespaces[name]
         present = nsfs.exists(ns)
         planned = {i.name: i for i in plan.interfaces[name]}
@@ -156,6 +160,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
             {
                 "name": name,
                 "kind": node.kind,
+                "host": host_of(lab.topology, name),
                 "namespace": ns,
                 "present": present,
                 "interfaces": interfaces,

@@ -49,6 +49,7 @@ NETLINK_OPS = (CreateVeth, CreateBridge, CreateVxlan, DeleteLink, SetLink, SetLi
                SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute, SetQdisc,
                DeleteQdisc)
 IFNAMSIZ = 15
+HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
 
@@ -68,6 +69,7 @@ class _Msg:
     data: bytearray
     op: int  # index of the op in the ops being executed
     creates: int | None = None  # ifindex this message creates in ns
+    undo: tuple[str, bytearray] | None = None  # (ns, message) removing what this one made
 
 
 @dataclass
@@ -121,7 +123,7 @@ class _Sockets:
     def get(self, ns: str) -> socket.socket:
         sock = self._open.get(ns)
         if sock is None:
-            sock = nlsock.open_in(ns)
+            sock = nlsock.open_here() if ns == HOST else nlsock.open_in(ns)
             self.put(ns, sock)
         else:
             self._open.move_to_end(ns)
@@ -298,6 +300,8 @@ class NetlinkKernel:
                 last += 1
                 if isinstance(ops[last - 1], DeleteLink):
                     break  # a veth takes its peer along: learn the links afresh after it
+                if _underlay(ops[last - 1]) and not (last < len(ops) and _underlay(ops[last])):
+                    break  # the kernel chose their indexes: learn them before using them
             if last > first:
                 begin(first, last)
                 self._send(ops, first, last, batch, done)
@@ -306,6 +310,9 @@ class NetlinkKernel:
                 os.close(fd)
             if last > first and isinstance(ops[last - 1], DeleteLink):
                 self._forget_links()
+            for op in ops[first:last]:
+                if _underlay(op):
+                    self._forget_links(op.ns)
         if refused is not None:
             raise refused
         return last
@@ -320,6 +327,7 @@ class NetlinkKernel:
             left[m.op] += 1
         errors: dict[int, tuple[int, str]] = {}  # op -> first (errno, text)
         created: dict[int, tuple[str, int]] = {}  # op -> the link it made
+        undone: dict[int, tuple[str, bytearray]] = {}  # op -> how to remove what it made
         started: set[int] = set()
         pending = list(batch.msgs)
         stopping = False
@@ -355,6 +363,8 @@ class NetlinkKernel:
                     continue
                 if m.creates is not None:
                     created[m.op] = (m.ns, m.creates)
+                if m.undo is not None:
+                    undone[m.op] = m.undo
                 left[m.op] -= 1
                 if left[m.op] == 0 and m.op not in errors:
                     done(m.op)
@@ -366,6 +376,10 @@ class NetlinkKernel:
                 ns, index = created[k]
                 with contextlib.suppress(OSError):
                     nlsock.exchange(self._socks.get(ns), [rtnl.del_link(self._next_seq(), index)])
+            elif k in undone:
+                ns, undo = undone[k]
+                with contextlib.suppress(OSError):
+                    nlsock.exchange(self._socks.get(ns), [undo])
         for ns in {m.ns for m in batch.msgs}:
             self._forget_links(ns)
         k = min(errors)
@@ -413,7 +427,7 @@ class NetlinkKernel:
                                                 op.mtu), k, index)]
             return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
         if isinstance(op, CreateVxlan):
-            return self._encode_vxlan(k, op)
+            return self._encode_vxlan(k, op, batch)
         if isinstance(op, DeleteLink):
             index = self._index(op.ns, op.ifname)
             del self._links[op.ns][op.ifname]
@@ -465,7 +479,7 @@ class NetlinkKernel:
         msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
         return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs)
 
-    def _encode_vxlan(self, k: int, op: CreateVxlan) -> list[_Msg]:
+    def _encode_vxlan(self, k: int, op: CreateVxlan, batch: _Batch) -> list[_Msg]:
         _check_ifname(op.ifname)
         if not 0 <= op.vni < 1 << 24:
             raise _Refused(f"invalid VXLAN id {op.vni} (0 to 16777215)")
@@ -477,12 +491,37 @@ class NetlinkKernel:
                 raise _Refused("local and remote addresses are of different families")
         except ValueError as err:
             raise _Refused(f"invalid address: {err}") from None
+        if op.underlay:
+            return self._encode_underlay_vxlan(k, op, batch)
         dev = self._index(op.ns, op.dev) if op.dev else None
         self._must_be_free(op.ns, op.ifname)
         index = self._alloc(op.ns)
         msg = rtnl.new_vxlan(self._next_seq(), index, op.ifname, op.vni, op.remote, op.local,
                              dev, op.port, op.mtu)
         return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
+
+    def _encode_underlay_vxlan(self, k: int, op: CreateVxlan, batch: _Batch) -> list[_Msg]:
+        """A cable to another host: the vxlan is made by a socket in the host's namespace
+        (so its UDP socket and underlay device are the host's) and put straight into the
+        node. Its index is the kernel's choice (one chosen here could be taken in the host,
+        where the kernel looks first), so it is named by its name afterwards."""
+        self._must_be_free(op.ns, op.ifname)
+        dev = None
+        if op.dev:
+            try:
+                dev = socket.if_nametoindex(op.dev)
+            except OSError:
+                raise _Refused(f"no such underlay interface {op.dev} on this host") from None
+        fd = self._open_ns(op.ns)
+        batch.fds.append(fd)
+        msg = rtnl.new_vxlan(self._next_seq(), 0, op.ifname, op.vni, op.remote, op.local,
+                             dev, op.port, op.mtu, into_nsfd=fd)
+        undo = (op.ns, rtnl.del_link_named(self._next_seq(), op.ifname))
+        msgs = [_Msg(HOST, msg, k, undo=undo)]
+        if op.alias:
+            msgs.append(_Msg(op.ns, rtnl.set_alias_named(self._next_seq(), op.ifname, op.alias),
+                             k))
+        return msgs
 
     def _encode_set_link(self, k: int, op: SetLink) -> _Msg:
         index = self._index(op.ns, op.ifname)
@@ -626,6 +665,10 @@ class NetlinkKernel:
                 reason = "the kernel refused the tun/tap settings (invalid value)"
             return OpFailed(k, op, reason, hint)
         return OpFailed(k, op, f"{type(err).__name__}: {err}")
+
+
+def _underlay(op: Op) -> bool:
+    return isinstance(op, CreateVxlan) and op.underlay
 
 
 def _sysctl_path(key: str) -> str:

@@ -41,6 +41,11 @@ def explain(code: int, text: str, op: Op) -> tuple[str, str | None]:
     if code == errno.EEXIST and isinstance(op, CreateVxlan) and vni_taken(text):
         reason, hint = (f"another vxlan in this node already has id {op.vni} on port "
                         f"{op.port}", "give each vxlan of a node its own id (or port)")
+        if op.underlay:  # a cable to another host: VNIs are per host (docs/multi-host.md)
+            reason, hint = (f"VNI {op.vni} (UDP port {op.port}) is already taken on this "
+                            "host, by another lab's cable or a vxlan of the host's own",
+                            "give the lab another name (--name, on every host): its VNIs "
+                            "are derived from it")
         text = ""  # said in our words
     if text and text.lower() not in reason.lower():
         reason = f"{reason} (kernel: {text})"

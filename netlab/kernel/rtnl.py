@@ -156,8 +156,10 @@ def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None) ->
 
 def new_vxlan(
     seq: int, index: int, ifname: str, vni: int, remote: str, local: str | None,
-    dev_index: int | None, port: int, mtu: int | None,
+    dev_index: int | None, port: int, mtu: int | None, into_nsfd: int | None = None,
 ) -> bytearray:
+    """A vxlan; with into_nsfd, made from the sending socket's namespace (its UDP socket
+    stays there) straight into that namespace (index 0: the kernel chooses it)."""
     rip = ipaddress.ip_address(remote)
     data = nla_u32(IFLA_VXLAN_ID, vni)
     data += nla(IFLA_VXLAN_GROUP if rip.version == 4 else IFLA_VXLAN_GROUP6, rip.packed)
@@ -168,7 +170,8 @@ def new_vxlan(
         data += nla_u32(IFLA_VXLAN_LINK, dev_index)
     data += nla(IFLA_VXLAN_PORT, struct.pack("!H", port))
     info = nla_str(IFLA_INFO_KIND, "vxlan") + nla(IFLA_INFO_DATA, data)
-    return _new_link(seq, index, ifname, mtu, info)
+    extra = nla_u32(IFLA_NET_NS_FD, into_nsfd) if into_nsfd is not None else b""
+    return _new_link(seq, index, ifname, mtu, info, extra)
 
 
 def _new_link(seq: int, index: int, ifname: str, mtu: int | None, info: bytes,
@@ -206,6 +209,16 @@ def set_link(
 
 def del_link(seq: int, index: int) -> bytearray:
     return message(RTM_DELLINK, 0, seq, ifinfo(index))
+
+
+def del_link_named(seq: int, ifname: str) -> bytearray:
+    return message(RTM_DELLINK, 0, seq, ifinfo(0) + nla_str(IFLA_IFNAME, ifname))
+
+
+def set_alias_named(seq: int, ifname: str, alias: str) -> bytearray:
+    """The alias of the link named ifname (for a link whose index the kernel chose)."""
+    body = ifinfo(0) + nla_str(IFLA_IFNAME, ifname) + nla(IFLA_IFALIAS, alias.encode())
+    return message(RTM_NEWLINK, 0, seq, body)
 
 
 def get_links(seq: int) -> bytearray:

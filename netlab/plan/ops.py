@@ -139,9 +139,13 @@ class CreateVxlan(Op):
     port: int = 4789
     mtu: int | None = None
     alias: str = ""
+    # Made from the host's own namespace, where its UDP socket then lives (a cable to
+    # another host), and put straight into ns in the same request: never seen in the host.
+    underlay: bool = False
 
     def describe(self) -> str:
-        return f"create vxlan {self.ifname} (vni {self.vni}, remote {self.remote}) in {self.ns}"
+        where = f"{self.ns}, over the host's underlay" if self.underlay else self.ns
+        return f"create vxlan {self.ifname} (vni {self.vni}, remote {self.remote}) in {where}"
 
     def undo(self) -> Op:
         return DeleteLink(self.ns, self.ifname, in_namespace=True)

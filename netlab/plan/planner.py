@@ -8,12 +8,13 @@ and last the `exec:` commands, once the whole lab is up.
 
 from __future__ import annotations
 
+import dataclasses
 import grp
 import pwd
 from dataclasses import dataclass, field
 
 from netlab.errors import InputError
-from netlab.plan import naming
+from netlab.plan import naming, partition
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
@@ -64,6 +65,8 @@ class Plan:
     namespaces: dict[str, str]  # node -> namespace
     interfaces: dict[str, list[ResolvedInterface]] = field(default_factory=dict)
     links: list[ResolvedLink] = field(default_factory=list)
+    host: str | None = None  # the host whose part this is (None: the lab is on one host)
+    cross: list[partition.CrossLink] = field(default_factory=list)  # cables between hosts
 
     def teardown(self) -> list[tuple[Op, bool]]:
         """The exact reverse of the plan: each op's undo, with whether it is carried out
@@ -203,23 +206,43 @@ def _per_interface(key: str) -> bool:
 
 
 def plan(
-    topo: Topology, lab: str | None = None, state_root: str = naming.DEFAULT_STATE_ROOT
+    topo: Topology, lab: str | None = None, state_root: str = naming.DEFAULT_STATE_ROOT,
+    host: str | None = None,
 ) -> Plan:
+    """The ops that build the lab, or (across hosts) the part of it on `host`."""
     lab = lab or topo.name
+    partition.check_host(topo, lab, host)
     mark = naming.mark(lab)
     ifaces, links = resolve(topo)
-    namespaces = {name: naming.namespace(lab, name) for name in topo.nodes}
+    cross = partition.cross_links(topo, lab, [(rl.a, rl.b) for rl in links])
+    nodes = {n: node for n, node in topo.nodes.items() if partition.is_here(topo, n, host)}
+    everywhere = {name: naming.namespace(lab, name) for name in topo.nodes}
+    namespaces = {name: everywhere[name] for name in nodes}
     ops: list[Op] = [CreateNamespace(ns, mark) for ns in namespaces.values()]
 
-    for name, node in topo.nodes.items():
+    for name, node in nodes.items():
         for key, value in _global_sysctls(node).items():
             ops.append(SetSysctl(namespaces[name], key, value))
 
-    for rl in links:
+    by_index = {c.index: c for c in cross}
+    for i, rl in enumerate(links):
         (na, ia), (nb, ib) = rl.a, rl.b
-        ops.append(CreateVeth(namespaces[na], ia, namespaces[nb], ib, rl.spec.mtu, mark))
+        if i not in by_index:
+            if na in nodes:
+                ops.append(CreateVeth(namespaces[na], ia, namespaces[nb], ib, rl.spec.mtu, mark))
+            continue
+        if host is None:
+            continue
+        (here, ifname), far = by_index[i].end_here(host)
+        ifc = next(f for f in ifaces[here] if f.name == ifname)
+        ifaces[here] = [dataclasses.replace(f, kind="vxlan") if f is ifc else f
+                        for f in ifaces[here]]
+        mtu = ifc.spec.mtu or rl.spec.mtu or partition.VXLAN_MTU
+        ops.append(CreateVxlan(namespaces[here], ifname, by_index[i].vni,
+                               topo.hosts[far].address, None, topo.hosts[host].dev,
+                               partition.VXLAN_PORT, mtu, mark, underlay=True))
 
-    for name in topo.nodes:
+    for name in nodes:
         ns = namespaces[name]
         for ifc in ifaces[name]:
             spec = ifc.spec
@@ -238,23 +261,24 @@ def plan(
                     )
                 )
 
-    for name, node in topo.nodes.items():
+    for name, node in nodes.items():
         ops.extend(_node_ops(lab, name, node, ifaces[name]))
         for key, setting in node.sysctls.items():
             if _per_interface(key):
                 ops.append(SetSysctl(namespaces[name], key, str(setting)))
 
     # Shaping once the links are up: a root qdisc on each shaped end (plan/shaping.py).
-    ops.extend(qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], namespaces))
+    shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)
+    ops.extend(op for op in shaped if op.ns in namespaces.values())
 
     # Processes last, once the whole lab is up: files, then exec commands, then services.
-    for name, node in topo.nodes.items():
+    for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         if node.files:
             ops.append(WriteFiles(namespaces[name], folder, dict(node.files)))
         for command in node.exec:
             ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
-    for name, node in topo.nodes.items():
+    for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         for service_name, service in node.services.items():
             ops.append(
@@ -266,4 +290,5 @@ def plan(
                 )
             )
 
-    return Plan(lab, ops, namespaces, ifaces, links)
+    local_ifaces = {name: ifaces[name] for name in nodes}
+    return Plan(lab, ops, namespaces, local_ifaces, links, host, cross)

@@ -32,17 +32,22 @@ def load_topology(path: str | Path, overrides: Mapping[str, str] = {}) -> Loaded
     return load_text(read_source(Path(path), shown), shown, overrides)
 
 
-def load_text(text: str, filename: str, overrides: Mapping[str, str] = {}) -> LoadedTopology:
-    """Load and check a topology from its text; `filename` is only used in messages."""
+def load_text(
+    text: str, filename: str, overrides: Mapping[str, str] = {}, rendered: bool = False,
+) -> LoadedTopology:
+    """Load and check a topology from its text; `filename` is only used in messages.
+    rendered: the text is a topology already rendered (no Jinja2 over it again)."""
     try:
-        return _load(text, filename, overrides)
+        return _load(text, filename, overrides, rendered)
     except TopologyError:
         raise
     except RecursionError:
         raise _error([Problem(filename, None, "", "the file nests too deeply")]) from None
 
 
-def _load(text: str, filename: str, overrides: Mapping[str, str]) -> LoadedTopology:
+def _load(
+    text: str, filename: str, overrides: Mapping[str, str], as_rendered: bool = False,
+) -> LoadedTopology:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise _error([Problem(filename, None, "", "the file is too large (over 1 MB)")])
     if "\x00" in text:
@@ -51,7 +56,10 @@ def _load(text: str, filename: str, overrides: Mapping[str, str]) -> LoadedTopol
         raise _error([Problem(filename, None, "", _EMPTY)])
 
     try:
-        rendered, variables = template.render(text, filename, overrides)
+        rendered, variables = (
+            (template.as_is(text), {}) if as_rendered
+            else template.render(text, filename, overrides)
+        )
     except template.TemplateProblems as e:
         raise _error(e.problems) from None
 

@@ -110,7 +110,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "exec": ("cmd", "cmds", "command", "commands", "run", "script"),
     "sysctls": ("sysctl", "kernel", "settings"),
     "links": ("link", "cables", "connections", "edges", "wires"),
-    "nodes": ("node", "hosts", "machines", "devices"),
+    "nodes": ("node", "machines", "devices"),
     "ports": ("members", "slaves", "interfaces", "bridge_ports"),
     "owner": ("user", "uid"),
     "group": ("gid",),

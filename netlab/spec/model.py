@@ -267,6 +267,10 @@ class Service(_Strict):
 
 class Node(_Strict):
     kind: NodeKind = "host"
+    host: Name | None = Field(
+        None, description="The machine (a key of `hosts:`) the node is built on "
+        "(default: the first host).",
+    )
     interfaces: dict[IfName, Interface] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
     sysctls: dict[SysctlKey, int | str] = Field(default_factory=dict)
@@ -416,6 +420,18 @@ class Check(_Strict):
     )
 
 
+class Host(_Strict):
+    """A machine a lab spans (docs/multi-host.md): its nodes are built there by
+    `netlab up FILE --host NAME`, and its cables to other hosts are VXLAN over the underlay."""
+
+    address: IpAddr = Field(
+        description="The host's underlay address: the other hosts send its VXLAN packets there."
+    )
+    dev: IfName | None = Field(
+        None, description="The host's underlay interface (default: the route to each peer)."
+    )
+
+
 class Topology(_Strict):
     name: LabName
     version: Literal[1] = 1
@@ -424,3 +440,7 @@ class Topology(_Strict):
     nodes: dict[Name, Node] = Field(min_length=1)
     links: list[Link] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)  # for `netlab test`
+    hosts: dict[Name, Host] = Field(
+        default_factory=dict,
+        description="The machines the lab spans, by name (none: the lab is on one machine).",
+    )

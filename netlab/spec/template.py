@@ -73,6 +73,11 @@ def environment() -> SandboxedEnvironment:
     return _Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
+def as_is(text: str) -> Rendered:
+    """The text as it is, line for line (nothing to render)."""
+    return Rendered(text, tuple(range(1, text.count("\n") + 2)))
+
+
 def render(
     text: str, filename: str, overrides: Mapping[str, str] = {}
 ) -> tuple[Rendered, dict[str, Any]]:
@@ -81,7 +86,7 @@ def render(
         # Nothing to render (a generated or hand-written plain file): Jinja2 would give the
         # text back line for line, after parsing, compiling and running it (and reading
         # `vars:`, which needs the whole YAML composed): 0.3 s for a 1000-node file.
-        return Rendered(text, tuple(range(1, text.count("\n") + 2))), {}
+        return as_is(text), {}
     return render_template(text, filename, overrides)
 
 

@@ -194,6 +194,7 @@ class _Checker:
         self.unique_addresses()
         self.macs()
         self.checks()
+        self.hosts()
 
     def link(self, i: int, link: Link) -> None:
         path = f"links[{i}]"
@@ -303,6 +304,36 @@ class _Checker:
         for k, command in enumerate(node.exec):
             if not command.strip():
                 self.add(f"{path}.exec[{k}]", "an empty command")
+
+    def hosts(self) -> None:
+        """`hosts:` and each node's `host:` (docs/multi-host.md): every node lands on a
+        defined host, and the hosts' underlay addresses are distinct, usable, one family."""
+        hosts = self.topo.hosts
+        for name, node in self.topo.nodes.items():
+            if node.host is None or node.host in hosts:
+                continue
+            where = f"nodes.{name}.host"
+            if not hosts:
+                self.add(where, f"host '{node.host}' is not defined: the lab has no 'hosts:' "
+                         "(add hosts: {NAME: {address: UNDERLAY_IP}})")
+            else:
+                self.add(where, f"host '{node.host}' is not defined (hosts: {', '.join(hosts)})")
+        seen: dict[IPAddress, str] = {}
+        families: set[int] = set()
+        for name, host in hosts.items():
+            where = f"hosts.{name}.address"
+            address = parse_address(host.address)
+            families.add(address.version)
+            if address.is_loopback or address.is_unspecified or address.is_multicast:
+                self.add(where, f"{address} cannot be a host's underlay address; give the "
+                         "address the other hosts reach it at")
+            elif address in seen:
+                self.add(where, f"{address} is also the address of host '{seen[address]}'"
+                         f"{self.at_line(f'hosts.{seen[address]}.address')}")
+            seen.setdefault(address, name)
+        if len(families) > 1:
+            self.add("hosts", "the hosts' addresses mix IPv4 and IPv6; VXLAN joins hosts of "
+                     "one family")
 
     def subnets(self, name: str) -> None:
         # Two interfaces of one node in one subnet: the kernel takes it, and then routes

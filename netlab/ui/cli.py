@@ -33,6 +33,7 @@ from netlab.ui.common import (
     print_json,
     progress,
     with_file,
+    with_host,
     with_lab,
 )
 from netlab.words import count
@@ -66,27 +67,68 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from netlab.api import Lab
     from netlab.ui.render import plan_table, teardown_table
 
-    lab = Lab.from_file(args.file, overrides(args.set), args.name)
+    lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
+    if len(lab.topology.hosts) > 1 and args.host is None:
+        return _plan_across_hosts(lab, args.json)
     plan = lab.plan
     if args.json:
         doc: dict[str, Any] = {"lab": lab.name, "ops": [op.to_json() for op in plan.ops]}
+        if args.host is not None:
+            doc["host"] = args.host
         if args.down:
             doc["teardown"] = [
                 {**op.to_json(), "carried_out": c} for op, c in plan.teardown()
             ]
         print_json(doc)
         return EXIT_OK
+    on = f" on host {args.host}" if args.host else ""
     if args.down:
-        out.print(teardown_table(plan.teardown(), f"teardown of lab {lab.name}", lab.name))
+        out.print(teardown_table(plan.teardown(), f"teardown of lab {lab.name}{on}", lab.name))
     else:
-        out.print(plan_table(plan.ops, f"plan for lab {lab.name} ({len(plan.ops)} ops)", lab.name))
+        out.print(plan_table(plan.ops, f"plan for lab {lab.name}{on} ({len(plan.ops)} ops)",
+                             lab.name))
+    return EXIT_OK
+
+
+def _plan_across_hosts(lab: Any, as_json: bool) -> int:
+    """`plan` of a lab across hosts: each host's share, and the cables between hosts."""
+    from netlab.plan.partition import host_of
+    from netlab.plan.planner import plan
+    from netlab.state.store import state_root
+    from netlab.ui.render import cross_table
+
+    topo = lab.topology
+    parts = {h: plan(topo, lab.name, str(state_root()), h) for h in topo.hosts}
+    cross = next(iter(parts.values())).cross
+    if as_json:
+        print_json({
+            "lab": lab.name,
+            "hosts": {h: {"address": topo.hosts[h].address,
+                          "nodes": [n for n in topo.nodes if host_of(topo, n) == h],
+                          "ops": len(p.ops)} for h, p in parts.items()},
+            "cross_links": [{"a": f"{c.a[0]}:{c.a[1]}", "host_a": c.host_a,
+                             "b": f"{c.b[0]}:{c.b[1]}", "host_b": c.host_b, "vni": c.vni}
+                            for c in cross],
+        })
+        return EXIT_OK
+    for h, p in parts.items():
+        nodes = [n for n in topo.nodes if host_of(topo, n) == h]
+        out.print(f"host {h} ({topo.hosts[h].address}): {count(nodes, 'node')}, "
+                  f"{len(p.ops)} ops ('netlab plan --host {h}' lists them)")
+    rows = [[f"{c.a[0]}:{c.a[1]}", c.host_a, f"{c.b[0]}:{c.b[1]}", c.host_b, str(c.vni)]
+            for c in cross]
+    out.print(cross_table(rows, f"cables between hosts of lab {lab.name} (VXLAN, UDP 4789)"))
     return EXIT_OK
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     from netlab.api import Lab
 
-    lab = Lab.from_file(args.file, overrides(args.set), args.name)
+    if args.all_hosts:
+        from netlab.ui.cmd_hosts import up_all_hosts
+
+        return up_all_hosts(args)
+    lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
     with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
@@ -94,8 +136,9 @@ def cmd_up(args: argparse.Namespace) -> int:
                     "seconds": round(result.seconds, 3)})
     elif result.created:
         topo = lab.topology
+        on = f" on host {lab.host}" if lab.host else ""
         out.print(
-            f"lab [bold]{lab.name}[/] is up: {count(topo.nodes, 'node')}, "
+            f"lab [bold]{lab.name}[/] is up{on}: {count(lab.plan.namespaces, 'node')}, "
             f"{count(topo.links, 'link')}, "
             f"{result.ops} operations in {result.seconds:.2f} s"
         )
@@ -110,6 +153,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     from netlab.api import down_lab, resolve_lab
+
+    if args.all_hosts:
+        from netlab.ui.cmd_hosts import down_all_hosts
+
+        return down_all_hosts(args)
 
     if args.lab and not args.file:
         # From the journal alone: a crash may have left the lab's record unreadable.
@@ -137,6 +185,10 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool, sent: int, im
 def cmd_status(args: argparse.Namespace) -> int:
     from netlab.api import condition, require_privileges, resolve_lab, up_labs
 
+    if args.all_hosts:
+        from netlab.ui.cmd_hosts import status_all_hosts
+
+        return status_all_hosts(args)
     require_privileges("read a lab's namespaces")  # reading a lab back means entering them
     if not args.lab and not args.file and len(up_labs()) > 1:
         return cmd_ls(args)
@@ -278,12 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     with_file(p)
     p.add_argument("--down", action="store_true", help="print the teardown order instead")
     p.add_argument("--name", help="lab name (default: the file's name:)")
+    with_host(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("up", help="build the lab")
+    p = sub.add_parser("up", help="build the lab (FILE - reads the topology from stdin)")
     with_file(p)
     p.add_argument("--name", help="lab name (default: the file's name:)")
+    with_host(p, all_hosts=True)
     p.add_argument("--keep-on-error", action="store_true",
                    help="keep a half-built lab for debugging instead of rolling back")
     p.add_argument("--recreate", action="store_true",
@@ -293,11 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="show a lab as the kernel has it")
     with_lab(p)
+    with_host(p, all_hosts=True, one=False)
     p.add_argument("--json", action="store_true", help="the netlab.status/1 document")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("down", help="tear a lab down in exact reverse order")
     with_lab(p)
+    with_host(p, all_hosts=True, one=False)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_down)
 

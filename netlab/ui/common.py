@@ -117,6 +117,20 @@ def with_file(p: argparse.ArgumentParser, required: bool = True) -> None:
     )
 
 
+def with_host(p: argparse.ArgumentParser, all_hosts: bool = False, one: bool = True) -> None:
+    """--host NAME (this host's part of a lab across hosts) and --all-hosts [--via]."""
+    if one:
+        p.add_argument("--host", metavar="NAME",
+                       help="a lab across hosts: this host's part only (docs/multi-host.md)")
+    if all_hosts:
+        p.add_argument("--all-hosts", action="store_true",
+                       help="every host's part at once, each run through --via")
+        p.add_argument("--via", metavar="TEMPLATE", default="ssh root@{address}",
+                       help="how to run a command on a host: {host} and {address} are "
+                       "filled in, {cmd} is the command (appended if absent); "
+                       "default: ssh root@{address}")
+
+
 def with_lab(p: argparse.ArgumentParser, file: bool = True) -> None:
     p.add_argument("-l", "--lab", help="the lab's name (default: the only lab that is up)")
     if file:

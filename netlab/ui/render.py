@@ -29,6 +29,13 @@ def plan_table(ops: list[Op], title: str, lab: str) -> RenderableType:
     return grid_table(columns, rows, title, pad_edge=False)
 
 
+def cross_table(rows: list[list[str]], title: str) -> RenderableType:
+    """The cables between hosts of a lab across hosts: ends, hosts, VNI."""
+    columns = [Column("end"), Column("host"), Column("end"), Column("host"),
+               Column("vni", "right")]
+    return grid_table(columns, [list(r) for r in rows], title, pad_edge=False)
+
+
 def teardown_table(steps: list[tuple[Op, bool]], title: str, lab: str) -> RenderableType:
     rows: list[list[Cell]] = []
     for n, (op, carried_out) in enumerate(steps, 1):
