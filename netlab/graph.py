@@ -35,7 +35,7 @@ class Port:
     """One interface of a node, as drawn."""
 
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy
     addresses: tuple[str, ...]
     notes: tuple[str, ...]  # "owner 1000", "in br0", "vni 42 to 192.0.2.1", "down"
     cable: bool  # a cable end (drawn as an edge) rather than a device inside the node

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from netlab.plan.naming import SWITCH_BRIDGE
 from netlab.plan.ops import (
     CreateBridge,
+    CreateDummy,
     CreateTunTap,
     CreateVeth,
     CreateVxlan,
@@ -81,7 +82,8 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
     """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
     mtus: dict[tuple[str, str], int] = {}
     for op in ops:
-        if isinstance(op, (CreateVeth, CreateBridge, CreateTunTap, CreateVxlan, SetLink)) \
+        if isinstance(op, (CreateVeth, CreateBridge, CreateDummy, CreateTunTap, CreateVxlan,
+                           SetLink)) \
                 and op.mtu:
             mtus[(op.ns, op.ifname)] = op.mtu
             if isinstance(op, CreateVeth):

@@ -40,7 +40,8 @@ NOTES: dict[tuple[str, str], str] = {
     "stderr) goes to netlab's stderr, so netlab's stdout stays its own (`--json` output is one "
     "JSON document). A command that fails rolls the lab back.",
     ("Interface", "kind"): "`veth` (implied by a link), `tun`, `tap`, `bridge`, `vxlan` "
-    "(implied by `vxlan:`).",
+    "(implied by `vxlan:`), `dummy` (an interface leading nowhere, always up; "
+    "needs `CONFIG_DUMMY`).",
     ("Interface", "addresses"): "Addresses with prefix length, IPv4 or IPv6: `10.0.1.1/24`, "
     "`fd00:1::1/64`.",
     ("Interface", "mtu"): "The interface's MTU.",

@@ -28,6 +28,7 @@ from netlab.plan.ops import (
     AddAddress,
     AddRoute,
     CreateBridge,
+    CreateDummy,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
@@ -45,7 +46,7 @@ from netlab.plan.ops import (
     SetSysctl,
 )
 
-NETLINK_OPS = (CreateVeth, CreateBridge, CreateVxlan, DeleteLink, SetLink, SetLinkUp,
+NETLINK_OPS = (CreateVeth, CreateBridge, CreateDummy, CreateVxlan, DeleteLink, SetLink, SetLinkUp,
                SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute, SetQdisc,
                DeleteQdisc)
 IFNAMSIZ = 15
@@ -395,7 +396,7 @@ class NetlinkKernel:
         """A create with a chosen ifindex is refused as 'exists' when that index is in use
         by another link: if no link has the name, that is what happened."""
         wanted: list[tuple[str, str]] = []
-        if isinstance(op, (CreateBridge, CreateVxlan, CreateVeth)):
+        if isinstance(op, (CreateBridge, CreateDummy, CreateVxlan, CreateVeth)):
             wanted.append((op.ns, op.ifname))
         if isinstance(op, CreateVeth):
             wanted.append((op.peer_ns, op.peer_ifname))
@@ -419,13 +420,15 @@ class NetlinkKernel:
         _check_ns(op.ns)
         if isinstance(op, CreateVeth):
             return self._encode_veth(k, op, batch)
-        if isinstance(op, CreateBridge):
+        if isinstance(op, (CreateBridge, CreateDummy)):
             _check_ifname(op.ifname)
             self._must_be_free(op.ns, op.ifname)
             index = self._alloc(op.ns)
-            msgs = [_Msg(op.ns, rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp,
-                                                op.mtu), k, index)]
-            return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
+            msg = (rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp, op.mtu)
+                   if isinstance(op, CreateBridge)
+                   else rtnl.new_kind(self._next_seq(), op.ifname, "dummy", index, op.mtu))
+            return self._named(op.ns, op.ifname, index, op.alias, k,
+                               [_Msg(op.ns, msg, k, index)])
         if isinstance(op, CreateVxlan):
             return self._encode_vxlan(k, op, batch)
         if isinstance(op, DeleteLink):

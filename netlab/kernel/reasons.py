@@ -13,6 +13,7 @@ from netlab.plan.ops import (
     AddAddress,
     AddRoute,
     CreateBridge,
+    CreateDummy,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
@@ -30,6 +31,7 @@ ROOT_HINT = "run netlab as root (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN)"
 _KIND_OPTION = {
     CreateVeth: ("veth", "CONFIG_VETH"),
     CreateBridge: ("bridge", "CONFIG_BRIDGE"),
+    CreateDummy: ("dummy", "CONFIG_DUMMY"),
     CreateVxlan: ("vxlan", "CONFIG_VXLAN"),
     CreateTunTap: ("tun/tap", "CONFIG_TUN"),
 }
@@ -110,7 +112,7 @@ def _exists(op: Op) -> str:
     if isinstance(op, CreateVeth):
         return (f"an interface named {op.ifname} already exists in {op.ns}, "
                 f"or {op.peer_ifname} in {op.peer_ns}")
-    if isinstance(op, (CreateBridge, CreateTunTap, CreateVxlan)):
+    if isinstance(op, (CreateBridge, CreateDummy, CreateTunTap, CreateVxlan)):
         return f"an interface named {op.ifname} already exists in that node"
     if isinstance(op, AddAddress):
         return "that address is already on the interface"
@@ -118,6 +120,10 @@ def _exists(op: Op) -> str:
         return "that route already exists"
     return "already exists"
 
+
+# The kernel option behind each interface kind some kernels lack (asked by kernel/probe.py),
+# and its module.
+LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy")}
 
 # The kernel option behind each qdisc netlab sets.
 QDISC_OPTION = {"netem": "CONFIG_NET_SCH_NETEM", "tbf": "CONFIG_NET_SCH_TBF"}

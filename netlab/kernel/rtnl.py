@@ -154,6 +154,12 @@ def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None) ->
     return _new_link(seq, index, ifname, mtu, info)
 
 
+def new_kind(seq: int, ifname: str, kind: str, index: int = 0,
+             mtu: int | None = None) -> bytearray:
+    """A link of a kind that needs no settings (dummy); index 0: the kernel chooses."""
+    return _new_link(seq, index, ifname, mtu, nla_str(IFLA_INFO_KIND, kind))
+
+
 def new_vxlan(
     seq: int, index: int, ifname: str, vni: int, remote: str, local: str | None,
     dev_index: int | None, port: int, mtu: int | None, into_nsfd: int | None = None,

@@ -110,6 +110,23 @@ class CreateBridge(Op):
 
 
 @dataclass(frozen=True)
+class CreateDummy(Op):
+    """A dummy device: an interface of the node's own that is always up and goes nowhere
+    (an address that stays reachable whichever cable is down, a router's loopback)."""
+
+    kind: ClassVar[str] = "create-dummy"
+    ifname: str
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create dummy {self.ifname} in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateTunTap(Op):
     kind: ClassVar[str] = "create-tuntap"
     ifname: str
@@ -398,6 +415,7 @@ OP_TYPES: dict[str, type[Op]] = {
         DeleteNamespace,
         CreateVeth,
         CreateBridge,
+        CreateDummy,
         CreateTunTap,
         CreateVxlan,
         DeleteLink,

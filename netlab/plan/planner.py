@@ -19,6 +19,7 @@ from netlab.plan.ops import (
     AddAddress,
     AddRoute,
     CreateBridge,
+    CreateDummy,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
@@ -45,7 +46,7 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
     master: str | None = None  # the bridge this interface is a port of
@@ -248,6 +249,8 @@ def plan(
             spec = ifc.spec
             if ifc.kind == "bridge":
                 ops.append(CreateBridge(ns, ifc.name, spec.stp, spec.mtu, mark))
+            elif ifc.kind == "dummy":
+                ops.append(CreateDummy(ns, ifc.name, spec.mtu, mark))
             elif ifc.kind in ("tun", "tap"):
                 uid, gid = _uid(spec.owner), _gid(spec.group)
                 ops.append(CreateTunTap(ns, ifc.name, ifc.kind, uid, gid, spec.mtu, mark))

@@ -154,7 +154,7 @@ Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
 
 NodeKind = Literal["host", "router", "switch"]
-InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan"]
+InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy"]
 
 
 class _Strict(BaseModel):

@@ -522,7 +522,7 @@ class _Checker:
             else:
                 message = (
                     f"interface '{iname}' of node '{name}' is in no link; "
-                    "give it a kind (tun, tap, bridge, vxlan) or link it"
+                    "give it a kind (tun, tap, bridge, vxlan, dummy) or link it"
                 )
             self.add(path, message)
 

@@ -1,0 +1,75 @@
+"""The dummy kind without a kernel: planned, journaled, encoded as pyroute2 encodes it, and
+refused before anything is made when the kernel lacks it (its packets: test_kinds.py, in
+the stock-kernel VM)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from netlab.errors import EXIT_INPUT, TopologyError
+from netlab.kernel import probe, rtnl
+from netlab.plan import ops as o
+from netlab.plan.planner import plan
+from netlab.spec import load_text
+from netlab.support import refuse_unsupported
+
+DUMMY = """\
+name: dm
+nodes:
+  h1:
+    interfaces: {eth0: {addresses: [10.0.0.1/24]}}
+    routes: [{to: 192.0.2.1/32, via: 10.0.0.2}]
+  r1:
+    interfaces:
+      eth0: {addresses: [10.0.0.2/24]}
+      lo0: {kind: dummy, mtu: 9000, addresses: [192.0.2.1/32]}
+links:
+  - [h1:eth0, r1:eth0]
+"""
+WITHOUT_DUMMY = probe.Support(frozenset({"tbf", "netem"}), links=frozenset())
+
+
+def test_a_dummy_is_made_then_addressed_and_brought_up() -> None:
+    p = plan(load_text(DUMMY, "dm.yaml").topology)
+    made = p.ops.index(o.CreateDummy("netlab-dm-r1", "lo0", 9000, "netlab:dm"))
+    addressed = [i for i, op in enumerate(p.ops)
+                 if isinstance(op, o.AddAddress) and op.ifname == "lo0"]
+    up = [i for i, op in enumerate(p.ops) if isinstance(op, o.SetLinkUp) and op.ifname == "lo0"]
+    assert made < addressed[0] and made < up[0]
+    op = p.ops[made]
+    assert o.op_from_json(json.loads(json.dumps(op.to_json()))) == op
+    assert op.undo() == o.DeleteLink("netlab-dm-r1", "lo0", in_namespace=True)
+    assert op.describe() == "create dummy lo0 in netlab-dm-r1"
+
+
+def test_a_dummy_cannot_be_an_end_of_a_link() -> None:
+    from netlab.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        load_text(DUMMY.replace("[h1:eth0, r1:eth0]", "[h1:eth0, r1:lo0]"), "dm.yaml")
+    assert "r1:lo0 is a dummy device; only a veth" in str(info.value)
+
+
+def test_the_request_decodes_as_pyroute2_reads_it() -> None:
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    msg = ifinfmsg(bytes(rtnl.new_kind(7, "lo0", "dummy", 5, 9000)))
+    msg.decode()
+    assert msg["header"]["sequence_number"] == 7 and msg["index"] == 5
+    assert msg.get_attr("IFLA_IFNAME") == "lo0" and msg.get_attr("IFLA_MTU") == 9000
+    assert msg.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_KIND") == "dummy"
+
+
+def test_refused_before_anything_when_the_kernel_lacks_it() -> None:
+    loaded = load_text(DUMMY, "dm.yaml")
+    with probe.assumed(WITHOUT_DUMMY), pytest.raises(TopologyError) as info:
+        refuse_unsupported(loaded.topology, loaded)
+    error = info.value
+    assert error.exit_code == EXIT_INPUT
+    assert str(error) == ("dm.yaml:9: nodes.r1.interfaces.lo0.kind: r1:lo0 is a dummy "
+                          "device, which this kernel lacks (CONFIG_DUMMY)")
+    assert error.hint == "enable CONFIG_DUMMY in the kernel (or load its module: modprobe dummy)"
+    with probe.assumed(probe.Support(frozenset({"tbf"}))):  # a kernel that has it
+        refuse_unsupported(loaded.topology, loaded)
