@@ -16,6 +16,7 @@ from netlab.plan.naming import SWITCH_BRIDGE
 from netlab.plan.ops import (
     CreateBridge,
     CreateDummy,
+    CreateMacvlan,
     CreateTunTap,
     CreateVeth,
     CreateVxlan,
@@ -82,13 +83,29 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
     """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
     mtus: dict[tuple[str, str], int] = {}
     for op in ops:
-        if isinstance(op, (CreateVeth, CreateBridge, CreateDummy, CreateTunTap, CreateVxlan,
-                           SetLink)) \
+        if isinstance(op, (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateTunTap,
+                           CreateVxlan, SetLink)) \
                 and op.mtu:
             mtus[(op.ns, op.ifname)] = op.mtu
             if isinstance(op, CreateVeth):
                 mtus[(op.peer_ns, op.peer_ifname)] = op.mtu
     return mtus
+
+
+def _kind_settings(node: str, ifname: str, want: ResolvedInterface | None,
+                   got: dict[str, Any] | None, drift: list[str]) -> tuple[str, Any] | None:
+    """A kind's own settings, now and planned (a macvlan's parent and mode), with the drift
+    between them; None for kinds without such settings."""
+    planned = (want.spec.macvlan.model_dump()
+               if want is not None and want.kind == "macvlan" and want.spec.macvlan else None)
+    now = (got or {}).get("macvlan")
+    if planned is None and now is None:
+        return None
+    if planned is not None and now is not None and now != planned:
+        drift.append(f"{node}: {ifname} is a macvlan on {now['parent']} in mode {now['mode']}; "
+                     f"the topology says on {planned['parent']} in mode {planned['mode']}")
+    return "macvlan", {"now": now, "planned": planned,
+                       "as_planned": now == planned}
 
 
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -137,6 +154,9 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 "planned": want is not None,
                 "present": got is not None,
             }
+            settings = _kind_settings(name, ifname, want, got, drift)
+            if settings is not None:
+                entry[settings[0]] = settings[1]
             interfaces.append(entry)
             link_view.annotate(entry, name, ns, want, link_now.get(ifname), drift)
             if present and want and not got:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "topology-reference.md"
 
 # The order of sections; definitions the schema gains later follow, in alphabetical order.
-ORDER = ["Node", "Interface", "Vxlan", "Route", "Link", "Check"]
+ORDER = ["Node", "Interface", "Vxlan", "Macvlan", "Route", "Link", "Check"]
 
 # Used only where the schema has no description of its own.
 NOTES: dict[tuple[str, str], str] = {
@@ -41,7 +41,7 @@ NOTES: dict[tuple[str, str], str] = {
     "JSON document). A command that fails rolls the lab back.",
     ("Interface", "kind"): "`veth` (implied by a link), `tun`, `tap`, `bridge`, `vxlan` "
     "(implied by `vxlan:`), `dummy` (an interface leading nowhere, always up; "
-    "needs `CONFIG_DUMMY`).",
+    "needs `CONFIG_DUMMY`), `macvlan` (implied by `macvlan:`).",
     ("Interface", "addresses"): "Addresses with prefix length, IPv4 or IPv6: `10.0.1.1/24`, "
     "`fd00:1::1/64`.",
     ("Interface", "mtu"): "The interface's MTU.",
@@ -51,7 +51,14 @@ NOTES: dict[tuple[str, str], str] = {
     ("Interface", "ports"): "bridge: the interfaces of this node that become its ports.",
     ("Interface", "stp"): "bridge: spanning tree on.",
     ("Interface", "vxlan"): "A VXLAN tunnel endpoint (unicast); makes the interface a vxlan.",
+    ("Interface", "macvlan"): "An interface with a MAC of its own on another interface of "
+    "the node (its parent's wire); makes the interface a macvlan.",
     ("Interface", "up"): "Bring the interface up.",
+    ("Macvlan", "parent"): "The node's interface it sits on (veth, tap, bridge, vxlan, dummy; "
+    "not a bridge port).",
+    ("Macvlan", "mode"): "`bridge` (macvlans on one parent reach each other directly), "
+    "`vepa` (only through the wire), `private` (never), `passthru` (one macvlan owns the "
+    "parent).",
     ("Vxlan", "id"): "The VXLAN network identifier (VNI).",
     ("Vxlan", "remote"): "The IP address of the far tunnel end.",
     ("Vxlan", "local"): "The local IP address the tunnel is sent from.",

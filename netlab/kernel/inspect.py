@@ -54,6 +54,7 @@ _LINK_ATTRS = frozenset({rtnl.IFLA_ADDRESS, rtnl.IFLA_IFNAME, rtnl.IFLA_MTU, IFL
                          rtnl.IFLA_IFALIAS, IFLA_STATS64, IFLA_LINK_NETNSID}) | linkstate.ATTRS
 _INFO_ATTRS = frozenset({rtnl.IFLA_INFO_KIND, rtnl.IFLA_INFO_DATA})
 _TUN_ATTRS = frozenset({IFLA_TUN_OWNER, IFLA_TUN_GROUP, IFLA_TUN_TYPE})
+_MACVLAN_ATTRS = frozenset({rtnl.IFLA_MACVLAN_MODE})
 _ADDR_ATTRS = frozenset({rtnl.IFA_ADDRESS, rtnl.IFA_LOCAL})
 _ROUTE_ATTRS = frozenset({rtnl.RTA_DST, rtnl.RTA_OIF, rtnl.RTA_GATEWAY, rtnl.RTA_PRIORITY,
                           RTA_TABLE})
@@ -203,6 +204,14 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
         "rx_packets": rx_packets,
         "tx_packets": tx_packets,
     }
+    if kind == "macvlan":
+        mv = info_attrs.get(rtnl.IFLA_INFO_DATA)
+        mode = _u32(_attrs(mv, 0, len(mv), _MACVLAN_ATTRS).get(rtnl.IFLA_MACVLAN_MODE)
+                    if mv is not None else None)
+        modes = {v: k for k, v in rtnl.MACVLAN_MODES.items()}
+        parent = _u32(attrs.get(IFLA_LINK))
+        entry["macvlan"] = {"parent": names.get(parent) if parent else None,
+                            "mode": modes.get(mode, str(mode)) if mode is not None else None}
     if kind == "veth":
         # The peer's index in its own namespace; that namespace by its id as seen from here.
         entry["peer_index"] = _u32(attrs.get(IFLA_LINK))

@@ -29,6 +29,7 @@ from netlab.plan.ops import (
     AddRoute,
     CreateBridge,
     CreateDummy,
+    CreateMacvlan,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
@@ -46,9 +47,9 @@ from netlab.plan.ops import (
     SetSysctl,
 )
 
-NETLINK_OPS = (CreateVeth, CreateBridge, CreateDummy, CreateVxlan, DeleteLink, SetLink, SetLinkUp,
-               SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute, SetQdisc,
-               DeleteQdisc)
+NETLINK_OPS = (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateVxlan, DeleteLink,
+               SetLink, SetLinkUp, SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute,
+               SetQdisc, DeleteQdisc)
 IFNAMSIZ = 15
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
@@ -396,7 +397,7 @@ class NetlinkKernel:
         """A create with a chosen ifindex is refused as 'exists' when that index is in use
         by another link: if no link has the name, that is what happened."""
         wanted: list[tuple[str, str]] = []
-        if isinstance(op, (CreateBridge, CreateDummy, CreateVxlan, CreateVeth)):
+        if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateVxlan, CreateVeth)):
             wanted.append((op.ns, op.ifname))
         if isinstance(op, CreateVeth):
             wanted.append((op.peer_ns, op.peer_ifname))
@@ -431,6 +432,17 @@ class NetlinkKernel:
                                [_Msg(op.ns, msg, k, index)])
         if isinstance(op, CreateVxlan):
             return self._encode_vxlan(k, op, batch)
+        if isinstance(op, CreateMacvlan):
+            _check_ifname(op.ifname)
+            if op.mode not in rtnl.MACVLAN_MODES:
+                raise _Refused(f"invalid macvlan mode {op.mode!r} "
+                               f"({', '.join(rtnl.MACVLAN_MODES)})")
+            parent = self._index(op.ns, op.parent)
+            self._must_be_free(op.ns, op.ifname)
+            index = self._alloc(op.ns)
+            msg = rtnl.new_macvlan(self._next_seq(), index, op.ifname, parent, op.mode, op.mtu)
+            return self._named(op.ns, op.ifname, index, op.alias, k,
+                               [_Msg(op.ns, msg, k, index)])
         if isinstance(op, DeleteLink):
             index = self._index(op.ns, op.ifname)
             del self._links[op.ns][op.ifname]

@@ -14,6 +14,7 @@ from netlab.plan.ops import (
     AddRoute,
     CreateBridge,
     CreateDummy,
+    CreateMacvlan,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
@@ -32,6 +33,7 @@ _KIND_OPTION = {
     CreateVeth: ("veth", "CONFIG_VETH"),
     CreateBridge: ("bridge", "CONFIG_BRIDGE"),
     CreateDummy: ("dummy", "CONFIG_DUMMY"),
+    CreateMacvlan: ("macvlan", "CONFIG_MACVLAN"),
     CreateVxlan: ("vxlan", "CONFIG_VXLAN"),
     CreateTunTap: ("tun/tap", "CONFIG_TUN"),
 }
@@ -112,7 +114,7 @@ def _exists(op: Op) -> str:
     if isinstance(op, CreateVeth):
         return (f"an interface named {op.ifname} already exists in {op.ns}, "
                 f"or {op.peer_ifname} in {op.peer_ns}")
-    if isinstance(op, (CreateBridge, CreateDummy, CreateTunTap, CreateVxlan)):
+    if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateTunTap, CreateVxlan)):
         return f"an interface named {op.ifname} already exists in that node"
     if isinstance(op, AddAddress):
         return "that address is already on the interface"

@@ -160,6 +160,19 @@ def new_kind(seq: int, ifname: str, kind: str, index: int = 0,
     return _new_link(seq, index, ifname, mtu, nla_str(IFLA_INFO_KIND, kind))
 
 
+# The kernel's MACVLAN_MODE_* (linux/if_link.h).
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+IFLA_MACVLAN_MODE = 1
+IFLA_LINK = 5
+
+
+def new_macvlan(seq: int, index: int, ifname: str, parent_index: int, mode: str,
+                mtu: int | None) -> bytearray:
+    info = nla_str(IFLA_INFO_KIND, "macvlan") + nla(
+        IFLA_INFO_DATA, nla_u32(IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))
+    return _new_link(seq, index, ifname, mtu, info, nla_u32(IFLA_LINK, parent_index))
+
+
 def new_vxlan(
     seq: int, index: int, ifname: str, vni: int, remote: str, local: str | None,
     dev_index: int | None, port: int, mtu: int | None, into_nsfd: int | None = None,

@@ -127,6 +127,22 @@ class CreateDummy(Op):
 
 
 @dataclass(frozen=True)
+class CreateMacvlan(Op):
+    kind: ClassVar[str] = "create-macvlan"
+    ifname: str
+    parent: str
+    mode: str  # private, vepa, bridge, passthru
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create macvlan {self.ifname} on {self.parent} (mode {self.mode}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateTunTap(Op):
     kind: ClassVar[str] = "create-tuntap"
     ifname: str
@@ -416,6 +432,7 @@ OP_TYPES: dict[str, type[Op]] = {
         CreateVeth,
         CreateBridge,
         CreateDummy,
+        CreateMacvlan,
         CreateTunTap,
         CreateVxlan,
         DeleteLink,

@@ -20,6 +20,7 @@ from netlab.plan.ops import (
     AddRoute,
     CreateBridge,
     CreateDummy,
+    CreateMacvlan,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
@@ -46,7 +47,7 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan, dummy
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
     master: str | None = None  # the bridge this interface is a port of
@@ -138,7 +139,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         for ifname, spec in node.interfaces.items():
             if ifname in ifaces[name]:
                 continue
-            kind = spec.kind or ("vxlan" if spec.vxlan else "veth")
+            kind = spec.implied_kind or "veth"
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
             for port in spec.ports:
@@ -263,6 +264,11 @@ def plan(
                         ifc.spec.mtu, mark,
                     )
                 )
+        # Last: a macvlan's parent may be any of the node's other devices.
+        for ifc in ifaces[name]:
+            if ifc.kind == "macvlan" and ifc.spec.macvlan:
+                mv = ifc.spec.macvlan
+                ops.append(CreateMacvlan(ns, ifc.name, mv.parent, mv.mode, ifc.spec.mtu, mark))
 
     for name, node in nodes.items():
         ops.extend(_node_ops(lab, name, node, ifaces[name]))

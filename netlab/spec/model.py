@@ -154,7 +154,9 @@ Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
 
 NodeKind = Literal["host", "router", "switch"]
-InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy"]
+InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan"]
+# How a macvlan meets the others on its parent (the kernel's MACVLAN_MODE_*).
+MacvlanMode = Literal["private", "vepa", "bridge", "passthru"]
 
 
 class _Strict(BaseModel):
@@ -171,6 +173,13 @@ class Vxlan(_Strict):
     port: Annotated[int, Field(ge=1, le=65535), NotBool] = 4789
 
 
+class Macvlan(_Strict):
+    """An interface of its own MAC on another interface of the node (its parent's wire)."""
+
+    parent: IfName
+    mode: MacvlanMode = "bridge"
+
+
 class Interface(_Strict):
     kind: InterfaceKind | None = None  # None: veth when linked, otherwise from other keys
     addresses: list[Cidr] = Field(default_factory=list)
@@ -181,7 +190,18 @@ class Interface(_Strict):
     ports: list[IfName] = Field(default_factory=list)  # bridge: interfaces enslaved to it
     stp: bool = False  # bridge: spanning tree
     vxlan: Vxlan | None = None
+    macvlan: Macvlan | None = None
     up: bool = True
+
+    @property
+    def implied_kind(self) -> InterfaceKind | None:
+        """The kind given, or the one its settings imply (vxlan:, macvlan:); None: a veth
+        when linked."""
+        if self.kind is None and self.vxlan is not None:
+            return "vxlan"
+        if self.kind is None and self.macvlan is not None:
+            return "macvlan"
+        return self.kind
 
     @model_validator(mode="before")
     @classmethod

@@ -266,10 +266,10 @@ class _Checker:
             self.add(path, f"'{text}' is the loopback device; it cannot be linked")
             return None
         declared = node.interfaces.get(iface)
-        if declared is not None and declared.kind not in (None, "veth"):
+        if declared is not None and declared.implied_kind not in (None, "veth"):
             self.add(
                 path,
-                f"{name}:{iface} is a {declared.kind} device; only a veth "
+                f"{name}:{iface} is a {declared.implied_kind} device; only a veth "
                 "(no kind, or kind: veth) can be an end of a link",
             )
             return None
@@ -476,8 +476,8 @@ class _Checker:
         kind = iface.kind
         if node.kind == "switch" and iname == SWITCH_BRIDGE:
             kind = "bridge"
-        if kind is None and iface.vxlan is not None:
-            kind = "vxlan"  # its settings say what it is (the planner reads it so too)
+        if kind is None:
+            kind = iface.implied_kind  # its settings say what it is (the planner reads so too)
         if iname == LOOPBACK:
             for key in sorted(given - {"addresses", "mtu", "up"}):
                 self.add(
@@ -508,6 +508,10 @@ class _Checker:
             self.add(f"{path}.vxlan", "'vxlan' settings are only for kind: vxlan")
         if kind == "vxlan":
             self.vxlan(name, node, iname, iface)
+        if iface.macvlan is not None and kind != "macvlan":
+            self.add(f"{path}.macvlan", "'macvlan' settings are only for kind: macvlan")
+        if kind == "macvlan":
+            self.macvlan(name, iname, iface, port_of)
         if kind in ("tun", "tap"):
             self.owner(f"{path}.owner", iface.owner, user=True)
             self.owner(f"{path}.group", iface.group, user=False)
@@ -522,9 +526,36 @@ class _Checker:
             else:
                 message = (
                     f"interface '{iname}' of node '{name}' is in no link; "
-                    "give it a kind (tun, tap, bridge, vxlan, dummy) or link it"
+                    "give it a kind (tun, tap, bridge, vxlan, dummy, macvlan) or link it"
                 )
             self.add(path, message)
+
+    def macvlan(self, name: str, iname: str, iface: Interface, port_of: dict[str, str]) -> None:
+        path = f"nodes.{name}.interfaces.{iname}"
+        settings = iface.macvlan
+        if settings is None:
+            self.add(path, "a macvlan interface needs its settings: "
+                           "macvlan: {parent: eth0, mode: bridge}")
+            return
+        parent = settings.parent
+        node = self.topo.nodes[name]
+        declared = node.interfaces.get(parent)
+        where = f"{path}.macvlan.parent"
+        if parent == iname:
+            self.add(where, f"'{iname}' cannot be its own parent")
+        elif parent == LOOPBACK:
+            self.add(where, "the loopback device cannot be a macvlan's parent")
+        elif parent not in self.interfaces_of(name):
+            known = ", ".join(i for i in self.interfaces_of(name) if i != iname) or "none"
+            self.add(where, f"'{parent}' is not an interface of node '{name}' "
+                            f"(its interfaces: {known})")
+        elif declared is not None and declared.implied_kind in ("tun", "macvlan"):
+            self.add(where, f"'{parent}' is a {declared.implied_kind} device; a macvlan's "
+                            "parent is an Ethernet device of the node (veth, tap, bridge, "
+                            "vxlan, dummy)")
+        elif parent in port_of:
+            self.add(where, f"'{parent}' is a port of bridge '{port_of[parent]}', which "
+                            "takes all its frames; put the macvlan on the bridge instead")
 
     def vxlan(self, name: str, node: Node, iname: str, iface: Interface) -> None:
         path = f"nodes.{name}.interfaces.{iname}"

@@ -69,6 +69,10 @@ def _link_words(iface: dict[str, Any]) -> str:
         words.append(f"in {iface['master']}")
     if iface["kind"] in ("tun", "tap") and iface.get("owner") is not None:
         words.append(f"owner {iface['owner']}")
+    macvlan = (iface.get("macvlan") or {}).get("now") or (iface.get("macvlan") or {}).get(
+        "planned")
+    if macvlan:
+        words.append(f"on {macvlan['parent']} ({macvlan['mode']})")
     return ", ".join(words)
 
 

@@ -1,9 +1,10 @@
-"""Interface kinds some kernels lack, on a real kernel: made and carrying packets where the
-kernel has them (the stock-kernel VM: tests/stockvm.py), refused before anything is made
-(exit 2, naming the kernel option) where it lacks them."""
+"""Interface kinds on a real kernel: a macvlan here; those some kernels lack made and carrying
+packets where the kernel has them (the stock-kernel VM: tests/stockvm.py), refused before
+anything is made (exit 2, naming the kernel option) where it lacks them."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -58,3 +59,50 @@ def test_a_dummy_address_is_reached_through_its_node(netlab_lab: LabFactory,
     shown = subprocess.run(["ip", "-n", lab.namespace("r1"), "-d", "link", "show", "lo0"],
                            capture_output=True, text=True, check=True).stdout
     assert "dummy" in shown and f"alias netlab:{lab.name}" in shown
+
+
+MACVLAN = """\
+name: mv
+nodes:
+  h1:
+    # Only the interface that has an address answers ARP for it: h2 learns mv0's own MAC.
+    sysctls: {net.ipv4.conf.all.arp_ignore: 1}
+    interfaces:
+      mv0: {macvlan: {parent: eth0, mode: bridge}, addresses: [10.0.0.11/24]}
+  h2:
+    interfaces: {eth0: {addresses: [10.0.0.2/24]}}
+links:
+  - [h1:eth0, h2:eth0]
+"""
+
+
+def ip_json(ns: str, *args: str) -> list[dict[str, object]]:
+    out = subprocess.run(["ip", "-j", "-n", ns, *args], capture_output=True, text=True,
+                         check=True).stdout
+    return list(json.loads(out))
+
+
+def test_a_macvlan_answers_with_its_own_mac_on_its_parents_wire(netlab_lab: LabFactory,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "mv.yaml"
+    path.write_text(MACVLAN)
+    lab = netlab_lab(path)
+    assert lab.ping("h2", "10.0.0.11")
+    h1 = lab.namespace("h1")
+    [mv0] = ip_json(h1, "-d", "link", "show", "mv0")
+    [eth0] = ip_json(h1, "link", "show", "eth0")
+    assert mv0["linkinfo"]["info_kind"] == "macvlan"  # type: ignore[index]
+    assert mv0["linkinfo"]["info_data"]["mode"] == "bridge"  # type: ignore[index]
+    neighbours = {n["dst"]: n.get("lladdr") for n in ip_json(lab.namespace("h2"), "neigh")}
+    assert neighbours["10.0.0.11"] == mv0["address"] != eth0["address"]
+    doc = lab.status()
+    assert doc["drift"] == []
+    settings = iface(doc, "h1", "mv0")["macvlan"]
+    assert settings == {"now": {"parent": "eth0", "mode": "bridge"},
+                        "planned": {"parent": "eth0", "mode": "bridge"}, "as_planned": True}
+    # changed behind netlab's back: status tells
+    subprocess.run(["ip", "-n", h1, "link", "set", "mv0", "type", "macvlan", "mode", "vepa"],
+                   check=True)
+    assert lab.status()["drift"] == ["h1: mv0 is a macvlan on eth0 in mode vepa; the "
+                                     "topology says on eth0 in mode bridge"]
+    assert "on eth0 (vepa)" in netlab("status", "-l", lab.name).stdout

@@ -1,6 +1,6 @@
-"""The dummy kind without a kernel: planned, journaled, encoded as pyroute2 encodes it, and
-refused before anything is made when the kernel lacks it (its packets: test_kinds.py, in
-the stock-kernel VM)."""
+"""Interface kinds without a kernel: dummy and macvlan planned, journaled, encoded as
+pyroute2 reads them, drawn; dummy refused before anything is made when the kernel lacks it
+(their packets: tests/integration/test_kinds.py; dummy's in the stock-kernel VM)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from netlab import graph
 from netlab.errors import EXIT_INPUT, TopologyError
 from netlab.kernel import probe, rtnl
 from netlab.plan import ops as o
@@ -73,3 +74,41 @@ def test_refused_before_anything_when_the_kernel_lacks_it() -> None:
     assert error.hint == "enable CONFIG_DUMMY in the kernel (or load its module: modprobe dummy)"
     with probe.assumed(probe.Support(frozenset({"tbf"}))):  # a kernel that has it
         refuse_unsupported(loaded.topology, loaded)
+
+
+MACVLAN = """\
+name: mv
+nodes:
+  h1:
+    interfaces:
+      mv0: {macvlan: {parent: eth0, mode: vepa}, addresses: [10.0.0.11/24]}
+  h2:
+    interfaces: {eth0: {addresses: [10.0.0.2/24]}}
+links:
+  - [h1:eth0, h2:eth0]
+"""
+
+
+def test_a_macvlan_is_made_on_its_parent_once_that_exists() -> None:
+    topology = load_text(MACVLAN, "mv.yaml").topology
+    p = plan(topology)
+    op = o.CreateMacvlan("netlab-mv-h1", "mv0", "eth0", "vepa", None, "netlab:mv")
+    made = p.ops.index(op)
+    parent = next(i for i, x in enumerate(p.ops)
+                  if isinstance(x, o.CreateVeth) and x.ifname == "eth0")
+    assert parent < made
+    assert o.op_from_json(json.loads(json.dumps(op.to_json()))) == op
+    assert op.describe() == "create macvlan mv0 on eth0 (mode vepa) in netlab-mv-h1"
+    drawn = graph.mermaid(graph.build(topology, p))
+    assert "mv0 macvlan 10.0.0.11/24 on eth0 (vepa)" in drawn
+
+
+def test_the_macvlan_request_decodes_as_pyroute2_reads_it() -> None:
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    msg = ifinfmsg(bytes(rtnl.new_macvlan(9, 6, "mv0", 2, "vepa", None)))
+    msg.decode()
+    assert msg["index"] == 6 and msg.get_attr("IFLA_LINK") == 2
+    info = msg.get_attr("IFLA_LINKINFO")
+    assert info.get_attr("IFLA_INFO_KIND") == "macvlan"
+    assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_MACVLAN_MODE") == "vepa"
