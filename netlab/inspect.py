@@ -19,6 +19,7 @@ from netlab.plan.ops import (
     CreateMacvlan,
     CreateTunTap,
     CreateVeth,
+    CreateVlan,
     CreateVxlan,
     Op,
     SetLink,
@@ -83,8 +84,8 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
     """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
     mtus: dict[tuple[str, str], int] = {}
     for op in ops:
-        if isinstance(op, (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateTunTap,
-                           CreateVxlan, SetLink)) \
+        if isinstance(op, (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
+                           CreateTunTap, CreateVxlan, SetLink)) \
                 and op.mtu:
             mtus[(op.ns, op.ifname)] = op.mtu
             if isinstance(op, CreateVeth):
@@ -94,18 +95,24 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
 
 def _kind_settings(node: str, ifname: str, want: ResolvedInterface | None,
                    got: dict[str, Any] | None, drift: list[str]) -> tuple[str, Any] | None:
-    """A kind's own settings, now and planned (a macvlan's parent and mode), with the drift
-    between them; None for kinds without such settings."""
-    planned = (want.spec.macvlan.model_dump()
-               if want is not None and want.kind == "macvlan" and want.spec.macvlan else None)
-    now = (got or {}).get("macvlan")
-    if planned is None and now is None:
-        return None
-    if planned is not None and now is not None and now != planned:
-        drift.append(f"{node}: {ifname} is a macvlan on {now['parent']} in mode {now['mode']}; "
-                     f"the topology says on {planned['parent']} in mode {planned['mode']}")
-    return "macvlan", {"now": now, "planned": planned,
-                       "as_planned": now == planned}
+    """A kind's own settings, now and planned (a macvlan's parent and mode, a vlan's parent
+    and id), with the drift between them; None for kinds without such settings."""
+    for kind in _SETTINGS_WORDS:
+        spec = getattr(want.spec, kind) if want is not None and want.kind == kind else None
+        planned = spec.model_dump() if spec is not None else None
+        now = (got or {}).get(kind)
+        if planned is None and now is None:
+            continue
+        if planned is not None and now is not None and now != planned:
+            words = _SETTINGS_WORDS[kind]
+            drift.append(f"{node}: {ifname} is a {kind} {words.format(**now)}; the topology "
+                         f"says {words.format(**planned)}")
+        return kind, {"now": now, "planned": planned, "as_planned": now == planned}
+    return None
+
+
+# The kinds with settings of their own, and how to say them.
+_SETTINGS_WORDS = {"macvlan": "on {parent} in mode {mode}", "vlan": "{id} on {parent}"}
 
 
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:

@@ -54,10 +54,11 @@ def _kind_uses(topology: Topology) -> list[tuple[str, str, str]]:
     """(path, node:interface, kind) of each interface whose kind some kernels lack."""
     from netlab.kernel.reasons import LINK_OPTION
 
-    return [(f"nodes.{name}.interfaces.{iname}.kind", f"{name}:{iname}", iface.kind)
+    return [(f"nodes.{name}.interfaces.{iname}" + (".kind" if iface.kind else ""),
+             f"{name}:{iname}", str(iface.implied_kind))
             for name, node in topology.nodes.items()
             for iname, iface in node.interfaces.items()
-            if iface.kind in LINK_OPTION]
+            if iface.implied_kind in LINK_OPTION]
 
 
 def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "topology-reference.md"
 
 # The order of sections; definitions the schema gains later follow, in alphabetical order.
-ORDER = ["Node", "Interface", "Vxlan", "Macvlan", "Route", "Link", "Check"]
+ORDER = ["Node", "Interface", "Vxlan", "Macvlan", "Vlan", "Route", "Link", "Check"]
 
 # Used only where the schema has no description of its own.
 NOTES: dict[tuple[str, str], str] = {
@@ -41,7 +41,8 @@ NOTES: dict[tuple[str, str], str] = {
     "JSON document). A command that fails rolls the lab back.",
     ("Interface", "kind"): "`veth` (implied by a link), `tun`, `tap`, `bridge`, `vxlan` "
     "(implied by `vxlan:`), `dummy` (an interface leading nowhere, always up; "
-    "needs `CONFIG_DUMMY`), `macvlan` (implied by `macvlan:`).",
+    "needs `CONFIG_DUMMY`), `macvlan` (implied by `macvlan:`), `vlan` (implied by `vlan:`; "
+    "needs `CONFIG_VLAN_8021Q`).",
     ("Interface", "addresses"): "Addresses with prefix length, IPv4 or IPv6: `10.0.1.1/24`, "
     "`fd00:1::1/64`.",
     ("Interface", "mtu"): "The interface's MTU.",
@@ -54,6 +55,12 @@ NOTES: dict[tuple[str, str], str] = {
     ("Interface", "macvlan"): "An interface with a MAC of its own on another interface of "
     "the node (its parent's wire); makes the interface a macvlan.",
     ("Interface", "up"): "Bring the interface up.",
+    ("Interface", "vlan"): "An 802.1Q VLAN on another interface of the node: what it sends "
+    "leaves that one tagged (a router on a stick: `eth0.10: {vlan: {parent: eth0, id: 10}}`); "
+    "makes the interface a vlan.",
+    ("Vlan", "parent"): "The node's interface whose wire carries the tagged frames (veth, "
+    "tap, bridge, vxlan, dummy).",
+    ("Vlan", "id"): "The VLAN id, 1 to 4094; one vlan per id on a parent.",
     ("Macvlan", "parent"): "The node's interface it sits on (veth, tap, bridge, vxlan, dummy; "
     "not a bridge port).",
     ("Macvlan", "mode"): "`bridge` (macvlans on one parent reach each other directly), "

@@ -33,6 +33,7 @@ from netlab.plan.ops import (
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
+    CreateVlan,
     CreateVxlan,
     DeleteAddress,
     DeleteLink,
@@ -47,9 +48,9 @@ from netlab.plan.ops import (
     SetSysctl,
 )
 
-NETLINK_OPS = (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateVxlan, DeleteLink,
-               SetLink, SetLinkUp, SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute,
-               SetQdisc, DeleteQdisc)
+NETLINK_OPS = (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan, CreateVxlan,
+               DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress, DeleteAddress, AddRoute,
+               DeleteRoute, SetQdisc, DeleteQdisc)
 IFNAMSIZ = 15
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
@@ -397,7 +398,8 @@ class NetlinkKernel:
         """A create with a chosen ifindex is refused as 'exists' when that index is in use
         by another link: if no link has the name, that is what happened."""
         wanted: list[tuple[str, str]] = []
-        if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateVxlan, CreateVeth)):
+        if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateVlan, CreateVxlan,
+                           CreateVeth)):
             wanted.append((op.ns, op.ifname))
         if isinstance(op, CreateVeth):
             wanted.append((op.peer_ns, op.peer_ifname))
@@ -432,17 +434,8 @@ class NetlinkKernel:
                                [_Msg(op.ns, msg, k, index)])
         if isinstance(op, CreateVxlan):
             return self._encode_vxlan(k, op, batch)
-        if isinstance(op, CreateMacvlan):
-            _check_ifname(op.ifname)
-            if op.mode not in rtnl.MACVLAN_MODES:
-                raise _Refused(f"invalid macvlan mode {op.mode!r} "
-                               f"({', '.join(rtnl.MACVLAN_MODES)})")
-            parent = self._index(op.ns, op.parent)
-            self._must_be_free(op.ns, op.ifname)
-            index = self._alloc(op.ns)
-            msg = rtnl.new_macvlan(self._next_seq(), index, op.ifname, parent, op.mode, op.mtu)
-            return self._named(op.ns, op.ifname, index, op.alias, k,
-                               [_Msg(op.ns, msg, k, index)])
+        if isinstance(op, (CreateMacvlan, CreateVlan)):
+            return self._encode_on_parent(k, op)
         if isinstance(op, DeleteLink):
             index = self._index(op.ns, op.ifname)
             del self._links[op.ns][op.ifname]
@@ -493,6 +486,22 @@ class NetlinkKernel:
                             peer_fd, op.mtu)
         msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
         return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs)
+
+    def _encode_on_parent(self, k: int, op: CreateMacvlan | CreateVlan) -> list[_Msg]:
+        """A macvlan or vlan: a device on another of the node's devices."""
+        _check_ifname(op.ifname)
+        if isinstance(op, CreateMacvlan) and op.mode not in rtnl.MACVLAN_MODES:
+            raise _Refused(f"invalid macvlan mode {op.mode!r} ({', '.join(rtnl.MACVLAN_MODES)})")
+        if isinstance(op, CreateVlan) and not 1 <= op.vid <= 4094:
+            raise _Refused(f"invalid vlan id {op.vid} (1 to 4094)")
+        parent = self._index(op.ns, op.parent)
+        self._must_be_free(op.ns, op.ifname)
+        index = self._alloc(op.ns)
+        seq = self._next_seq()
+        msg = (rtnl.new_macvlan(seq, index, op.ifname, parent, op.mode, op.mtu)
+               if isinstance(op, CreateMacvlan)
+               else rtnl.new_vlan(seq, index, op.ifname, parent, op.vid, op.mtu))
+        return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
 
     def _encode_vxlan(self, k: int, op: CreateVxlan, batch: _Batch) -> list[_Msg]:
         _check_ifname(op.ifname)

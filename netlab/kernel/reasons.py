@@ -18,6 +18,7 @@ from netlab.plan.ops import (
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
+    CreateVlan,
     CreateVxlan,
     DeleteAddress,
     DeleteNamespace,
@@ -34,6 +35,7 @@ _KIND_OPTION = {
     CreateBridge: ("bridge", "CONFIG_BRIDGE"),
     CreateDummy: ("dummy", "CONFIG_DUMMY"),
     CreateMacvlan: ("macvlan", "CONFIG_MACVLAN"),
+    CreateVlan: ("802.1Q vlan", "CONFIG_VLAN_8021Q"),
     CreateVxlan: ("vxlan", "CONFIG_VXLAN"),
     CreateTunTap: ("tun/tap", "CONFIG_TUN"),
 }
@@ -114,7 +116,8 @@ def _exists(op: Op) -> str:
     if isinstance(op, CreateVeth):
         return (f"an interface named {op.ifname} already exists in {op.ns}, "
                 f"or {op.peer_ifname} in {op.peer_ns}")
-    if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateTunTap, CreateVxlan)):
+    if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateVlan, CreateTunTap,
+                       CreateVxlan)):
         return f"an interface named {op.ifname} already exists in that node"
     if isinstance(op, AddAddress):
         return "that address is already on the interface"
@@ -125,7 +128,7 @@ def _exists(op: Op) -> str:
 
 # The kernel option behind each interface kind some kernels lack (asked by kernel/probe.py),
 # and its module.
-LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy")}
+LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy"), "vlan": ("CONFIG_VLAN_8021Q", "8021q")}
 
 # The kernel option behind each qdisc netlab sets.
 QDISC_OPTION = {"netem": "CONFIG_NET_SCH_NETEM", "tbf": "CONFIG_NET_SCH_TBF"}

@@ -173,6 +173,17 @@ def new_macvlan(seq: int, index: int, ifname: str, parent_index: int, mode: str,
     return _new_link(seq, index, ifname, mtu, info, nla_u32(IFLA_LINK, parent_index))
 
 
+IFLA_VLAN_ID = 1
+
+
+def new_vlan(seq: int, index: int, ifname: str, parent_index: int, vid: int,
+             mtu: int | None) -> bytearray:
+    """An 802.1Q vlan on the parent (the kernel's default protocol)."""
+    info = nla_str(IFLA_INFO_KIND, "vlan") + nla(IFLA_INFO_DATA,
+                                                 nla(IFLA_VLAN_ID, struct.pack("=H", vid)))
+    return _new_link(seq, index, ifname, mtu, info, nla_u32(IFLA_LINK, parent_index))
+
+
 def new_vxlan(
     seq: int, index: int, ifname: str, vni: int, remote: str, local: str | None,
     dev_index: int | None, port: int, mtu: int | None, into_nsfd: int | None = None,

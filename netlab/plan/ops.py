@@ -143,6 +143,22 @@ class CreateMacvlan(Op):
 
 
 @dataclass(frozen=True)
+class CreateVlan(Op):
+    kind: ClassVar[str] = "create-vlan"
+    ifname: str
+    parent: str
+    vid: int
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create vlan {self.ifname} on {self.parent} (id {self.vid}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateTunTap(Op):
     kind: ClassVar[str] = "create-tuntap"
     ifname: str
@@ -433,6 +449,7 @@ OP_TYPES: dict[str, type[Op]] = {
         CreateBridge,
         CreateDummy,
         CreateMacvlan,
+        CreateVlan,
         CreateTunTap,
         CreateVxlan,
         DeleteLink,

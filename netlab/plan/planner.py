@@ -24,6 +24,7 @@ from netlab.plan.ops import (
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
+    CreateVlan,
     CreateVxlan,
     Op,
     RunCommand,
@@ -47,7 +48,7 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
     master: str | None = None  # the bridge this interface is a port of
@@ -264,7 +265,12 @@ def plan(
                         ifc.spec.mtu, mark,
                     )
                 )
-        # Last: a macvlan's parent may be any of the node's other devices.
+        # Last: vlans, then macvlans (whose parent may be a vlan), each on a device made
+        # before (validation refuses a parent of their own kinds).
+        for ifc in ifaces[name]:
+            if ifc.kind == "vlan" and ifc.spec.vlan:
+                vl = ifc.spec.vlan
+                ops.append(CreateVlan(ns, ifc.name, vl.parent, vl.id, ifc.spec.mtu, mark))
         for ifc in ifaces[name]:
             if ifc.kind == "macvlan" and ifc.spec.macvlan:
                 mv = ifc.spec.macvlan

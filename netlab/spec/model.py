@@ -154,7 +154,7 @@ Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
 
 NodeKind = Literal["host", "router", "switch"]
-InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan"]
+InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan"]
 # How a macvlan meets the others on its parent (the kernel's MACVLAN_MODE_*).
 MacvlanMode = Literal["private", "vepa", "bridge", "passthru"]
 
@@ -180,6 +180,14 @@ class Macvlan(_Strict):
     mode: MacvlanMode = "bridge"
 
 
+class Vlan(_Strict):
+    """An 802.1Q VLAN on another interface of the node: what it sends leaves that interface
+    tagged with `id`, and it receives what arrives there so tagged."""
+
+    parent: IfName
+    id: Annotated[int, Field(ge=1, le=4094), NotBool]
+
+
 class Interface(_Strict):
     kind: InterfaceKind | None = None  # None: veth when linked, otherwise from other keys
     addresses: list[Cidr] = Field(default_factory=list)
@@ -191,16 +199,19 @@ class Interface(_Strict):
     stp: bool = False  # bridge: spanning tree
     vxlan: Vxlan | None = None
     macvlan: Macvlan | None = None
+    vlan: Vlan | None = None
     up: bool = True
 
     @property
     def implied_kind(self) -> InterfaceKind | None:
-        """The kind given, or the one its settings imply (vxlan:, macvlan:); None: a veth
+        """The kind given, or the one its settings imply (vxlan:, macvlan:, vlan:); None: a veth
         when linked."""
         if self.kind is None and self.vxlan is not None:
             return "vxlan"
         if self.kind is None and self.macvlan is not None:
             return "macvlan"
+        if self.kind is None and self.vlan is not None:
+            return "vlan"
         return self.kind
 
     @model_validator(mode="before")

@@ -508,10 +508,13 @@ class _Checker:
             self.add(f"{path}.vxlan", "'vxlan' settings are only for kind: vxlan")
         if kind == "vxlan":
             self.vxlan(name, node, iname, iface)
-        if iface.macvlan is not None and kind != "macvlan":
-            self.add(f"{path}.macvlan", "'macvlan' settings are only for kind: macvlan")
+        for key in ("macvlan", "vlan"):
+            if getattr(iface, key) is not None and kind != key:
+                self.add(f"{path}.{key}", f"'{key}' settings are only for kind: {key}")
         if kind == "macvlan":
             self.macvlan(name, iname, iface, port_of)
+        if kind == "vlan":
+            self.vlan(name, iname, iface)
         if kind in ("tun", "tap"):
             self.owner(f"{path}.owner", iface.owner, user=True)
             self.owner(f"{path}.group", iface.group, user=False)
@@ -526,36 +529,62 @@ class _Checker:
             else:
                 message = (
                     f"interface '{iname}' of node '{name}' is in no link; "
-                    "give it a kind (tun, tap, bridge, vxlan, dummy, macvlan) or link it"
+                    "give it a kind (tun, tap, bridge, vxlan, dummy, macvlan, vlan) or link it"
                 )
             self.add(path, message)
 
     def macvlan(self, name: str, iname: str, iface: Interface, port_of: dict[str, str]) -> None:
         path = f"nodes.{name}.interfaces.{iname}"
-        settings = iface.macvlan
-        if settings is None:
+        if iface.macvlan is None:
             self.add(path, "a macvlan interface needs its settings: "
                            "macvlan: {parent: eth0, mode: bridge}")
             return
-        parent = settings.parent
-        node = self.topo.nodes[name]
-        declared = node.interfaces.get(parent)
-        where = f"{path}.macvlan.parent"
+        parent = iface.macvlan.parent
+        if self.parent(f"{path}.macvlan.parent", name, iname, parent, "macvlan") \
+                and parent in port_of:
+            self.add(f"{path}.macvlan.parent",
+                     f"'{parent}' is a port of bridge '{port_of[parent]}', which takes "
+                     "all its frames; put the macvlan on the bridge instead")
+
+    def vlan(self, name: str, iname: str, iface: Interface) -> None:
+        path = f"nodes.{name}.interfaces.{iname}"
+        if iface.vlan is None:
+            self.add(path, "a vlan interface needs its settings: vlan: {parent: eth0, id: 10}")
+            return
+        vlan = iface.vlan
+        if not self.parent(f"{path}.vlan.parent", name, iname, vlan.parent, "vlan"):
+            return
+        # The kernel keeps one vlan per (parent, id).
+        for other, iface2 in self.topo.nodes[name].interfaces.items():
+            if other == iname:
+                break
+            if iface2.vlan is not None and (iface2.vlan.parent, iface2.vlan.id) == (
+                    vlan.parent, vlan.id):
+                self.add(f"{path}.vlan.id", f"vlan {vlan.id} on {vlan.parent} is already "
+                                            f"'{other}'; give one another id")
+                return
+
+    def parent(self, where: str, name: str, iname: str, parent: str, kind: str) -> bool:
+        """Whether `parent` can carry a macvlan or vlan `iname` of node `name` (if not, the
+        problem is reported at `where`). A parent of such a kind is refused: the planner makes
+        vlans, then macvlans, each on a device made before."""
+        declared = self.topo.nodes[name].interfaces.get(parent)
+        unfit = ("tun", "macvlan", "vlan") if kind == "vlan" else ("tun", "macvlan")
         if parent == iname:
             self.add(where, f"'{iname}' cannot be its own parent")
         elif parent == LOOPBACK:
-            self.add(where, "the loopback device cannot be a macvlan's parent")
+            self.add(where, f"the loopback device cannot be a {kind}'s parent")
         elif parent not in self.interfaces_of(name):
             known = ", ".join(i for i in self.interfaces_of(name) if i != iname) or "none"
             self.add(where, f"'{parent}' is not an interface of node '{name}' "
                             f"(its interfaces: {known})")
-        elif declared is not None and declared.implied_kind in ("tun", "macvlan"):
-            self.add(where, f"'{parent}' is a {declared.implied_kind} device; a macvlan's "
+        elif declared is not None and declared.implied_kind in unfit:
+            self.add(where, f"'{parent}' is a {declared.implied_kind} device; a {kind}'s "
                             "parent is an Ethernet device of the node (veth, tap, bridge, "
-                            "vxlan, dummy)")
-        elif parent in port_of:
-            self.add(where, f"'{parent}' is a port of bridge '{port_of[parent]}', which "
-                            "takes all its frames; put the macvlan on the bridge instead")
+                            f"vxlan, dummy{'' if kind == 'vlan' else ', vlan'})")
+        else:
+            return True
+        return False
 
     def vxlan(self, name: str, node: Node, iname: str, iface: Interface) -> None:
         path = f"nodes.{name}.interfaces.{iname}"

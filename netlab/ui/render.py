@@ -69,10 +69,12 @@ def _link_words(iface: dict[str, Any]) -> str:
         words.append(f"in {iface['master']}")
     if iface["kind"] in ("tun", "tap") and iface.get("owner") is not None:
         words.append(f"owner {iface['owner']}")
-    macvlan = (iface.get("macvlan") or {}).get("now") or (iface.get("macvlan") or {}).get(
-        "planned")
-    if macvlan:
-        words.append(f"on {macvlan['parent']} ({macvlan['mode']})")
+    for kind in ("macvlan", "vlan"):
+        settings = iface.get(kind) or {}
+        values = settings.get("now") or settings.get("planned")
+        if values:
+            setting = values["mode"] if kind == "macvlan" else f"id {values['id']}"
+            words.append(f"on {values['parent']} ({setting})")
     return ", ".join(words)
 
 

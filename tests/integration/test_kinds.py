@@ -106,3 +106,50 @@ def test_a_macvlan_answers_with_its_own_mac_on_its_parents_wire(netlab_lab: LabF
     assert lab.status()["drift"] == ["h1: mv0 is a macvlan on eth0 in mode vepa; the "
                                      "topology says on eth0 in mode bridge"]
     assert "on eth0 (vepa)" in netlab("status", "-l", lab.name).stdout
+
+
+VLANS = """\
+name: {name}
+nodes:
+  a:
+    interfaces:
+      eth0.10: {{vlan: {{parent: eth0, id: 10}}, addresses: [10.0.10.1/24]}}
+      eth0.20: {{vlan: {{parent: eth0, id: 20}}, addresses: [10.0.20.1/24]}}
+  b:
+    interfaces:
+      eth0.10: {{vlan: {{parent: eth0, id: 10}}, addresses: [10.0.10.2/24]}}
+      eth0.30: {{vlan: {{parent: eth0, id: 30}}, addresses: [10.0.20.2/24]}}
+links:
+  - [a:eth0, b:eth0]
+"""
+
+
+def test_vlan_refused_before_anything_is_made(tmp_path: Path) -> None:
+    if probe.qdiscs().missing_links().get("vlan") is None:
+        pytest.skip("this kernel has 802.1Q vlans (CONFIG_VLAN_8021Q): nothing to refuse")
+    name = unique_name("vlan")
+    path = tmp_path / "vlans.yaml"
+    path.write_text(VLANS.format(name=name))
+    result = netlab("up", str(path), check=2)
+    assert (f"{path}:5: nodes.a.interfaces.eth0.10: a:eth0.10 is a vlan device, which this "
+            "kernel lacks (CONFIG_VLAN_8021Q)") in result.stderr
+    assert "modprobe 8021q" in result.stderr
+    assert netlab_namespaces(f"netlab-{name}-") == set()
+
+
+@pytest.mark.stock_kernel
+def test_vlans_on_one_wire_carry_only_their_own_id(netlab_lab: LabFactory,
+                                                   tmp_path: Path) -> None:
+    path = tmp_path / "vlans.yaml"
+    path.write_text(VLANS.format(name="vlans"))
+    lab = netlab_lab(path)
+    assert lab.ping("a", "10.0.10.2")  # both ends in vlan 10
+    # the same subnet, but a sends in vlan 20 and b listens in vlan 30
+    assert not lab.ping("a", "10.0.20.2", timeout=0.5, count=3)
+    doc = lab.status()
+    assert doc["drift"] == []
+    assert iface(doc, "b", "eth0.30")["vlan"] == {
+        "now": {"parent": "eth0", "id": 30}, "planned": {"parent": "eth0", "id": 30},
+        "as_planned": True}
+    [shown] = ip_json(lab.namespace("a"), "-d", "link", "show", "eth0.20")
+    assert shown["linkinfo"]["info_data"]["id"] == 20  # type: ignore[index]

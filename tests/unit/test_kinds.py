@@ -1,6 +1,7 @@
-"""Interface kinds without a kernel: dummy and macvlan planned, journaled, encoded as
-pyroute2 reads them, drawn; dummy refused before anything is made when the kernel lacks it
-(their packets: tests/integration/test_kinds.py; dummy's in the stock-kernel VM)."""
+"""Interface kinds without a kernel: dummy, macvlan and vlan planned, journaled, encoded as
+pyroute2 reads them, drawn; dummy and vlan refused before anything is made when the kernel
+lacks them (their packets: tests/integration/test_kinds.py; dummy's and vlan's in the
+stock-kernel VM)."""
 
 from __future__ import annotations
 
@@ -112,3 +113,50 @@ def test_the_macvlan_request_decodes_as_pyroute2_reads_it() -> None:
     info = msg.get_attr("IFLA_LINKINFO")
     assert info.get_attr("IFLA_INFO_KIND") == "macvlan"
     assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_MACVLAN_MODE") == "vepa"
+
+
+VLAN = """\
+name: vl
+nodes:
+  r1:
+    interfaces:
+      eth0.10: {vlan: {parent: eth0, id: 10}, addresses: [10.0.10.1/24]}
+      mv0: {macvlan: {parent: eth0.10}}
+  h1: {}
+links:
+  - [r1:eth0, h1:eth0]
+"""
+
+
+def test_a_vlan_is_made_on_its_parent_before_a_macvlan_on_it() -> None:
+    topology = load_text(VLAN, "vl.yaml").topology
+    p = plan(topology)
+    op = o.CreateVlan("netlab-vl-r1", "eth0.10", "eth0", 10, None, "netlab:vl")
+    kinds = [x.kind for x in p.ops if isinstance(x, (o.CreateVeth, o.CreateVlan,
+                                                     o.CreateMacvlan))]
+    assert kinds == ["create-veth", "create-vlan", "create-macvlan"]
+    assert op in p.ops
+    assert o.op_from_json(json.loads(json.dumps(op.to_json()))) == op
+    assert "eth0.10 vlan 10.0.10.1/24 vlan 10 on eth0" in graph.mermaid(graph.build(topology, p))
+
+
+def test_the_vlan_request_decodes_as_pyroute2_reads_it() -> None:
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    msg = ifinfmsg(bytes(rtnl.new_vlan(9, 6, "eth0.10", 2, 10, 1496)))
+    msg.decode()
+    assert msg.get_attr("IFLA_LINK") == 2 and msg.get_attr("IFLA_MTU") == 1496
+    info = msg.get_attr("IFLA_LINKINFO")
+    assert info.get_attr("IFLA_INFO_KIND") == "vlan"
+    assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_VLAN_ID") == 10
+
+
+def test_a_vlan_refused_before_anything_when_the_kernel_lacks_8021q() -> None:
+    loaded = load_text(VLAN, "vl.yaml")
+    without = probe.Support(frozenset({"tbf", "netem"}), links=frozenset({"dummy"}))
+    with probe.assumed(without), pytest.raises(TopologyError) as info:
+        refuse_unsupported(loaded.topology, loaded)
+    assert str(info.value) == ("vl.yaml:5: nodes.r1.interfaces.eth0.10: r1:eth0.10 is a vlan "
+                               "device, which this kernel lacks (CONFIG_VLAN_8021Q)")
+    assert info.value.hint == ("enable CONFIG_VLAN_8021Q in the kernel "
+                               "(or load its module: modprobe 8021q)")
