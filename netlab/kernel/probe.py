@@ -11,9 +11,13 @@ one there: "not supported" (EOPNOTSUPP) means the kernel lacks it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import os
+import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,8 +84,25 @@ def assumed(support: Support) -> Iterator[None]:
             _cached = before
 
 
+# Modules that make a device of their own in the host's namespace when loaded with their
+# defaults (the kernel loads them so when asked for the kind): loaded first without it.
+_NO_DEFAULT_DEVICE = {"dummy": "numdummies=0"}
+
+
+def _load_without_default_devices() -> None:
+    for module, option in _NO_DEFAULT_DEVICE.items():
+        if os.path.exists(f"/sys/module/{module}"):
+            continue  # loaded already (or built in): asking makes nothing new
+        modprobe = shutil.which("modprobe") or "/sbin/modprobe"
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            # Fails quietly where the kernel lacks it: the probe then says so.
+            subprocess.run([modprobe, "-q", module, option], capture_output=True,
+                           timeout=10, check=False)
+
+
 def _ask() -> Support:
     result: list[Support | BaseException] = []
+    _load_without_default_devices()
 
     def scratch() -> None:
         # This thread alone moves to a new namespace, and ends there: nothing to clean up.

@@ -59,6 +59,9 @@ def test_a_dummy_address_is_reached_through_its_node(netlab_lab: LabFactory,
     shown = subprocess.run(["ip", "-n", lab.namespace("r1"), "-d", "link", "show", "lo0"],
                            capture_output=True, text=True, check=True).stdout
     assert "dummy" in shown and f"alias netlab:{lab.name}" in shown
+    # Loading the dummy module made no dummy0 of its own in the host's namespace.
+    assert "dummy0" not in subprocess.run(["ip", "-o", "link", "show"], capture_output=True,
+                                          text=True, check=True).stdout
 
 
 MACVLAN = """\
