@@ -13,17 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from netlab.plan.naming import SWITCH_BRIDGE
-from netlab.plan.ops import (
-    CreateBridge,
-    CreateDummy,
-    CreateMacvlan,
-    CreateTunTap,
-    CreateVeth,
-    CreateVlan,
-    CreateVxlan,
-    Op,
-    SetLink,
-)
+from netlab.plan.ops import LINK_MAKERS, CreateVeth, Op, SetLink
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -84,9 +74,7 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
     """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
     mtus: dict[tuple[str, str], int] = {}
     for op in ops:
-        if isinstance(op, (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
-                           CreateTunTap, CreateVxlan, SetLink)) \
-                and op.mtu:
+        if (isinstance(op, LINK_MAKERS) or isinstance(op, SetLink)) and op.mtu:  # noqa: SIM101
             mtus[(op.ns, op.ifname)] = op.mtu
             if isinstance(op, CreateVeth):
                 mtus[(op.peer_ns, op.peer_ifname)] = op.mtu
@@ -101,18 +89,26 @@ def _kind_settings(node: str, ifname: str, want: ResolvedInterface | None,
         spec = getattr(want.spec, kind) if want is not None and want.kind == kind else None
         planned = spec.model_dump() if spec is not None else None
         now = (got or {}).get(kind)
+        if kind == "bond":  # the same ports in any order
+            for values in (planned, now):
+                if values is not None:
+                    values["ports"] = sorted(values["ports"])
         if planned is None and now is None:
             continue
         if planned is not None and now is not None and now != planned:
             words = _SETTINGS_WORDS[kind]
-            drift.append(f"{node}: {ifname} is a {kind} {words.format(**now)}; the topology "
-                         f"says {words.format(**planned)}")
+            drift.append(f"{node}: {ifname} is a {kind} {words(now)}; the topology says "
+                         f"{words(planned)}")
         return kind, {"now": now, "planned": planned, "as_planned": now == planned}
     return None
 
 
 # The kinds with settings of their own, and how to say them.
-_SETTINGS_WORDS = {"macvlan": "on {parent} in mode {mode}", "vlan": "{id} on {parent}"}
+_SETTINGS_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "macvlan": lambda v: f"on {v['parent']} in mode {v['mode']}",
+    "vlan": lambda v: f"{v['id']} on {v['parent']}",
+    "bond": lambda v: f"{v['mode']} over {', '.join(v['ports']) or 'no port'}",
+}
 
 
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:

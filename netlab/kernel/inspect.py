@@ -57,6 +57,7 @@ _INFO_ATTRS = frozenset({rtnl.IFLA_INFO_KIND, rtnl.IFLA_INFO_DATA})
 _TUN_ATTRS = frozenset({IFLA_TUN_OWNER, IFLA_TUN_GROUP, IFLA_TUN_TYPE})
 # IFLA_MACVLAN_MODE and IFLA_VLAN_ID are both 1: each read as its kind says.
 _ON_PARENT_ATTRS = frozenset({rtnl.IFLA_MACVLAN_MODE, rtnl.IFLA_VLAN_ID})
+_BOND_ATTRS = frozenset({rtnl.IFLA_BOND_MODE})
 _ADDR_ATTRS = frozenset({rtnl.IFA_ADDRESS, rtnl.IFA_LOCAL})
 _ROUTE_ATTRS = frozenset({rtnl.RTA_DST, rtnl.RTA_OIF, rtnl.RTA_GATEWAY, rtnl.RTA_PRIORITY,
                           RTA_TABLE})
@@ -220,6 +221,14 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
             vid = own.get(rtnl.IFLA_VLAN_ID)
             settings["id"] = _U16.unpack_from(vid)[0] if vid else None
         entry[kind] = settings
+    if kind == "bond":
+        raw = info_attrs.get(rtnl.IFLA_INFO_DATA)
+        own = _attrs(raw, 0, len(raw), _BOND_ATTRS) if raw is not None else {}
+        raw_mode = own.get(rtnl.IFLA_BOND_MODE)
+        number = _U8.unpack_from(raw_mode)[0] if raw_mode else None
+        entry["bond"] = {  # its ports are filled in once every link is read
+            "mode": (rtnl.BOND_MODES[number] if number is not None
+                     and number < len(rtnl.BOND_MODES) else None), "ports": []}
     if kind == "veth":
         # The peer's index in its own namespace; that namespace by its id as seen from here.
         entry["peer_index"] = _u32(attrs.get(IFLA_LINK))
@@ -231,6 +240,10 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
 def _links_with_addresses(links: list[_RawLink], addrs: list[Msg]) -> list[dict[str, Any]]:
     names = {m.index: m.ifname for m in links}
     out = {m.index: _link(m, names) for m in links}
+    for m in links:
+        master = out.get(_u32(m.attrs.get(rtnl.IFLA_MASTER)) or 0)
+        if master is not None and "bond" in master:
+            master["bond"]["ports"].append(m.ifname)
     for data, offset, end in addrs:
         family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(data, offset + _HDR)
         entry = out.get(index)

@@ -27,6 +27,7 @@ from netlab.kernel.reasons import explain, vni_taken
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
+    CreateBond,
     CreateBridge,
     CreateDummy,
     CreateMacvlan,
@@ -48,9 +49,9 @@ from netlab.plan.ops import (
     SetSysctl,
 )
 
-NETLINK_OPS = (CreateVeth, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan, CreateVxlan,
-               DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress, DeleteAddress, AddRoute,
-               DeleteRoute, SetQdisc, DeleteQdisc)
+NETLINK_OPS = (CreateVeth, CreateBond, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
+               CreateVxlan, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
+               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)
 IFNAMSIZ = 15
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
@@ -398,8 +399,8 @@ class NetlinkKernel:
         """A create with a chosen ifindex is refused as 'exists' when that index is in use
         by another link: if no link has the name, that is what happened."""
         wanted: list[tuple[str, str]] = []
-        if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateVlan, CreateVxlan,
-                           CreateVeth)):
+        if isinstance(op, (CreateBond, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
+                           CreateVxlan, CreateVeth)):
             wanted.append((op.ns, op.ifname))
         if isinstance(op, CreateVeth):
             wanted.append((op.peer_ns, op.peer_ifname))
@@ -423,13 +424,19 @@ class NetlinkKernel:
         _check_ns(op.ns)
         if isinstance(op, CreateVeth):
             return self._encode_veth(k, op, batch)
-        if isinstance(op, (CreateBridge, CreateDummy)):
+        if isinstance(op, (CreateBridge, CreateDummy, CreateBond)):
             _check_ifname(op.ifname)
+            if isinstance(op, CreateBond) and op.mode not in rtnl.BOND_MODES:
+                raise _Refused(f"invalid bond mode {op.mode!r} ({', '.join(rtnl.BOND_MODES)})")
             self._must_be_free(op.ns, op.ifname)
             index = self._alloc(op.ns)
-            msg = (rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp, op.mtu)
-                   if isinstance(op, CreateBridge)
-                   else rtnl.new_kind(self._next_seq(), op.ifname, "dummy", index, op.mtu))
+            seq = self._next_seq()
+            if isinstance(op, CreateBridge):
+                msg = rtnl.new_bridge(seq, index, op.ifname, op.stp, op.mtu)
+            elif isinstance(op, CreateBond):
+                msg = rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
+            else:
+                msg = rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu)
             return self._named(op.ns, op.ifname, index, op.alias, k,
                                [_Msg(op.ns, msg, k, index)])
         if isinstance(op, CreateVxlan):

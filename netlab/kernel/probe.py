@@ -86,7 +86,7 @@ def assumed(support: Support) -> Iterator[None]:
 
 # Modules that make a device of their own in the host's namespace when loaded with their
 # defaults (the kernel loads them so when asked for the kind): loaded first without it.
-_NO_DEFAULT_DEVICE = {"dummy": "numdummies=0"}
+_NO_DEFAULT_DEVICE = {"dummy": "numdummies=0", "bonding": "max_bonds=0"}
 
 
 def _load_without_default_devices() -> None:

@@ -10,8 +10,10 @@ import errno
 import os
 
 from netlab.plan.ops import (
+    LINK_MAKERS,
     AddAddress,
     AddRoute,
+    CreateBond,
     CreateBridge,
     CreateDummy,
     CreateMacvlan,
@@ -34,6 +36,7 @@ _KIND_OPTION = {
     CreateVeth: ("veth", "CONFIG_VETH"),
     CreateBridge: ("bridge", "CONFIG_BRIDGE"),
     CreateDummy: ("dummy", "CONFIG_DUMMY"),
+    CreateBond: ("bonding", "CONFIG_BONDING"),
     CreateMacvlan: ("macvlan", "CONFIG_MACVLAN"),
     CreateVlan: ("802.1Q vlan", "CONFIG_VLAN_8021Q"),
     CreateVxlan: ("vxlan", "CONFIG_VXLAN"),
@@ -116,8 +119,7 @@ def _exists(op: Op) -> str:
     if isinstance(op, CreateVeth):
         return (f"an interface named {op.ifname} already exists in {op.ns}, "
                 f"or {op.peer_ifname} in {op.peer_ns}")
-    if isinstance(op, (CreateBridge, CreateDummy, CreateMacvlan, CreateVlan, CreateTunTap,
-                       CreateVxlan)):
+    if isinstance(op, LINK_MAKERS):  # a veth is told above
         return f"an interface named {op.ifname} already exists in that node"
     if isinstance(op, AddAddress):
         return "that address is already on the interface"
@@ -128,7 +130,8 @@ def _exists(op: Op) -> str:
 
 # The kernel option behind each interface kind some kernels lack (asked by kernel/probe.py),
 # and its module.
-LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy"), "vlan": ("CONFIG_VLAN_8021Q", "8021q")}
+LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy"), "vlan": ("CONFIG_VLAN_8021Q", "8021q"),
+               "bond": ("CONFIG_BONDING", "bonding")}
 
 # The kernel option behind each qdisc netlab sets.
 QDISC_OPTION = {"netem": "CONFIG_NET_SCH_NETEM", "tbf": "CONFIG_NET_SCH_TBF"}

@@ -174,6 +174,18 @@ def new_macvlan(seq: int, index: int, ifname: str, parent_index: int, mode: str,
 
 
 IFLA_VLAN_ID = 1
+IFLA_BOND_MODE = 1
+IFLA_BOND_MIIMON = 3
+BOND_MODES = ("balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad",
+              "balance-tlb", "balance-alb")
+BOND_MIIMON_MS = 100  # how often the bond looks at its ports' carrier: failover within it
+
+
+def new_bond(seq: int, index: int, ifname: str, mode: str, mtu: int | None) -> bytearray:
+    data = nla(IFLA_BOND_MODE, struct.pack("=B", BOND_MODES.index(mode)))
+    data += nla_u32(IFLA_BOND_MIIMON, BOND_MIIMON_MS)
+    return _new_link(seq, index, ifname, mtu,
+                     nla_str(IFLA_INFO_KIND, "bond") + nla(IFLA_INFO_DATA, data))
 
 
 def new_vlan(seq: int, index: int, ifname: str, parent_index: int, vid: int,

@@ -110,6 +110,23 @@ class CreateBridge(Op):
 
 
 @dataclass(frozen=True)
+class CreateBond(Op):
+    """A bond; its ports join it as a bridge's do (SetLink master), while still down."""
+
+    kind: ClassVar[str] = "create-bond"
+    ifname: str
+    mode: str  # active-backup, balance-rr, ... (the kernel's names)
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create bond {self.ifname} ({self.mode}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateDummy(Op):
     """A dummy device: an interface of the node's own that is always up and goes nowhere
     (an address that stays reachable whichever cable is down, a router's loopback)."""
@@ -440,12 +457,17 @@ class StopService(Op):
         return f"stop service {self.name} in {self.ns}"
 
 
+# The ops that make an interface (each has ns, ifname, mtu and alias).
+LINK_MAKERS = (CreateVeth, CreateBond, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
+               CreateTunTap, CreateVxlan)
+
 OP_TYPES: dict[str, type[Op]] = {
     cls.kind: cls
     for cls in (
         CreateNamespace,
         DeleteNamespace,
         CreateVeth,
+        CreateBond,
         CreateBridge,
         CreateDummy,
         CreateMacvlan,

@@ -18,6 +18,7 @@ from netlab.plan import naming, partition
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
+    CreateBond,
     CreateBridge,
     CreateDummy,
     CreateMacvlan,
@@ -48,10 +49,10 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
-    master: str | None = None  # the bridge this interface is a port of
+    master: str | None = None  # the bridge (or bond) this interface is a port of
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
             kind = spec.implied_kind or "veth"
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
-            for port in spec.ports:
+            for port in spec.port_names:
                 if port in ifaces[name]:
                     old = ifaces[name][port]
                     ifaces[name][port] = ResolvedInterface(
@@ -253,6 +254,8 @@ def plan(
                 ops.append(CreateBridge(ns, ifc.name, spec.stp, spec.mtu, mark))
             elif ifc.kind == "dummy":
                 ops.append(CreateDummy(ns, ifc.name, spec.mtu, mark))
+            elif ifc.kind == "bond" and spec.bond:
+                ops.append(CreateBond(ns, ifc.name, spec.bond.mode, spec.mtu, mark))
             elif ifc.kind in ("tun", "tap"):
                 uid, gid = _uid(spec.owner), _gid(spec.group)
                 ops.append(CreateTunTap(ns, ifc.name, ifc.kind, uid, gid, spec.mtu, mark))

@@ -154,7 +154,11 @@ Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
 
 NodeKind = Literal["host", "router", "switch"]
-InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan"]
+InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan",
+                        "bond"]
+# The kernel's bonding modes (BOND_MODE_*), in its order.
+BondMode = Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad",
+                   "balance-tlb", "balance-alb"]
 # How a macvlan meets the others on its parent (the kernel's MACVLAN_MODE_*).
 MacvlanMode = Literal["private", "vepa", "bridge", "passthru"]
 
@@ -188,6 +192,13 @@ class Vlan(_Strict):
     id: Annotated[int, Field(ge=1, le=4094), NotBool]
 
 
+class Bond(_Strict):
+    """One interface over several of the node's links (ports): a backup, or their sum."""
+
+    ports: Annotated[list[IfName], Field(min_length=1)]
+    mode: BondMode = "active-backup"
+
+
 class Interface(_Strict):
     kind: InterfaceKind | None = None  # None: veth when linked, otherwise from other keys
     addresses: list[Cidr] = Field(default_factory=list)
@@ -200,18 +211,21 @@ class Interface(_Strict):
     vxlan: Vxlan | None = None
     macvlan: Macvlan | None = None
     vlan: Vlan | None = None
+    bond: Bond | None = None
     up: bool = True
 
     @property
     def implied_kind(self) -> InterfaceKind | None:
-        """The kind given, or the one its settings imply (vxlan:, macvlan:, vlan:); None: a veth
-        when linked."""
+        """The kind given, or the one its settings imply (vxlan:, macvlan:, vlan:, bond:);
+        None: a veth when linked."""
         if self.kind is None and self.vxlan is not None:
             return "vxlan"
         if self.kind is None and self.macvlan is not None:
             return "macvlan"
         if self.kind is None and self.vlan is not None:
             return "vlan"
+        if self.kind is None and self.bond is not None:
+            return "bond"
         return self.kind
 
     @model_validator(mode="before")
@@ -219,6 +233,11 @@ class Interface(_Strict):
     def _empty_is_default(cls, data: Any) -> Any:
         # `eth1:` with nothing after it: YAML reads null; it means "all defaults".
         return {} if data is None else data
+
+    @property
+    def port_names(self) -> list[str]:
+        """The interfaces enslaved to it: a bridge's ports, or a bond's."""
+        return list(self.bond.ports) if self.bond is not None else list(self.ports)
 
     @field_validator("owner", "group", mode="after")
     @classmethod

@@ -418,36 +418,41 @@ class _Checker:
                 self.add(f"{ipath}.ports", "a switch's ports are its links; leave out 'ports'")
 
     def bridges(self, name: str, node: Node) -> dict[str, str]:
-        """Check the ports of each bridge of a node; return {port: its bridge}."""
+        """Check the ports of each bridge and bond of a node; return {port: its master}."""
         port_of: dict[str, str] = {}
         for bname, bridge in node.interfaces.items():
-            if bridge.kind != "bridge":
+            what = bridge.implied_kind
+            if what not in ("bridge", "bond"):
                 continue
-            for k, port in enumerate(bridge.ports):
-                path = f"nodes.{name}.interfaces.{bname}.ports[{k}]"
-                message = self.port_problem(name, node, bname, port, port_of)
+            where = "bond.ports" if what == "bond" else "ports"
+            for k, port in enumerate(bridge.port_names):
+                path = f"nodes.{name}.interfaces.{bname}.{where}[{k}]"
+                message = self.port_problem(name, node, bname, port, port_of, str(what))
                 if message:
                     self.add(path, message)
                 port_of.setdefault(port, bname)
         return port_of
 
     def port_problem(
-        self, name: str, node: Node, bridge: str, port: str, port_of: dict[str, str]
+        self, name: str, node: Node, bridge: str, port: str, port_of: dict[str, str],
+        what: str = "bridge",
     ) -> str | None:
         if port == bridge:
-            return f"bridge '{bridge}' cannot be a port of itself"
+            return f"{what} '{bridge}' cannot be a port of itself"
         if port in port_of:
             if port_of[port] == bridge:
                 return f"port '{port}' is listed twice"
-            return f"'{port}' is already a port of bridge '{port_of[port]}'; it can be in one only"
+            owner = port_of[port]
+            kind = node.interfaces[owner].implied_kind if owner in node.interfaces else "bridge"
+            return f"'{port}' is already a port of {kind} '{owner}'; it can be in one only"
         if port == LOOPBACK:
-            return "the loopback device cannot be a bridge port"
+            return f"the loopback device cannot be a {what} port"
         iface = node.interfaces.get(port)
         linked = (name, port) in self.linked
         if iface is not None and iface.addresses:
             return (
-                f"'{port}' has an address, but a bridge port's address is never used; "
-                f"put it on the bridge '{bridge}'"
+                f"'{port}' has an address, but a {what} port's address is never used; "
+                f"put it on the {what} '{bridge}'"
             )
         if iface is None and not linked:
             known = ", ".join(i for i in self.interfaces_of(name) if i != bridge) or "none"
@@ -455,7 +460,9 @@ class _Checker:
         if iface is None:
             return None
         if iface.kind == "bridge":
-            return f"'{port}' is a bridge; a bridge cannot be a port of another bridge"
+            return f"'{port}' is a bridge; a bridge cannot be a port of another {what}"
+        if what == "bond" and iface.implied_kind not in (None, "veth", "tap"):
+            return f"'{port}' is a {iface.implied_kind} device; a bond's ports are veths or taps"
         if iface.kind == "tun":
             return (
                 f"'{port}' is a tun device (layer 3, no Ethernet); "
@@ -508,13 +515,16 @@ class _Checker:
             self.add(f"{path}.vxlan", "'vxlan' settings are only for kind: vxlan")
         if kind == "vxlan":
             self.vxlan(name, node, iname, iface)
-        for key in ("macvlan", "vlan"):
+        for key in ("macvlan", "vlan", "bond"):
             if getattr(iface, key) is not None and kind != key:
                 self.add(f"{path}.{key}", f"'{key}' settings are only for kind: {key}")
         if kind == "macvlan":
             self.macvlan(name, iname, iface, port_of)
         if kind == "vlan":
             self.vlan(name, iname, iface)
+        if kind == "bond" and iface.bond is None:
+            self.add(path, "a bond needs its settings: bond: {ports: [eth1, eth2], "
+                           "mode: active-backup}")
         if kind in ("tun", "tap"):
             self.owner(f"{path}.owner", iface.owner, user=True)
             self.owner(f"{path}.group", iface.group, user=False)
@@ -529,7 +539,8 @@ class _Checker:
             else:
                 message = (
                     f"interface '{iname}' of node '{name}' is in no link; "
-                    "give it a kind (tun, tap, bridge, vxlan, dummy, macvlan, vlan) or link it"
+                    "give it a kind (tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond) "
+                    "or link it"
                 )
             self.add(path, message)
 
@@ -542,9 +553,10 @@ class _Checker:
         parent = iface.macvlan.parent
         if self.parent(f"{path}.macvlan.parent", name, iname, parent, "macvlan") \
                 and parent in port_of:
+            owner = self.topo.nodes[name].interfaces[port_of[parent]].implied_kind
             self.add(f"{path}.macvlan.parent",
-                     f"'{parent}' is a port of bridge '{port_of[parent]}', which takes "
-                     "all its frames; put the macvlan on the bridge instead")
+                     f"'{parent}' is a port of {owner} '{port_of[parent]}', which takes "
+                     f"all its frames; put the macvlan on the {owner} instead")
 
     def vlan(self, name: str, iname: str, iface: Interface) -> None:
         path = f"nodes.{name}.interfaces.{iname}"

@@ -156,3 +156,60 @@ def test_vlans_on_one_wire_carry_only_their_own_id(netlab_lab: LabFactory,
         "as_planned": True}
     [shown] = ip_json(lab.namespace("a"), "-d", "link", "show", "eth0.20")
     assert shown["linkinfo"]["info_data"]["id"] == 20  # type: ignore[index]
+
+
+BONDS = """\
+name: {name}
+nodes:
+  h1:
+    interfaces:
+      bond0: {{bond: {{ports: [eth1, eth2], mode: active-backup}}, addresses: [10.0.0.1/24]}}
+  h2:
+    interfaces:
+      bond0: {{bond: {{ports: [eth1, eth2], mode: active-backup}}, addresses: [10.0.0.2/24]}}
+links:
+  - [h1:eth1, h2:eth1]
+  - [h1:eth2, h2:eth2]
+"""
+
+
+def test_bond_refused_before_anything_is_made(tmp_path: Path) -> None:
+    if probe.qdiscs().missing_links().get("bond") is None:
+        pytest.skip("this kernel has bonding (CONFIG_BONDING): nothing to refuse")
+    name = unique_name("bond")
+    path = tmp_path / "bonds.yaml"
+    path.write_text(BONDS.format(name=name))
+    result = netlab("up", str(path), check=2)
+    assert (f"{path}:5: nodes.h1.interfaces.bond0: h1:bond0 is a bond device, which this "
+            "kernel lacks (CONFIG_BONDING)") in result.stderr
+    assert "modprobe bonding" in result.stderr
+    assert netlab_namespaces(f"netlab-{name}-") == set()
+
+
+@pytest.mark.stock_kernel
+def test_an_active_backup_bond_fails_over(netlab_lab: LabFactory, tmp_path: Path) -> None:
+    path = tmp_path / "bonds.yaml"
+    path.write_text(BONDS.format(name="bonds"))
+    lab = netlab_lab(path)
+    assert lab.ping("h1", "10.0.0.2")
+    doc = lab.status()
+    assert doc["drift"] == []
+    assert iface(doc, "h1", "bond0")["bond"]["now"] == {"ports": ["eth1", "eth2"],
+                                                        "mode": "active-backup"}
+
+    def active() -> str:
+        return lab.exec("h1", "cat /sys/class/net/bond0/bonding/active_slave").stdout.strip()
+
+    first = active()
+    assert first in ("eth1", "eth2")
+    lab.link(f"h1:{first}").down()  # its cable cut: the bond goes on through the other
+    assert lab.ping("h1", "10.0.0.2", timeout=1, count=10)
+    assert active() not in ("", first)
+    # and the host's own namespace got no bond0 of the module's
+    assert "bond0" not in subprocess.run(["ip", "-o", "link", "show"], capture_output=True,
+                                         text=True, check=True).stdout
+    lab.link(f"h1:{first}").up()
+    subprocess.run(["ip", "-n", lab.namespace("h2"), "link", "set", "eth2", "nomaster"],
+                   check=True)
+    assert "h2: bond0 is a bond active-backup over eth1; the topology says active-backup " \
+           "over eth1, eth2" in lab.status()["drift"]

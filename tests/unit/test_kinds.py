@@ -1,6 +1,6 @@
-"""Interface kinds without a kernel: dummy, macvlan and vlan planned, journaled, encoded as
-pyroute2 reads them, drawn; dummy and vlan refused before anything is made when the kernel
-lacks them (their packets: tests/integration/test_kinds.py; dummy's and vlan's in the
+"""Interface kinds without a kernel: dummy, macvlan, vlan and bond planned, journaled, encoded as
+pyroute2 reads them, drawn; dummy, vlan and bond refused before anything is made when the kernel
+lacks them (their packets: tests/integration/test_kinds.py; all but macvlan in the
 stock-kernel VM)."""
 
 from __future__ import annotations
@@ -160,3 +160,45 @@ def test_a_vlan_refused_before_anything_when_the_kernel_lacks_8021q() -> None:
                                "device, which this kernel lacks (CONFIG_VLAN_8021Q)")
     assert info.value.hint == ("enable CONFIG_VLAN_8021Q in the kernel "
                                "(or load its module: modprobe 8021q)")
+
+
+BOND = """\
+name: bd
+nodes:
+  h1:
+    interfaces:
+      bond0: {bond: {ports: [eth1, eth2]}, addresses: [10.0.0.1/24]}
+  h2:
+    interfaces:
+      bond0: {bond: {ports: [eth1, eth2], mode: balance-rr}, addresses: [10.0.0.2/24]}
+links:
+  - [h1:eth1, h2:eth1]
+  - [h1:eth2, h2:eth2]
+"""
+
+
+def test_a_bond_is_made_and_its_ports_join_it_while_down() -> None:
+    topology = load_text(BOND, "bd.yaml").topology
+    p = plan(topology)
+    ns = "netlab-bd-h1"
+    op = o.CreateBond(ns, "bond0", "active-backup", None, "netlab:bd")
+    made = p.ops.index(op)
+    joins = [i for i, x in enumerate(p.ops)
+             if isinstance(x, o.SetLink) and x.ns == ns and x.master == "bond0"]
+    ups = {x.ifname: i for i, x in enumerate(p.ops) if isinstance(x, o.SetLinkUp) and x.ns == ns}
+    assert len(joins) == 2 and made < min(joins)
+    assert max(joins) < min(ups["eth1"], ups["eth2"], ups["bond0"])
+    assert o.op_from_json(json.loads(json.dumps(op.to_json()))) == op
+    assert "bond0 bond 10.0.0.1/24 active-backup over eth1, eth2" in graph.mermaid(
+        graph.build(topology, p))
+
+
+def test_the_bond_request_decodes_as_pyroute2_reads_it() -> None:
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    msg = ifinfmsg(bytes(rtnl.new_bond(9, 6, "bond0", "active-backup", None)))
+    msg.decode()
+    info = msg.get_attr("IFLA_LINKINFO")
+    assert info.get_attr("IFLA_INFO_KIND") == "bond"
+    data = info.get_attr("IFLA_INFO_DATA")
+    assert data.get_attr("IFLA_BOND_MODE") == 1 and data.get_attr("IFLA_BOND_MIIMON") == 100
