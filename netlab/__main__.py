@@ -10,6 +10,8 @@ def run() -> int:
     try:
         from netlab.ui.cli import main
     except KeyboardInterrupt:  # Ctrl-C while Python is still loading netlab: nothing was done
+        # The same one line as a Ctrl-C a moment later (a loaded machine makes this window long).
+        sys.stderr.write("error: interrupted\nhint: nothing was done\n")
         return EXIT_INTERRUPTED
     code = main()
     if code == EXIT_INTERRUPTED:

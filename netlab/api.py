@@ -23,79 +23,27 @@ from typing import TYPE_CHECKING, Any
 from netlab.engine import (
     Interrupted,
     Progress,
-    Stop,
     TeardownProgress,
     TeardownReport,
     apply,
     stop_on_signals,
-    teardown,
 )
-from netlab.errors import InputError, LabStateError, PrivilegeError
-from netlab.plan.ops import Op
+from netlab.errors import InputError, LabStateError
+from netlab.kernel.privileges import require_privileges as require_privileges
+from netlab.state.condition import Condition as Condition
+from netlab.state.condition import condition as condition
 from netlab.state.store import LabState, labs_with_state, state_root
-from netlab.words import count
+from netlab.values.words import count
 
 if TYPE_CHECKING:
-    # The model, loader and planner load pydantic: imported where used, so that `down`
-    # and `ls`, which need none of them, start fast.
-    from netlab.kernel.base import BeginHook, DoneHook
-    from netlab.linkctl import LinkControl
+    # The model, loader and planner load pydantic, the kernel side pyroute2: imported
+    # where used, so that `validate`, `down` and `ls`, which need not all of them, start fast.
+    from netlab.kernel.capture import Capture
+    from netlab.lab.faults import FaultInjectingKernel
+    from netlab.lab.link_control import LinkControl
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
     from netlab.spec.model import Topology
-
-CAP_NET_ADMIN = 12
-CAP_SYS_ADMIN = 21
-
-
-def require_privileges(purpose: str = "work on a lab's namespaces") -> None:
-    """Making namespaces needs CAP_SYS_ADMIN (mounts) and CAP_NET_ADMIN (links); so does
-    reading or entering them. `purpose` says what the command needs root for."""
-    caps = 0
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("CapEff:"):
-                caps = int(line.split()[1], 16)
-    missing = [
-        name
-        for bit, name in ((CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"))
-        if not caps & (1 << bit)
-    ]
-    if missing:
-        raise PrivilegeError(
-            f"netlab needs root to {purpose} (missing {' and '.join(missing)})",
-            hint="run it with sudo, or grant CAP_NET_ADMIN and CAP_SYS_ADMIN",
-        )
-
-
-class _LabKernel:
-    """The lab's kernel (netlink and processes), with fault injection for tests:
-    NETLAB_FAIL_AT=N makes the N-th op sent (counting from 1) be refused as if by the
-    kernel, once, after the ops before it really happened."""
-
-    def __init__(self) -> None:
-        from netlab.kernel.lab import LabKernel
-
-        self.inner = LabKernel()
-        fail_at = os.environ.get("NETLAB_FAIL_AT", "")
-        self.fail_at = int(fail_at) if fail_at.isdigit() else None
-        self.sent = 0
-
-    def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
-        if self.fail_at is not None and 0 < self.fail_at - self.sent <= len(ops):
-            from netlab.kernel.base import OpFailed
-
-            index = self.fail_at - self.sent - 1
-            self.fail_at = None
-            self.inner.execute(ops[:index], begin, done)
-            begin(index, index + 1)
-            raise OpFailed(index, ops[index], "refused by fault injection (NETLAB_FAIL_AT)")
-        self.sent += len(ops)
-        self.inner.execute(ops, begin, done)
-
-    def close(self) -> None:
-        self.inner.close()
-
 
 @dataclass(frozen=True)
 class UpResult:
@@ -182,7 +130,9 @@ class Lab:
         `up` that did not finish (killed, or kept with keep_on_error) are removed first.
         SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
         require_privileges("build a lab")
-        from netlab.support import refuse_unsupported
+        from netlab.lab.faults import FaultInjectingKernel
+        from netlab.lab.preflight import refuse_unsupported
+        from netlab.lab.teardown_journal import teardown_journal
 
         refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
         started = time.monotonic()
@@ -205,7 +155,7 @@ class Lab:
                         f"lab '{self.name}' is already up with a different topology",
                         hint="'netlab up --recreate' tears it down and builds it anew",
                     )
-                _teardown_state(self.state, stop)
+                teardown_journal(self.state, stop)
             if stop.signals:
                 raise Interrupted("interrupted", hint="nothing was built")
             self._refuse_foreign_objects()
@@ -218,10 +168,10 @@ class Lab:
                 "pid": os.getpid(),
                 "complete": False,
             }
-            kernel: _LabKernel | None = None
+            kernel: FaultInjectingKernel | None = None
             try:
                 self.state.write_meta(meta)
-                kernel = _LabKernel()
+                kernel = FaultInjectingKernel()
                 apply(self.plan.ops, kernel, self.state, keep_on_error, progress, stop)
                 self.state.write_meta({**meta, "complete": True})
             except BaseException:
@@ -242,8 +192,10 @@ class Lab:
         """Undo the journal in exact reverse order. A lab that is not up: nothing to do.
         progress(done, total), if given, after each undo sent to the kernel."""
         require_privileges("take a lab down")
+        from netlab.lab.teardown_journal import teardown_journal
+
         with self.state.locked(what="down"):
-            return _teardown_state(self.state, progress=progress)
+            return teardown_journal(self.state, progress=progress)
 
     def _refuse_foreign_objects(self) -> None:
         from netlab.kernel import nsfs
@@ -322,43 +274,49 @@ class Lab:
 
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
-        from netlab.inspect import lab_status
+        from netlab.lab.status_doc import lab_status
 
         return lab_status(self, progress)
 
+    def shell_command(self, node: str) -> tuple[list[str], dict[str, str]]:
+        """What `netlab shell NODE` runs (and the web page's terminal): the user's $SHELL
+        inside the node, and the variables it gets on top of ours."""
+        from netlab.kernel.processes import command_in
+
+        ns = self.node_namespace(node)
+        shell = os.environ.get("SHELL", "/bin/bash")
+        return command_in(ns, [shell]), {"NETLAB_NODE": f"{self.name}:{node}"}
+
+    def service_logs(self, node: str) -> dict[str, Path]:
+        """The log file of each of the node's services, by service name (none: {})."""
+        from netlab.kernel.services import log_file
+        from netlab.plan.ops import StartService
+
+        ns = self.namespace(node)  # a clear error for a node that does not exist
+        return {op.name: log_file(op.node_dir, op.name) for op in self.plan.ops
+                if isinstance(op, StartService) and op.ns == ns}
+
+    def capture(self, node: str, ifname: str) -> Capture:
+        """A capture on the node's interface (a context manager; see kernel/capture.py)."""
+        from netlab.kernel.capture import Capture, NoSuchInterface
+
+        ns = self.node_namespace(node)
+        try:
+            capture = Capture(ns, ifname)
+        except NoSuchInterface:
+            known = sorted({"lo", *(i.name for i in self.plan.interfaces.get(node, []))})
+            raise InputError(
+                f"node '{node}' has no interface '{ifname}' (interfaces: {', '.join(known)})"
+            ) from None
+        capture.label = f"{node}:{ifname}"
+        return capture
+
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),
-        set(rate="1mbit"), clear(), flap(...) (see netlab/linkctl.py)."""
-        from netlab.linkctl import LinkControl
+        set(rate="1mbit"), clear(), flap(...) (see netlab/lab/link_control.py)."""
+        from netlab.lab.link_control import LinkControl
 
         return LinkControl(self, endpoint)
-
-
-def _teardown_state(state: LabState, stop: Stop | None = None,
-                    progress: TeardownProgress | None = None) -> TeardownReport:
-    """Undo what the journal holds (the lab's record is not needed); the caller holds the
-    lab's lock. A record without a journal (an `up` that died before its first op) is just
-    removed."""
-    if not state.exists():
-        state.remove()
-        return TeardownReport()
-    kernel = _LabKernel()
-    try:
-        report = teardown(state, kernel, stop, progress)
-    finally:
-        kernel.close()
-        state.close()
-    if report.errors:
-        raise LabStateError(
-            f"teardown of lab '{state.lab}' was incomplete: " + "; ".join(report.errors),
-            hint="run 'netlab down' again, or 'netlab cleanup' to remove what is marked",
-        )
-    return report
-
-
-def teardown_held(state: LabState) -> TeardownReport:
-    """Undo what the lab's journal holds; the caller holds the lab's lock (for cleanup)."""
-    return _teardown_state(state)
 
 
 def down_lab(name: str, progress: TeardownProgress | None = None,
@@ -369,11 +327,13 @@ def down_lab(name: str, progress: TeardownProgress | None = None,
     if not state.dir.exists() and not state.lock_path.exists():
         return False, TeardownReport()  # not up: nothing to do, no privilege needed
     require_privileges("take a lab down")
+    from netlab.lab.teardown_journal import teardown_journal
+
     # A lock file without a record: a command was killed between removing the record and
     # removing its lock. Taking the lock (free: its holder is dead) removes the file.
     with state.locked(what="down"):
         was_up = state.exists()
-        return was_up, _teardown_state(state, progress=progress)
+        return was_up, teardown_journal(state, progress=progress)
 
 
 def _what_is_built(topology: Any) -> Any:
@@ -402,39 +362,6 @@ def lab_owning(ns: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Condition:
-    """How far a lab with a journal got: "up" (its `up` finished), "building" (a command
-    works on it now and it is not finished), "incomplete" (its `up` died, or failed and
-    was kept with --keep-on-error: `kept`), or "unreadable" (its record is)."""
-
-    state: str
-    note: str = ""
-    kept: bool = False
-
-
-def condition(name: str) -> Condition:
-    state = LabState(name)
-    try:
-        meta = state.read_meta()
-    except LabStateError:
-        return Condition("unreadable", f"its record is unreadable; 'netlab down -l {name}' "
-                         "still works from the journal")
-    # A record from before "complete" was kept is of a finished up.
-    if meta.get("complete", True) is True:
-        return Condition("up")
-    holder = state.holder()
-    if holder is not None:
-        pid, _, what = holder.partition(" ")
-        return Condition("building", f"netlab {what or 'command'} (pid {pid}) is working on it")
-    down = f"'netlab down -l {name}' removes it"
-    if meta.get("kept") is True:
-        return Condition("incomplete", f"an 'up' that failed, kept with --keep-on-error; {down}",
-                         kept=True)
-    return Condition("incomplete", f"its 'up' did not finish; {down} (so does "
-                     "'netlab cleanup')")
-
-
 def _labs_hint() -> str:
     labs = up_labs()
     return f"labs up: {', '.join(labs)}" if labs else "no lab is up ('netlab up FILE')"
@@ -452,8 +379,3 @@ def resolve_lab(name: str | None, file: str | None, overrides: Mapping[str, str]
     if not labs:
         raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
     raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")
-
-
-def down_report_text(report: TeardownReport) -> str:
-    return f"{report.sent} ops undone, {report.implicit} went with their namespaces"
-

@@ -298,8 +298,3 @@ def _already_gone(failure: OpFailed) -> bool:
     # Undoing an op that had only begun when a crash hit: its object may never have existed.
     text = failure.reason.lower()
     return any(w in text for w in ("no such", "does not exist", "not found", "cannot find"))
-
-
-def namespaces_of(ops: Sequence[Op]) -> list[str]:
-    return [op.ns for op in ops if isinstance(op, CreateNamespace)]
-

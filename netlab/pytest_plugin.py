@@ -27,7 +27,7 @@ from netlab.state.store import LabState
 
 if TYPE_CHECKING:
     from netlab.checks import CheckReport, CheckResult, Probe
-    from netlab.linkctl import LinkControl
+    from netlab.lab.link_control import LinkControl
     from netlab.spec.model import Topology
 
 
@@ -79,7 +79,7 @@ class LabHandle:
     def run_checks(self, timeout: float | None = None) -> CheckReport:
         """Run the topology's `checks:` as `netlab test` does; the report is true when all
         passed (`assert report, report.summary()`); `timeout` as `netlab test --timeout`."""
-        from netlab.checks.probe import run_checks
+        from netlab.checks.run import run_checks
 
         return run_checks(self.lab, _probes(self.lab.topology, timeout))
 
@@ -87,7 +87,7 @@ class LabHandle:
         """One check, true when it passed: the name of one in the topology's `checks:`, or
         one written as in the file: {"from": "a", "to": "b", "tcp": 80}."""
         from netlab.checks import parse_check, probe_of
-        from netlab.checks.probe import run_probe
+        from netlab.checks.run import run_probe
 
         topology = self.lab.topology
         if isinstance(spec, str):

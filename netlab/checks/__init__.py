@@ -2,7 +2,7 @@
 
     resolve.py  PURE     checks of a topology -> Probes (addresses, timeouts, names)
     report.py   PURE     results -> JSON ("netlab.checks/1"), JUnit XML, one-line summary
-    probe.py    EFFECTS  Probes carried out inside the lab's nodes, side by side
+    run.py      EFFECTS  Probes carried out inside the lab's nodes, side by side
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `resolve(topology)` turns each validated `Check` into a `Probe`: a node name in `to` becomes
 its first address, the timeout its default, the name a readable sentence when none is given.
-Nothing here touches the kernel; probe.py carries the probes out.
+Nothing here touches the kernel; run.py carries the probes out.
 """
 
 from __future__ import annotations

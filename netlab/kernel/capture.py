@@ -25,7 +25,7 @@ from types import TracebackType
 from netlab.errors import InputError, LabStateError, PrivilegeError
 from netlab.kernel import nsfs
 from netlab.kernel.reach import socket_in
-from netlab.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, SNAPLEN
+from netlab.values.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, SNAPLEN
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263

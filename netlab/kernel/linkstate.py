@@ -1,7 +1,7 @@
 """What a link is doing now (read-only): admin and carrier state, carrier-change counters,
 and the root qdisc with its values.
 
-Decoding only: kernel/inspect.py dumps links and qdiscs through the one socket it opens per
+Decoding only: kernel/dumps.py dumps links and qdiscs through the one socket it opens per
 namespace and hands the attributes read here to link_state().
 """
 
@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from netlab.kernel import rtnl, tcmsg
-from netlab.tc import Qdisc
+from netlab.values.tc import Qdisc
 
 IFLA_OPERSTATE = 16
 IFLA_CARRIER = 33

@@ -102,7 +102,7 @@ def service_state(node_dir: str, name: str) -> dict[str, Any]:
             "log": str(log_file(node_dir, name)), "command": record.get("command")}
 
 
-class ProcessKernel:
+class ProcessOpsKernel:
     """Executes the ops that are processes and files, not netlink messages."""
 
     def __init__(self) -> None:

@@ -23,7 +23,7 @@ from netlab.kernel.rtnl import (
     nla_str,
     nla_u32,
 )
-from netlab.tc import U32, Qdisc
+from netlab.values.tc import U32, Qdisc
 
 RTM_NEWQDISC = 36
 RTM_DELQDISC = 37

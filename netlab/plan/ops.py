@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from netlab.tc import Qdisc
+from netlab.values.tc import Qdisc
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from netlab import tc
 from netlab.plan.ops import SetQdisc
 from netlab.spec.model import Endpoint, Link, Topology
 from netlab.spec.validate import end_mtu
+from netlab.values import tc
 
 
 @dataclass(frozen=True)

@@ -378,9 +378,6 @@ class Shaping(_Strict):
             return str(value)
         return value
 
-    def is_empty(self) -> bool:
-        return all(v is None for v in self.model_dump().values())
-
     def shaping(self) -> dict[str, str]:
         """The tc values given here (Shaping's fields only), by key."""
         return {k: v for k in TC_FIELDS if (v := getattr(self, k)) is not None}

@@ -15,7 +15,6 @@ import pwd
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from netlab import tc
 from netlab.errors import Problem
 from netlab.spec.ip import (
     IPAddress,
@@ -37,6 +36,7 @@ from netlab.spec.model import (
     Topology,
     check_ifname,
 )
+from netlab.values import tc
 
 SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
 LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked

@@ -36,7 +36,7 @@ from netlab.ui.common import (
     with_host,
     with_lab,
 )
-from netlab.words import count
+from netlab.values.words import count
 
 # Commands beyond the core live in modules of their own, each with register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -46,6 +46,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_link",
+    "netlab.ui.cmd_web",
 ]
 
 # --- commands ---------------------------------------------------------------------------
@@ -261,21 +262,20 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges, resolve_lab
-    from netlab.kernel.processes import exec_replace
 
     require_privileges("enter a lab's namespaces")
 
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.node_namespace(args.node)
-    shell = os.environ.get("SHELL", "/bin/bash")
-    os.environ["NETLAB_NODE"] = f"{lab.name}:{args.node}"
-    exec_replace(ns, [shell])
+    argv, env = lab.shell_command(args.node)
+    os.environ.update(env)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)  # the shell owns the terminal, the signals and the exit code
     return EXIT_KERNEL
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges
-    from netlab.cleanup import remove, survey
+    from netlab.lab.cleanup import remove, survey
     from netlab.state.store import LabState
 
     if args.lab is not None:

@@ -66,20 +66,12 @@ def split_where(where: str) -> tuple[str, str]:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     from netlab.api import resolve_lab
-    from netlab.kernel.capture import Capture, CaptureCut, NoSuchInterface
-    from netlab.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
+    from netlab.kernel.capture import CaptureCut
+    from netlab.values.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
 
     node, ifname = split_where(args.where)
     lab = resolve_lab(args.lab, None, {})
-    ns = lab.node_namespace(node)
-    try:
-        capture = Capture(ns, ifname)
-    except NoSuchInterface:
-        known = sorted({"lo", *(i.name for i in lab.plan.interfaces.get(node, []))})
-        raise InputError(
-            f"node '{node}' has no interface '{ifname}' (interfaces: {', '.join(known)})"
-        ) from None
-    capture.label = f"{node}:{ifname}"
+    capture = lab.capture(node, ifname)
     with capture, _output(args.write) as stream:
         writer = PcapWriter(stream, capture.linktype) if stream is not None else None
         kind = "Ethernet" if capture.linktype == LINKTYPE_ETHERNET else "raw IP"

@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from netlab import graph
     from netlab.api import resolve_lab
+    from netlab.lab import graph
 
     fmt = args.format or _format_of(args.output)
     lab = resolve_lab(args.lab, args.file, overrides(args.set))

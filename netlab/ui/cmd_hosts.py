@@ -9,7 +9,7 @@ from typing import Any
 
 from netlab.api import Lab, resolve_lab
 from netlab.errors import EXIT_OK, InputError, LabStateError
-from netlab.fanout import REMOTE_NETLAB, HostResult, run_all
+from netlab.lab.fanout import REMOTE_NETLAB, HostResult, run_all
 from netlab.ui.common import err, out, overrides, print_json
 
 

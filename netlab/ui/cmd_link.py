@@ -7,7 +7,7 @@
     netlab link r1:eth1 flap --down 2s --up 3s --count 5
     netlab link r1:eth1 show [--json]
 
-The logic is netlab/linkctl.py (the same as lab.link("r1:eth1") in Python).
+The logic is netlab/lab/link_control.py (the same as lab.link("r1:eth1") in Python).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
 
 def cmd_link(args: argparse.Namespace) -> int:
     from netlab.api import resolve_lab
-    from netlab.linkctl import parse_assignments
+    from netlab.lab.link_control import parse_assignments
 
     lab = resolve_lab(args.lab, None, {})
     link = lab.link(args.endpoint)

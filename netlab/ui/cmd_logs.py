@@ -16,15 +16,9 @@ from netlab.ui.common import err, long_running, with_lab
 
 def cmd_logs(args: argparse.Namespace) -> int:
     from netlab.api import resolve_lab
-    from netlab.kernel.services import log_file
-    from netlab.plan.ops import StartService
 
     lab = resolve_lab(args.lab, None, {})
-    lab.namespace(args.node)  # a clear error for a node that does not exist
-    services = {
-        op.name: op.node_dir for op in lab.plan.ops
-        if isinstance(op, StartService) and op.ns == lab.namespace(args.node)
-    }
+    services = lab.service_logs(args.node)
     if not services:
         raise InputError(f"node '{args.node}' has no services")
     if args.service and args.service not in services:
@@ -33,7 +27,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
             f"(services: {', '.join(services)})"
         )
     names = [args.service] if args.service else list(services)
-    files = {name: log_file(services[name], name) for name in names}
+    files = {name: services[name] for name in names}
     for name, path in files.items():
         if len(files) > 1:
             print(f"==> {args.node}/{name} <==")

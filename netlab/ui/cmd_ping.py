@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
 def cmd_ping(args: argparse.Namespace) -> int:
     from netlab.api import resolve_lab
     from netlab.checks import address_of
-    from netlab.checks.probe import expired_reason, route_problem
+    from netlab.checks.run import expired_reason, route_problem
     from netlab.kernel.reach import echo
 
     if not 1 <= args.count <= 100000:

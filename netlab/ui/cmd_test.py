@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 def cmd_test(args: argparse.Namespace) -> int:
     from netlab.api import Lab, resolve_lab
     from netlab.checks import resolve
-    from netlab.checks.probe import run_checks
+    from netlab.checks.run import run_checks
     from netlab.spec import load_topology
 
     if args.timeout is not None and not 0 < args.timeout <= 3600:

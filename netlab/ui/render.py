@@ -138,7 +138,7 @@ def status_view(doc: dict[str, Any]) -> RenderableType:
 
 def _shaping_table(doc: dict[str, Any]) -> Table | None:
     """Interfaces shaped now or by the topology: the qdisc in force, and the planned one."""
-    from netlab.tc import Qdisc
+    from netlab.values.tc import Qdisc
 
     rows = [(node["name"], iface, iface["shaping"]) for node in doc["nodes"]
             for iface in node["interfaces"]

@@ -86,8 +86,8 @@ def force_down(lab: str) -> None:
     """For fixtures: take a lab down whatever state a test left it in (in-process, fast):
     down from the journal, then remove what still carries the lab's mark."""
     from netlab.api import down_lab
-    from netlab.cleanup import remove, survey
     from netlab.errors import NetlabError
+    from netlab.lab.cleanup import remove, survey
 
     with env_without("NETLAB_FAIL_AT"):
         with suppress(NetlabError):

@@ -20,7 +20,7 @@ TOPO = Path(__file__).parents[2] / "topologies"
 
 
 def read_pcap(path: Path) -> tuple[int, list[bytes]]:
-    """A reader of its own, independent of netlab.pcap: (linktype, packets)."""
+    """A reader of its own, independent of netlab.values.pcap: (linktype, packets)."""
     data = path.read_bytes()
     magic, major, minor, _zone, _sigfigs, _snaplen, linktype = struct.unpack(
         "<IHHiIII", data[:24]

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from netlab import api
 from netlab.api import Lab
 from netlab.engine import apply
 from netlab.kernel.base import OpFailed
+from netlab.lab.faults import FaultInjectingKernel
 from netlab.plan import ops as o
 from netlab.plan.naming import mark, namespace
 from netlab.pytest_plugin import unique_name
@@ -48,7 +48,7 @@ def nothing_touched(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(LabState, "locked", refuse)
     monkeypatch.setattr(LabState, "write_meta", refuse)
-    monkeypatch.setattr(api._LabKernel, "__init__", refuse)
+    monkeypatch.setattr(FaultInjectingKernel, "__init__", refuse)
 
 
 def _declared_name(path: Path) -> str | None:
@@ -178,7 +178,7 @@ def test_sysctl_outside_net_is_refused_by_the_kernel_too(key: str, forged_lab: s
     ops: list[o.Op] = [o.CreateNamespace(ns, alias=mark(forged_lab)),
                        o.SetSysctl(ns, key, "pwned")]
     before = Host.of(forged_lab)
-    kernel = api._LabKernel()
+    kernel = FaultInjectingKernel()
     try:
         with pytest.raises(OpFailed) as failure:
             apply(ops, kernel, LabState(forged_lab))
@@ -234,7 +234,7 @@ def as_nobody() -> Iterator[Run]:
     """Run netlab as user nobody: netlab and its dependencies copied where nobody can read
     them (the installed ones may sit under /root)."""
     probe = ("import sys, netlab.ui.cli, netlab.api, netlab.spec, netlab.plan.planner, "
-             "netlab.ui.render, netlab.kernel.inspect, netlab.kernel.netlink, netlab.inspect; "
+             "netlab.ui.render, netlab.kernel.dumps, netlab.kernel.netlink, netlab.lab.status_doc; "
              "print('\\n'.join(sorted({getattr(m, '__file__', None) or '' for m in "
              "list(sys.modules.values())})))")
     files = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

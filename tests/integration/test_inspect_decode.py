@@ -1,4 +1,4 @@
-"""kernel/inspect.py decodes dumps by hand: it must say exactly what pyroute2's message
+"""kernel/dumps.py decodes dumps by hand: it must say exactly what pyroute2's message
 classes say (what it used before), for every kind of device netlab makes, and more."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 
-from netlab.kernel import inspect, nlsock, nsfs, rtnl
+from netlab.kernel import dumps, nlsock, nsfs, rtnl
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.kernel.tcmsg import get_qdiscs
 from netlab.plan.ops import (
@@ -52,7 +52,7 @@ def _ref_link(msg: Any, names: dict[int, str]) -> dict[str, Any]:
         kind = "tap" if data.get_attr("IFLA_TUN_TYPE") == 2 else "tun"
         owner, group = data.get_attr("IFLA_TUN_OWNER"), data.get_attr("IFLA_TUN_GROUP")
     if kind is None:
-        kind = "loopback" if msg["ifi_type"] == inspect.ARPHRD_LOOPBACK else "device"
+        kind = "loopback" if msg["ifi_type"] == dumps.ARPHRD_LOOPBACK else "device"
     stats = msg.get_attr("IFLA_STATS64") or {}
     master = msg.get_attr("IFLA_MASTER")
     entry: dict[str, Any] = {
@@ -180,16 +180,16 @@ def test_hand_decoding_matches_pyroute2(names: list[str]) -> None:
     subprocess.run(["ip", "-n", a, "route", "add", "10.8.0.0/16", "dev", "eth0", "proto",
                     "static"], check=True)
     for ns in (a, b):
-        links, routes, states = inspect.read_node(ns)
+        links, routes, states = dumps.read_node(ns)
         want_links, want_routes = _reference(ns)
         assert _without_counters(links) == _without_counters(want_links)
         assert routes == want_routes
-        assert states == inspect.read_link_states(ns)
+        assert states == dumps.read_link_states(ns)
         assert {name: _state_words(s) for name, s in states.items()} == _reference_states(ns)
-        assert _without_counters(inspect.read_namespace(ns)) == _without_counters(want_links)
-        assert inspect.read_routes(ns) == want_routes
-    kinds = {link["ifname"]: link["kind"] for link in inspect.read_namespace(a)}
+        assert _without_counters(dumps.read_namespace(ns)) == _without_counters(want_links)
+        assert dumps.read_routes(ns) == want_routes
+    kinds = {link["ifname"]: link["kind"] for link in dumps.read_namespace(a)}
     assert kinds == {"lo": "loopback", "eth0": "veth", "v1": "veth", "v2": "veth",
                      "br0": "bridge", "tun0": "tun", "tap0": "tap", "vx0": "vxlan"}
-    tun0 = next(link for link in inspect.read_namespace(a) if link["ifname"] == "tun0")
+    tun0 = next(link for link in dumps.read_namespace(a) if link["ifname"] == "tun0")
     assert (tun0["owner"], tun0["group"], tun0["mac"]) == (1234, 4321, None)

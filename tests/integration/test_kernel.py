@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from netlab.kernel import inspect, nsfs
+from netlab.kernel import dumps, nsfs
 from netlab.kernel.base import Kernel, OpFailed
-from netlab.kernel.lab import LabKernel, wait_until_passing
+from netlab.kernel.lab_kernel import LabKernel, wait_until_passing
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.plan.ops import (
     AddAddress,
@@ -118,7 +118,7 @@ def udp_crosses(src: str, dst: str, dst_addr: str, family: int = socket.AF_INET)
 
 
 def links(name: str) -> dict[str, dict[str, object]]:
-    return {str(link["ifname"]): link for link in inspect.read_namespace(name)}
+    return {str(link["ifname"]): link for link in dumps.read_namespace(name)}
 
 
 def ip(*args: str) -> str:
@@ -225,7 +225,7 @@ def test_veth_between_two_nodes_carries_ipv4_and_ipv6(ns: Names, kernel: Netlink
     assert la["eth0"]["index"] != lb["eth0"]["index"]
     assert "fd00::1/64" in la["eth0"]["addresses"]  # type: ignore[operator]
     assert int(str(lb["eth0"]["rx_packets"])) > 0
-    assert inspect.list_marked_links_in_host() == []
+    assert dumps.list_marked_links_in_host() == []
 
 
 def test_link_local_addresses_are_usable_at_once(ns: Names, kernel: NetlinkKernel) -> None:
@@ -263,7 +263,7 @@ def nsfs_sysctl(name: str | None, key: str) -> str:
     """A sysctl's value in namespace `name` (None: the host's own)."""
     if name is None:
         return Path("/proc/sys", *key.split(".")).read_text().strip()
-    return inspect.read_sysctl(name, key)
+    return dumps.read_sysctl(name, key)
 
 
 def test_star_on_a_bridge_carries_ipv4_and_ipv6(ns: Names, kernel: NetlinkKernel) -> None:
@@ -293,7 +293,7 @@ def test_a_lab_kernel_returns_when_its_links_pass_packets(ns: Names) -> None:
         kernel.close()
     for name in [sw, *hosts]:
         names = {op.ifname for op in ops if isinstance(op, SetLinkUp) and op.ns == name}
-        assert inspect.links_still_starting(name, names) == []
+        assert dumps.links_still_starting(name, names) == []
         assert all(links(name)[n]["operstate"] == "up" for n in names if n != "lo")
     payload = secrets.token_bytes(8)
     with sock_in(hosts[0], socket.AF_INET) as rx, sock_in(hosts[-1], socket.AF_INET) as tx:
@@ -335,11 +335,11 @@ def test_routes_gateways_and_link_settings(ns: Names, kernel: NetlinkKernel) -> 
     run(kernel, ops)
     assert udp_crosses(a, b, "10.0.2.1")
     assert udp_crosses(b, a, "fd00:1::1", socket.AF_INET6)
-    assert inspect.read_sysctl(r, "net.ipv4.ip_forward") == "1"
-    assert inspect.read_sysctl(a, "net.ipv4.ip_forward") == "0"
+    assert dumps.read_sysctl(r, "net.ipv4.ip_forward") == "1"
+    assert dumps.read_sysctl(a, "net.ipv4.ip_forward") == "0"
     eth0 = links(a)["eth0"]
     assert eth0["mtu"] == 1450 and eth0["mac"] == "02:00:00:00:00:0a"
-    routes = inspect.read_routes(b)
+    routes = dumps.read_routes(b)
     assert {"family": 4, "to": "10.0.1.0/24", "via": "10.0.2.254", "dev": "eth0",
             "metric": 50, "protocol": "boot"} in routes
     assert any(x["to"] == "fd00:1::/64" and x["via"] == "fd00:2::fe" for x in routes)
@@ -350,8 +350,8 @@ def test_routes_gateways_and_link_settings(ns: Names, kernel: NetlinkKernel) -> 
         DeleteAddress(a, "eth0", "10.0.1.1/24"),
         SetLinkDown(b, "eth0"),
     ])
-    assert not any(x["to"] == "10.0.1.0/24" for x in inspect.read_routes(b))
-    assert not any(x["to"] == "default" and x["family"] == 6 for x in inspect.read_routes(a))
+    assert not any(x["to"] == "10.0.1.0/24" for x in dumps.read_routes(b))
+    assert not any(x["to"] == "default" and x["family"] == 6 for x in dumps.read_routes(a))
     assert "10.0.1.1/24" not in links(a)["eth0"]["addresses"]  # type: ignore[operator]
     assert links(b)["eth0"]["up"] is False
     run(kernel, [DeleteLink(a, "eth0")])
@@ -530,7 +530,7 @@ def test_sysctl_lands_in_the_node_only(ns: Names, kernel: NetlinkKernel) -> None
     with open("/proc/sys/net/ipv4/ip_forward") as f:
         host_before = f.read()
     run(kernel, [CreateNamespace(node), SetSysctl(node, "net.ipv4.ip_forward", "1")])
-    assert inspect.read_sysctl(node, "net.ipv4.ip_forward") == "1"
+    assert dumps.read_sysctl(node, "net.ipv4.ip_forward") == "1"
     with open("/proc/sys/net/ipv4/ip_forward") as f:
         assert f.read() == host_before
     failure, _ = fails(kernel, [SetSysctl(node, "net.ipv4.no_such_thing", "1")])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.kernel import probe
+from netlab.kernel import features
 from netlab.pytest_plugin import LabFactory, unique_name
 
 from ..conftest import netlab_namespaces
@@ -33,7 +33,7 @@ links:
 
 
 def test_dummy_refused_before_anything_is_made(tmp_path: Path) -> None:
-    if probe.qdiscs().missing_links().get("dummy") is None:
+    if features.qdiscs().missing_links().get("dummy") is None:
         pytest.skip("this kernel has dummy devices (CONFIG_DUMMY): nothing to refuse")
     name = unique_name("dummy")
     path = tmp_path / "dummy.yaml"
@@ -128,7 +128,7 @@ links:
 
 
 def test_vlan_refused_before_anything_is_made(tmp_path: Path) -> None:
-    if probe.qdiscs().missing_links().get("vlan") is None:
+    if features.qdiscs().missing_links().get("vlan") is None:
         pytest.skip("this kernel has 802.1Q vlans (CONFIG_VLAN_8021Q): nothing to refuse")
     name = unique_name("vlan")
     path = tmp_path / "vlans.yaml"
@@ -174,7 +174,7 @@ links:
 
 
 def test_bond_refused_before_anything_is_made(tmp_path: Path) -> None:
-    if probe.qdiscs().missing_links().get("bond") is None:
+    if features.qdiscs().missing_links().get("bond") is None:
         pytest.skip("this kernel has bonding (CONFIG_BONDING): nothing to refuse")
     name = unique_name("bond")
     path = tmp_path / "bonds.yaml"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from netlab import tc
-from netlab.kernel import probe
+from netlab.kernel import features
 from netlab.kernel.reach import socket_in
 from netlab.plan import ops as o
 from netlab.pytest_plugin import LabFactory, LabHandle, unique_name
+from netlab.values import tc
 
 from ..conftest import netlab_namespaces
 from .hostcheck import netlab
@@ -211,7 +211,7 @@ def test_netlab_link_command(netlab_lab: LabFactory) -> None:
     assert view["admin"] == "up" and view["peer"] == "a:eth0"
     assert "shaping removed" in netlab("link", "-l", name, "a:eth0", "clear").stdout
     netlem = netlab("link", "-l", name, "a:eth0", "set", "delay=10ms", check=None)
-    if probe.qdiscs().has("netem"):
+    if features.qdiscs().has("netem"):
         assert netlem.returncode == 0
     else:
         assert netlem.returncode == 2
@@ -220,7 +220,7 @@ def test_netlab_link_command(netlab_lab: LabFactory) -> None:
 
 # --- netem: the kernel's answer decides -----------------------------------------------------
 def test_netem_topology_is_refused_before_anything_is_made(tmp_path: Path) -> None:
-    if probe.qdiscs().has("netem"):
+    if features.qdiscs().has("netem"):
         pytest.skip("this kernel has netem (CONFIG_NET_SCH_NETEM): nothing to refuse")
     name = unique_name("netem")
     path = tmp_path / "netem.yaml"
@@ -246,9 +246,9 @@ def test_netem_delays_a_link(netlab_lab: LabFactory, tmp_path: Path) -> None:
 
 def test_the_probe_asks_the_kernel_in_a_scratch_namespace() -> None:
     home = os.stat("/proc/thread-self/ns/net").st_ino
-    answer = probe._ask()  # afresh, not the answer cached for the process
+    answer = features._ask()  # afresh, not the answer cached for the process
     assert answer.has("tbf")  # this project's kernels all have tbf
     # It asked in a namespace of its own, gone with its thread: ours is untouched.
     assert os.stat("/proc/thread-self/ns/net").st_ino == home
-    assert probe.qdiscs() is probe.qdiscs()
-    assert answer.has("netem") == probe.qdiscs().has("netem")
+    assert features.qdiscs() is features.qdiscs()
+    assert answer.has("netem") == features.qdiscs().has("netem")

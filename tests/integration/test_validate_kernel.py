@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from netlab import tc
-from netlab.kernel import inspect, nsfs
+from netlab.kernel import dumps, nsfs
 from netlab.kernel.base import OpFailed
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.plan.ops import CreateNamespace, CreateVxlan
 from netlab.pytest_plugin import LabFactory, unique_name
+from netlab.values import tc
 
 from .hostcheck import Host, force_down, netlab
 
@@ -171,5 +171,5 @@ def test_a_vxlan_id_taken_in_the_node_is_told_as_such(scratch_ns: str) -> None:
     assert failed.index == 2
     assert failed.reason == "another vxlan in this node already has id 7 on port 4789"
     assert "run the command again" not in (failed.hint or "")
-    names = {str(link["ifname"]) for link in inspect.read_namespace(scratch_ns)}
+    names = {str(link["ifname"]) for link in dumps.read_namespace(scratch_ns)}
     assert "vx1" in names and "vx2" not in names

@@ -21,8 +21,8 @@ from netlab.checks import (
     resolve,
     to_junit,
 )
-from netlab.checks.probe import run_checks, run_probe
 from netlab.checks.resolve import DEFAULT_TIMEOUT, UNREACHABLE_WINDOW
+from netlab.checks.run import run_checks, run_probe
 from netlab.errors import InputError, TopologyError
 from netlab.spec import json_schema, load_text
 from netlab.spec.model import Topology
@@ -301,7 +301,7 @@ class FakeLab:
 @pytest.fixture
 def fake_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands of run: checks go to the FakeLab's exec, not into a namespace."""
-    monkeypatch.setattr("netlab.checks.probe.node_command",
+    monkeypatch.setattr("netlab.checks.run.node_command",
                         lambda lab, node, command, timeout, stop=None:
                         lab.exec(node, command, timeout))
 
@@ -314,7 +314,7 @@ def _run_probe(expect_output: str | None = None, expect_exit: int = 0,
 
 @pytest.mark.usefixtures("fake_commands")
 def test_a_command_check_is_tried_again_until_it_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("netlab.checks.probe.RUN_PAUSE", 0.01)
+    monkeypatch.setattr("netlab.checks.run.RUN_PAUSE", 0.01)
     lab = FakeLab([(0, "nothing yet\n"), (1, "oops\n"), (0, "10.9.0.0/24 via 10.0.0.1\n")])
     result = run_probe(lab, _run_probe("10.9.0.0/24"))  # type: ignore[arg-type]
     assert result.passed and result.attempts == 3
@@ -323,7 +323,7 @@ def test_a_command_check_is_tried_again_until_it_passes(monkeypatch: pytest.Monk
 
 @pytest.mark.usefixtures("fake_commands")
 def test_a_command_check_fails_with_the_last_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("netlab.checks.probe.RUN_PAUSE", 0.01)
+    monkeypatch.setattr("netlab.checks.run.RUN_PAUSE", 0.01)
     result = run_probe(FakeLab([(0, "default via 10.0.0.1\n")]),  # type: ignore[arg-type]
                        _run_probe("10.9.0.0/24", timeout=0.2))
     assert not result.passed and result.attempts > 1
@@ -334,7 +334,7 @@ def test_a_command_check_fails_with_the_last_reason(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.usefixtures("fake_commands")
 def test_a_command_check_with_another_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("netlab.checks.probe.RUN_PAUSE", 0.01)
+    monkeypatch.setattr("netlab.checks.run.RUN_PAUSE", 0.01)
     failed = run_probe(FakeLab([(2, "no such file\n")]),  # type: ignore[arg-type]
                        _run_probe(timeout=0.1))
     assert failed.why.startswith("exit status 2, not 0: no such file")

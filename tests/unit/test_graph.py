@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab import graph
 from netlab.api import Lab
+from netlab.lab import graph
 from netlab.spec import load_text
 from netlab.ui.cli import main
 

@@ -9,13 +9,13 @@ import json
 
 import pytest
 
-from netlab import graph
 from netlab.errors import EXIT_INPUT, TopologyError
-from netlab.kernel import probe, rtnl
+from netlab.kernel import features, rtnl
+from netlab.lab import graph
+from netlab.lab.preflight import refuse_unsupported
 from netlab.plan import ops as o
 from netlab.plan.planner import plan
 from netlab.spec import load_text
-from netlab.support import refuse_unsupported
 
 DUMMY = """\
 name: dm
@@ -30,7 +30,7 @@ nodes:
 links:
   - [h1:eth0, r1:eth0]
 """
-WITHOUT_DUMMY = probe.Support(frozenset({"tbf", "netem"}), links=frozenset())
+WITHOUT_DUMMY = features.Support(frozenset({"tbf", "netem"}), links=frozenset())
 
 
 def test_a_dummy_is_made_then_addressed_and_brought_up() -> None:
@@ -66,14 +66,14 @@ def test_the_request_decodes_as_pyroute2_reads_it() -> None:
 
 def test_refused_before_anything_when_the_kernel_lacks_it() -> None:
     loaded = load_text(DUMMY, "dm.yaml")
-    with probe.assumed(WITHOUT_DUMMY), pytest.raises(TopologyError) as info:
+    with features.assumed(WITHOUT_DUMMY), pytest.raises(TopologyError) as info:
         refuse_unsupported(loaded.topology, loaded)
     error = info.value
     assert error.exit_code == EXIT_INPUT
     assert str(error) == ("dm.yaml:9: nodes.r1.interfaces.lo0.kind: r1:lo0 is a dummy "
                           "device, which this kernel lacks (CONFIG_DUMMY)")
     assert error.hint == "enable CONFIG_DUMMY in the kernel (or load its module: modprobe dummy)"
-    with probe.assumed(probe.Support(frozenset({"tbf"}))):  # a kernel that has it
+    with features.assumed(features.Support(frozenset({"tbf"}))):  # a kernel that has it
         refuse_unsupported(loaded.topology, loaded)
 
 
@@ -153,8 +153,8 @@ def test_the_vlan_request_decodes_as_pyroute2_reads_it() -> None:
 
 def test_a_vlan_refused_before_anything_when_the_kernel_lacks_8021q() -> None:
     loaded = load_text(VLAN, "vl.yaml")
-    without = probe.Support(frozenset({"tbf", "netem"}), links=frozenset({"dummy"}))
-    with probe.assumed(without), pytest.raises(TopologyError) as info:
+    without = features.Support(frozenset({"tbf", "netem"}), links=frozenset({"dummy"}))
+    with features.assumed(without), pytest.raises(TopologyError) as info:
         refuse_unsupported(loaded.topology, loaded)
     assert str(info.value) == ("vl.yaml:5: nodes.r1.interfaces.eth0.10: r1:eth0.10 is a vlan "
                                "device, which this kernel lacks (CONFIG_VLAN_8021Q)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netlab.errors import InputError
-from netlab.fanout import command_for
+from netlab.lab.fanout import command_for
 from netlab.plan.ops import CreateVeth, CreateVxlan
 from netlab.plan.partition import VNI_SPACE, vni, vni_base
 from netlab.plan.planner import plan

@@ -11,23 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from netlab import tc
 from netlab.errors import EXIT_INPUT, TopologyError
-from netlab.kernel import probe, tcmsg
+from netlab.kernel import features, tcmsg
 from netlab.kernel.rtnl import Reply
-from netlab.linkctl import parse_assignments, seconds
-from netlab.linkstatus import matches
+from netlab.lab.link_control import parse_assignments, seconds
+from netlab.lab.link_view import matches
+from netlab.lab.preflight import refuse_unsupported
 from netlab.plan import ops as o
 from netlab.plan.planner import plan
 from netlab.plan.shaping import qdisc_uses
 from netlab.spec import load_text
-from netlab.support import refuse_unsupported
-from netlab.tc import U32, Qdisc
 from netlab.ui.cli import main
+from netlab.values import tc
+from netlab.values.tc import U32, Qdisc
 
 ROOT = Path(__file__).resolve().parents[2]
-WITH_NETEM = probe.Support(frozenset({"tbf", "netem"}))
-WITHOUT_NETEM = probe.Support(frozenset({"tbf"}))
+WITH_NETEM = features.Support(frozenset({"tbf", "netem"}))
+WITHOUT_NETEM = features.Support(frozenset({"tbf"}))
 
 TOPO = """\
 name: tcl
@@ -202,7 +202,7 @@ def test_bad_values_in_a_file_are_refused_with_their_line(
 # --- netem: the probe decides -----------------------------------------------------------
 def test_netem_refused_before_anything_when_the_kernel_lacks_it() -> None:
     loaded = load_text(TOPO, "tcl.yaml")
-    with probe.assumed(WITHOUT_NETEM), pytest.raises(TopologyError) as info:
+    with features.assumed(WITHOUT_NETEM), pytest.raises(TopologyError) as info:
         refuse_unsupported(loaded.topology, loaded)
     error = info.value
     assert error.exit_code == EXIT_INPUT
@@ -211,13 +211,13 @@ def test_netem_refused_before_anything_when_the_kernel_lacks_it() -> None:
     assert error.hint and "modprobe sch_netem" in error.hint
     # a rate alone needs only tbf, which it has
     only_tbf = load_text(TOPO.split("  - endpoints: [b:eth1")[0], "tcl.yaml")
-    with probe.assumed(WITHOUT_NETEM):
+    with features.assumed(WITHOUT_NETEM):
         refuse_unsupported(only_tbf.topology, only_tbf)
 
 
 def test_with_netem_the_planner_and_encoder_make_the_exact_request() -> None:
     loaded = load_text(TOPO, "tcl.yaml")
-    with probe.assumed(WITH_NETEM):
+    with features.assumed(WITH_NETEM):
         refuse_unsupported(loaded.topology, loaded)  # nothing to refuse
     p = plan(loaded.topology)
     [op] = [op for op in p.ops if isinstance(op, o.SetQdisc) and op.qdisc.kind == "netem"]

@@ -3,7 +3,7 @@ interface's shaping (the root qdisc the kernel has, and the one the topology giv
 its carrier-change counters, and drift where the admin state or the shaping is not what
 the topology says (a `netlab link ... down` or `set` shows there until undone).
 
-Used by netlab/inspect.py, a few lines there; the fields are in docs/status-json.md.
+Used by netlab/lab/status_doc.py, a few lines there; the fields are in docs/status-json.md.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from netlab.plan.ops import SetQdisc
-from netlab.tc import Qdisc
+from netlab.values.tc import Qdisc
 
 if TYPE_CHECKING:
     from netlab.kernel.linkstate import LinkState

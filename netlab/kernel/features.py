@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from netlab.kernel import nlsock, rtnl, tcmsg
 from netlab.kernel.reasons import LINK_OPTION, QDISC_OPTION
-from netlab.tc import Qdisc
+from netlab.values.tc import Qdisc
 
 CLONE_NEWNET = 0x40000000
 # Small, valid settings of each kind: the kernel checks the kind before the values.

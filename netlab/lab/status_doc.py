@@ -65,7 +65,7 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
 
 
 def _condition(lab: Lab) -> str:
-    from netlab.api import condition
+    from netlab.state.condition import condition
 
     return condition(lab.name).state if lab.is_up() else "down"
 
@@ -114,8 +114,8 @@ _SETTINGS_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
-    from netlab.kernel.inspect import read_node
-    from netlab.linkstatus import LinkView
+    from netlab.kernel.dumps import read_node
+    from netlab.lab.link_view import LinkView
 
     plan = lab.plan
     nodes: list[dict[str, Any]] = []

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netlab.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, PcapWriter, summary
 from netlab.ui.cli import main
 from netlab.ui.cmd_capture import split_where
+from netlab.values.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, PcapWriter, summary
 
 MAC_A, MAC_B, BROADCAST = bytes.fromhex("020000000001"), bytes.fromhex("020000000002"), b"\xff" * 6
 

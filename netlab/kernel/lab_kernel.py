@@ -1,4 +1,4 @@
-"""The kernel a lab runs on: netlink ops to NetlinkKernel, process ops to ProcessKernel,
+"""The kernel a lab runs on: netlink ops to NetlinkKernel, process ops to ProcessOpsKernel,
 in plan order, with one journal (begin/done indexes stay those of the whole op list)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from netlab.kernel.base import BeginHook, DoneHook, Kernel, OpFailed
-from netlab.kernel.inspect import links_still_starting, links_still_up
+from netlab.kernel.dumps import links_still_starting, links_still_up
 from netlab.kernel.netlink import NetlinkKernel
 from netlab.kernel.processes import stop_all_in
-from netlab.kernel.services import ProcessKernel
+from netlab.kernel.services import ProcessOpsKernel
 from netlab.plan.ops import (
     DeleteNamespace,
     Op,
@@ -28,7 +28,7 @@ SETTLE_TIMEOUT = 3.0  # seconds; the kernel's linkwatch work is at most ~1 s lat
 class LabKernel:
     def __init__(self) -> None:
         self.netlink = NetlinkKernel()
-        self.processes = ProcessKernel()
+        self.processes = ProcessOpsKernel()
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         start = 0
@@ -61,7 +61,7 @@ def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT,
                        also: Iterable[tuple[str, str]] = ()) -> None:
     """Wait (at most `timeout` seconds) until the links these ops set up (and `also`, as
     (namespace, interface)) pass packets: a ping sent the moment `up` returns must not be
-    dropped by a link the kernel has not started yet (kernel/inspect.links_still_starting).
+    dropped by a link the kernel has not started yet (kernel/dumps.links_still_starting).
     Links still starting after that are left to `status` to show."""
     links = [(op.ns, op.ifname) for op in ops if isinstance(op, SetLinkUp)]
     _wait(links + list(also), links_still_starting, timeout)

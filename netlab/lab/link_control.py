@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from netlab import tc
 from netlab.errors import InputError, LabStateError
 from netlab.kernel.base import OpFailed
+from netlab.lab.preflight import refuse_values
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
@@ -35,7 +35,7 @@ from netlab.plan.ops import (
 )
 from netlab.spec.model import TC_FIELDS
 from netlab.spec.validate import end_mtu, parse_endpoint
-from netlab.support import refuse_values
+from netlab.values import tc
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -111,7 +111,7 @@ class LinkControl:
     def down(self) -> None:
         """Administratively down: a veth's peer loses its carrier. Returns once the kernel
         says so of both ends (status read right after shows it)."""
-        from netlab.kernel.lab import wait_until_stopped
+        from netlab.kernel.lab_kernel import wait_until_stopped
 
         self._apply([SetLinkDown(self.ns, self.ifname)])
         wait_until_stopped([(self.ns, self.ifname), *self._peer_end()])
@@ -120,7 +120,7 @@ class LinkControl:
         """Administratively up, with what the kernel dropped when it went down put back:
         its IPv6 addresses and the node's routes through it (an admin down flushes both).
         Returns once both ends pass packets."""
-        from netlab.kernel.lab import wait_until_passing
+        from netlab.kernel.lab_kernel import wait_until_passing
 
         ops = [SetLinkUp(self.ns, self.ifname), *self._dropped()]
         self._apply(ops)
@@ -148,7 +148,7 @@ class LinkControl:
             raise InputError("\n".join(f"{self.endpoint}: {message}" for _, message in problems))
         qdisc = tc.build(given, self.mtu)
         assert qdisc is not None
-        from netlab.api import require_privileges
+        from netlab.kernel.privileges import require_privileges
 
         require_privileges()  # before the kernel is asked what it has
         refuse_values(self.endpoint, tc.needs_netem(given) or ["rate"], qdisc.kind)
@@ -189,7 +189,7 @@ class LinkControl:
     def state(self) -> LinkState:
         """The link as the kernel has it now."""
         from netlab.kernel import nsfs
-        from netlab.kernel.inspect import read_link_states
+        from netlab.kernel.dumps import read_link_states
 
         if not nsfs.exists(self.ns):
             raise LabStateError(f"lab '{self.lab.name}' has no namespace {self.ns}; "
@@ -224,7 +224,7 @@ class LinkControl:
         """The planned addresses of this interface and the node's planned routes through
         it that the kernel does not have now (an admin down flushes IPv6 addresses and
         every route through the interface, in Linux; a cable pull would not)."""
-        from netlab.kernel.inspect import read_node
+        from netlab.kernel.dumps import read_node
 
         links, routes, _states = read_node(self.ns)
         live = next((link for link in links if link["ifname"] == self.ifname), None)
@@ -248,8 +248,8 @@ class LinkControl:
 
     # --- the journal ------------------------------------------------------------------
     def _apply(self, ops: Sequence[Op]) -> None:
-        from netlab.api import require_privileges
         from netlab.kernel.netlink import NetlinkKernel
+        from netlab.kernel.privileges import require_privileges
 
         require_privileges()
         state = self.lab.state

@@ -24,9 +24,9 @@ def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
     kinds = _kind_uses(topology)
     if not uses and not kinds:
         return
-    from netlab.kernel import probe
+    from netlab.kernel import features
 
-    support = probe.qdiscs()
+    support = features.qdiscs()
     missing, missing_links = support.missing(), support.missing_links()
     lacking = [u for u in uses if u.kind in missing]
     lacking_kinds = [(path, where, kind) for path, where, kind in kinds
@@ -63,9 +63,9 @@ def _kind_uses(topology: Topology) -> list[tuple[str, str, str]]:
 
 def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:
     """InputError (exit 2) when `netlab link ... set` asks for a qdisc the kernel lacks."""
-    from netlab.kernel import probe
+    from netlab.kernel import features
 
-    missing = probe.qdiscs().missing()
+    missing = features.qdiscs().missing()
     if kind in missing:
         keys = list(values)
         verb = "needs" if len(keys) == 1 else "need"

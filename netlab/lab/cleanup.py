@@ -61,7 +61,7 @@ def _owned_by_labs_up() -> set[str]:
 
 def survey(only_lab: str | None = None) -> Survey:
     from netlab.kernel import nsfs
-    from netlab.kernel.inspect import list_marked_links_in_host, read_namespace
+    from netlab.kernel.dumps import list_marked_links_in_host, read_namespace
     from netlab.kernel.processes import pids_in
 
     owned = _owned_by_labs_up()
@@ -120,7 +120,7 @@ def survey(only_lab: str | None = None) -> Survey:
 def _unfinished(lab: str, named: bool) -> tuple[Leftover, bool] | None:
     """A lab whose `up` did not finish and that nobody works on: a leftover, and whether
     to leave it alone: one kept with --keep-on-error is someone's to debug, unless named."""
-    from netlab.api import condition
+    from netlab.state.condition import condition
 
     now = condition(lab)
     if now.state != "incomplete":
@@ -199,13 +199,13 @@ def _take_down(lab: str) -> list[str]:
     """Undo the journal of a lab whose `up` did not finish, as `netlab down -l` does (the
     caller holds the lab's lock). Finished meanwhile (an `up` ran between the survey and
     now): a lab that is up, left alone."""
-    from netlab.api import teardown_held
+    from netlab.lab.teardown_journal import teardown_journal
 
     state = LabState(lab)
     try:
         if state.read_meta().get("complete", True) is True:
             return []
-        teardown_held(state)
+        teardown_journal(state)
     except LabStateError as error:
         return [str(error)]
     return []
