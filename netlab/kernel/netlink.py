@@ -25,6 +25,7 @@ from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.reasons import explain, vni_taken
 from netlab.plan.ops import (
+    LINK_MAKERS,
     AddAddress,
     AddRoute,
     CreateBond,
@@ -399,8 +400,7 @@ class NetlinkKernel:
         """A create with a chosen ifindex is refused as 'exists' when that index is in use
         by another link: if no link has the name, that is what happened."""
         wanted: list[tuple[str, str]] = []
-        if isinstance(op, (CreateBond, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
-                           CreateVxlan, CreateVeth)):
+        if isinstance(op, LINK_MAKERS) and not isinstance(op, CreateTunTap):  # ioctl-made
             wanted.append((op.ns, op.ifname))
         if isinstance(op, CreateVeth):
             wanted.append((op.peer_ns, op.peer_ifname))

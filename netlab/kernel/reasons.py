@@ -128,7 +128,7 @@ def _exists(op: Op) -> str:
     return "already exists"
 
 
-# The kernel option behind each interface kind some kernels lack (asked by kernel/probe.py),
+# The kernel option behind each interface kind some kernels lack (asked by kernel/features.py),
 # and its module.
 LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy"), "vlan": ("CONFIG_VLAN_8021Q", "8021q"),
                "bond": ("CONFIG_BONDING", "bonding")}
