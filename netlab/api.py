@@ -12,6 +12,7 @@ The kernel package (pyroute2) is imported only when a command needs the kernel, 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from netlab.engine import (
 )
 from netlab.errors import InputError, LabStateError
 from netlab.kernel.privileges import require_privileges as require_privileges
+from netlab.spec.builder import TopologyBuilder
 from netlab.state.condition import Condition as Condition
 from netlab.state.condition import condition as condition
 from netlab.state.store import LabState, labs_with_state, state_root
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from netlab.lab.link_control import LinkControl
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
+    from netlab.spec.generate import Generated
     from netlab.spec.model import Topology
 
 @dataclass(frozen=True)
@@ -70,17 +73,23 @@ class Lab:
     # --- construction -----------------------------------------------------------------
     @classmethod
     def from_file(
-        cls, path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
-        name: str | None = None, host: str | None = None,
+        cls, path: str | os.PathLike[str] | Generated,
+        overrides: Mapping[str, str] | None = None, name: str | None = None,
+        host: str | None = None,
     ) -> Lab:
         """The lab of a topology file; "-" reads it from standard input (a JSON object
-        there is a topology already rendered, as `--all-hosts` sends it: no Jinja2)."""
+        there is a topology already rendered, as `--all-hosts` sends it: no Jinja2); a
+        Generated is the topology `--topo` makes."""
         from netlab.spec import load_text, load_topology
+        from netlab.spec.generate import Generated
 
-        if os.fspath(path) == STDIN:
+        if isinstance(path, Generated):
+            loaded: LoadedTopology = load_topology(path, overrides or {})
+            source = str(path)
+        elif os.fspath(path) == STDIN:
             text = sys.stdin.read()
-            loaded: LoadedTopology = load_text(text, "<stdin>", overrides or {},
-                                               rendered=text.lstrip().startswith("{"))
+            loaded = load_text(text, "<stdin>", overrides or {},
+                               rendered=text.lstrip().startswith("{"))
             source = "<stdin>"
         else:
             loaded = load_topology(os.fspath(path), overrides or {})
@@ -272,6 +281,36 @@ class Lab:
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         return run(self.node_namespace(node), argv, capture=True, timeout=timeout, input=input)
 
+    def address(self, target: str, family: int | None = None) -> str:
+        """What a target means in the lab: an address is itself; a node (or node:interface)
+        is its first address (of `family`, if given) in the topology, else the one it has
+        in the kernel now (made by its commands, or by DHCP). InputError when none."""
+        from netlab.kernel.dumps import first_address
+        from netlab.spec.targets import no_address, written_address
+
+        address = written_address(self.topology, target, family)
+        if address is None:
+            node, _, iface = target.partition(":")
+            address = first_address(self.node_namespace(node), iface or None, family)
+        if address is None:
+            raise InputError(no_address(target, family, live=True))
+        return address
+
+    def ping(self, source: str, target: str, count: int = 3, timeout: float = 1.0) -> bool:
+        """Whether `target` (a node, node:interface or an address: see address()) answers
+        an ICMP echo sent from inside `source`; one of `count` tries is enough."""
+        from netlab.kernel.reach import ping
+
+        ns = self.node_namespace(source)
+        return ping(ns, self.address(target), timeout, count) is not None
+
+    def socket(self, node: str, family: int = socket.AF_INET,
+               kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A socket opened inside the node's namespace, usable from this program."""
+        from netlab.kernel.reach import socket_in
+
+        return socket_in(self.node_namespace(node), family, kind)
+
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
         from netlab.lab.status_doc import lab_status
@@ -317,6 +356,17 @@ class Lab:
         from netlab.lab.link_control import LinkControl
 
         return LinkControl(self, endpoint)
+
+
+class Builder(TopologyBuilder):
+    """A topology made in Python (netlab.build(name)); lab() gives its Lab, checked as a
+    file is. See netlab/spec/builder.py."""
+
+    def lab(self, name: str | None = None) -> Lab:
+        loaded = self.loaded()
+        lab = Lab(loaded.topology, name, loaded.filename)
+        lab.loaded = loaded
+        return lab
 
 
 def down_lab(name: str, progress: TeardownProgress | None = None,
@@ -367,7 +417,9 @@ def _labs_hint() -> str:
     return f"labs up: {', '.join(labs)}" if labs else "no lab is up ('netlab up FILE')"
 
 
-def resolve_lab(name: str | None, file: str | None, overrides: Mapping[str, str]) -> Lab:
+def resolve_lab(
+    name: str | None, file: str | Generated | None, overrides: Mapping[str, str]
+) -> Lab:
     """-l LAB, or FILE, or (neither) the only lab that is up."""
     if file:
         return Lab.from_file(file, overrides, name)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from netlab.api import Lab
+from netlab.errors import InputError
 from netlab.state.store import LabState
 
 if TYPE_CHECKING:
@@ -49,12 +50,17 @@ class LabHandle:
         return self.lab.exec(node, cmd, timeout=timeout, input=input)
 
     def address(self, node: str, family: int = 4) -> str:
-        """The first address (without prefix) of `node` in that IP family."""
+        """The first address (without prefix) of `node` in that IP family: the topology's,
+        else the one the node has in the kernel now (made by its exec: or by DHCP)."""
         for ifc in self.lab.plan.interfaces[node]:
             for cidr in ifc.spec.addresses:
                 ip = ipaddress.ip_interface(cidr).ip
                 if ip.version == family:
                     return str(ip)
+        try:
+            return self.lab.address(node, family)
+        except InputError:
+            pass
         raise LookupError(f"node '{node}' has no IPv{family} address")
 
     def ping(self, source: str, target: str, timeout: float = 1.0, count: int = 3) -> bool:

@@ -50,7 +50,8 @@ NOTES: dict[tuple[str, str], str] = {
     ("Interface", "owner"): "tun/tap: the user (name or uid) allowed to attach to the device.",
     ("Interface", "group"): "tun/tap: the group (name or gid) allowed to attach.",
     ("Interface", "ports"): "bridge: the interfaces of this node that become its ports.",
-    ("Interface", "stp"): "bridge: spanning tree on.",
+    ("Interface", "stp"): "bridge: spanning tree on (netlab sets the forward delay to 2 s, the "
+    "least the kernel takes: a port forwards 4 s after it comes up). A switch: `br0: {stp: true}`.",
     ("Interface", "vxlan"): "A VXLAN tunnel endpoint (unicast); makes the interface a vxlan.",
     ("Interface", "macvlan"): "An interface with a MAC of its own on another interface of "
     "the node (its parent's wire); makes the interface a macvlan.",

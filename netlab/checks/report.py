@@ -171,7 +171,8 @@ def _failure_text(result: CheckResult) -> str:
         lines.append(f"expected exit status: {p.expect_exit}")
     else:
         port = f" port {p.port}" if p.port is not None else ""
-        target = p.target if p.target == p.address else f"{p.target} ({p.address})"
+        address = p.address or "its address at run time"
+        target = p.target if p.target == p.address else f"{p.target} ({address})"
         lines.append(f"target: {target}{port}, expected {p.expect}")
     lines.append(f"after {result.attempts} attempts in {result.seconds:.2f} s")
     return _xml_safe("\n".join(lines))

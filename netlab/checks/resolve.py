@@ -7,7 +7,6 @@ Nothing here touches the kernel; run.py carries the probes out.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from netlab.errors import InputError
 from netlab.spec import messages, validate
 from netlab.spec.loaded import line_in
 from netlab.spec.model import Check, Topology
+from netlab.spec.targets import no_address, written_address
 
 DEFAULT_TIMEOUT = 10.0  # seconds a check may take to succeed (ARP/ND, DAD, a slow service)
 UNREACHABLE_WINDOW = 3.0  # seconds an `expect: unreachable` check watches for an answer
@@ -37,7 +37,7 @@ class Probe:
     timeout: float  # reachable and run: time to succeed; unreachable: time to watch
     expect_reachable: bool = True
     target: str | None = None  # `to` as written (node, node:interface, or address)
-    address: str | None = None  # what is probed
+    address: str | None = None  # what is probed; None: the target's live address
     port: int | None = None
     command: str | None = None
     expect_output: str | None = None
@@ -86,7 +86,8 @@ def probe_of(
         timeout = default_timeout or DEFAULT_TIMEOUT
     else:
         timeout = UNREACHABLE_WINDOW
-    address = address_of(topology, check.to)
+    # None: a node that makes its own address (exec:, DHCP); looked up when probed.
+    address = written_address(topology, check.to)
     kind: Kind = "tcp" if check.tcp is not None else "ping"
     name = check.name or _reach_name(check.from_, check.to, address, check.tcp, reachable)
     return Probe(
@@ -98,28 +99,10 @@ def probe_of(
 def address_of(topology: Topology, target: str, family: int | None = None) -> str:
     """The address a target means: itself, or the first address (of `family`, if given)
     written for a node or node:interface. InputError when there is none."""
-    try:
-        parsed = validate.parse_target(target)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    if not isinstance(parsed, tuple):
-        if family is not None and parsed.version != family:
-            raise InputError(f"{parsed} is not an IPv{family} address")
-        return str(parsed)
-    name, iface = parsed
-    node = topology.nodes.get(name)
-    if node is None:
-        raise InputError(f"no node '{name}' (nodes: {', '.join(topology.nodes)})")
-    for iname, settings in node.interfaces.items():
-        if iface is not None and iname != iface:
-            continue
-        for cidr in settings.addresses:
-            ip = ipaddress.ip_interface(cidr).ip
-            if family is None or ip.version == family:
-                return str(ip)
-    which = f"{name}:{iface}" if iface else f"node '{name}'"
-    kind = f"IPv{family} " if family else ""
-    raise InputError(f"{which} has no {kind}address")
+    address = written_address(topology, target, family)
+    if address is None:
+        raise InputError(no_address(target, family))
+    return address
 
 
 def parse_check(topology: Topology, spec: Mapping[str, Any]) -> Check:
@@ -150,8 +133,10 @@ def _without_file(text: str, shown: str) -> str:
     )
 
 
-def _reach_name(node: str, target: str, address: str, port: int | None, reachable: bool) -> str:
-    label = target if target == address else f"{target} ({address})"
+def _reach_name(
+    node: str, target: str, address: str | None, port: int | None, reachable: bool
+) -> str:
+    label = target if address is None or target == address else f"{target} ({address})"
     if port is None:
         return f"{node} reaches {label}" if reachable else f"{node} cannot reach {label}"
     if reachable:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from netlab.checks.report import CheckReport, CheckResult, clip_output
 from netlab.checks.resolve import Probe
-from netlab.errors import NetlabError
+from netlab.errors import InputError, NetlabError
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -109,6 +109,15 @@ def run_checks(
     return CheckReport(lab.name, results, clock() - started)
 
 
+def check_lab(lab: Lab, timeout: float | None = None) -> CheckReport:
+    """The topology's `checks:` on a lab that is up, as `netlab test` runs them; the report
+    is true when every check passed (`timeout`: a check's default seconds)."""
+    from netlab.checks.resolve import resolve
+
+    lines = lab.loaded.lines if lab.loaded is not None else {}
+    return run_checks(lab, resolve(lab.topology, lines, timeout))
+
+
 def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
     """Try one check until it is decided, its time is up, or `stop` is set."""
     started = time.monotonic()
@@ -155,13 +164,19 @@ def _sleep(seconds: float, stop: Stop | None) -> None:
 def _attempt(lab: Lab, probe: Probe, left: float, stop: Stop | None = None) -> Outcome:
     if probe.kind == "run":
         return _run(lab, probe, left, stop)
-    assert probe.address is not None
+    assert probe.target is not None
+    address = probe.address  # None: a node that makes its own address; the kernel knows it
+    if address is None:
+        try:
+            address = lab.address(probe.target)
+        except InputError as error:
+            return Outcome(False, str(error))
     ns = lab.namespace(probe.node)
     stop_fd = None if stop is None else stop.fd
     if probe.kind == "tcp":
         assert probe.port is not None
-        return _connect(ns, probe.address, probe.port, min(left, CONNECT_WAIT), stop_fd)
-    return _ping(ns, probe.node, probe.address, min(left, PING_WAIT), stop_fd)
+        return _connect(ns, address, probe.port, min(left, CONNECT_WAIT), stop_fd)
+    return _ping(ns, probe.node, address, min(left, PING_WAIT), stop_fd)
 
 
 def route_problem(ns: str, node: str, address: str) -> str | None:

@@ -9,6 +9,7 @@ the ones pyroute2 gives (tests/integration compare both).
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 from collections.abc import Collection
@@ -361,6 +362,21 @@ def read_namespace(ns: str) -> list[dict[str, Any]]:
         links = _dump_links(sock)
         addrs = _dump(sock, rtnl.get_addresses(2), rtnl.RTM_NEWADDR)
     return _links_with_addresses(links, addrs)
+
+
+def first_address(ns: str, iface: str | None = None, family: int | None = None) -> str | None:
+    """The first address `ns` has now (on `iface`, if given; of `family`, if given), for a
+    node whose topology gives it none: made by its own commands or by DHCP. Loopback and
+    link-local addresses are left out (unless `iface` is lo)."""
+    for link in read_namespace(ns):
+        if link["ifname"] != (iface or link["ifname"]) or (not iface and link["ifname"] == "lo"):
+            continue
+        for cidr in link["addresses"]:
+            ip = ipaddress.ip_interface(cidr).ip
+            if (family is None or ip.version == family) and not ip.is_link_local \
+                    and (iface == "lo" or not ip.is_loopback):
+                return str(ip)
+    return None
 
 
 def read_routes(ns: str) -> list[dict[str, Any]]:

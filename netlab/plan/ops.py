@@ -102,7 +102,7 @@ class CreateBridge(Op):
     alias: str = ""
 
     def describe(self) -> str:
-        stp = " (stp on)" if self.stp else ""
+        stp = " (stp on, forward delay 2 s)" if self.stp else ""
         return f"create bridge {self.ifname} in {self.ns}{stp}"
 
     def undo(self) -> Op:

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from netlab.errors import Problem, TopologyError
-from netlab.spec import messages, template, validate, yamltree
+from netlab.spec import foreign, messages, template, validate, yamltree
+from netlab.spec.generate import Generated
 from netlab.spec.loaded import LoadedTopology, one_line
 from netlab.spec.model import Topology
 from netlab.spec.source import MAX_BYTES, read_source
@@ -23,12 +24,17 @@ from netlab.spec.source import MAX_BYTES, read_source
 _EMPTY = "the file is empty; a topology needs at least 'name' and 'nodes'"
 
 
-def load_topology(path: str | Path, overrides: Mapping[str, str] = {}) -> LoadedTopology:
-    """Load and check the topology file at `path`; `overrides` are `--set k=v` pairs.
+def load_topology(
+    path: str | Path | Generated, overrides: Mapping[str, str] = {}
+) -> LoadedTopology:
+    """Load and check the topology file at `path` (or the one --topo makes); `overrides`
+    are `--set k=v` pairs.
 
     Problems are reported against `path` as given (so relative paths stay short).
     """
     shown = str(path)
+    if isinstance(path, Generated):
+        return load_text(path.text(), shown, overrides)
     return load_text(read_source(Path(path), shown), shown, overrides)
 
 
@@ -54,6 +60,9 @@ def _load(
         raise _error([Problem(filename, None, "", "the text holds NUL characters")])
     if not text.strip():
         raise _error([Problem(filename, None, "", _EMPTY)])
+    tool = foreign.detect(text)
+    if tool is not None:
+        raise _error([Problem(filename, None, "", foreign.import_hint(tool, filename))])
 
     try:
         rendered, variables = (
@@ -82,18 +91,30 @@ def _load(
             ]
         )
 
-    try:
-        topology = Topology.model_validate(data)
-    except ValidationError as e:
-        raise _error(messages.problems_from(e, data, tree.lines, tree.raw, filename)) from None
-
-    problems = validate.check(topology, filename, tree.lines)
-    if problems:
-        raise _error(problems)
+    loaded = load_data(data, filename, tree.lines, tree.raw, rendered.text)
+    topology = loaded.topology
     if variables and variables != topology.vars:
         # Record the values the file was rendered with (its vars after --set).
         topology = topology.model_copy(update={"vars": {**topology.vars, **variables}})
-    return LoadedTopology(topology, filename, tree.lines, rendered.text)
+        loaded = LoadedTopology(topology, filename, tree.lines, rendered.text)
+    return loaded
+
+
+def load_data(
+    data: dict[str, Any], filename: str, lines: dict[str, int],
+    raw: Mapping[str, str] = {}, text: str = "",
+) -> LoadedTopology:
+    """Type and cross-check a topology given as data (parsed YAML, or made in Python by
+    the builder), as a file is: the same problems, the same messages. `lines` maps data
+    paths to the lines they were written on; `raw` the scalars as written (for wording)."""
+    try:
+        topology = Topology.model_validate(data)
+    except ValidationError as e:
+        raise _error(messages.problems_from(e, data, lines, raw, filename)) from None
+    problems = validate.check(topology, filename, lines)
+    if problems:
+        raise _error(problems)
+    return LoadedTopology(topology, filename, lines, text)
 
 
 def _what(value: Any) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from netlab.errors import Problem, TopologyError
+from netlab.spec.foreign import import_hint
 
 MAX_BYTES = 1_000_000  # a topology is a page or two; a megabyte is surely a mistake
 
@@ -29,6 +30,8 @@ def read_source(path: Path, shown: str) -> str:
     except FileNotFoundError:
         raise fail("no such file") from None
     except IsADirectoryError:
+        if (path / "lab.conf").exists():
+            raise fail(import_hint("Kathará", shown)) from None
         raise fail("this is a directory; give the path of a topology file (.yaml)") from None
     except PermissionError:
         raise fail("permission denied; the file cannot be read") from None

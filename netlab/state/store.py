@@ -106,6 +106,47 @@ class LabState:
                 os.unlink(self.lock_path)
             os.close(fd)  # closing releases the flock
 
+    @property
+    def test_path(self) -> Path:
+        return self.dir.parent / f".{self.lab}.test"
+
+    @contextlib.contextmanager
+    def testing(self, brings_up: bool, what: str = "test") -> Iterator[None]:
+        """A run of checks on the lab (`netlab test`), held for the whole run. One that
+        brings the lab up (and takes it down after) holds it alone; runs on a lab that is
+        up share it. Whichever cannot have it is refused at once (LabStateError), rather
+        than have the lab taken down under it. The file goes with its sole holder."""
+        self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        fd = os.open(self.test_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        held = False
+        try:
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_EX if brings_up else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+            except OSError as err:
+                if err.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                pid, _, verb = holder.partition(" ")
+                who = f"netlab {verb} (pid {pid})" if pid else f"another netlab {what}"
+                why = ("which brought it up and takes it down when done" if pid else
+                       "which tests it as it is; bringing it up and down now would pull it "
+                       "from under that run")
+                raise LabStateError(
+                    f"lab '{self.lab}' is in use by {who}, {why}",
+                    hint="wait for that run to end, or run this one under another lab name "
+                    "(--name)",
+                ) from None
+            held = True
+            if brings_up:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()} {what}".encode(), 0)
+            yield
+        finally:
+            if held and brings_up:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.test_path)  # while still holding it, as locked() does
+            os.close(fd)
+
     def try_locked(self, what: str = "") -> contextlib.AbstractContextManager[None]:
         """The lock now or LabStateError (for cleanup, which must not wait on a lab that a
         command is working on)."""

@@ -47,6 +47,8 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_link",
     "netlab.ui.cmd_web",
+    "netlab.ui.cmd_import",
+    "netlab.ui.completion",
 ]
 
 # --- commands ---------------------------------------------------------------------------
@@ -249,11 +251,23 @@ def cmd_exec(args: argparse.Namespace) -> int:
     require_privileges("enter a lab's namespaces")
 
     command = list(args.command)
+    several = args.all or args.nodes is not None
+    if several and args.node is not None:
+        command = [args.node, *command]  # no NODE with --all/--nodes: a word of the command
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise InputError("no command given: netlab exec NODE -- COMMAND...")
+        raise InputError("no command given: netlab exec NODE -- COMMAND... (or --all / "
+                         "--nodes a,b -- COMMAND...)")
     lab = resolve_lab(args.lab, None, {})
+    if several:
+        from netlab.ui.exec_many import exec_on_nodes
+
+        nodes = list(lab.topology.nodes) if args.all else [
+            n.strip() for n in args.nodes.split(",") if n.strip()]
+        return exec_on_nodes(lab, nodes, command)
+    if args.node is None:
+        raise InputError("which node? netlab exec NODE -- COMMAND... (or --all / --nodes a,b)")
     ns = lab.node_namespace(args.node)
     sys.stdout.flush()
     exec_replace(ns, command)
@@ -363,7 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("exec", help="run a command in a node: netlab exec NODE -- CMD...")
     with_lab(p, file=False)
-    p.add_argument("node")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true",
+                       help="run it in every node, side by side; each line of output begins "
+                       "with its node's name; the exit status is the worst")
+    which.add_argument("--nodes", metavar="A,B", help="run it in these nodes (as --all)")
+    p.add_argument("node", metavar="NODE", nargs="?")
     p.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_exec)
 
@@ -413,17 +432,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["_complete"]:  # at every Tab: before building the parser
+        from netlab.ui.completion import complete
+
+        return complete(words[1:], build_parser)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_INPUT if exit_.code not in (0, None) else EXIT_OK
-    lab_or_file(args)
     try:
+        lab_or_file(args)
+        if getattr(args, "print_topo", False):
+            out.file.write(args.file.text())
+            return EXIT_OK
         code: int = args.func(args)
         return code
     except NetlabError as error:
         report(error)
+        if getattr(args, "json", False):
+            print_json(error_document(error))
         return error.exit_code
     except KeyboardInterrupt:
         # Said as `up` says it when it stops on a signal (engine.Interrupted).
@@ -439,9 +468,12 @@ def _main(argv: Sequence[str] | None) -> int:
     except PermissionError as error:
         # A privilege that a command missed checking up front: still one line, not a bug.
         what = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
-        report(PrivilegeError(f"permission denied ({what})",
-                              hint="netlab needs root: run it with sudo, or grant "
-                              "CAP_NET_ADMIN and CAP_SYS_ADMIN"))
+        denied = PrivilegeError(f"permission denied ({what})",
+                                hint="netlab needs root: run it with sudo, or grant "
+                                "CAP_NET_ADMIN and CAP_SYS_ADMIN")
+        report(denied)
+        if getattr(args, "json", False):
+            print_json(error_document(denied))
         return EXIT_INPUT
     except Exception as error:  # the last line of defence: no tracebacks
         if os.environ.get("NETLAB_DEBUG"):
@@ -449,6 +481,20 @@ def _main(argv: Sequence[str] | None) -> int:
         err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
         err.print("hint: this is a bug in netlab; NETLAB_DEBUG=1 shows the traceback")
         return EXIT_KERNEL
+
+
+def error_document(error: NetlabError) -> dict[str, Any]:
+    """An error as JSON, for --json: what `report` says, as data (schema netlab.error/1)."""
+    problems = error.problems if isinstance(error, TopologyError) else []
+    return {
+        "schema": "netlab.error/1",
+        "error": error.message if not problems else str(problems[0]),
+        "hint": error.hint,
+        "exit_code": error.exit_code,
+        "kind": type(error).__name__,
+        "problems": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
+                     for p in problems],
+    }
 
 
 def report(error: NetlabError) -> None:

@@ -41,7 +41,6 @@ def register(sub: Any) -> None:
 
 def cmd_ping(args: argparse.Namespace) -> int:
     from netlab.api import resolve_lab
-    from netlab.checks import address_of
     from netlab.checks.run import expired_reason, route_problem
     from netlab.kernel.reach import echo
 
@@ -54,7 +53,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
         raise InputError(f"--ttl {args.ttl}: give a time to live between 1 and 255")
     lab = resolve_lab(args.lab, None, {})
     ns = lab.node_namespace(args.source)
-    address = address_of(lab.topology, args.target, args.family)
+    address = lab.address(args.target, args.family)
     shown = address if args.target == address else f"{args.target} ({address})"
     out.print(f"PING {escape(shown)} from {escape(args.source)} in lab {escape(lab.name)}")
     problem = route_problem(ns, args.source, address)

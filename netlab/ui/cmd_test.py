@@ -27,7 +27,7 @@ from netlab.ui.common import err, out, overrides, print_json, progress, with_lab
 
 if TYPE_CHECKING:
     from netlab.api import Lab
-    from netlab.checks import CheckReport
+    from netlab.checks import CheckReport, Probe
 
 
 def register(sub: Any) -> None:
@@ -37,6 +37,8 @@ def register(sub: Any) -> None:
         "not up, the lab is brought up for the run and torn down after it (--keep keeps it).",
     )
     with_lab(p)
+    p.add_argument("--name", help="with FILE: the lab's name (default: the file's name:), "
+                   "as 'up --name' gives it")
     p.add_argument("--json", action="store_true", help="print the netlab.checks/1 document")
     p.add_argument("--junit", metavar="FILE", help="write the results as JUnit XML to FILE")
     p.add_argument(
@@ -51,15 +53,14 @@ def register(sub: Any) -> None:
 def cmd_test(args: argparse.Namespace) -> int:
     from netlab.api import Lab, resolve_lab
     from netlab.checks import resolve
-    from netlab.checks.run import run_checks
-    from netlab.spec import load_topology
 
     if args.timeout is not None and not 0 < args.timeout <= 3600:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
+    if args.name is not None and not args.file:
+        raise InputError("--name names the lab of a FILE; a lab that is up is named by -l")
     if args.file:
-        loaded = load_topology(args.file, overrides(args.set))
-        lab = Lab(loaded.topology, args.lab, str(Path(args.file).resolve()))
-        lines = loaded.lines
+        lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab)
+        lines = lab.loaded.lines if lab.loaded else {}
     else:
         lab = resolve_lab(args.lab, None, {})
         lines = {}
@@ -68,6 +69,26 @@ def cmd_test(args: argparse.Namespace) -> int:
         where = args.file or f"lab '{lab.name}'"
         raise InputError(f"{where} has no checks; add a checks: section, such as "
                          "checks: [{from: h1, to: h2}]")
+    # A run that brings the lab up takes it down again: two runs of one lab at once
+    # must not tear it down under each other (LabState.testing refuses the second).
+    with lab.state.testing(brings_up=not lab.is_up(), what="test"):
+        report = _up_check_down(lab, probes, args)
+    if args.junit:
+        from netlab.checks import to_junit
+
+        _write(args.junit, to_junit(report))
+    if args.json:
+        print_json(report.to_json())
+    else:
+        out.print(checks_table(report))
+        out.print(summary_line(report))
+    return EXIT_OK if report.ok else EXIT_KERNEL
+
+
+def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> CheckReport:
+    """The checks, with the lab brought up for them (and down after) if it is not up."""
+    from netlab.checks.run import run_checks
+
     started = False
     if not lab.is_up():
         if not args.file:
@@ -79,7 +100,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     elif args.file and not _same_lab(lab):
         err.print(
             f"[yellow]warning:[/] lab [bold]{escape(lab.name)}[/] is up with another topology "
-            f"than {escape(args.file)}; testing it as it is "
+            f"than {escape(str(args.file))}; testing it as it is "
             "('netlab up --recreate FILE' rebuilds it)"
         )
     try:
@@ -92,16 +113,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         elif started:
             err.print(f"lab [bold]{escape(lab.name)}[/] stays up (--keep); "
                       f"'netlab down -l {escape(lab.name)}' removes it")
-    if args.junit:
-        from netlab.checks import to_junit
-
-        _write(args.junit, to_junit(report))
-    if args.json:
-        print_json(report.to_json())
-    else:
-        out.print(checks_table(report))
-        out.print(summary_line(report))
-    return EXIT_OK if report.ok else EXIT_KERNEL
+    return report
 
 
 def _same_lab(lab: Lab) -> bool:

@@ -110,11 +110,20 @@ class _LazyBar:
 
 def with_file(p: argparse.ArgumentParser, required: bool = True) -> None:
     if required:
-        p.add_argument("file", metavar="FILE", help="topology file (YAML)")
+        p.add_argument("file", metavar="FILE", nargs="?",
+                       help="topology file (YAML), or --topo")
+        p.set_defaults(file_required=True)
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override a variable of the file's vars (repeatable)",
     )
+    p.add_argument(
+        "--topo", metavar="NAME,ARGS",
+        help="a topology made as Mininet makes them, instead of FILE: single,N  linear,K "
+        "tree,depth=D,fanout=F  ring,N  grid,R,C",
+    )
+    p.add_argument("--print", dest="print_topo", action="store_true",
+                   help="with --topo: print its YAML (to edit and keep), do nothing else")
 
 
 def with_host(p: argparse.ArgumentParser, all_hosts: bool = False, one: bool = True) -> None:
@@ -148,3 +157,15 @@ def lab_or_file(args: argparse.Namespace) -> None:
     if getattr(args, "lab_or_file", False) and file and not args.lab \
             and LAB_RE.match(file) and not os.path.exists(file):
         args.lab, args.file = file, None
+    topo = getattr(args, "topo", None)
+    if topo is not None:
+        from netlab.spec.generate import Generated
+
+        if args.file:
+            raise InputError(f"give a topology FILE or --topo, not both ({args.file}, "
+                             f"--topo {topo})")
+        args.file = Generated(topo)
+    elif getattr(args, "print_topo", False):
+        raise InputError("--print prints the topology that --topo makes; give --topo")
+    elif getattr(args, "file_required", False) and not args.file:
+        raise InputError("give a topology FILE (or --topo NAME,ARGS, e.g. --topo linear,3)")

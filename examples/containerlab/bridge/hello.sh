@@ -1,0 +1,2 @@
+# Run by server3's exec: writes who it is, with the environment containerlab gave it.
+echo "$GREETING ($LAB_ROLE)" > greeting.txt
