@@ -13,14 +13,17 @@ whose own kernel is a stock one)."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,12 +109,7 @@ class VMRun:
                    "--user", "root", "--memory", VM_MEMORY, "--rwdir", str(work),
                    "--exec", f"sh {shlex.quote(str(script))}"]
         started = time.monotonic()
-        try:
-            vm = subprocess.run(command, env=env, capture_output=True, text=True,
-                                timeout=VM_BUDGET, stdin=subprocess.DEVNULL, check=False)
-            vm_output = (vm.stdout + vm.stderr).splitlines()
-        except subprocess.TimeoutExpired:
-            vm_output = [f"the VM did not finish within {VM_BUDGET} s"]
+        vm_output = _run_in_own_group(command, env)
         took = time.monotonic() - started
         lines = log.read_text(errors="replace").splitlines() if log.exists() else vm_output
         self.log_tail = lines[-30:]
@@ -124,6 +122,31 @@ class VMRun:
             self.summary = (f"stock kernel {raw['kernel']} (one VM boot, {took:.0f} s): "
                             f"{lines[-1].strip('= ') if lines else ''}")
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_in_own_group(command: list[str], env: dict[str, str]) -> list[str]:
+    """Run vng (and the QEMU it starts) in a process group of its own, and end the whole
+    group however the wait ends: done, over budget, Ctrl-C, pytest-timeout, or a SIGTERM
+    to this pytest (which would otherwise leave QEMU running without it)."""
+    vm = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, terminated) if main else None
+    try:
+        out, _ = vm.communicate(timeout=VM_BUDGET)
+        return out.splitlines()
+    except subprocess.TimeoutExpired:
+        return [f"the VM did not finish within {VM_BUDGET} s"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(vm.pid, signal.SIGKILL)
+        vm.wait()
+        if main:
+            signal.signal(signal.SIGTERM, before)
 
 
 class VMVerdict(pytest.Item):
