@@ -36,6 +36,7 @@ HERE_ENV = "NETLAB_STOCK_KERNEL"  # "here": run the stock_kernel tests on this k
 REPORT_ENV = "NETLAB_VM_REPORT"  # inside the VM: the file each test's verdict goes to
 VM_BUDGET = 900  # seconds for boot and tests together; a hung VM fails, it does not hang CI
 VM_MEMORY = "1G"
+TEST_TIMEOUT = 600  # seconds per test inside the VM
 
 
 def _debian_kernel() -> str | None:
@@ -96,7 +97,10 @@ class VMRun:
             f"export {HERE_ENV}=here {REPORT_ENV}={shlex.quote(str(report))}",
             # The checkout is read-only in the VM: no cache, no bytecode written.
             "export PYTHONDONTWRITEBYTECODE=1",
+            # Emulation is 5-10x slower: each test gets 5x the suite's time (the VM's budget
+            # still bounds them all).
             f"{shlex.quote(sys.executable)} -m pytest -p no:cacheprovider -q -m {MARK} "
+            f"-o timeout={TEST_TIMEOUT} "
             + " ".join(shlex.quote(n) for n in self.nodeids)
             + f" >{shlex.quote(str(log))} 2>&1",
             "",
