@@ -107,10 +107,23 @@ class Lab:
             raise LabStateError(
                 f"lab '{name}' is not up", hint=_labs_hint()
             )
+        from pydantic import ValidationError
+
         from netlab.spec.model import Topology
 
-        return cls(Topology.model_validate(meta["topology"]), name, meta.get("file", ""),
-                   meta.get("host"))
+        try:
+            topology = Topology.model_validate(meta.get("topology"))
+        except ValidationError as err:
+            # A record written by another version of netlab (keys this one does not know),
+            # or edited by hand: its journal still takes it down.
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise LabStateError(
+                f"the record of lab '{name}' does not fit this netlab ({where}: "
+                f"{first['msg'].lower()}); was it made by another version?",
+                hint=f"'netlab down -l {name}' still works from the journal",
+            ) from None
+        return cls(topology, name, meta.get("file", ""), meta.get("host"))
 
     @property
     def plan(self) -> Plan:

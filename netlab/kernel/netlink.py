@@ -20,12 +20,12 @@ import socket
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.reasons import explain, vni_taken
 from netlab.plan.ops import (
-    LINK_MAKERS,
     AddAddress,
     AddRoute,
     CreateBond,
@@ -49,11 +49,9 @@ from netlab.plan.ops import (
     SetQdisc,
     SetSysctl,
 )
+from netlab.values import sysctls
+from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 
-NETLINK_OPS = (CreateVeth, CreateBond, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
-               CreateVxlan, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
-               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)
-IFNAMSIZ = 15
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
@@ -88,7 +86,7 @@ def _check_ns(ns: str) -> None:
         nsfs.check_name(ns)
     except ValueError:
         raise _Refused(f"invalid namespace name {ns!r}") from None
-    if not ns.startswith(nsfs.PREFIX):
+    if not ns.startswith(NS_PREFIX):
         raise _Refused(f"{ns} is not a netlab namespace: netlab acts only inside its own")
 
 
@@ -400,8 +398,8 @@ class NetlinkKernel:
         """A create with a chosen ifindex is refused as 'exists' when that index is in use
         by another link: if no link has the name, that is what happened."""
         wanted: list[tuple[str, str]] = []
-        if isinstance(op, LINK_MAKERS) and not isinstance(op, CreateTunTap):  # ioctl-made
-            wanted.append((op.ns, op.ifname))
+        if type(op) in ENCODERS:  # made with an ifindex chosen here (a tun/tap is not)
+            wanted.append((op.ns, getattr(op, "ifname", "")))
         if isinstance(op, CreateVeth):
             wanted.append((op.peer_ns, op.peer_ifname))
         try:
@@ -422,27 +420,9 @@ class NetlinkKernel:
     # --- encoding ops into messages ---------------------------------------------------
     def _encode(self, k: int, op: Op, batch: _Batch) -> list[_Msg]:
         _check_ns(op.ns)
-        if isinstance(op, CreateVeth):
-            return self._encode_veth(k, op, batch)
-        if isinstance(op, (CreateBridge, CreateDummy, CreateBond)):
-            _check_ifname(op.ifname)
-            if isinstance(op, CreateBond) and op.mode not in rtnl.BOND_MODES:
-                raise _Refused(f"invalid bond mode {op.mode!r} ({', '.join(rtnl.BOND_MODES)})")
-            self._must_be_free(op.ns, op.ifname)
-            index = self._alloc(op.ns)
-            seq = self._next_seq()
-            if isinstance(op, CreateBridge):
-                msg = rtnl.new_bridge(seq, index, op.ifname, op.stp, op.mtu)
-            elif isinstance(op, CreateBond):
-                msg = rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
-            else:
-                msg = rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu)
-            return self._named(op.ns, op.ifname, index, op.alias, k,
-                               [_Msg(op.ns, msg, k, index)])
-        if isinstance(op, CreateVxlan):
-            return self._encode_vxlan(k, op, batch)
-        if isinstance(op, (CreateMacvlan, CreateVlan)):
-            return self._encode_on_parent(k, op)
+        encoder = ENCODERS.get(type(op))
+        if encoder is not None:
+            return encoder(self, k, op, batch)
         if isinstance(op, DeleteLink):
             index = self._index(op.ns, op.ifname)
             del self._links[op.ns][op.ifname]
@@ -494,7 +474,29 @@ class NetlinkKernel:
         msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
         return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs)
 
-    def _encode_on_parent(self, k: int, op: CreateMacvlan | CreateVlan) -> list[_Msg]:
+    def _encode_bridge(self, k: int, op: CreateBridge, batch: _Batch) -> list[_Msg]:
+        _check_ifname(op.ifname)
+        self._must_be_free(op.ns, op.ifname)
+        index = self._alloc(op.ns)
+        msgs = [_Msg(op.ns, rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp,
+                                            op.mtu), k, index)]
+        return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
+
+    def _encode_dummy_or_bond(self, k: int, op: CreateDummy | CreateBond,
+                              batch: _Batch) -> list[_Msg]:
+        _check_ifname(op.ifname)
+        if isinstance(op, CreateBond) and op.mode not in rtnl.BOND_MODES:
+            raise _Refused(f"invalid bond mode {op.mode!r} ({', '.join(rtnl.BOND_MODES)})")
+        self._must_be_free(op.ns, op.ifname)
+        index = self._alloc(op.ns)
+        seq = self._next_seq()
+        msg = (rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
+               if isinstance(op, CreateBond)
+               else rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu))
+        return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
+
+    def _encode_on_parent(self, k: int, op: CreateMacvlan | CreateVlan,
+                          batch: _Batch) -> list[_Msg]:
         """A macvlan or vlan: a device on another of the node's devices."""
         _check_ifname(op.ifname)
         if isinstance(op, CreateMacvlan) and op.mode not in rtnl.MACVLAN_MODES:
@@ -652,8 +654,9 @@ class NetlinkKernel:
     # --- ops that are not netlink messages --------------------------------------------
     def _single(self, k: int, op: Op, begin: BeginHook) -> None:
         _check_ns(op.ns)
-        if isinstance(op, CreateTunTap):
-            self._tuntap(k, op, begin)
+        one_by_one = ONE_BY_ONE.get(type(op))
+        if one_by_one is not None:
+            one_by_one(self, k, op, begin)
         elif isinstance(op, SetSysctl):
             path = _sysctl_path(op.key)
             begin(k, k + 1)
@@ -703,12 +706,10 @@ def _underlay(op: Op) -> bool:
 
 
 def _sysctl_path(key: str) -> str:
-    """net.ipv4.ip_forward -> /proc/sys/net/ipv4/ip_forward; only under net., no escape."""
-    parts = key.split(".")
-    if (parts[0] != "net" or len(parts) < 2 or any(not p for p in parts) or "/" in key
-            or ".." in key or any(c.isspace() or c == "\0" for c in key)):
+    path = sysctls.path_of(key)
+    if path is None:
         raise _Refused(f"refusing sysctl {key!r}: netlab sets only net.* keys")
-    return "/proc/sys/" + "/".join(parts)
+    return path
 
 
 def _write(path: str, value: str) -> None:
@@ -746,6 +747,25 @@ def _in_ns(ns: str, action: Callable[[], None]) -> None:
         with nsfs.entered(ns):
             action()
     except FileNotFoundError as err:
-        if err.filename and str(err.filename).startswith(nsfs.NETNS_DIR):
+        if err.filename and str(err.filename).startswith(NETNS_DIR):
             raise _Refused(f"no such namespace {ns}") from None
         raise
+
+
+# The kernel layer's kind table: each op that makes a device (plan/kind_ops.py) -> how it is
+# sent. ENCODERS turn it into netlink messages, sent in batches; ONE_BY_ONE make it alone
+# (a tun/tap: opened through /dev/net/tun, then named and sized by a netlink message).
+ENCODERS: dict[type[Op], Callable[[NetlinkKernel, int, Any, _Batch], list[_Msg]]] = {
+    CreateVeth: NetlinkKernel._encode_veth,
+    CreateBridge: NetlinkKernel._encode_bridge,
+    CreateVxlan: NetlinkKernel._encode_vxlan,
+    CreateDummy: NetlinkKernel._encode_dummy_or_bond,
+    CreateBond: NetlinkKernel._encode_dummy_or_bond,
+    CreateMacvlan: NetlinkKernel._encode_on_parent,
+    CreateVlan: NetlinkKernel._encode_on_parent,
+}
+ONE_BY_ONE: dict[type[Op], Callable[[NetlinkKernel, int, Any, BeginHook], None]] = {
+    CreateTunTap: NetlinkKernel._tuntap,
+}
+NETLINK_OPS = (*ENCODERS, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
+               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)

@@ -15,9 +15,7 @@ import time
 from collections.abc import Sequence
 
 from netlab.errors import InputError
-from netlab.plan.naming import NS_PREFIX
-
-NETNS_DIR = "/run/netns"
+from netlab.values.names import NETNS_DIR, NS_PREFIX
 
 
 def _ip() -> str:

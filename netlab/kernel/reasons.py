@@ -9,18 +9,13 @@ from __future__ import annotations
 import errno
 import os
 
+from netlab.plan.kind_ops import PLANNED
 from netlab.plan.ops import (
-    LINK_MAKERS,
     AddAddress,
     AddRoute,
-    CreateBond,
-    CreateBridge,
-    CreateDummy,
-    CreateMacvlan,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
-    CreateVlan,
     CreateVxlan,
     DeleteAddress,
     DeleteNamespace,
@@ -32,16 +27,26 @@ from netlab.plan.ops import (
 )
 
 ROOT_HINT = "run netlab as root (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN)"
-_KIND_OPTION = {
-    CreateVeth: ("veth", "CONFIG_VETH"),
-    CreateBridge: ("bridge", "CONFIG_BRIDGE"),
-    CreateDummy: ("dummy", "CONFIG_DUMMY"),
-    CreateBond: ("bonding", "CONFIG_BONDING"),
-    CreateMacvlan: ("macvlan", "CONFIG_MACVLAN"),
-    CreateVlan: ("802.1Q vlan", "CONFIG_VLAN_8021Q"),
-    CreateVxlan: ("vxlan", "CONFIG_VXLAN"),
-    CreateTunTap: ("tun/tap", "CONFIG_TUN"),
+# The kernel layer's kind table of refusals: the option a kernel needs for each kind.
+KERNEL_OPTION: dict[str, str] = {
+    "veth": "CONFIG_VETH",
+    "tun": "CONFIG_TUN",
+    "tap": "CONFIG_TUN",
+    "bridge": "CONFIG_BRIDGE",
+    "vxlan": "CONFIG_VXLAN",
+    "dummy": "CONFIG_DUMMY",
+    "macvlan": "CONFIG_MACVLAN",
+    "vlan": "CONFIG_VLAN_8021Q",
+    "bond": "CONFIG_BONDING",
 }
+_KIND_OF_OP = {planned.op: kind for kind, planned in reversed(PLANNED.items())}
+
+
+def kind_made_by(op: Op) -> str | None:
+    """The interface kind `op` makes, or None if it makes none."""
+    if isinstance(op, CreateTunTap):
+        return op.mode
+    return _KIND_OF_OP.get(type(op))
 
 
 def explain(code: int, text: str, op: Op) -> tuple[str, str | None]:
@@ -74,10 +79,10 @@ def _base(code: int, op: Op) -> tuple[str, str | None]:
     if code == errno.ERANGE:
         return "name too long (at most 15 bytes)", None
     if code == errno.EOPNOTSUPP:
-        kind = _KIND_OPTION.get(type(op))
+        kind = kind_made_by(op)
         if kind:
-            return (f"this kernel lacks {kind[0]} devices",
-                    f"enable {kind[1]} (or load its module)")
+            return (f"this kernel lacks {kind} devices",
+                    f"enable {KERNEL_OPTION[kind]} (or load its module)")
         if isinstance(op, SetLink) and op.master:
             return f"{op.master} is not a bridge", None
         return "this kernel does not support that operation", None
@@ -119,8 +124,8 @@ def _exists(op: Op) -> str:
     if isinstance(op, CreateVeth):
         return (f"an interface named {op.ifname} already exists in {op.ns}, "
                 f"or {op.peer_ifname} in {op.peer_ns}")
-    if isinstance(op, LINK_MAKERS):  # a veth is told above
-        return f"an interface named {op.ifname} already exists in that node"
+    if kind_made_by(op):  # a veth is told above
+        return f"an interface named {getattr(op, 'ifname', '')} already exists in that node"
     if isinstance(op, AddAddress):
         return "that address is already on the interface"
     if isinstance(op, AddRoute):

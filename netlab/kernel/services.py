@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from netlab.errors import LabStateError
+from netlab.kernel import safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.processes import alive
 from netlab.plan.ops import Op, RunCommand, StartService, StopService, WriteFiles
@@ -130,7 +132,7 @@ class ProcessOpsKernel:
     # --- exec: ------------------------------------------------------------------------
     def _run(self, k: int, op: RunCommand) -> None:
         if op.node_dir:
-            os.makedirs(op.node_dir, exist_ok=True)
+            _node_folder(k, op, op.node_dir)
         # `ip netns exec` as `netlab exec` does: /sys shows the node's own interfaces.
         argv = [_ip(), "netns", "exec", op.ns, "sh", "-c", op.command]
         # Its output goes through a file, not a pipe: a command that leaves a process in
@@ -164,6 +166,7 @@ class ProcessOpsKernel:
 
     # --- files: -----------------------------------------------------------------------
     def _write_files(self, k: int, op: WriteFiles) -> None:
+        _node_folder(k, op, op.node_dir)
         root = Path(op.node_dir)
         for name, text in op.files.items():
             target = (root / name).resolve()
@@ -175,29 +178,43 @@ class ProcessOpsKernel:
     # --- services ---------------------------------------------------------------------
     def _start(self, k: int, op: StartService) -> None:
         folder = service_dir(op.node_dir, op.name)
-        folder.mkdir(parents=True, exist_ok=True)
+        _node_folder(k, op, op.node_dir)
         log = log_file(op.node_dir, op.name)
         cwd = Path(op.node_dir) / op.cwd if op.cwd else Path(op.node_dir)
         cwd.mkdir(parents=True, exist_ok=True)
         argv = [_ip(), "netns", "exec", op.ns]
+        gid = op.gid if op.gid is not None else op.uid
         if op.uid is not None:
             # Drop to the user inside the namespace: `ip netns exec` itself needs root.
-            gid = op.gid if op.gid is not None else op.uid
             argv += ["setpriv", f"--reuid={op.uid}", f"--regid={gid}", "--clear-groups"]
-            os.chown(folder, op.uid, gid)  # its own folder is the service's to write in
         argv += ["sh", "-c", op.command]
         env = process_env(op.ns, op.node_dir, op.env)
         env["NETLAB_SERVICE_DIR"] = str(folder)
-        with open(log, "ab") as out:
-            out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
-            out.flush()
-            offset = out.tell()  # what the service writes starts here
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=cwd, env=env, start_new_session=True,
-            )
-        record = {"pid": proc.pid, "start": _start_time(proc.pid), "command": op.command}
-        _pid_file(op.node_dir, op.name).write_text(json.dumps(record))
+        root, parts = safefs.node_parts(op.node_dir)
+        owners = [op.uid] if op.uid is not None else []
+        try:
+            with safefs.room(root, f"the log of service {op.name}"), \
+                    safefs.opened_dir(root, [*parts, "services", op.name], owners=owners) as fd:
+                if op.uid is not None and gid is not None:
+                    os.fchown(fd, op.uid, gid)  # its own folder is the service's to write in
+                # The log is root's (it may show `env:` values); the service writes it
+                # through the descriptor it inherits. The service's user can replace the
+                # name in its folder: a link planted there is refused, never followed.
+                out_fd = safefs.open_file(fd, "log", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                          folder)
+                with open(out_fd, "ab") as out:
+                    out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
+                    out.flush()
+                    offset = out.tell()  # what the service writes starts here
+                    proc = subprocess.Popen(
+                        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                        cwd=cwd, env=env, start_new_session=True,
+                    )
+                record = {"pid": proc.pid, "start": _start_time(proc.pid),
+                          "command": op.command}
+                safefs.write_new(fd, "pid", json.dumps(record).encode(), folder)
+        except LabStateError as err:
+            raise OpFailed(k, op, err.message, err.hint) from None
         self._children.append(proc)
         if op.ready:
             self._wait_ready(k, op, proc, log, offset)
@@ -236,6 +253,17 @@ class ProcessOpsKernel:
             f"(last: {_last_line(log) or 'nothing'})",
             f"its output is in {log}; is 'ready:' the text it prints when it is ready?",
         )
+
+
+def _node_folder(k: int, op: Op, node_dir: str) -> None:
+    """Make the node's folder (and its lab's) if missing; refuse one that is a link or not
+    root's, before anything is written into it."""
+    root, parts = safefs.node_parts(node_dir)
+    try:
+        with safefs.room(root, "the node's folder"):
+            os.close(safefs.open_dir(root, parts))
+    except LabStateError as err:
+        raise OpFailed(k, op, err.message, err.hint) from None
 
 
 def stop_service(node_dir: str, name: str, grace: float = STOP_GRACE) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netlab.errors import LabStateError
-from netlab.plan.naming import MARK_PREFIX, NS_PREFIX, lab_of_mark
+from netlab.plan.naming import lab_of_mark
 from netlab.plan.ops import CreateNamespace
 from netlab.state.store import (
     LabState,
@@ -27,11 +27,12 @@ from netlab.state.store import (
     labs_with_state,
     locks_without_lab,
 )
+from netlab.values.names import MARK_PREFIX, NS_PREFIX
 
 
 @dataclass(frozen=True)
 class Leftover:
-    kind: str  # "lab", "namespace", "host-link", "state" or "lock"
+    kind: str  # "lab", "namespace", "host-link", "state", "lock" or "mountpoint"
     name: str
     lab: str | None
     why: str
@@ -114,6 +115,10 @@ def survey(only_lab: str | None = None) -> Survey:
         if not only_lab or lab == only_lab:
             # Removed by remove() taking the lab's lock (a lock file goes with its holder).
             leftovers.append(Leftover("lock", f".{lab}.lock", lab, "a lock file with no lab"))
+    for entry in nsfs.stale_templates():
+        # Belongs to no lab: a netlab process killed while it made namespaces left it.
+        leftovers.append(Leftover("mountpoint", entry, None,
+                                  "a mountpoint template of a netlab process that is gone"))
     return Survey(leftovers, ignored)
 
 
@@ -182,6 +187,8 @@ def remove(leftovers: list[Leftover]) -> list[str]:
                     if leftover.kind == "namespace":
                         if leftover.name in namespaces and leftover.name.startswith(NS_PREFIX):
                             nsfs.remove(leftover.name)
+                    elif leftover.kind == "mountpoint":
+                        nsfs.remove_stale_template(leftover.name)
                     elif leftover.kind == "host-link" and leftover.lab is not None:
                         delete_marked(leftover.name, f"{MARK_PREFIX}{leftover.lab}")
                     elif leftover.kind == "state" and lab is not None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from netlab.errors import InputError, Problem, TopologyError
 from netlab.plan.shaping import QdiscUse, qdisc_uses
+from netlab.spec import kinds
 from netlab.spec.loaded import LoadedTopology, line_in
 from netlab.spec.model import Topology
 
@@ -54,11 +55,14 @@ def _kind_uses(topology: Topology) -> list[tuple[str, str, str]]:
     """(path, node:interface, kind) of each interface whose kind some kernels lack."""
     from netlab.kernel.reasons import LINK_OPTION
 
-    return [(f"nodes.{name}.interfaces.{iname}" + (".kind" if iface.kind else ""),
-             f"{name}:{iname}", str(iface.implied_kind))
-            for name, node in topology.nodes.items()
-            for iname, iface in node.interfaces.items()
-            if iface.implied_kind in LINK_OPTION]
+    found = []
+    for name, node in topology.nodes.items():
+        for iname, iface in node.interfaces.items():
+            kind = kinds.infer(node.kind, iname, iface)
+            if kind in LINK_OPTION:
+                found.append((f"nodes.{name}.interfaces.{iname}" + (".kind" if iface.kind else ""),
+                              f"{name}:{iname}", kind))
+    return found
 
 
 def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-NS_PREFIX = "netlab-"
-MARK_PREFIX = "netlab:"
-SWITCH_BRIDGE = "br0"  # the bridge inside a switch node
-IFNAMSIZ = 15
+from netlab.values.names import IFNAMSIZ, MARK_PREFIX, NS_PREFIX, SWITCH_BRIDGE
+
 DEFAULT_STATE_ROOT = "/run/netlab"  # NETLAB_STATE_DIR moves it (see state/store.py)
 
 

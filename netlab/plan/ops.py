@@ -457,10 +457,6 @@ class StopService(Op):
         return f"stop service {self.name} in {self.ns}"
 
 
-# The ops that make an interface (each has ns, ifname, mtu and alias).
-LINK_MAKERS = (CreateVeth, CreateBond, CreateBridge, CreateDummy, CreateMacvlan, CreateVlan,
-               CreateTunTap, CreateVxlan)
-
 OP_TYPES: dict[str, type[Op]] = {
     cls.kind: cls
     for cls in (

@@ -9,23 +9,16 @@ and last the `exec:` commands, once the whole lab is up.
 from __future__ import annotations
 
 import dataclasses
-import grp
-import pwd
 from dataclasses import dataclass, field
 
-from netlab.errors import InputError
-from netlab.plan import naming, partition
+from netlab.plan import kind_ops, naming, partition
+from netlab.plan.accounts import gid as _gid
+from netlab.plan.accounts import uid as _uid
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
-    CreateBond,
-    CreateBridge,
-    CreateDummy,
-    CreateMacvlan,
     CreateNamespace,
-    CreateTunTap,
     CreateVeth,
-    CreateVlan,
     CreateVxlan,
     Op,
     RunCommand,
@@ -37,8 +30,12 @@ from netlab.plan.ops import (
 )
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
+from netlab.spec import kinds
+from netlab.spec.endpoints import split_endpoint
 from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.values import sysctls
+from netlab.values.names import SWITCH_BRIDGE
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
 
@@ -78,29 +75,6 @@ class Plan:
         return teardown_of(self.ops)
 
 
-def split_endpoint(endpoint: str) -> tuple[str, str | None]:
-    node, sep, ifname = endpoint.partition(":")
-    return node, (ifname if sep else None)
-
-
-def _uid(owner: int | str | None) -> int | None:
-    if owner is None or isinstance(owner, int):
-        return owner
-    try:
-        return pwd.getpwnam(owner).pw_uid
-    except KeyError:  # validation saw it; it has gone since (a lab's stored topology)
-        raise InputError(f"user '{owner}' does not exist on this machine") from None
-
-
-def _gid(group: int | str | None) -> int | None:
-    if group is None or isinstance(group, int):
-        return group
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise InputError(f"group '{group}' does not exist on this machine") from None
-
-
 def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[ResolvedLink]]:
     """Every interface of every node, including those implied by links and switch ports."""
     ifaces: dict[str, dict[str, ResolvedInterface]] = {name: {} for name in topo.nodes}
@@ -109,11 +83,11 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
 
     for name, node in topo.nodes.items():
         if node.kind == "switch":
-            spec = node.interfaces.get(naming.SWITCH_BRIDGE, Interface(kind="bridge"))
-            ifaces[name][naming.SWITCH_BRIDGE] = ResolvedInterface(
-                name, naming.SWITCH_BRIDGE, "bridge", spec
+            spec = node.interfaces.get(SWITCH_BRIDGE, Interface(kind="bridge"))
+            ifaces[name][SWITCH_BRIDGE] = ResolvedInterface(
+                name, SWITCH_BRIDGE, "bridge", spec
             )
-            taken[name].add(naming.SWITCH_BRIDGE)
+            taken[name].add(SWITCH_BRIDGE)
 
     # Each end needs a name first; a switch end without one is named after its peer.
     ends: list[tuple[tuple[str, str | None], tuple[str, str | None], Link]] = []
@@ -132,7 +106,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     for rl in links:
         for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
             spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
-            master = naming.SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
+            master = SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
             ifaces[end_node][ifname] = ResolvedInterface(
                 end_node, ifname, "veth", spec, peer, master
             )
@@ -141,7 +115,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         for ifname, spec in node.interfaces.items():
             if ifname in ifaces[name]:
                 continue
-            kind = spec.implied_kind or "veth"
+            kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
             for port in spec.port_names:
@@ -171,7 +145,7 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
         quiet = ifc.master is not None and not spec.addresses
         if ifc.kind == "bridge" and not spec.addresses and node.kind == "switch":
             quiet = True
-        mtu = spec.mtu if ifc.kind == "veth" else None
+        mtu = None if kind_ops.PLANNED[ifc.kind].mtu_when_made else spec.mtu
         if mtu or spec.mac or quiet:
             ops.append(SetLink(ns, ifc.name, mtu=mtu, mac=spec.mac, addrgen_none=quiet))
     for ifc in ifaces:
@@ -205,8 +179,7 @@ def _global_sysctls(node: Node) -> dict[str, str]:
 
 def _per_interface(key: str) -> bool:
     # net.ipv6.conf.eth0.x needs eth0 to exist; conf.all/conf.default apply to what comes later.
-    parts = key.split(".")
-    return len(parts) >= 4 and parts[2] in ("conf", "neigh") and parts[3] not in ("all", "default")
+    return sysctls.device_of(key) is not None
 
 
 def plan(
@@ -248,36 +221,11 @@ def plan(
 
     for name in nodes:
         ns = namespaces[name]
-        for ifc in ifaces[name]:
-            spec = ifc.spec
-            if ifc.kind == "bridge":
-                ops.append(CreateBridge(ns, ifc.name, spec.stp, spec.mtu, mark))
-            elif ifc.kind == "dummy":
-                ops.append(CreateDummy(ns, ifc.name, spec.mtu, mark))
-            elif ifc.kind == "bond" and spec.bond:
-                ops.append(CreateBond(ns, ifc.name, spec.bond.mode, spec.mtu, mark))
-            elif ifc.kind in ("tun", "tap"):
-                uid, gid = _uid(spec.owner), _gid(spec.group)
-                ops.append(CreateTunTap(ns, ifc.name, ifc.kind, uid, gid, spec.mtu, mark))
-        for ifc in ifaces[name]:
-            if ifc.kind == "vxlan" and ifc.spec.vxlan:
-                vx = ifc.spec.vxlan
-                ops.append(
-                    CreateVxlan(
-                        ns, ifc.name, vx.id, vx.remote, vx.local, vx.dev, vx.port,
-                        ifc.spec.mtu, mark,
-                    )
-                )
-        # Last: vlans, then macvlans (whose parent may be a vlan), each on a device made
-        # before (validation refuses a parent of their own kinds).
-        for ifc in ifaces[name]:
-            if ifc.kind == "vlan" and ifc.spec.vlan:
-                vl = ifc.spec.vlan
-                ops.append(CreateVlan(ns, ifc.name, vl.parent, vl.id, ifc.spec.mtu, mark))
-        for ifc in ifaces[name]:
-            if ifc.kind == "macvlan" and ifc.spec.macvlan:
-                mv = ifc.spec.macvlan
-                ops.append(CreateMacvlan(ns, ifc.name, mv.parent, mv.mode, ifc.spec.mtu, mark))
+        for late in (False, True):  # a vxlan may name another device (its dev:)
+            for ifc in ifaces[name]:
+                planned = kind_ops.PLANNED[ifc.kind]
+                if planned.make is not None and planned.late == late:
+                    ops.extend(planned.make(ns, ifc.name, ifc.kind, ifc.spec, mark))
 
     for name, node in nodes.items():
         ops.extend(_node_ops(lab, name, node, ifaces[name]))

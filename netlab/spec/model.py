@@ -21,11 +21,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from netlab.spec.ip import parse_address, parse_interface, parse_network
+from netlab.values.sysctls import NET_KEY
 
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-SYSCTL_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+$")
-MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}\Z")
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z")
 MAX_NAME = 24  # node (and service) names; keeps namespace names short and readable
 # Lab names: the same limit as `--name` (state/store.py). The kernel's own limit is far
 # off: a namespace netlab-<lab>-<node> is a file name (255 bytes), the mark netlab:<lab>
@@ -116,13 +116,13 @@ def _check_dest(value: str) -> str:
 def _check_sysctl(value: str) -> str:
     if any(c.isspace() for c in value):
         bare = "".join(value.split())
-        fix = f"; write {bare}" if SYSCTL_RE.match(bare) else ""
+        fix = f"; write {bare}" if NET_KEY.match(bare) else ""
         raise ValueError(f"'{value}': a sysctl name has no spaces{fix}")
-    if "/" in value and SYSCTL_RE.match(value.replace("/", ".")):
+    if "/" in value and NET_KEY.match(value.replace("/", ".")):
         raise ValueError(f"'{value}': write sysctl names with dots: {value.replace('/', '.')}")
     if value.startswith("net.") and (".." in value or value.endswith(".")):
         raise ValueError(f"'{value}' has an empty part between dots")
-    if not SYSCTL_RE.match(value) or ".." in value:
+    if not NET_KEY.match(value) or ".." in value:
         raise ValueError(f"'{value}': only sysctls under 'net.' can be set in a node")
     return value
 
@@ -214,20 +214,6 @@ class Interface(_Strict):
     bond: Bond | None = None
     up: bool = True
 
-    @property
-    def implied_kind(self) -> InterfaceKind | None:
-        """The kind given, or the one its settings imply (vxlan:, macvlan:, vlan:, bond:);
-        None: a veth when linked."""
-        if self.kind is None and self.vxlan is not None:
-            return "vxlan"
-        if self.kind is None and self.macvlan is not None:
-            return "macvlan"
-        if self.kind is None and self.vlan is not None:
-            return "vlan"
-        if self.kind is None and self.bond is not None:
-            return "bond"
-        return self.kind
-
     @model_validator(mode="before")
     @classmethod
     def _empty_is_default(cls, data: Any) -> Any:
@@ -259,8 +245,8 @@ class Route(_Strict):
         return self
 
 
-FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _check_file_name(value: str) -> str:
@@ -348,6 +334,18 @@ class Node(_Strict):
     def _empty_is_default(cls, data: Any) -> Any:
         # `h1:` with nothing after it: YAML reads null; it means a node with all defaults.
         return {} if data is None else data
+
+    def first_address(self, family: int | None = None, interface: str | None = None) -> str | None:
+        """What a node (or node:interface) means as a target: its first address as written
+        (of `family`, if given), without prefix; None if it has none."""
+        for name, settings in self.interfaces.items():
+            if interface is not None and name != interface:
+                continue
+            for cidr in settings.addresses:
+                ip = parse_interface(cidr).ip
+                if family is None or ip.version == family:
+                    return str(ip)
+        return None
 
 
 # The tc parameters of a link (Shaping's fields), as one tuple for the validator below.

@@ -15,9 +15,9 @@ from netlab.plan.planner import plan
 from netlab.spec import load_text, load_topology
 from netlab.spec.model import Topology
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
-GOLDEN = Path(__file__).parent / "golden" / "plans"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "plans"
 
 
 def _plan_text(path: Path) -> str:
