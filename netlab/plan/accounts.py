@@ -24,3 +24,11 @@ def gid(group: int | str | None) -> int | None:
         return grp.getgrnam(group).gr_gid
     except KeyError:
         raise InputError(f"group '{group}' does not exist on this machine") from None
+
+
+def primary_gid(user: int) -> int:
+    """The user's own group (a file owned by `owner:` alone gets it); the uid if unknown."""
+    try:
+        return int(pwd.getpwuid(user).pw_gid)
+    except KeyError:
+        return user

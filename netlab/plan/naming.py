@@ -32,6 +32,14 @@ def switch_port(peer_node: str, peer_ifname: str, taken: set[str]) -> str:
     return f"p{n}"
 
 
+HOSTS_FILE = "hosts"  # the lab's /etc/hosts text, in its state folder
+PRIVATE_DIR = "private"  # in a node's folder: its `private:` folders, by their path
+
+
+def lab_dir(state_root: str, lab: str) -> str:
+    return f"{state_root}/{lab}"
+
+
 def node_dir(state_root: str, lab: str, node: str) -> str:
     """The node's folder: its `files:`, the logs and pid files of its services."""
     return f"{state_root}/{lab}/nodes/{node}"

@@ -3,7 +3,8 @@
 The order is chosen for correctness first and batching second: all namespaces, then all
 cables, then each node's own devices, then per node everything inside it in one run
 (link settings, addresses, up, routes, sysctls) so the executor can send it as one batch,
-and last the `exec:` commands, once the whole lab is up.
+then each node's own mount and UTS namespaces (a small host: plan/hosts.py), its files and
+`prepare:` commands, the services, and last the `exec:` commands, once the whole lab is up.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from dataclasses import dataclass, field
 
 from netlab.plan import kind_ops, naming, partition
 from netlab.plan.accounts import gid as _gid
+from netlab.plan.accounts import primary_gid
 from netlab.plan.accounts import uid as _uid
+from netlab.plan.hosts import hosts_text, own_line, resolv_text
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
     CreateNamespace,
+    CreateNodeHost,
     CreateVeth,
     CreateVxlan,
     Op,
@@ -33,7 +37,7 @@ from netlab.plan.teardown import teardown_of
 from netlab.spec import kinds
 from netlab.spec.endpoints import split_endpoint
 from netlab.spec.ip import parse_address, parse_network
-from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.spec.model import DEFAULT_FILE_MODE, Interface, Link, Node, Topology
 from netlab.values import sysctls
 from netlab.values.names import SWITCH_BRIDGE
 
@@ -125,6 +129,25 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
                         old.node, old.name, old.kind, old.spec, old.peer, ifname
                     )
     return {n: list(v.values()) for n, v in ifaces.items()}, links
+
+
+def _write_files(ns: str, folder: str, node: Node) -> WriteFiles:
+    """The node's files by their place in its folder: an absolute path (inside a private
+    folder) lives under private/ there, which is mounted over that folder in the node."""
+    texts: dict[str, str] = {}
+    owners: dict[str, tuple[int, int | None, int | None]] = {}
+    for name, spec in node.files.items():
+        where = f"{naming.PRIVATE_DIR}{name}" if name.startswith("/") else name
+        if isinstance(spec, str):
+            texts[where] = spec
+            continue
+        texts[where] = spec.content
+        uid = _uid(spec.owner)
+        gid = _gid(spec.group)
+        if gid is None and uid is not None:
+            gid = primary_gid(uid)
+        owners[where] = (spec.mode, uid, gid)
+    return WriteFiles(ns, folder, texts, owners, DEFAULT_FILE_MODE)
 
 
 def _route_family(to: str, via: str | None) -> int:
@@ -237,12 +260,24 @@ def plan(
     shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)
     ops.extend(op for op in shaped if op.ns in namespaces.values())
 
-    # Processes last, once the whole lab is up: files, then exec commands, then services.
+    # Each node a small host, then its files and `prepare:` commands, then the services,
+    # and last `exec:`, once every node's services are ready.
+    lab_dir = naming.lab_dir(state_root, lab)
+    if namespaces:
+        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
+        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
+    for name, node in nodes.items():
+        ops.append(CreateNodeHost(
+            namespaces[name], name, naming.node_dir(state_root, lab, name),
+            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
+            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
+            bool(node.services or node.prepare or node.exec),
+        ))
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         if node.files:
-            ops.append(WriteFiles(namespaces[name], folder, dict(node.files)))
-        for command in node.exec:
+            ops.append(_write_files(namespaces[name], folder, node))
+        for command in node.prepare:
             ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
@@ -255,6 +290,10 @@ def plan(
                     service.ready, service.ready_timeout,
                 )
             )
+    for name, node in nodes.items():
+        folder = naming.node_dir(state_root, lab, name)
+        for command in node.exec:
+            ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
 
     local_ifaces = {name: ifaces[name] for name in nodes}
     return Plan(lab, ops, namespaces, local_ifaces, links, host, cross)

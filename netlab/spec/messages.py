@@ -59,8 +59,18 @@ _WHAT: dict[str, str] = {
     "services{}": "a service such as 'python3 -m http.server 80' or "
     "{run: 'python3 -m http.server 80', user: nobody}",
     "files": "a mapping of file names to their text, such as {motd: 'hello'}",
-    "files{key}": "a file name inside the node's folder, such as conf/app.ini",
-    "files{}": "the file's text, such as 'hello'",
+    "files{key}": "a file name inside the node's folder, such as conf/app.ini, or an "
+    "absolute path inside a private folder, such as /etc/frr/frr.conf",
+    "files{}": "the file's text, such as 'hello', or {content: 'hello', mode: '0644'}",
+    "content": "the file's text, such as 'hello'",
+    "mode": "a file mode in octal, such as '0644'",
+    "prepare": "a list of commands such as ['ip route', 'sysctl -a']",
+    "prepare[]": "a command (a text) such as 'ip route'",
+    "private": "a list of absolute paths such as [/etc/frr, /var/lib/misc]",
+    "private[]": "an absolute path such as /etc/frr, or {path: /etc/frr, from: host}",
+    "path": "an absolute path such as /etc/frr",
+    "dns": "a list of name server addresses such as [10.0.0.53]",
+    "dns[]": "an IP address such as 10.0.0.53",
     "user": "a user name or uid, such as nobody or 1000",
     "cwd": "a folder inside the node's folder, such as www",
     "ready": "the text the service prints when it is ready, such as 'Serving HTTP'",
@@ -122,7 +132,8 @@ _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
     (Bond, "mode"): "a bonding mode such as active-backup (balance-rr, active-backup, "
                     "balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb)",
 }
-_LIST_ROLES = {"links", "routes", "exec", "addresses", "ports", "endpoints", "checks"}
+_LIST_ROLES = {"links", "routes", "exec", "prepare", "private", "dns", "addresses", "ports",
+               "endpoints", "checks"}
 
 # Keys people reach for that netlab spells differently.
 _SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -12,7 +12,7 @@ import difflib
 import grp
 import ipaddress
 import pwd
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from netlab.errors import Problem
@@ -250,9 +250,10 @@ class _Checker:
         for sname, service in node.services.items():
             self.owner(f"{path}.services.{sname}.user", service.user, user=True)
             self.owner(f"{path}.services.{sname}.group", service.group, user=False)
-        for k, command in enumerate(node.exec):
-            if not command.strip():
-                self.add(f"{path}.exec[{k}]", "an empty command")
+        for key in ("prepare", "exec"):
+            for k, command in enumerate(getattr(node, key)):
+                if not command.strip():
+                    self.add(f"{path}.{key}[{k}]", "an empty command")
 
     def hosts(self) -> None:
         """`hosts:` and each node's `host:` (docs/multi-host.md): every node lands on a
@@ -314,6 +315,24 @@ class _Checker:
                 )
 
     def files(self, name: str, node: Node) -> None:
+        private = [p.path for p in node.private_paths()]
+        for k, path in enumerate(private):
+            inside = [p for p in private[:k] if path == p or path.startswith(p + "/")
+                      or p.startswith(path + "/")]
+            if inside:
+                self.add(f"nodes.{name}.private[{k}]",
+                         f"'{path}' overlaps '{inside[0]}', also private; name each once")
+        for fname, spec in node.files.items():
+            if fname.startswith("/") and not any(fname.startswith(p + "/") for p in private):
+                self.add(
+                    f"nodes.{name}.files.{fname}",
+                    f"'{fname}' is not inside one of the node's private folders "
+                    f"({', '.join(private) or 'none'}); add its folder to `private:` or "
+                    "use a name relative to the node's folder",
+                )
+            if not isinstance(spec, str):
+                self.owner(f"nodes.{name}.files.{fname}.owner", spec.owner, user=True)
+                self.owner(f"nodes.{name}.files.{fname}.group", spec.group, user=False)
         # 'a' and 'a/b' cannot both be written: 'a' would be a file and a directory at once.
         for fname in node.files:
             folder = _file_above(fname, node.files)
@@ -340,7 +359,7 @@ class _Checker:
 
     def switch(self, name: str, node: Node) -> None:
         path = f"nodes.{name}"
-        for key in ("routes", "sysctls", "exec"):
+        for key in ("routes", "sysctls", "prepare", "exec"):
             if getattr(node, key):
                 self.add(
                     f"{path}.{key}",
@@ -827,7 +846,7 @@ def end_mtu(topology: Topology, link: Link, end: tuple[str, str | None] | None) 
     return DEFAULT_MTU
 
 
-def _file_above(path: str, files: dict[str, str]) -> str | None:
+def _file_above(path: str, files: Mapping[str, object]) -> str | None:
     """The first folder on the way to `path` that is itself one of `files`, if any."""
     parts = path.split("/")
     for n in range(1, len(parts)):
