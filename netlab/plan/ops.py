@@ -149,6 +149,72 @@ class CreateBridge(Op):
 
 
 @dataclass(frozen=True)
+class CreateBond(Op):
+    """A bond; its ports join it as a bridge's do (SetLink master), while still down."""
+
+    kind: ClassVar[str] = "create-bond"
+    ifname: str
+    mode: str  # active-backup, balance-rr, ... (the kernel's names)
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create bond {self.ifname} ({self.mode}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateDummy(Op):
+    """A dummy device: an interface of the node's own that is always up and goes nowhere
+    (an address that stays reachable whichever cable is down, a router's loopback)."""
+
+    kind: ClassVar[str] = "create-dummy"
+    ifname: str
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create dummy {self.ifname} in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateMacvlan(Op):
+    kind: ClassVar[str] = "create-macvlan"
+    ifname: str
+    parent: str
+    mode: str  # private, vepa, bridge, passthru
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create macvlan {self.ifname} on {self.parent} (mode {self.mode}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateVlan(Op):
+    kind: ClassVar[str] = "create-vlan"
+    ifname: str
+    parent: str
+    vid: int
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create vlan {self.ifname} on {self.parent} (id {self.vid}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateTunTap(Op):
     kind: ClassVar[str] = "create-tuntap"
     ifname: str
@@ -481,7 +547,11 @@ OP_TYPES: dict[str, type[Op]] = {
         CreateNodeHost,
         DeleteNodeHost,
         CreateVeth,
+        CreateBond,
         CreateBridge,
+        CreateDummy,
+        CreateMacvlan,
+        CreateVlan,
         CreateTunTap,
         CreateVxlan,
         DeleteLink,

@@ -60,10 +60,10 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
-    master: str | None = None  # the bridge this interface is a port of
+    master: str | None = None  # the bridge (or bond) this interface is a port of
     trunk: bool = False  # a veth joining two bridges of a switch (plan/bridgetree.py)
 
 
@@ -147,7 +147,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
             kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
-            for port in spec.ports:
+            for port in spec.port_names:
                 if port in ifaces[name]:
                     old = ifaces[name][port]
                     ifaces[name][port] = ResolvedInterface(
