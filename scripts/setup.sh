@@ -17,6 +17,7 @@ base_apt=(
 test_apt=(
     "chromium:chromium"     # netlab web's page tests (headless, driven by playwright)
     "zsh:zsh"               # the completion tests source `netlab completion zsh`
+    "openssh-server:sshd"   # the multi-host tests run an sshd in each simulated host
 )
 
 need_apt=()

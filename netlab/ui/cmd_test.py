@@ -3,6 +3,9 @@
     netlab test FILE           the checks of FILE; if its lab is not up, bring it up for
                                the run and tear it down after (--keep keeps it up)
     netlab test -l LAB         the checks of a lab that is up (as saved when it came up)
+    netlab test FILE --all-hosts [--via TEMPLATE]
+                               a lab across hosts: each host runs the checks of its nodes
+                               (cmd_hosts.py); --host NAME runs one host's share here
 
 A lab that is already up is tested as it is and left up: a student who fixed it by hand
 sees whether the fix works, and a CI job gets up, test, down in one command. Exit status:
@@ -23,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, NetlabError
-from netlab.ui.common import err, out, overrides, print_json, progress, with_lab
+from netlab.ui.common import err, out, overrides, print_json, progress, with_host, with_lab
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -47,6 +50,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--keep", action="store_true",
                    help="leave a lab that this command brought up running afterwards")
+    with_host(p, all_hosts=True)
     p.set_defaults(func=cmd_test)
 
 
@@ -58,27 +62,53 @@ def cmd_test(args: argparse.Namespace) -> int:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
     if args.name is not None and not args.file:
         raise InputError("--name names the lab of a FILE; a lab that is up is named by -l")
+    if args.all_hosts:
+        from netlab.ui.cmd_hosts import test_all_hosts
+
+        return test_all_hosts(args)
     if args.file:
-        lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab)
+        lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab, args.host)
         lines = lab.loaded.lines if lab.loaded else {}
     else:
         lab = resolve_lab(args.lab, None, {})
         lines = {}
+        if args.host is not None and args.host != lab.host:
+            raise InputError(f"lab '{lab.name}' is up here as host {lab.host or '(none)'}'s "
+                             f"part, not host {args.host}'s")
     probes = resolve(lab.topology, lines, args.timeout)
     if not probes:
         where = args.file or f"lab '{lab.name}'"
         raise InputError(f"{where} has no checks; add a checks: section, such as "
                          "checks: [{from: h1, to: h2}]")
+    if lab.host is not None:  # a lab across hosts: this host's share of the checks
+        probes = probes_of_host(lab, probes, lab.host)
     # A run that brings the lab up takes it down again: two runs of one lab at once
     # must not tear it down under each other (LabState.testing refuses the second).
     with lab.state.testing(brings_up=not lab.is_up(), what="test"):
         report = _up_check_down(lab, probes, args)
+    return show_report(report, args)
+
+
+def probes_of_host(lab: Lab, probes: list[Probe], host: str) -> list[Probe]:
+    """The checks a host runs: those from the nodes it holds (the only ones it can enter)."""
+    from netlab.plan.partition import host_of
+
+    mine = [p for p in probes if host_of(lab.topology, p.node) == host]
+    if not mine:
+        raise InputError(f"lab '{lab.name}' has no checks from host {host}'s nodes",
+                         hint="--all-hosts runs every host's checks")
+    return mine
+
+
+def show_report(report: CheckReport, args: argparse.Namespace,
+                doc: dict[str, Any] | None = None) -> int:
+    """The report as --junit, --json (`doc`, else the report's) or a table; the exit status."""
     if args.junit:
         from netlab.checks import to_junit
 
         _write(args.junit, to_junit(report))
     if args.json:
-        print_json(report.to_json())
+        print_json(doc or report.to_json())
     else:
         out.print(checks_table(report))
         out.print(summary_line(report))
