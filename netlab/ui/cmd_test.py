@@ -37,7 +37,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "test", help="run the lab's checks (checks: in the topology); exit 0 if all pass",
         description="Run the checks of a topology against its lab. With FILE and the lab "
-        "not up, the lab is brought up for the run and torn down after it (--keep keeps it).",
+        "not up, the lab is brought up for the run and torn down after it (--keep keeps it). "
+        "A lab across hosts: --all-hosts runs each check on the host of its node, in one "
+        "report (docs/multi-host.md).",
     )
     with_lab(p)
     p.add_argument("--name", help="with FILE: the lab's name (default: the file's name:), "
