@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from netlab.api import Lab, resolve_lab
 from netlab.errors import EXIT_OK, InputError, LabStateError
 from netlab.lab.fanout import REMOTE_NETLAB, HostResult, run_all
-from netlab.ui.cmd_test import show_report
+from netlab.ui.cmd_test import checks_of, show_report
 from netlab.ui.common import err, out, overrides, print_json
 
 if TYPE_CHECKING:
@@ -149,16 +149,12 @@ def test_all_hosts(args: argparse.Namespace) -> int:
     that can enter it; a target on another host is reached across the VXLAN cables), in
     one report. With FILE, the parts not up are brought up for the run and taken down
     after it (--keep keeps them), as `netlab test` does on one host."""
-    from netlab.checks import resolve
     from netlab.plan.partition import host_of
 
     if args.host is not None:
         raise InputError("--host and --all-hosts: give one of them")
     lab = _lab(args, args.name)
-    probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
-    if not probes:
-        raise InputError(f"{args.file or f'lab {lab.name!r}'} has no checks; add a checks: "
-                         "section, such as checks: [{from: h1, to: h2}]")
+    probes = checks_of(lab, args)
     where = {p.index: host_of(lab.topology, p.node) or "" for p in probes}
     testers = [h for h in lab.topology.hosts if h in where.values()]
     created = _up_parts(lab, args.via, []) if args.file else {}

@@ -58,7 +58,6 @@ def register(sub: Any) -> None:
 
 def cmd_test(args: argparse.Namespace) -> int:
     from netlab.api import Lab, resolve_lab
-    from netlab.checks import resolve
 
     if args.timeout is not None and not 0 < args.timeout <= 3600:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
@@ -70,18 +69,12 @@ def cmd_test(args: argparse.Namespace) -> int:
         return test_all_hosts(args)
     if args.file:
         lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab, args.host)
-        lines = lab.loaded.lines if lab.loaded else {}
     else:
         lab = resolve_lab(args.lab, None, {})
-        lines = {}
         if args.host is not None and args.host != lab.host:
             raise InputError(f"lab '{lab.name}' is up here as host {lab.host or '(none)'}'s "
                              f"part, not host {args.host}'s")
-    probes = resolve(lab.topology, lines, args.timeout)
-    if not probes:
-        where = args.file or f"lab '{lab.name}'"
-        raise InputError(f"{where} has no checks; add a checks: section, such as "
-                         "checks: [{from: h1, to: h2}]")
+    probes = checks_of(lab, args)
     if lab.host is not None:  # a lab across hosts: this host's share of the checks
         probes = probes_of_host(lab, probes, lab.host)
     # A run that brings the lab up takes it down again: two runs of one lab at once
@@ -89,6 +82,18 @@ def cmd_test(args: argparse.Namespace) -> int:
     with lab.state.testing(brings_up=not lab.is_up(), what="test"):
         report = _up_check_down(lab, probes, args)
     return show_report(report, args)
+
+
+def checks_of(lab: Lab, args: argparse.Namespace) -> list[Probe]:
+    """The lab's checks, ready to run (its file's lines in their messages); none: refused."""
+    from netlab.checks import resolve
+
+    probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
+    if not probes:
+        where = args.file or f"lab '{lab.name}'"
+        raise InputError(f"{where} has no checks; add a checks: section, such as "
+                         "checks: [{from: h1, to: h2}]")
+    return probes
 
 
 def probes_of_host(lab: Lab, probes: list[Probe], host: str) -> list[Probe]:
