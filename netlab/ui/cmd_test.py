@@ -5,7 +5,8 @@
     netlab test -l LAB         the checks of a lab that is up (as saved when it came up)
     netlab test FILE --all-hosts [--via TEMPLATE]
                                a lab across hosts: each host runs the checks of its nodes
-                               (cmd_hosts.py); --host NAME runs one host's share here
+                               (fanned out through cmd_hosts.py); --host NAME runs one
+                               host's share here
 
 A lab that is already up is tested as it is and left up: a student who fixed it by hand
 sees whether the fix works, and a CI job gets up, test, down in one command. Exit status:
@@ -16,6 +17,8 @@ input. --json prints the netlab.checks/1 document; --junit FILE writes JUnit XML
 from __future__ import annotations
 
 import argparse
+import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +34,7 @@ from netlab.ui.common import err, out, overrides, print_json, progress, with_hos
 if TYPE_CHECKING:
     from netlab.api import Lab
     from netlab.checks import CheckReport, Probe
+    from netlab.lab.fanout import HostResult
 
 
 def register(sub: Any) -> None:
@@ -64,8 +68,6 @@ def cmd_test(args: argparse.Namespace) -> int:
     if args.name is not None and not args.file:
         raise InputError("--name names the lab of a FILE; a lab that is up is named by -l")
     if args.all_hosts:
-        from netlab.ui.cmd_hosts import test_all_hosts
-
         return test_all_hosts(args)
     if args.file:
         lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab, args.host)
@@ -203,3 +205,94 @@ def summary_line(report: CheckReport) -> Text:
         f"{len(report.failed)} of {total} checks failed ({report.seconds:.2f} s)", style="red"
     )
 
+
+def test_all_hosts(args: argparse.Namespace) -> int:
+    """The checks of a lab across hosts, each run by the host of its node (the only one
+    that can enter it; a target on another host is reached across the VXLAN cables), in
+    one report. With FILE, the parts not up are brought up for the run and taken down
+    after it (--keep keeps them), as `netlab test` does on one host."""
+    from netlab.plan.partition import host_of
+    from netlab.ui.cmd_hosts import down_parts, lab_across_hosts, up_parts
+
+    if args.host is not None:
+        raise InputError("--host and --all-hosts: give one of them")
+    lab = lab_across_hosts(args, args.name)
+    probes = checks_of(lab, args)
+    where = {p.index: host_of(lab.topology, p.node) or "" for p in probes}
+    testers = [h for h in lab.topology.hosts if h in where.values()]
+    created = up_parts(lab, args.via, []) if args.file else {}
+    brought = [h for h, made in created.items() if made]
+    if brought:
+        err.print(f"lab [bold]{lab.name}[/] is up for the checks on {', '.join(brought)}")
+    try:
+        report = _run_checks(lab, args, probes, where, testers)
+    finally:
+        if brought and not args.keep:
+            down_parts(lab, args.via, brought)
+        elif brought:
+            err.print(f"lab [bold]{lab.name}[/] stays up (--keep); 'netlab down "
+                      f"{args.file} --all-hosts' removes it")
+    doc = report.to_json()
+    for check in doc["checks"]:
+        check["host"] = where[check["index"]]
+    return show_report(report, args, doc)
+
+
+def _run_checks(lab: Lab, args: argparse.Namespace, probes: list[Probe],
+                where: dict[int, str], testers: list[str]) -> CheckReport:
+    """Each host runs its share (`netlab test --host NAME --json`); their results in the
+    order of checks:. A host that gives no report fails its checks with its error."""
+    from netlab.checks import CheckReport, CheckResult
+    from netlab.lab.fanout import REMOTE_NETLAB, run_all
+    from netlab.ui.cmd_hosts import host_addresses, topology_text
+
+    timeout = ["--timeout", str(args.timeout)] if args.timeout is not None else []
+    if args.file:  # the file's checks, as `netlab test FILE` tests a lab that is up
+        def argv(h: str) -> list[str]:
+            return [REMOTE_NETLAB, "test", "-", "--name", lab.name, "--host", h, "--json",
+                    *timeout]
+        stdin: str | None = topology_text(lab)
+    else:
+        def argv(h: str) -> list[str]:
+            return [REMOTE_NETLAB, "test", "-l", lab.name, "--host", h, "--json", *timeout]
+        stdin = None
+    started = time.monotonic()
+    addresses = {h: a for h, a in host_addresses(lab).items() if h in testers}
+    results = run_all(addresses, args.via, argv, stdin=stdin, done=_said_checks)
+    seconds = time.monotonic() - started
+    by_index = {p.index: p for p in probes}
+    found: dict[int, CheckResult] = {}
+    for host, result in results.items():
+        for check in _checks_in(result):
+            probe = by_index.get(check["index"])
+            if probe is not None and where[probe.index] == host:
+                found[probe.index] = CheckResult(
+                    probe, bool(check["passed"]), str(check["why"]), float(check["seconds"]),
+                    int(check["attempts"]), check.get("output"))
+    for probe in probes:
+        if probe.index not in found:
+            host = where[probe.index]
+            found[probe.index] = CheckResult(
+                probe, False, f"host {host}: {results[host].error()}", 0.0, 0)
+    return CheckReport(lab.name, tuple(found[p.index] for p in probes), seconds)
+
+
+def _checks_in(result: HostResult) -> list[dict[str, Any]]:
+    """The checks of a host's `test --json` (exit 0: all passed, 1: some failed)."""
+    if result.code not in (0, 1):
+        return []
+    try:
+        checks = json.loads(result.stdout)["checks"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
+
+
+def _said_checks(result: HostResult) -> None:
+    checks = _checks_in(result)
+    if checks:
+        passed = sum(1 for c in checks if c.get("passed"))
+        state = f"{passed} of {len(checks)} checks passed"
+    else:
+        state = f"failed: {result.error()}"
+    err.print(f"host {result.host}: {state}", markup=False)
