@@ -107,10 +107,23 @@ class Lab:
             raise LabStateError(
                 f"lab '{name}' is not up", hint=_labs_hint()
             )
+        from pydantic import ValidationError
+
         from netlab.spec.model import Topology
 
-        return cls(Topology.model_validate(meta["topology"]), name, meta.get("file", ""),
-                   meta.get("host"))
+        try:
+            topology = Topology.model_validate(meta.get("topology"))
+        except ValidationError as err:
+            # A record written by another version of netlab (keys this one does not know),
+            # or edited by hand: its journal still takes it down.
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise LabStateError(
+                f"the record of lab '{name}' does not fit this netlab ({where}: "
+                f"{first['msg'].lower()}); was it made by another version?",
+                hint=f"'netlab down -l {name}' still works from the journal",
+            ) from None
+        return cls(topology, name, meta.get("file", ""), meta.get("host"))
 
     @property
     def plan(self) -> Plan:
@@ -275,11 +288,24 @@ class Lab:
         self, node: str, cmd: str | Sequence[str], timeout: float | None = None,
         input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run cmd (an argv list, or a string for `sh -c`) in the node; capture output."""
-        from netlab.kernel.processes import run
+        """Run cmd (an argv list, or a string for `sh -c`) in the node as its `exec:`
+        commands run (node_command); capture output."""
+        argv, env = self.node_command(node, ["sh", "-c", cmd] if isinstance(cmd, str) else cmd)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              input=input, check=False, env=env)
 
-        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        return run(self.node_namespace(node), argv, capture=True, timeout=timeout, input=input)
+    def node_command(self, node: str, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """argv and environment that run a program inside `node` as its `exec:` commands
+        run: in its namespaces (network, mount, UTS), in its folder, with its env: and the
+        NETLAB_* variables."""
+        from netlab.kernel.services import node_argv, process_env
+        from netlab.plan.naming import node_dir
+        from netlab.state.store import state_root
+
+        ns = self.node_namespace(node)
+        folder = node_dir(str(state_root()), self.name, node)
+        return (node_argv(ns, folder, argv),
+                process_env(ns, folder, self.topology.nodes[node].env))
 
     def address(self, target: str, family: int | None = None) -> str:
         """What a target means in the lab: an address is itself; a node (or node:interface)
@@ -320,11 +346,9 @@ class Lab:
     def shell_command(self, node: str) -> tuple[list[str], dict[str, str]]:
         """What `netlab shell NODE` runs (and the web page's terminal): the user's $SHELL
         inside the node, and the variables it gets on top of ours."""
-        from netlab.kernel.processes import command_in
-
-        ns = self.node_namespace(node)
-        shell = os.environ.get("SHELL", "/bin/bash")
-        return command_in(ns, [shell]), {"NETLAB_NODE": f"{self.name}:{node}"}
+        argv, env = self.node_command(node, [os.environ.get("SHELL", "/bin/bash")])
+        env["NETLAB_NODE"] = f"{self.name}:{node}"  # for a prompt: which lab, which node
+        return argv, env
 
     def service_logs(self, node: str) -> dict[str, Path]:
         """The log file of each of the node's services, by service name (none: {})."""

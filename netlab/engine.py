@@ -19,7 +19,7 @@ from netlab.errors import EXIT_INTERRUPTED, KernelError, NetlabError
 from netlab.kernel.base import Kernel, OpFailed
 from netlab.plan.ops import CreateNamespace, Op, RunCommand
 from netlab.plan.teardown import teardown_of
-from netlab.state.store import LabState
+from netlab.state.store import LabState, StateFull
 
 Progress = Callable[[int], None]  # called with the number of ops finished so far
 # Called with the undos finished so far and how many there are (known once the journal is read).
@@ -139,7 +139,11 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
 
     def begin(first: int, last: int) -> None:
         stop.check()  # nothing is in flight here: the place to obey a signal
-        state.begin(first, ops[first:last])
+        try:
+            state.begin(first, ops[first:last])
+        except StateFull as full:
+            batch.full = full  # whichever kernel runs the hook, this is what went wrong
+            raise
         batch.begun(first, last)
         stop.interruptible = all(isinstance(op, RunCommand) for op in ops[first:last])
         if stop.interruptible:
@@ -148,7 +152,11 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     def done(index: int) -> None:
         nonlocal finished
         stop.interruptible = False
-        state.done(index)
+        try:
+            state.done(index)
+        except StateFull as full:
+            batch.full = full
+            raise
         batch.done.add(index)
         finished += 1
         if progress:
@@ -157,9 +165,12 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     try:
         try:
             kernel.execute(ops, begin, done)
-        except OpFailed:
-            raise
-        except Exception as error:  # a bug, or an error no one foresaw: roll back all the same
+        except Exception as error:
+            if batch.full is not None:  # not the op's fault: the journal could not be written
+                raise KernelError(batch.full.message, batch.full.hint) from error
+            if isinstance(error, OpFailed):
+                raise
+            # a bug, or an error no one foresaw: roll back all the same
             raise batch.failure(ops, error) from error
         stop.check()  # asked to stop before the end: the answer is still "stopped"
     except KernelError as failure:  # OpFailed, or an unexpected error said as one
@@ -184,6 +195,7 @@ class _Batch:
     def __init__(self) -> None:
         self.first = self.last = 0
         self.done: set[int] = set()
+        self.full: StateFull | None = None  # the journal's filesystem is full
 
     def begun(self, first: int, last: int) -> None:
         self.first, self.last = first, last

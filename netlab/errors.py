@@ -22,7 +22,16 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """The text with any control character (a newline in a key, a NUL) written as an escape,
+    so that a problem is always one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class NetlabError(Exception):

@@ -52,11 +52,9 @@ class LabHandle:
     def address(self, node: str, family: int = 4) -> str:
         """The first address (without prefix) of `node` in that IP family: the topology's,
         else the one the node has in the kernel now (made by its exec: or by DHCP)."""
-        for ifc in self.lab.plan.interfaces[node]:
-            for cidr in ifc.spec.addresses:
-                ip = ipaddress.ip_interface(cidr).ip
-                if ip.version == family:
-                    return str(ip)
+        address = self.lab.topology.nodes[node].first_address(family)
+        if address is not None:
+            return address
         try:
             return self.lab.address(node, family)
         except InputError:

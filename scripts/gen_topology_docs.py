@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "topology-reference.md"
 
 # The order of sections; definitions the schema gains later follow, in alphabetical order.
-ORDER = ["Node", "Interface", "Vxlan", "Route", "Link", "Check"]
+ORDER = ["Node", "File", "Private", "Interface", "Vxlan", "Route", "Link", "Check"]
 
 # Used only where the schema has no description of its own.
 NOTES: dict[tuple[str, str], str] = {
@@ -35,8 +35,12 @@ NOTES: dict[tuple[str, str], str] = {
     ("Node", "routes"): "Static routes, added once the interfaces are up.",
     ("Node", "sysctls"): "Sysctls under `net.` set inside the node, e.g. "
     "`net.ipv4.ip_forward: 1`.",
+    ("Node", "prepare"): "Commands run inside the node (`sh -c`), in order, once its "
+    "`files:` are written and before any service of the lab starts (e.g. to make a key a "
+    "service reads), as `exec:` runs them.",
     ("Node", "exec"): "Commands run inside the node (`sh -c`), in order, once the whole lab is "
-    "up, in the node's folder (`NETLAB_NODE_DIR`) with its `env:`. What they print (stdout and "
+    "up: every node's services started (and ready, where they say `ready:`). They run in the "
+    "node's folder (`NETLAB_NODE_DIR`) with its `env:`. What they print (stdout and "
     "stderr) goes to netlab's stderr, so netlab's stdout stays its own (`--json` output is one "
     "JSON document). A command that fails rolls the lab back.",
     ("Interface", "kind"): "`veth` (implied by a link), `tun`, `tap`, `bridge`, `vxlan` "

@@ -19,9 +19,11 @@ TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
 _IGNORED = tuple(p for p in os.environ.get("NETLAB_LEAKCHECK_IGNORE", "").split(",") if p)
 
 
-def netlab_namespaces(prefix: str = "netlab-") -> set[str]:
+def netlab_namespaces(prefix: str = "netlab-", folder: str = "/run/netns") -> set[str]:
+    """Named network namespaces with that prefix; with folder /run/netlab-ns, the pins of
+    nodes' mount and UTS namespaces (NAME.mnt, NAME.uts: kernel/nodehost.py)."""
     try:
-        names = os.listdir("/run/netns")
+        names = os.listdir(folder)
     except FileNotFoundError:
         return set()
     return {n for n in names if n.startswith(prefix) and not (_IGNORED and n.startswith(_IGNORED))}
@@ -45,8 +47,12 @@ def host_links() -> set[str]:
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind() -> Iterator[None]:
     """Whatever the suite made, the suite removed: no netlab namespace or marked link."""
+    pins = "/run/netlab-ns"
     before_ns, before_links = netlab_namespaces(), marked_host_links()
+    before_pins = netlab_namespaces(folder=pins)
     yield
+    leaked_pins = netlab_namespaces(folder=pins) - before_pins
+    assert not leaked_pins, f"{len(leaked_pins)} mount/uts pins left: {sorted(leaked_pins)[:8]}"
     leaked_ns = netlab_namespaces() - before_ns
     leaked_links = marked_host_links() - before_links
     assert not leaked_ns, f"{len(leaked_ns)} namespaces left behind: {sorted(leaked_ns)[:8]}"

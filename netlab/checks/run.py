@@ -16,7 +16,6 @@ import errno
 import ipaddress
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -247,18 +246,17 @@ def node_command(lab: Lab, node: str, command: str, timeout: float,
     """A `run:` check's command, as the node's `exec:` runs: its env:, NETLAB_NODE_DIR (where
     its files: are) and the other NETLAB_* facts, in that folder. Past `timeout`, or when
     `stop` is set, the command and whatever it started are killed (TimeoutExpired)."""
-    from netlab.kernel.services import process_env
+    from netlab.kernel.services import node_argv, process_env
     from netlab.plan.naming import node_dir
     from netlab.state.store import state_root
 
     folder = node_dir(str(state_root()), lab.name, node)
     ns = lab.namespace(node)
-    argv = [shutil.which("ip") or "ip", "netns", "exec", ns, "sh", "-c", command]
+    argv = node_argv(ns, folder, ["sh", "-c", command])
     # A session of its own: one killpg() reaches the shell and what it started.
     with subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, errors="replace", start_new_session=True,
-        cwd=folder if os.path.isdir(folder) else None,
         env=process_env(ns, folder, lab.topology.nodes[node].env),
     ) as process:
         deadline = time.monotonic() + timeout

@@ -12,11 +12,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
-from netlab.kernel import linkstate, nlsock, nsfs, rtnl, tcmsg
-from netlab.kernel.linkstate import LinkState
+from netlab.kernel import link_state_decode, nlsock, nsfs, rtnl, tcmsg
+from netlab.kernel.link_state_decode import LinkState
 
 ARPHRD_LOOPBACK = 772
 _PROTOCOLS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp", 186: "bgp", 188: "ospf"}
@@ -52,7 +52,8 @@ Attrs = dict[int, bytes]
 # The attributes wanted from each kind of message; the others are skipped unread.
 _LINK_ATTRS = frozenset({rtnl.IFLA_ADDRESS, rtnl.IFLA_IFNAME, rtnl.IFLA_MTU, IFLA_LINK,
                          rtnl.IFLA_MASTER, IFLA_OPERSTATE, rtnl.IFLA_LINKINFO,
-                         rtnl.IFLA_IFALIAS, IFLA_STATS64, IFLA_LINK_NETNSID}) | linkstate.ATTRS
+                         rtnl.IFLA_IFALIAS, IFLA_STATS64, IFLA_LINK_NETNSID})
+_LINK_ATTRS |= link_state_decode.ATTRS
 _INFO_ATTRS = frozenset({rtnl.IFLA_INFO_KIND, rtnl.IFLA_INFO_DATA})
 _TUN_ATTRS = frozenset({IFLA_TUN_OWNER, IFLA_TUN_GROUP, IFLA_TUN_TYPE})
 _ADDR_ATTRS = frozenset({rtnl.IFA_ADDRESS, rtnl.IFA_LOCAL})
@@ -280,6 +281,17 @@ def read_node(ns: str) -> NodeView:
                     _states(links, qdiscs))
 
 
+def decode_node(links: Sequence[bytes], addrs: Sequence[bytes], routes: Sequence[bytes],
+                qdiscs: Sequence[bytes]) -> NodeView:
+    """What read_node makes of a node's four dumps, from their messages as bytes (each
+    with its netlink header). Pure: tests feed it recorded dumps."""
+    raw = [_RawLink((m, 0, len(m))) for m in links]
+    names = {m.index: m.ifname for m in raw}
+    return NodeView(_links_with_addresses(raw, [(m, 0, len(m)) for m in addrs]),
+                    _routes([(m, 0, len(m)) for m in routes], names),
+                    _states(raw, [r for m in qdiscs for r in rtnl.replies(m)]))
+
+
 def read_link_states(ns: str) -> dict[str, LinkState]:
     """Admin and carrier state, carrier counters and root qdisc of each link, by name."""
     with nlsock.open_in(ns) as sock:
@@ -289,8 +301,8 @@ def read_link_states(ns: str) -> dict[str, LinkState]:
 
 
 def _states(links: list[_RawLink], qdiscs: list[rtnl.Reply]) -> dict[str, LinkState]:
-    roots = linkstate.root_qdiscs(qdiscs)
-    return {m.ifname: linkstate.link_state(m.ifname, m.index, m.flags, m.attrs, roots)
+    roots = link_state_decode.root_qdiscs(qdiscs)
+    return {m.ifname: link_state_decode.link_state(m.ifname, m.index, m.flags, m.attrs, roots)
             for m in links if m.ifname is not None}
 
 

@@ -12,7 +12,9 @@ from netlab.kernel.netlink import NetlinkKernel
 from netlab.kernel.processes import stop_all_in
 from netlab.kernel.services import ProcessOpsKernel
 from netlab.plan.ops import (
+    CreateNodeHost,
     DeleteNamespace,
+    DeleteNodeHost,
     Op,
     RunCommand,
     SetLinkUp,
@@ -21,7 +23,8 @@ from netlab.plan.ops import (
     WriteFiles,
 )
 
-PROCESS_OPS = (RunCommand, WriteFiles, StartService, StopService)
+PROCESS_OPS = (CreateNodeHost, DeleteNodeHost, RunCommand, WriteFiles, StartService,
+               StopService)
 SETTLE_TIMEOUT = 3.0  # seconds; the kernel's linkwatch work is at most ~1 s late when idle
 
 

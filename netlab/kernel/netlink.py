@@ -20,6 +20,7 @@ import socket
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
@@ -44,11 +45,9 @@ from netlab.plan.ops import (
     SetQdisc,
     SetSysctl,
 )
+from netlab.values import sysctls
+from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 
-NETLINK_OPS = (CreateVeth, CreateBridge, CreateVxlan, DeleteLink, SetLink, SetLinkUp,
-               SetLinkDown, AddAddress, DeleteAddress, AddRoute, DeleteRoute, SetQdisc,
-               DeleteQdisc)
-IFNAMSIZ = 15
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
@@ -83,7 +82,7 @@ def _check_ns(ns: str) -> None:
         nsfs.check_name(ns)
     except ValueError:
         raise _Refused(f"invalid namespace name {ns!r}") from None
-    if not ns.startswith(nsfs.PREFIX):
+    if not ns.startswith(NS_PREFIX):
         raise _Refused(f"{ns} is not a netlab namespace: netlab acts only inside its own")
 
 
@@ -417,17 +416,9 @@ class NetlinkKernel:
     # --- encoding ops into messages ---------------------------------------------------
     def _encode(self, k: int, op: Op, batch: _Batch) -> list[_Msg]:
         _check_ns(op.ns)
-        if isinstance(op, CreateVeth):
-            return self._encode_veth(k, op, batch)
-        if isinstance(op, CreateBridge):
-            _check_ifname(op.ifname)
-            self._must_be_free(op.ns, op.ifname)
-            index = self._alloc(op.ns)
-            msgs = [_Msg(op.ns, rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp,
-                                                op.mtu), k, index)]
-            return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
-        if isinstance(op, CreateVxlan):
-            return self._encode_vxlan(k, op, batch)
+        encoder = ENCODERS.get(type(op))
+        if encoder is not None:
+            return encoder(self, k, op, batch)
         if isinstance(op, DeleteLink):
             index = self._index(op.ns, op.ifname)
             del self._links[op.ns][op.ifname]
@@ -478,6 +469,14 @@ class NetlinkKernel:
                             peer_fd, op.mtu)
         msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
         return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs)
+
+    def _encode_bridge(self, k: int, op: CreateBridge, batch: _Batch) -> list[_Msg]:
+        _check_ifname(op.ifname)
+        self._must_be_free(op.ns, op.ifname)
+        index = self._alloc(op.ns)
+        msgs = [_Msg(op.ns, rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp,
+                                            op.mtu), k, index)]
+        return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
 
     def _encode_vxlan(self, k: int, op: CreateVxlan, batch: _Batch) -> list[_Msg]:
         _check_ifname(op.ifname)
@@ -621,8 +620,9 @@ class NetlinkKernel:
     # --- ops that are not netlink messages --------------------------------------------
     def _single(self, k: int, op: Op, begin: BeginHook) -> None:
         _check_ns(op.ns)
-        if isinstance(op, CreateTunTap):
-            self._tuntap(k, op, begin)
+        one_by_one = ONE_BY_ONE.get(type(op))
+        if one_by_one is not None:
+            one_by_one(self, k, op, begin)
         elif isinstance(op, SetSysctl):
             path = _sysctl_path(op.key)
             begin(k, k + 1)
@@ -672,12 +672,10 @@ def _underlay(op: Op) -> bool:
 
 
 def _sysctl_path(key: str) -> str:
-    """net.ipv4.ip_forward -> /proc/sys/net/ipv4/ip_forward; only under net., no escape."""
-    parts = key.split(".")
-    if (parts[0] != "net" or len(parts) < 2 or any(not p for p in parts) or "/" in key
-            or ".." in key or any(c.isspace() or c == "\0" for c in key)):
+    path = sysctls.path_of(key)
+    if path is None:
         raise _Refused(f"refusing sysctl {key!r}: netlab sets only net.* keys")
-    return "/proc/sys/" + "/".join(parts)
+    return path
 
 
 def _write(path: str, value: str) -> None:
@@ -715,6 +713,21 @@ def _in_ns(ns: str, action: Callable[[], None]) -> None:
         with nsfs.entered(ns):
             action()
     except FileNotFoundError as err:
-        if err.filename and str(err.filename).startswith(nsfs.NETNS_DIR):
+        if err.filename and str(err.filename).startswith(NETNS_DIR):
             raise _Refused(f"no such namespace {ns}") from None
         raise
+
+
+# The kernel layer's kind table: each op that makes a device (plan/kind_ops.py) -> how it is
+# sent. ENCODERS turn it into netlink messages, sent in batches; ONE_BY_ONE make it alone
+# (a tun/tap: opened through /dev/net/tun, then named and sized by a netlink message).
+ENCODERS: dict[type[Op], Callable[[NetlinkKernel, int, Any, _Batch], list[_Msg]]] = {
+    CreateVeth: NetlinkKernel._encode_veth,
+    CreateBridge: NetlinkKernel._encode_bridge,
+    CreateVxlan: NetlinkKernel._encode_vxlan,
+}
+ONE_BY_ONE: dict[type[Op], Callable[[NetlinkKernel, int, Any, BeginHook], None]] = {
+    CreateTunTap: NetlinkKernel._tuntap,
+}
+NETLINK_OPS = (*ENCODERS, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
+               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)

@@ -14,14 +14,15 @@ import errno
 import itertools
 import os
 import queue
+import re
 import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-NETNS_DIR = "/run/netns"
-PREFIX = "netlab-"
+from netlab.values.names import NETNS_DIR, NS_PREFIX
+
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
 MS_REC = 16384
@@ -121,16 +122,41 @@ _TEMPLATE_PREFIX = ".netlab-mountpoint-"
 _template_count = itertools.count()
 
 
+_TEMPLATE_RE = re.compile(r"\.netlab-mountpoint-(\d+)-(\d+)\Z")
+
+
+def stale_templates() -> list[str]:
+    """Mountpoint templates (in /run/netns) left by a netlab process killed while it made
+    namespaces: named by our prefix, a pid and a counter, and that pid is gone."""
+    try:
+        entries = os.listdir(NETNS_DIR)
+    except FileNotFoundError:
+        return []
+    return sorted(e for e in entries if _stale(e))
+
+
+def _stale(entry: str) -> bool:
+    m = _TEMPLATE_RE.match(entry)
+    return m is not None and not os.path.exists(f"/proc/{m.group(1)}")
+
+
+def remove_stale_template(entry: str) -> None:
+    """Remove a template stale_templates() named, if it still is one (its pid still dead,
+    a plain file and not a mount point)."""
+    path = f"{NETNS_DIR}/{entry}"
+    if not _stale(entry) or not os.path.isfile(path) or os.path.islink(path) \
+            or os.path.ismount(path):
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 @contextmanager
 def _template() -> Iterator[str | None]:
     """A file to hard-link mountpoints from, present only while namespaces are being made
     (`ip netns list` shows it meanwhile); leftovers of killed processes are removed."""
-    for entry in os.listdir(NETNS_DIR):
-        if entry.startswith(_TEMPLATE_PREFIX):
-            pid = entry[len(_TEMPLATE_PREFIX):].split("-")[0]
-            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-                with contextlib.suppress(OSError):
-                    os.unlink(f"{NETNS_DIR}/{entry}")
+    for entry in stale_templates():
+        remove_stale_template(entry)
     name = f"{NETNS_DIR}/{_TEMPLATE_PREFIX}{os.getpid()}-{next(_template_count)}"
     try:
         os.close(os.open(name, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
@@ -216,7 +242,7 @@ def remove(name: str) -> None:
     """Unmount and unlink /run/netns/<name>; only ever a netlab namespace. The kernel frees
     the namespace (and its devices, in the background) once nothing else holds it."""
     check_name(name)
-    if not name.startswith(PREFIX):
+    if not name.startswith(NS_PREFIX):
         raise ValueError(f"refusing to remove {name!r}: not a netlab namespace")
     target = path(name)
     if not os.path.lexists(target):
@@ -262,7 +288,7 @@ def _is_namespace(st: os.stat_result) -> bool:
         return False
 
 
-def list_names(prefix: str = PREFIX) -> list[str]:
+def list_names(prefix: str = NS_PREFIX) -> list[str]:
     try:
         return sorted(n for n in os.listdir(NETNS_DIR) if n.startswith(prefix))
     except FileNotFoundError:

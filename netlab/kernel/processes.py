@@ -1,53 +1,15 @@
-"""Processes inside a lab's namespaces: run a command, open a shell, stop what is inside.
-
-Commands go through `ip netns exec`, which also remounts /sys so that /sys/class/net shows
-the node's own interfaces, as a person poking at the node expects.
-"""
+"""Processes inside a lab's namespaces, found from the kernel: list them, stop them.
+(How a program is started inside a node: kernel/services.node_argv.)"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Sequence
 
-from netlab.errors import InputError
-from netlab.plan.naming import NS_PREFIX
-
-NETNS_DIR = "/run/netns"
-
-
-def _ip() -> str:
-    path = shutil.which("ip")
-    if path is None:
-        raise InputError(
-            "the 'ip' command (iproute2) is not installed", hint="apt-get install iproute2"
-        )
-    return path
-
-
-def command_in(ns: str, argv: Sequence[str]) -> list[str]:
-    return [_ip(), "netns", "exec", ns, *argv]
-
-
-def run(
-    ns: str, argv: Sequence[str], capture: bool = False, timeout: float | None = None,
-    input: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command_in(ns, argv), capture_output=capture, text=True, timeout=timeout,
-        input=input, check=False,
-    )
-
-
-def exec_replace(ns: str, argv: Sequence[str]) -> None:
-    """Become the command inside the namespace (for `netlab exec` and `netlab shell`), so
-    signals, the terminal and the exit code all belong to it."""
-    cmd = command_in(ns, argv)
-    os.execv(cmd[0], cmd)
+from netlab.values.names import NETNS_DIR, NS_PREFIX
 
 
 def pids_in(ns: str) -> list[int]:

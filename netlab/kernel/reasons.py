@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 
+from netlab.plan.kind_ops import PLANNED
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
@@ -27,12 +28,22 @@ from netlab.plan.ops import (
 )
 
 ROOT_HINT = "run netlab as root (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN)"
-_KIND_OPTION = {
-    CreateVeth: ("veth", "CONFIG_VETH"),
-    CreateBridge: ("bridge", "CONFIG_BRIDGE"),
-    CreateVxlan: ("vxlan", "CONFIG_VXLAN"),
-    CreateTunTap: ("tun/tap", "CONFIG_TUN"),
+# The kernel layer's kind table of refusals: the option a kernel needs for each kind.
+KERNEL_OPTION: dict[str, str] = {
+    "veth": "CONFIG_VETH",
+    "tun": "CONFIG_TUN",
+    "tap": "CONFIG_TUN",
+    "bridge": "CONFIG_BRIDGE",
+    "vxlan": "CONFIG_VXLAN",
 }
+_KIND_OF_OP = {planned.op: kind for kind, planned in reversed(PLANNED.items())}
+
+
+def kind_made_by(op: Op) -> str | None:
+    """The interface kind `op` makes, or None if it makes none."""
+    if isinstance(op, CreateTunTap):
+        return op.mode
+    return _KIND_OF_OP.get(type(op))
 
 
 def explain(code: int, text: str, op: Op) -> tuple[str, str | None]:
@@ -65,10 +76,10 @@ def _base(code: int, op: Op) -> tuple[str, str | None]:
     if code == errno.ERANGE:
         return "name too long (at most 15 bytes)", None
     if code == errno.EOPNOTSUPP:
-        kind = _KIND_OPTION.get(type(op))
+        kind = kind_made_by(op)
         if kind:
-            return (f"this kernel lacks {kind[0]} devices",
-                    f"enable {kind[1]} (or load its module)")
+            return (f"this kernel lacks {kind} devices",
+                    f"enable {KERNEL_OPTION[kind]} (or load its module)")
         if isinstance(op, SetLink) and op.master:
             return f"{op.master} is not a bridge", None
         return "this kernel does not support that operation", None

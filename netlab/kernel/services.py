@@ -1,6 +1,7 @@
 """Processes netlab runs in nodes: `exec:` commands, services, the node's files.
 
-A service is started with `ip netns exec NS sh -c COMMAND` in a session of its own. Its folder
+Everything runs inside its node through nodehost.enter_argv (its network, mount and UTS
+namespaces). A service is started with `sh -c COMMAND` there in a session of its own. Its folder
 <node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by the service's user) holds `log`, its
 output, and `pid`, its pid and start time (from /proc), so that stopping it later kills that
 process group and never a stranger that happens to reuse the pid.
@@ -9,6 +10,7 @@ process group and never a stranger that happens to reuse the pid.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -21,9 +23,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from netlab.errors import LabStateError
+from netlab.kernel import nodehost, safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.processes import alive
-from netlab.plan.ops import Op, RunCommand, StartService, StopService, WriteFiles
+from netlab.plan.ops import (
+    CreateNodeHost,
+    DeleteNodeHost,
+    Op,
+    RunCommand,
+    StartService,
+    StopService,
+    WriteFiles,
+)
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
 STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
@@ -49,15 +61,23 @@ def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
     """`sh -c COMMAND` in the node as its `exec:` commands run, output captured: the same
     environment (process_env), in the node's folder when there is one (a `run:` check)."""
     return subprocess.run(
-        [_ip(), "netns", "exec", ns, "sh", "-c", command], stdin=subprocess.DEVNULL,
+        node_argv(ns, node_dir, ["sh", "-c", command]), stdin=subprocess.DEVNULL,
         capture_output=True, text=True, errors="replace", timeout=timeout, check=False,
-        cwd=node_dir if os.path.isdir(node_dir) else None,
         env=process_env(ns, node_dir, extra),
     )
 
 
-def _ip() -> str:
-    return shutil.which("ip") or "ip"
+def node_argv(ns: str, node_dir: str, argv: Sequence[str], uid: int | None = None,
+              gid: int | None = None) -> list[str]:
+    """argv as netlab runs it in a node: inside its namespaces, in its folder (when there
+    is one), as `uid`/`gid` when given. Every process netlab starts in a node (exec:,
+    prepare:, services, checks, `netlab exec`/`shell`) is made here."""
+    if uid is not None:
+        # Drop to the user inside the node: entering the namespaces needs root.
+        gid = gid if gid is not None else uid
+        argv = [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}",
+                "--clear-groups", *argv]
+    return nodehost.enter_argv(ns, argv, node_dir if os.path.isdir(node_dir) else None)
 
 
 def _start_time(pid: int) -> int | None:
@@ -109,9 +129,17 @@ class ProcessOpsKernel:
         self._children: list[subprocess.Popen[bytes]] = []
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
-        for k, op in enumerate(ops):
+        k = 0
+        while k < len(ops):
+            op = ops[k]
+            if isinstance(op, CreateNodeHost):
+                k = self._make_hosts(ops, k, begin, done)
+                continue
             begin(k, k + 1)
-            if isinstance(op, RunCommand):
+            if isinstance(op, DeleteNodeHost):
+                if not nodehost.remove(op.ns):
+                    raise OpFailed(k, op, "no such mount namespace")
+            elif isinstance(op, RunCommand):
                 self._run(k, op)
             elif isinstance(op, WriteFiles):
                 self._write_files(k, op)
@@ -122,6 +150,33 @@ class ProcessOpsKernel:
             else:
                 raise OpFailed(k, op, f"not a process op: {op.kind}")
             done(k)
+            k += 1
+
+    def _make_hosts(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                    done: DoneHook) -> int:
+        """The run of CreateNodeHost ops from `first`, made together (nodehost.create)."""
+        last = first
+        while last < len(ops) and isinstance(ops[last], CreateNodeHost):
+            last += 1
+        batch = [op for op in ops[first:last] if isinstance(op, CreateNodeHost)]
+        begin(first, last)
+        hosts: list[nodehost.NodeHost] = []
+        texts: dict[str, str] = {}
+        for k, op in enumerate(batch, start=first):
+            if op.hosts_file not in texts:
+                with open(op.hosts_file, encoding="utf-8") as f:
+                    texts[op.hosts_file] = f.read()
+            _node_folder(k, op, op.node_dir)
+            hosts.append(nodehost.NodeHost(
+                op.ns, op.hostname, op.node_dir, texts[op.hosts_file] + op.extra_hosts,
+                op.resolv, op.private, op.netns,
+            ))
+        failed = nodehost.create(hosts)
+        for k, op in enumerate(batch, start=first):
+            if op.ns in failed:
+                raise OpFailed(k, op, failed[op.ns])
+            done(k)
+        return last
 
     def close(self) -> None:
         # Services outlive this process by design; reap none of them here.
@@ -130,21 +185,19 @@ class ProcessOpsKernel:
     # --- exec: ------------------------------------------------------------------------
     def _run(self, k: int, op: RunCommand) -> None:
         if op.node_dir:
-            os.makedirs(op.node_dir, exist_ok=True)
-        # `ip netns exec` as `netlab exec` does: /sys shows the node's own interfaces.
-        argv = [_ip(), "netns", "exec", op.ns, "sh", "-c", op.command]
+            _node_folder(k, op, op.node_dir)
+        argv = node_argv(op.ns, op.node_dir, ["sh", "-c", op.command])
         # Its output goes through a file, not a pipe: a command that leaves a process in
         # the background (`daemon &`) would hold a pipe open and make `up` wait for it.
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 proc = subprocess.run(
                     argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False,
-                    cwd=op.node_dir or None,
                     env=process_env(op.ns, op.node_dir, op.env),
                 )
             except FileNotFoundError:
-                raise OpFailed(k, op, "the 'ip' command (iproute2) is not installed",
-                               "apt-get install iproute2") from None
+                raise OpFailed(k, op, "the 'nsenter' command (util-linux) is not installed",
+                               "apt-get install util-linux") from None
             out.seek(0)
             err.seek(0)
             said = out.read().decode(errors="replace")
@@ -164,40 +217,47 @@ class ProcessOpsKernel:
 
     # --- files: -----------------------------------------------------------------------
     def _write_files(self, k: int, op: WriteFiles) -> None:
-        root = Path(op.node_dir)
+        _node_folder(k, op, op.node_dir)
         for name, text in op.files.items():
-            target = (root / name).resolve()
-            if root.resolve() not in target.parents:  # validated already; never trust twice
-                raise OpFailed(k, op, f"'{name}' is outside the node's folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+            mode, uid, gid = op.owners.get(name, (op.mode, None, None))
+            write_file(op.node_dir, name, text, mode, uid, gid)
 
     # --- services ---------------------------------------------------------------------
     def _start(self, k: int, op: StartService) -> None:
         folder = service_dir(op.node_dir, op.name)
-        folder.mkdir(parents=True, exist_ok=True)
+        _node_folder(k, op, op.node_dir)
         log = log_file(op.node_dir, op.name)
         cwd = Path(op.node_dir) / op.cwd if op.cwd else Path(op.node_dir)
         cwd.mkdir(parents=True, exist_ok=True)
-        argv = [_ip(), "netns", "exec", op.ns]
-        if op.uid is not None:
-            # Drop to the user inside the namespace: `ip netns exec` itself needs root.
-            gid = op.gid if op.gid is not None else op.uid
-            argv += ["setpriv", f"--reuid={op.uid}", f"--regid={gid}", "--clear-groups"]
-            os.chown(folder, op.uid, gid)  # its own folder is the service's to write in
-        argv += ["sh", "-c", op.command]
+        gid = op.gid if op.gid is not None else op.uid
+        argv = node_argv(op.ns, str(cwd), ["sh", "-c", op.command], op.uid, op.gid)
         env = process_env(op.ns, op.node_dir, op.env)
         env["NETLAB_SERVICE_DIR"] = str(folder)
-        with open(log, "ab") as out:
-            out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
-            out.flush()
-            offset = out.tell()  # what the service writes starts here
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=cwd, env=env, start_new_session=True,
-            )
-        record = {"pid": proc.pid, "start": _start_time(proc.pid), "command": op.command}
-        _pid_file(op.node_dir, op.name).write_text(json.dumps(record))
+        root, parts = safefs.node_parts(op.node_dir)
+        owners = [op.uid] if op.uid is not None else []
+        try:
+            with safefs.room(root, f"the log of service {op.name}"), \
+                    safefs.opened_dir(root, [*parts, "services", op.name], owners=owners) as fd:
+                if op.uid is not None and gid is not None:
+                    os.fchown(fd, op.uid, gid)  # its own folder is the service's to write in
+                # The log is root's (it may show `env:` values); the service writes it
+                # through the descriptor it inherits. The service's user can replace the
+                # name in its folder: a link planted there is refused, never followed.
+                out_fd = safefs.open_file(fd, "log", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                          folder)
+                with open(out_fd, "ab") as out:
+                    out.write(f"--- netlab: starting {op.name}: {op.command}\n".encode())
+                    out.flush()
+                    offset = out.tell()  # what the service writes starts here
+                    proc = subprocess.Popen(
+                        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                        env=env, start_new_session=True,
+                    )
+                record = {"pid": proc.pid, "start": _start_time(proc.pid),
+                          "command": op.command}
+                safefs.write_new(fd, "pid", json.dumps(record).encode(), folder)
+        except LabStateError as err:
+            raise OpFailed(k, op, err.message, err.hint) from None
         self._children.append(proc)
         if op.ready:
             self._wait_ready(k, op, proc, log, offset)
@@ -236,6 +296,50 @@ class ProcessOpsKernel:
             f"(last: {_last_line(log) or 'nothing'})",
             f"its output is in {log}; is 'ready:' the text it prints when it is ready?",
         )
+
+
+def write_file(root: str, name: str, text: str, mode: int, uid: int | None = None,
+               gid: int | None = None) -> None:
+    """Write `name` (relative, checked) under folder `root`, following no symbolic link on
+    the way (a node's processes can write in its folder): each folder is opened with
+    O_NOFOLLOW from the one above, the file is made with its mode, not widened after."""
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts):  # validated already; never trust twice
+        raise OSError(errno.EINVAL, f"'{name}' is outside the node's folder")
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    folder = os.open(root, flags)
+    try:
+        for part in parts[:-1]:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o755, dir_fd=folder)
+            inner = os.open(part, flags, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(parts[-1], dir_fd=folder)  # a fresh file: its mode is the one asked
+        fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, mode & 0o777, dir_fd=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if uid is not None or gid is not None:
+                os.fchown(f.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchmod(f.fileno(), mode)  # past the umask, and setuid/sticky bits if asked
+            f.write(text)
+    finally:
+        os.close(folder)
+
+
+def _node_folder(k: int, op: Op, node_dir: str) -> None:
+    """Make the node's folder (and its lab's) if missing; refuse one that is a link or not
+    root's, before anything is written into it. (The lab's own folder, where its
+    /etc/hosts text is written, the same way.)"""
+    path = Path(node_dir)
+    root, parts = (safefs.node_parts(node_dir) if path.parent.name == "nodes"
+                   else (path.parent, [path.name]))
+    try:
+        with safefs.room(root, "the node's folder"):
+            os.close(safefs.open_dir(root, parts))
+    except LabStateError as err:
+        raise OpFailed(k, op, err.message, err.hint) from None
 
 
 def stop_service(node_dir: str, name: str, grace: float = STOP_GRACE) -> bool:

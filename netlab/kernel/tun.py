@@ -44,10 +44,15 @@ def create(ns: str, ifname: str, mode: str, uid: int | None, gid: int | None) ->
         try:
             fcntl.ioctl(fd, TUNSETIFF, ifr)
             if uid is not None:
-                fcntl.ioctl(fd, TUNSETOWNER, uid)
+                fcntl.ioctl(fd, TUNSETOWNER, _c_int(uid))
             if gid is not None:
-                fcntl.ioctl(fd, TUNSETGROUP, gid)
+                fcntl.ioctl(fd, TUNSETGROUP, _c_int(gid))
             fcntl.ioctl(fd, TUNSETPERSIST, 1)
         finally:
             os.close(fd)
         return socket.if_nametoindex(ifname)
+
+
+def _c_int(value: int) -> int:
+    """An id as the C int that ioctl() passes (uids above 2**31 - 1 wrap, as uid_t does)."""
+    return value - 2**32 if value >= 2**31 else value

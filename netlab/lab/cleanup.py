@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netlab.errors import LabStateError
-from netlab.plan.naming import MARK_PREFIX, NS_PREFIX, lab_of_mark
+from netlab.plan.naming import lab_of_mark
 from netlab.plan.ops import CreateNamespace
 from netlab.state.store import (
     LabState,
@@ -27,11 +27,13 @@ from netlab.state.store import (
     labs_with_state,
     locks_without_lab,
 )
+from netlab.values.names import MARK_PREFIX, NS_PREFIX
 
 
 @dataclass(frozen=True)
 class Leftover:
-    kind: str  # "lab", "namespace", "host-link", "state" or "lock"
+    # "lab", "namespace", "node-host", "host-link", "state", "lock" or "mountpoint"
+    kind: str
     name: str
     lab: str | None
     why: str
@@ -60,7 +62,7 @@ def _owned_by_labs_up() -> set[str]:
 
 
 def survey(only_lab: str | None = None) -> Survey:
-    from netlab.kernel import nsfs
+    from netlab.kernel import nodehost, nsfs
     from netlab.kernel.dumps import list_marked_links_in_host, read_namespace
     from netlab.kernel.processes import pids_in
 
@@ -94,6 +96,13 @@ def survey(only_lab: str | None = None) -> Survey:
             ignored.append(Leftover("namespace", ns, None, "not marked, processes inside"))
         else:
             leftovers.append(Leftover("namespace", ns, None, "empty, named like netlab's"))
+    # A node's mount and UTS namespaces, pinned in nodehost.PIN_DIR under its namespace's
+    # name: left over when no lab up journals that namespace.
+    lab_of_ns = {lo.name: lo.lab for lo in leftovers if lo.kind == "namespace"}
+    for ns in nodehost.leftovers(f"{NS_PREFIX}{only_lab}-" if only_lab else NS_PREFIX):
+        if ns not in owned:
+            leftovers.append(Leftover("node-host", ns, lab_of_ns.get(ns),
+                                      "mount and uts namespaces that no lab up holds"))
     for lab in labs_with_state():
         if only_lab and lab != only_lab:
             continue
@@ -114,6 +123,10 @@ def survey(only_lab: str | None = None) -> Survey:
         if not only_lab or lab == only_lab:
             # Removed by remove() taking the lab's lock (a lock file goes with its holder).
             leftovers.append(Leftover("lock", f".{lab}.lock", lab, "a lock file with no lab"))
+    for entry in nsfs.stale_templates():
+        # Belongs to no lab: a netlab process killed while it made namespaces left it.
+        leftovers.append(Leftover("mountpoint", entry, None,
+                                  "a mountpoint template of a netlab process that is gone"))
     return Survey(leftovers, ignored)
 
 
@@ -151,7 +164,7 @@ def _lab_held(lab: str | None) -> Iterator[bool]:
 def remove(leftovers: list[Leftover]) -> list[str]:
     """Remove the leftovers; returns what could not be removed (or was left alone because
     a command is working on its lab), in words."""
-    from netlab.kernel import nsfs
+    from netlab.kernel import nodehost, nsfs
     from netlab.kernel.hostlinks import delete_marked
     from netlab.kernel.processes import pids_in, stop_all_in
 
@@ -177,11 +190,17 @@ def remove(leftovers: list[Leftover]) -> list[str]:
                 # using it since.
                 namespaces = [ns for ns in namespaces if not pids_in(ns)]
             stop_all_in(namespaces)
+            if lab is None:  # a lab may have begun to journal it since the survey
+                owned = _owned_by_labs_up()
             for leftover in items:
                 try:
                     if leftover.kind == "namespace":
                         if leftover.name in namespaces and leftover.name.startswith(NS_PREFIX):
                             nsfs.remove(leftover.name)
+                    elif leftover.kind == "node-host" and leftover.name not in owned:
+                        nodehost.remove(leftover.name)
+                    elif leftover.kind == "mountpoint":
+                        nsfs.remove_stale_template(leftover.name)
                     elif leftover.kind == "host-link" and leftover.lab is not None:
                         delete_marked(leftover.name, f"{MARK_PREFIX}{leftover.lab}")
                     elif leftover.kind == "state" and lab is not None:

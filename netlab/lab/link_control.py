@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from netlab.errors import InputError, LabStateError
 from netlab.kernel.base import OpFailed
 from netlab.lab.preflight import refuse_values
+from netlab.plan import shaping
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
@@ -33,13 +34,15 @@ from netlab.plan.ops import (
     SetLinkUp,
     SetQdisc,
 )
+from netlab.spec import tc_check
+from netlab.spec.endpoints import parse_endpoint
 from netlab.spec.model import TC_FIELDS
-from netlab.spec.validate import end_mtu, parse_endpoint
+from netlab.spec.validate import end_mtu
 from netlab.values import tc
 
 if TYPE_CHECKING:
     from netlab.api import Lab
-    from netlab.kernel.linkstate import LinkState
+    from netlab.kernel.link_state_decode import LinkState
 
 MAX_FLAPS = 100_000
 FlapProgress = Callable[[int, str], None]  # (flap number, "down" or "up")
@@ -143,10 +146,10 @@ class LinkControl:
         if not given:
             raise InputError(f"{self.endpoint}: give values to set, such as rate=1mbit "
                              "(or clear the shaping)")
-        problems = tc.check(given, self.mtu)
+        problems = tc_check.check(given, self.mtu)
         if problems:
             raise InputError("\n".join(f"{self.endpoint}: {message}" for _, message in problems))
-        qdisc = tc.build(given, self.mtu)
+        qdisc = shaping.build(given, self.mtu)
         assert qdisc is not None
         from netlab.kernel.privileges import require_privileges
 

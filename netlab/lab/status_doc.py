@@ -12,21 +12,26 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from netlab.plan.naming import SWITCH_BRIDGE
-from netlab.plan.ops import (
-    CreateBridge,
-    CreateTunTap,
-    CreateVeth,
-    CreateVxlan,
-    Op,
-    SetLink,
-)
+from netlab.plan.kind_ops import CREATE_OPS
+from netlab.plan.ops import CreateVeth, Op, SetLink
+from netlab.values.names import SWITCH_BRIDGE
 
 if TYPE_CHECKING:
     from netlab.api import Lab
     from netlab.plan.planner import ResolvedInterface
 
 SCHEMA = "netlab.status/1"
+
+# The status layer's kind table: the kind kernel/dumps.py reads back for each interface
+# kind (its IFLA_INFO_KIND; a tap by its tun type). A planned interface that reads back as
+# another of these kinds is drift. Its MTU is compared with what the plan's ops give it.
+READ_BACK: dict[str, str] = {
+    "veth": "veth",
+    "tun": "tun",
+    "tap": "tap",
+    "bridge": "bridge",
+    "vxlan": "vxlan",
+}
 
 
 def _is_link_local(cidr: str) -> bool:
@@ -81,11 +86,15 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
     """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
     mtus: dict[tuple[str, str], int] = {}
     for op in ops:
-        if isinstance(op, (CreateVeth, CreateBridge, CreateTunTap, CreateVxlan, SetLink)) \
-                and op.mtu:
-            mtus[(op.ns, op.ifname)] = op.mtu
+        if not isinstance(op, (*CREATE_OPS, SetLink)):
+            continue
+        # Every op that makes a device (plan/kind_ops.py) names it and may give its MTU.
+        mtu: int | None = getattr(op, "mtu", None)
+        ifname: str = getattr(op, "ifname", "")
+        if mtu:
+            mtus[(op.ns, ifname)] = mtu
             if isinstance(op, CreateVeth):
-                mtus[(op.peer_ns, op.peer_ifname)] = op.mtu
+                mtus[(op.peer_ns, op.peer_ifname)] = mtu
     return mtus
 
 
@@ -93,12 +102,12 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
     """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
     from netlab.kernel.dumps import read_node
-    from netlab.lab.link_view import LinkView
+    from netlab.lab.status_links import StatusLinks
 
     plan = lab.plan
     nodes: list[dict[str, Any]] = []
     drift: list[str] = []
-    link_view = LinkView(plan)  # shaping and carrier counters, now and planned
+    status_links = StatusLinks(plan)  # shaping and carrier counters, now and planned
     mtus = _planned_mtus(plan.ops)
     from netlab.plan.partition import host_of
 
@@ -136,13 +145,17 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 "present": got is not None,
             }
             interfaces.append(entry)
-            link_view.annotate(entry, name, ns, want, link_now.get(ifname), drift)
+            status_links.annotate(entry, name, ns, want, link_now.get(ifname), drift)
             if present and want and not got:
                 drift.append(f"{name}: interface {ifname} is missing")
             elif want and got:
                 for address in want.spec.addresses:
                     if address not in addresses:
                         drift.append(f"{name}: {ifname} lacks address {address}")
+                kind = got.get("kind")
+                if kind != READ_BACK[want.kind] and kind in READ_BACK.values():
+                    drift.append(f"{name}: {ifname} is a {kind}; the topology says "
+                                 f"{want.kind}")
                 mtu = mtus.get((ns, ifname))
                 if mtu is not None and got.get("mtu") != mtu:
                     drift.append(f"{name}: {ifname} has mtu {got.get('mtu')}; the topology "

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-NS_PREFIX = "netlab-"
-MARK_PREFIX = "netlab:"
-SWITCH_BRIDGE = "br0"  # the bridge inside a switch node
-IFNAMSIZ = 15
+from netlab.values.names import IFNAMSIZ, MARK_PREFIX, NS_PREFIX, SWITCH_BRIDGE
+
 DEFAULT_STATE_ROOT = "/run/netlab"  # NETLAB_STATE_DIR moves it (see state/store.py)
 
 
@@ -32,6 +30,14 @@ def switch_port(peer_node: str, peer_ifname: str, taken: set[str]) -> str:
     while f"p{n}" in taken:
         n += 1
     return f"p{n}"
+
+
+HOSTS_FILE = "hosts"  # the lab's /etc/hosts text, in its state folder
+PRIVATE_DIR = "private"  # in a node's folder: its `private:` folders, by their path
+
+
+def lab_dir(state_root: str, lab: str) -> str:
+    return f"{state_root}/{lab}"
 
 
 def node_dir(state_root: str, lab: str, node: str) -> str:

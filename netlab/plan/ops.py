@@ -72,6 +72,45 @@ class DeleteNamespace(Op):
         return f"delete namespace {self.ns}"
 
 
+@dataclass(frozen=True)
+class CreateNodeHost(Op):
+    """The node's mount and UTS namespaces (kernel/nodehost.py): hostname, its own /run,
+    /tmp, /etc/hosts, /etc/resolv.conf and `private:` folders. `hosts_file` names the lab's
+    /etc/hosts text (written once, not once per node into the journal); `extra_hosts` is
+    this node's own line when it has no address."""
+
+    kind: ClassVar[str] = "create-node-host"
+    hostname: str = ""
+    node_dir: str = ""
+    hosts_file: str = ""
+    extra_hosts: str = ""
+    resolv: str = ""
+    private: tuple[tuple[str, bool], ...] = ()  # (absolute path, seeded from the host)
+    netns: bool = False  # sees the host's /run/netns: a node that runs programs
+
+    def __post_init__(self) -> None:
+        if isinstance(self.private, list):  # read back from the journal
+            object.__setattr__(self, "private", tuple((p, bool(s)) for p, s in self.private))
+
+    def describe(self) -> str:
+        return f"make {self.ns} a host named {self.hostname} (mount, uts namespaces)"
+
+    def undo(self) -> Op:
+        return DeleteNodeHost(self.ns)
+
+
+@dataclass(frozen=True)
+class DeleteNodeHost(Op):
+    """Unpin the node's mount and UTS namespaces. Carried out even when the network
+    namespace goes too: their pins live elsewhere."""
+
+    kind: ClassVar[str] = "delete-node-host"
+    in_namespace: bool = False
+
+    def describe(self) -> str:
+        return f"remove the mount and uts namespaces of {self.ns}"
+
+
 # --- links ------------------------------------------------------------------------------
 
 
@@ -345,11 +384,15 @@ class RunCommand(Op):
 
 @dataclass(frozen=True)
 class WriteFiles(Op):
-    """The node's `files:` written into its folder. They go when the lab's state does."""
+    """The node's `files:` written into its folder (names relative to it; a private
+    folder's files under private/). They go when the lab's state does. `owners` gives a
+    file's (mode, uid, gid); any other file is written with `mode`."""
 
     kind: ClassVar[str] = "write-files"
     node_dir: str
     files: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, tuple[int, int | None, int | None]] = field(default_factory=dict)
+    mode: int = 0o600
 
     def describe(self) -> str:
         return f"write {', '.join(self.files)} into {self.node_dir}"
@@ -396,6 +439,8 @@ OP_TYPES: dict[str, type[Op]] = {
     for cls in (
         CreateNamespace,
         DeleteNamespace,
+        CreateNodeHost,
+        DeleteNodeHost,
         CreateVeth,
         CreateBridge,
         CreateTunTap,

@@ -3,24 +3,25 @@
 The order is chosen for correctness first and batching second: all namespaces, then all
 cables, then each node's own devices, then per node everything inside it in one run
 (link settings, addresses, up, routes, sysctls) so the executor can send it as one batch,
-and last the `exec:` commands, once the whole lab is up.
+then each node's own mount and UTS namespaces (a small host: plan/hosts.py), its files and
+`prepare:` commands, the services, and last the `exec:` commands, once the whole lab is up.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import grp
-import pwd
 from dataclasses import dataclass, field
 
-from netlab.errors import InputError
-from netlab.plan import naming, partition
+from netlab.plan import kind_ops, naming, partition
+from netlab.plan.accounts import gid as _gid
+from netlab.plan.accounts import primary_gid
+from netlab.plan.accounts import uid as _uid
+from netlab.plan.hosts import hosts_text, own_line, resolv_text
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
-    CreateBridge,
     CreateNamespace,
-    CreateTunTap,
+    CreateNodeHost,
     CreateVeth,
     CreateVxlan,
     Op,
@@ -33,8 +34,12 @@ from netlab.plan.ops import (
 )
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
+from netlab.spec import kinds
+from netlab.spec.endpoints import split_endpoint
 from netlab.spec.ip import parse_address, parse_network
-from netlab.spec.model import Interface, Link, Node, Topology
+from netlab.spec.model import DEFAULT_FILE_MODE, Interface, Link, Node, Topology
+from netlab.values import sysctls
+from netlab.values.names import SWITCH_BRIDGE
 
 ROUTER_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
 
@@ -74,29 +79,6 @@ class Plan:
         return teardown_of(self.ops)
 
 
-def split_endpoint(endpoint: str) -> tuple[str, str | None]:
-    node, sep, ifname = endpoint.partition(":")
-    return node, (ifname if sep else None)
-
-
-def _uid(owner: int | str | None) -> int | None:
-    if owner is None or isinstance(owner, int):
-        return owner
-    try:
-        return pwd.getpwnam(owner).pw_uid
-    except KeyError:  # validation saw it; it has gone since (a lab's stored topology)
-        raise InputError(f"user '{owner}' does not exist on this machine") from None
-
-
-def _gid(group: int | str | None) -> int | None:
-    if group is None or isinstance(group, int):
-        return group
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise InputError(f"group '{group}' does not exist on this machine") from None
-
-
 def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[ResolvedLink]]:
     """Every interface of every node, including those implied by links and switch ports."""
     ifaces: dict[str, dict[str, ResolvedInterface]] = {name: {} for name in topo.nodes}
@@ -105,11 +87,11 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
 
     for name, node in topo.nodes.items():
         if node.kind == "switch":
-            spec = node.interfaces.get(naming.SWITCH_BRIDGE, Interface(kind="bridge"))
-            ifaces[name][naming.SWITCH_BRIDGE] = ResolvedInterface(
-                name, naming.SWITCH_BRIDGE, "bridge", spec
+            spec = node.interfaces.get(SWITCH_BRIDGE, Interface(kind="bridge"))
+            ifaces[name][SWITCH_BRIDGE] = ResolvedInterface(
+                name, SWITCH_BRIDGE, "bridge", spec
             )
-            taken[name].add(naming.SWITCH_BRIDGE)
+            taken[name].add(SWITCH_BRIDGE)
 
     # Each end needs a name first; a switch end without one is named after its peer.
     ends: list[tuple[tuple[str, str | None], tuple[str, str | None], Link]] = []
@@ -128,7 +110,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     for rl in links:
         for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
             spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
-            master = naming.SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
+            master = SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
             ifaces[end_node][ifname] = ResolvedInterface(
                 end_node, ifname, "veth", spec, peer, master
             )
@@ -137,7 +119,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         for ifname, spec in node.interfaces.items():
             if ifname in ifaces[name]:
                 continue
-            kind = spec.kind or ("vxlan" if spec.vxlan else "veth")
+            kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
             for port in spec.ports:
@@ -147,6 +129,25 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
                         old.node, old.name, old.kind, old.spec, old.peer, ifname
                     )
     return {n: list(v.values()) for n, v in ifaces.items()}, links
+
+
+def _write_files(ns: str, folder: str, node: Node) -> WriteFiles:
+    """The node's files by their place in its folder: an absolute path (inside a private
+    folder) lives under private/ there, which is mounted over that folder in the node."""
+    texts: dict[str, str] = {}
+    owners: dict[str, tuple[int, int | None, int | None]] = {}
+    for name, spec in node.files.items():
+        where = f"{naming.PRIVATE_DIR}{name}" if name.startswith("/") else name
+        if isinstance(spec, str):
+            texts[where] = spec
+            continue
+        texts[where] = spec.content
+        uid = _uid(spec.owner)
+        gid = _gid(spec.group)
+        if gid is None and uid is not None:
+            gid = primary_gid(uid)
+        owners[where] = (spec.mode, uid, gid)
+    return WriteFiles(ns, folder, texts, owners, DEFAULT_FILE_MODE)
 
 
 def _route_family(to: str, via: str | None) -> int:
@@ -167,7 +168,7 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
         quiet = ifc.master is not None and not spec.addresses
         if ifc.kind == "bridge" and not spec.addresses and node.kind == "switch":
             quiet = True
-        mtu = spec.mtu if ifc.kind == "veth" else None
+        mtu = None if kind_ops.PLANNED[ifc.kind].mtu_when_made else spec.mtu
         if mtu or spec.mac or quiet:
             ops.append(SetLink(ns, ifc.name, mtu=mtu, mac=spec.mac, addrgen_none=quiet))
     for ifc in ifaces:
@@ -201,8 +202,7 @@ def _global_sysctls(node: Node) -> dict[str, str]:
 
 def _per_interface(key: str) -> bool:
     # net.ipv6.conf.eth0.x needs eth0 to exist; conf.all/conf.default apply to what comes later.
-    parts = key.split(".")
-    return len(parts) >= 4 and parts[2] in ("conf", "neigh") and parts[3] not in ("all", "default")
+    return sysctls.device_of(key) is not None
 
 
 def plan(
@@ -244,22 +244,11 @@ def plan(
 
     for name in nodes:
         ns = namespaces[name]
-        for ifc in ifaces[name]:
-            spec = ifc.spec
-            if ifc.kind == "bridge":
-                ops.append(CreateBridge(ns, ifc.name, spec.stp, spec.mtu, mark))
-            elif ifc.kind in ("tun", "tap"):
-                uid, gid = _uid(spec.owner), _gid(spec.group)
-                ops.append(CreateTunTap(ns, ifc.name, ifc.kind, uid, gid, spec.mtu, mark))
-        for ifc in ifaces[name]:
-            if ifc.kind == "vxlan" and ifc.spec.vxlan:
-                vx = ifc.spec.vxlan
-                ops.append(
-                    CreateVxlan(
-                        ns, ifc.name, vx.id, vx.remote, vx.local, vx.dev, vx.port,
-                        ifc.spec.mtu, mark,
-                    )
-                )
+        for late in (False, True):  # a vxlan may name another device (its dev:)
+            for ifc in ifaces[name]:
+                planned = kind_ops.PLANNED[ifc.kind]
+                if planned.make is not None and planned.late == late:
+                    ops.extend(planned.make(ns, ifc.name, ifc.kind, ifc.spec, mark))
 
     for name, node in nodes.items():
         ops.extend(_node_ops(lab, name, node, ifaces[name]))
@@ -271,12 +260,24 @@ def plan(
     shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)
     ops.extend(op for op in shaped if op.ns in namespaces.values())
 
-    # Processes last, once the whole lab is up: files, then exec commands, then services.
+    # Each node a small host, then its files and `prepare:` commands, then the services,
+    # and last `exec:`, once every node's services are ready.
+    lab_dir = naming.lab_dir(state_root, lab)
+    if namespaces:
+        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
+        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
+    for name, node in nodes.items():
+        ops.append(CreateNodeHost(
+            namespaces[name], name, naming.node_dir(state_root, lab, name),
+            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
+            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
+            bool(node.services or node.prepare or node.exec),
+        ))
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         if node.files:
-            ops.append(WriteFiles(namespaces[name], folder, dict(node.files)))
-        for command in node.exec:
+            ops.append(_write_files(namespaces[name], folder, node))
+        for command in node.prepare:
             ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
@@ -289,6 +290,10 @@ def plan(
                     service.ready, service.ready_timeout,
                 )
             )
+    for name, node in nodes.items():
+        folder = naming.node_dir(state_root, lab, name)
+        for command in node.exec:
+            ops.append(RunCommand(namespaces[name], command, dict(node.env), folder))
 
     local_ifaces = {name: ifaces[name] for name in nodes}
     return Plan(lab, ops, namespaces, local_ifaces, links, host, cross)

@@ -13,10 +13,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from netlab.spec.endpoints import parse_endpoint
     from netlab.spec.load import load_data, load_text, load_topology
     from netlab.spec.loaded import LoadedTopology
     from netlab.spec.schema import json_schema
-    from netlab.spec.validate import parse_endpoint
 
 _HOMES = {
     "load_data": "netlab.spec.load",
@@ -24,7 +24,7 @@ _HOMES = {
     "load_topology": "netlab.spec.load",
     "LoadedTopology": "netlab.spec.loaded",
     "json_schema": "netlab.spec.schema",
-    "parse_endpoint": "netlab.spec.validate",
+    "parse_endpoint": "netlab.spec.endpoints",
 }
 
 __all__ = [

@@ -22,6 +22,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import Problem, TopologyError
+from netlab.values.names import SWITCH_BRIDGE
 
 if TYPE_CHECKING:
     from netlab.spec.loaded import LoadedTopology
@@ -55,7 +56,7 @@ class TopologyBuilder:
     def switch(self, name: str, **node_keys: Any) -> str:
         """A switch: one bridge, whose ports are its links (`stp=True`: spanning tree)."""
         if node_keys.pop("stp", False):
-            node_keys.setdefault("interfaces", {}).setdefault("br0", {})["stp"] = True
+            node_keys.setdefault("interfaces", {}).setdefault(SWITCH_BRIDGE, {})["stp"] = True
         return self._node(name, "switch", (), node_keys)
 
     def link(self, a: str, b: str, addresses: tuple[str | None, str | None] = (None, None),

@@ -22,82 +22,115 @@ from pydantic_core import ErrorDetails
 
 from netlab.errors import Problem
 from netlab.spec.loaded import join, line_in
-from netlab.spec.model import Check, Interface, Link, Node, Topology
+from netlab.spec.model import Check, Interface, Link, Node, Service, Topology
 from netlab.spec.yamltree import key_text
 
 # What a value is called where it is expected, by its role: a field name, "field[]" for an
 # item of a list field, "field{}" for a value in a mapping field, "field{key}" for a key.
 _WHAT: dict[str, str] = {
     "name": "a name such as 'hello'",
-    "description": "a text",
+    "description": "a text such as 'two hosts and a router'",
     "version": "1",
-    "nodes": "a mapping of node names to nodes",
+    "nodes": "a mapping of node names to nodes, such as {h1: {}, r1: {kind: router}}",
     "nodes{}": "a node (a mapping such as {kind: router, interfaces: {...}})",
-    "nodes{key}": "a node name",
-    "links": "a list of links",
+    "nodes{key}": "a node name such as h1",
+    "links": "a list of links such as [[h1:eth0, h2:eth0]]",
     "links[]": "a link such as [h1:eth0, h2:eth0] or {endpoints: [h1:eth0, h2:eth0], mtu: 9000}",
     "vars": "a mapping of variable names to values, such as {subnet: 10.0.1}",
-    "vars{key}": "a variable name",
-    "interfaces": "a mapping of interface names to their settings",
+    "vars{key}": "a variable name such as subnet",
+    "vars{}": "a value such as 10.0.1, 3 or [a, b]",
+    "interfaces": "a mapping of interface names to their settings, such as "
+    "{eth0: {addresses: [10.0.0.1/24]}}",
     "interfaces{}": "interface settings (a mapping such as {addresses: [10.0.0.1/24]})",
-    "interfaces{key}": "an interface name",
-    "routes": "a list of routes",
+    "interfaces{key}": "an interface name such as eth0",
+    "routes": "a list of routes such as [{to: default, via: 10.0.0.254}]",
     "routes[]": "a route such as {to: default, via: 10.0.0.254}",
     "sysctls": "a mapping of sysctl names to values, such as {net.ipv4.ip_forward: 1}",
-    "sysctls{}": "a number or a text",
+    "sysctls{}": "a number or a text such as 1",
     "sysctls{key}": "a sysctl name such as net.ipv4.ip_forward",
-    "exec": "a list of commands",
-    "exec[]": "a command (a text)",
-    "addresses": "a list of addresses",
+    "exec": "a list of commands such as ['ip route', 'sysctl -a']",
+    "exec[]": "a command (a text) such as 'ip route'",
+    "env": "a mapping of variable names to values, such as {MODE: fast, PORT: 8080}",
+    "env{key}": "an environment variable name such as MODE",
+    "env{}": "a value (a text or a number) such as fast",
+    "services": "a mapping of service names to commands, such as "
+    "{web: 'python3 -m http.server 80'}",
+    "services{key}": "a service name such as web",
+    "services{}": "a service such as 'python3 -m http.server 80' or "
+    "{run: 'python3 -m http.server 80', user: nobody}",
+    "files": "a mapping of file names to their text, such as {motd: 'hello'}",
+    "files{key}": "a file name inside the node's folder, such as conf/app.ini, or an "
+    "absolute path inside a private folder, such as /etc/frr/frr.conf",
+    "files{}": "the file's text, such as 'hello', or {content: 'hello', mode: '0644'}",
+    "content": "the file's text, such as 'hello'",
+    "mode": "a file mode in octal, such as '0644'",
+    "prepare": "a list of commands such as ['ip route', 'sysctl -a']",
+    "prepare[]": "a command (a text) such as 'ip route'",
+    "private": "a list of absolute paths such as [/etc/frr, /var/lib/misc]",
+    "private[]": "an absolute path such as /etc/frr, or {path: /etc/frr, from: host}",
+    "path": "an absolute path such as /etc/frr",
+    "dns": "a list of name server addresses such as [10.0.0.53]",
+    "dns[]": "an IP address such as 10.0.0.53",
+    "user": "a user name or uid, such as nobody or 1000",
+    "cwd": "a folder inside the node's folder, such as www",
+    "ready": "the text the service prints when it is ready, such as 'Serving HTTP'",
+    "addresses": "a list of addresses such as [10.0.0.1/24, fd00::1/64]",
     "addresses[]": "an address such as 10.0.0.1/24",
-    "ports": "a list of interface names",
-    "ports[]": "an interface name",
+    "ports": "a list of interface names such as [tap0, tap1]",
+    "ports[]": "an interface name such as tap0",
     "endpoints": "a list of two endpoints such as [h1:eth0, h2:eth0]",
     "endpoints[]": "an endpoint such as h1:eth0",
-    "owner": "a user name or uid",
-    "group": "a group name or gid",
-    "kind": "a kind",
+    "owner": "a user name or uid, such as nobody or 1000",
+    "group": "a group name or gid, such as nogroup or 1000",
+    "kind": "a kind such as router",
+    "host": "a host name (a key of hosts:) such as left",
+    "hosts": "a mapping of host names to hosts, such as {left: {address: 192.0.2.1}}",
+    "hosts{key}": "a host name such as left",
+    "hosts{}": "a host such as {address: 192.0.2.1}",
+    "address": "an IP address such as 192.0.2.1",
     "to": "a destination such as 10.0.2.0/24 or default",
     "via": "a gateway address such as 10.0.0.254",
-    "dev": "an interface name",
-    "metric": "a whole number",
-    "mtu": "a whole number (68..65535)",
+    "dev": "an interface name such as eth0",
+    "metric": "a whole number such as 100",
+    "mtu": "a whole number (68..65535) such as 1500",
     "mac": "a MAC address such as 02:00:00:00:00:01",
     "stp": "true or false",
     "up": "true or false",
     "vxlan": "vxlan settings such as {id: 42, remote: 192.0.2.2}",
-    "id": "a whole number (0..16777215)",
-    "remote": "an IP address",
-    "local": "an IP address",
-    "port": "a port number (1..65535)",
+    "id": "a whole number (0..16777215) such as 42",
+    "remote": "an IP address such as 192.0.2.2",
+    "local": "an IP address such as 192.0.2.1",
+    "port": "a port number (1..65535) such as 4789",
     "rate": "a rate such as 10mbit",
     "burst": "a size such as 32kb",
     "latency": "a time such as 50ms",
-    "limit": "a number",
+    "limit": "a number such as 1000",
     "delay": "a time such as 10ms",
     "jitter": "a time such as 2ms",
     "loss": "a percentage such as 1%",
     "duplicate": "a percentage such as 1%",
     "corrupt": "a percentage such as 1%",
     "reorder": "a percentage such as 25%",
-    "checks": "a list of checks",
+    "checks": "a list of checks such as [{from: h1, to: h2}]",
     "checks[]": "a check such as {from: h1, to: h2} or {node: h1, run: 'ip route'}",
-    "from": "a node name",
-    "node": "a node name",
-    "tcp": "a port number (1..65535)",
+    "from": "a node name such as h1",
+    "node": "a node name such as h1",
+    "tcp": "a port number (1..65535) such as 80",
     "expect": "reachable or unreachable",
-    "run": "a command (a text)",
-    "expect_output": "a text",
-    "expect_exit": "a whole number (0..255)",
-    "timeout": "a number of seconds",
-    "ready_timeout": "a number of seconds (more than 0, at most 600)",
+    "run": "a command (a text) such as 'ip route'",
+    "expect_output": "a text such as '10.0.0.0/24'",
+    "expect_exit": "a whole number (0..255) such as 0",
+    "timeout": "a number of seconds such as 5",
+    "ready_timeout": "a number of seconds (more than 0, at most 600) such as 10",
 }
 # Where a field name means something else in one model.
 _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
-    (Check, "to"): "a node name, node:interface, or an IP address",
-    (Check, "name"): "a text",
+    (Check, "to"): "a node name, node:interface, or an IP address, such as h2 or 10.0.0.2",
+    (Check, "name"): "a text such as 'h1 reaches the web'",
+    (Service, "run"): "a command (a text) such as 'python3 -m http.server 80'",
 }
-_LIST_ROLES = {"links", "routes", "exec", "addresses", "ports", "endpoints", "checks"}
+_LIST_ROLES = {"links", "routes", "exec", "prepare", "private", "dns", "addresses", "ports",
+               "endpoints", "checks"}
 
 # Keys people reach for that netlab spells differently.
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -342,10 +375,12 @@ class Wording:
             return _WHAT[at.role]
         base = _strip(at.tp, [])
         if _is_model(base):
-            return f"a mapping ({', '.join(_keys(base))})"
-        return {str: "a text", int: "a whole number", bool: "true or false"}.get(
-            base, "something else"
-        )
+            return f"a mapping ({', '.join(_keys(base))}) such as {{{_keys(base)[0]}: ...}}"
+        # (a field with no entry above: say what its type takes, never just "something")
+        return {str: "a text such as 'x'", int: "a whole number such as 1",
+                float: "a number such as 1.5", bool: "true or false",
+                list: "a list such as [a, b]", dict: "a mapping such as {a: 1}"}.get(
+            get_origin(base) or base, "a value as in docs/topology-reference.md")
 
     def type_error(self, at: _At) -> str:
         raw = self.raw.get(at.path)

@@ -21,11 +21,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from netlab.spec.ip import parse_address, parse_interface, parse_network
+from netlab.values.sysctls import NET_KEY
 
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-SYSCTL_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+$")
-MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}\Z")
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z")
 MAX_NAME = 24  # node (and service) names; keeps namespace names short and readable
 # Lab names: the same limit as `--name` (state/store.py). The kernel's own limit is far
 # off: a namespace netlab-<lab>-<node> is a file name (255 bytes), the mark netlab:<lab>
@@ -116,13 +116,13 @@ def _check_dest(value: str) -> str:
 def _check_sysctl(value: str) -> str:
     if any(c.isspace() for c in value):
         bare = "".join(value.split())
-        fix = f"; write {bare}" if SYSCTL_RE.match(bare) else ""
+        fix = f"; write {bare}" if NET_KEY.match(bare) else ""
         raise ValueError(f"'{value}': a sysctl name has no spaces{fix}")
-    if "/" in value and SYSCTL_RE.match(value.replace("/", ".")):
+    if "/" in value and NET_KEY.match(value.replace("/", ".")):
         raise ValueError(f"'{value}': write sysctl names with dots: {value.replace('/', '.')}")
     if value.startswith("net.") and (".." in value or value.endswith(".")):
         raise ValueError(f"'{value}' has an empty part between dots")
-    if not SYSCTL_RE.match(value) or ".." in value:
+    if not NET_KEY.match(value) or ".." in value:
         raise ValueError(f"'{value}': only sysctls under 'net.' can be set in a node")
     return value
 
@@ -209,8 +209,8 @@ class Route(_Strict):
         return self
 
 
-FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _check_file_name(value: str) -> str:
@@ -230,7 +230,48 @@ def _check_env_name(value: str) -> str:
     return value
 
 
+def _check_file_path(value: str) -> str:
+    # An absolute path names a file in one of the node's `private:` folders (validate.py
+    # checks that it is inside one); anything else stays inside the node's folder.
+    if value.startswith("/"):
+        _check_private_path(value)
+        return value
+    return _check_file_name(value)
+
+
+def _check_private_path(value: str) -> str:
+    parts = value.split("/")[1:]
+    if (not value.startswith("/") or not FILE_RE.match(value[1:])
+            or any(p in (".", "..") for p in parts)):
+        raise ValueError(
+            f"'{value}' is not an absolute path such as /etc/frr: use letters, digits, "
+            "'_', '.', '-' and '/' between names, not '..'"
+        )
+    if value in ("/", "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/usr", "/var"):
+        raise ValueError(f"'{value}' cannot be private: name a folder inside it")
+    return value
+
+
+def _check_mode(value: Any) -> Any:
+    # `mode: "0640"` (text, octal as chmod reads it) or `mode: 0o640`; YAML 1.1 reads an
+    # unquoted 0640 as the number 416, which is the same mode.
+    if isinstance(value, bool):
+        raise PydanticCustomError("mode", "a file mode such as \"0640\", not true or false")
+    if isinstance(value, str):
+        try:
+            value = int(value, 8)
+        except ValueError:
+            raise PydanticCustomError("mode", "a file mode in octal such as \"0640\"") from None
+    if isinstance(value, int) and not 0 <= value <= 0o7777:
+        raise PydanticCustomError("mode", "a file mode is at most 7777 (octal), e.g. \"0640\"")
+    return value
+
+
 FileName = Annotated[str, AfterValidator(_check_file_name)]
+FilePath = Annotated[str, AfterValidator(_check_file_path)]
+PrivatePath = Annotated[str, AfterValidator(_check_private_path)]
+FileMode = Annotated[int, BeforeValidator(_check_mode), Field(ge=0, le=0o7777)]
+DEFAULT_FILE_MODE = 0o600  # files may hold keys: readable by their owner only, unless told
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
 EnvValue = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
 
@@ -265,6 +306,40 @@ class Service(_Strict):
         return {"run": data} if isinstance(data, str) else data
 
 
+class File(_Strict):
+    """A file of a node written long: its text, mode and owner."""
+
+    content: str = Field(description="The file's text (Jinja2 variables work in it).")
+    mode: FileMode = Field(
+        DEFAULT_FILE_MODE, description="Permissions in octal, e.g. \"0644\" (default 0600)."
+    )
+    owner: Owner | None = Field(None, description="Owner (uid or name); default root.")
+    group: Owner | None = Field(None, description="Group (gid or name); default the owner's.")
+
+    @field_validator("owner", "group", mode="after")
+    @classmethod
+    def _numeric_id(cls, value: int | str | None) -> int | str | None:
+        return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+class Private(_Strict):
+    """A folder of the node's own, mounted over `path`: empty, or a copy of the host's."""
+
+    path: PrivatePath
+    from_: Literal["host"] | None = Field(
+        None, alias="from", description="`host`: start from a copy of the host's folder."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        return {"path": data} if isinstance(data, str) else data
+
+
 class Node(_Strict):
     kind: NodeKind = "host"
     host: Name | None = Field(
@@ -274,7 +349,8 @@ class Node(_Strict):
     interfaces: dict[IfName, Interface] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
     sysctls: dict[SysctlKey, int | str] = Field(default_factory=dict)
-    exec: list[str] = Field(default_factory=list)
+    prepare: list[str] = Field(default_factory=list)  # before the services
+    exec: list[str] = Field(default_factory=list)  # once every node's services are ready
     # Environment of `exec:` commands and services (besides NETLAB_LAB, NETLAB_NODE and
     # NETLAB_NODE_DIR, which netlab sets).
     env: dict[EnvName, EnvValue] = Field(
@@ -287,17 +363,43 @@ class Node(_Strict):
     )
     # Files written into the node's folder (NETLAB_NODE_DIR) before `exec:` and services;
     # their text is part of the topology, so Jinja2 variables work in them.
-    files: dict[FileName, str] = Field(
+    files: dict[FilePath, str | File] = Field(
         default_factory=dict,
-        description="Files written into the node's folder (NETLAB_NODE_DIR) before `exec:` "
-        "and services start; Jinja2 variables work in them.",
+        description="Files written before `prepare:` and services: a name relative to the "
+        "node's folder (NETLAB_NODE_DIR), or an absolute path inside one of its `private:` "
+        "folders. Text, or {content, mode, owner, group}; mode 0600 unless told. Jinja2 "
+        "variables work in them.",
     )
+    private: list[PrivatePath | Private] = Field(
+        default_factory=list,
+        description="Folders of the node's own, mounted over these absolute paths: empty, "
+        "or `{path: /etc/frr, from: host}` to start from the host's copy.",
+    )
+    dns: list[IpAddr] = Field(
+        default_factory=list,
+        description="Name servers for the node's own /etc/resolv.conf (empty without).",
+    )
+
+    def private_paths(self) -> list[Private]:
+        return [p if isinstance(p, Private) else Private(path=p) for p in self.private]
 
     @model_validator(mode="before")
     @classmethod
     def _empty_is_default(cls, data: Any) -> Any:
         # `h1:` with nothing after it: YAML reads null; it means a node with all defaults.
         return {} if data is None else data
+
+    def first_address(self, family: int | None = None, interface: str | None = None) -> str | None:
+        """What a node (or node:interface) means as a target: its first address as written
+        (of `family`, if given), without prefix; None if it has none."""
+        for name, settings in self.interfaces.items():
+            if interface is not None and name != interface:
+                continue
+            for cidr in settings.addresses:
+                ip = parse_interface(cidr).ip
+                if family is None or ip.version == family:
+                    return str(ip)
+        return None
 
 
 # The tc parameters of a link (Shaping's fields), as one tuple for the validator below.

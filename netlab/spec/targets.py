@@ -5,10 +5,8 @@ caller asks the kernel (Lab.address)."""
 
 from __future__ import annotations
 
-import ipaddress
-
 from netlab.errors import InputError
-from netlab.spec import validate
+from netlab.spec import endpoints
 from netlab.spec.model import Topology
 
 
@@ -17,7 +15,7 @@ def written_address(topology: Topology, target: str, family: int | None = None) 
     (of `family`, if given) of a node or node:interface; None when the topology gives the
     node none (it may make one at run time). InputError for a target that is no node."""
     try:
-        parsed = validate.parse_target(target)
+        parsed = endpoints.parse_target(target)
     except ValueError as e:
         raise InputError(str(e)) from None
     if not isinstance(parsed, tuple):
@@ -28,14 +26,7 @@ def written_address(topology: Topology, target: str, family: int | None = None) 
     node = topology.nodes.get(name)
     if node is None:
         raise InputError(f"no node '{name}' (nodes: {', '.join(topology.nodes)})")
-    for iname, settings in node.interfaces.items():
-        if iface is not None and iname != iface:
-            continue
-        for cidr in settings.addresses:
-            ip = ipaddress.ip_interface(cidr).ip
-            if family is None or ip.version == family:
-                return str(ip)
-    return None
+    return node.first_address(family, iface)
 
 
 def no_address(target: str, family: int | None = None, live: bool = False) -> str:

@@ -12,10 +12,12 @@ import difflib
 import grp
 import ipaddress
 import pwd
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from netlab.errors import Problem
+from netlab.spec import kinds, tc_check
+from netlab.spec.endpoints import parse_endpoint, parse_target
 from netlab.spec.ip import (
     IPAddress,
     IPInterface,
@@ -26,7 +28,6 @@ from netlab.spec.ip import (
 )
 from netlab.spec.loaded import line_in
 from netlab.spec.model import (
-    NAME_RE,
     Check,
     Endpoint,
     Interface,
@@ -34,36 +35,13 @@ from netlab.spec.model import (
     Node,
     Owner,
     Topology,
-    check_ifname,
 )
-from netlab.values import tc
+from netlab.values import sysctls
+from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
+from netlab.values.tc import DEFAULT_MTU
 
-SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
-LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
 _LISTED = 12  # name the defined nodes in a message while there are this many at most
-
-
-def parse_endpoint(text: str) -> tuple[str, str | None]:
-    """'h1:eth0' -> ('h1', 'eth0'); 'sw1' -> ('sw1', None).
-
-    ValueError, with a message for a person, when the text is not of that form.
-    """
-    node, colon, iface = text.partition(":")
-    if not node:
-        raise ValueError(f"endpoint '{text}' has no node name before ':'")
-    if colon and not iface:
-        raise ValueError(f"endpoint '{text}' has no interface name after ':'")
-    if not NAME_RE.match(node):
-        if any(c.isspace() for c in text):
-            raise ValueError(f"endpoint '{text}' is not 'node:interface'; write it without spaces")
-        raise ValueError(f"endpoint '{text}': '{node}' is not a node name")
-    if colon:
-        try:
-            check_ifname(iface)
-        except ValueError as e:
-            raise ValueError(f"endpoint '{text}': {e}") from None
-    return node, iface or None
 
 
 @dataclass(frozen=True)
@@ -99,42 +77,6 @@ def check_checks(topology: Topology, filename: str, lines: dict[str, int]) -> li
 _REACH_KEYS = ("from", "to", "tcp", "expect")
 _RUN_KEYS = ("node", "run", "expect_output", "expect_exit")
 _FORMS = "{from: h1, to: h2} (ping), {from, to, tcp: PORT} (TCP connect), {node, run} (command)"
-
-
-def parse_target(text: str) -> tuple[str, str | None] | IPAddress:
-    """The `to` of a check: an IP address, or (node, interface or None).
-
-    ValueError, with a message for a person, when it is neither.
-    """
-    try:
-        return parse_address(text)
-    except ValueError:
-        pass
-    if "%" in text:
-        raise ValueError(
-            f"'{text}': a zone (%dev) is not supported in checks; use a global address"
-        )
-    if "/" in text:
-        address = text.partition("/")[0]
-        try:
-            parse_address(address)
-        except ValueError:
-            pass
-        else:
-            raise ValueError(f"'{text}': leave out the prefix length ('{address}')")
-    if text.count(":") == 1:
-        node, iface = text.split(":")
-        if NAME_RE.match(node):
-            try:
-                check_ifname(iface)
-            except ValueError as e:
-                raise ValueError(f"'{text}': {e}") from None
-            return node, iface
-    if NAME_RE.match(text):
-        return text, None
-    raise ValueError(
-        f"'{text}' is neither a node name (or node:interface) nor an IP address"
-    )
 
 
 def runs_something(node: Node) -> bool:
@@ -271,7 +213,7 @@ class _Checker:
             self.add(path, f"'{text}' is the loopback device; it cannot be linked")
             return None
         declared = node.interfaces.get(iface)
-        if declared is not None and declared.kind not in (None, "veth"):
+        if declared is not None and declared.kind and not kinds.KINDS[declared.kind].by_link:
             self.add(
                 path,
                 f"{name}:{iface} is a {declared.kind} device; only a veth "
@@ -286,7 +228,8 @@ class _Checker:
         reported: set[tuple[str, str]] = set()
         for k, end in enumerate(link.endpoints):
             own = end.shaping() if isinstance(end, Endpoint) else {}
-            for key, message in tc.check(link.end_shaping(k), end_mtu(self.topo, link, ends[k])):
+            mtu = end_mtu(self.topo, link, ends[k])
+            for key, message in tc_check.check(link.end_shaping(k), mtu):
                 where = f"{path}.endpoints[{k}].{key}" if key in own else f"{path}.{key}"
                 if (where, message) not in reported:
                     reported.add((where, message))
@@ -306,9 +249,10 @@ class _Checker:
         for sname, service in node.services.items():
             self.owner(f"{path}.services.{sname}.user", service.user, user=True)
             self.owner(f"{path}.services.{sname}.group", service.group, user=False)
-        for k, command in enumerate(node.exec):
-            if not command.strip():
-                self.add(f"{path}.exec[{k}]", "an empty command")
+        for key in ("prepare", "exec"):
+            for k, command in enumerate(getattr(node, key)):
+                if not command.strip():
+                    self.add(f"{path}.{key}[{k}]", "an empty command")
 
     def hosts(self) -> None:
         """`hosts:` and each node's `host:` (docs/multi-host.md): every node lands on a
@@ -360,11 +304,9 @@ class _Checker:
 
     def sysctls(self, name: str, node: Node) -> None:
         for key in node.sysctls:
-            parts = key.split(".")
-            if len(parts) < 5 or parts[2] not in ("conf", "neigh"):
-                continue
-            device, known = parts[3], self.interfaces_of(name)
-            if device not in (*known, "all", "default", LOOPBACK):
+            device, known = sysctls.device_of(key), self.interfaces_of(name)
+            if device is not None and len(key.split(".")) >= 5 \
+                    and device not in (*known, LOOPBACK):
                 self.add(
                     f"nodes.{name}.sysctls.{key}",
                     f"node '{name}' has no interface '{device}' "
@@ -372,6 +314,24 @@ class _Checker:
                 )
 
     def files(self, name: str, node: Node) -> None:
+        private = [p.path for p in node.private_paths()]
+        for k, path in enumerate(private):
+            inside = [p for p in private[:k] if path == p or path.startswith(p + "/")
+                      or p.startswith(path + "/")]
+            if inside:
+                self.add(f"nodes.{name}.private[{k}]",
+                         f"'{path}' overlaps '{inside[0]}', also private; name each once")
+        for fname, spec in node.files.items():
+            if fname.startswith("/") and not any(fname.startswith(p + "/") for p in private):
+                self.add(
+                    f"nodes.{name}.files.{fname}",
+                    f"'{fname}' is not inside one of the node's private folders "
+                    f"({', '.join(private) or 'none'}); add its folder to `private:` or "
+                    "use a name relative to the node's folder",
+                )
+            if not isinstance(spec, str):
+                self.owner(f"nodes.{name}.files.{fname}.owner", spec.owner, user=True)
+                self.owner(f"nodes.{name}.files.{fname}.group", spec.group, user=False)
         # 'a' and 'a/b' cannot both be written: 'a' would be a file and a directory at once.
         for fname in node.files:
             folder = _file_above(fname, node.files)
@@ -398,7 +358,7 @@ class _Checker:
 
     def switch(self, name: str, node: Node) -> None:
         path = f"nodes.{name}"
-        for key in ("routes", "sysctls", "exec"):
+        for key in ("routes", "sysctls", "prepare", "exec"):
             if getattr(node, key):
                 self.add(
                     f"{path}.{key}",
@@ -459,14 +419,10 @@ class _Checker:
             return f"'{port}' is not an interface of node '{name}' (its interfaces: {known})"
         if iface is None:
             return None
-        if iface.kind == "bridge":
-            return f"'{port}' is a bridge; a bridge cannot be a port of another bridge"
-        if iface.kind == "tun":
-            return (
-                f"'{port}' is a tun device (layer 3, no Ethernet); "
-                "only veth, tap and vxlan devices can be bridge ports"
-            )
-        if iface.kind in (None, "veth") and not linked:
+        refused = kinds.not_a_port(port, iface.kind) if iface.kind else None
+        if refused:
+            return refused
+        if (iface.kind or kinds.DEFAULT) == kinds.DEFAULT and not linked:
             return (
                 f"'{port}' is in no link, so it would not exist; link it "
                 f"(such as [{name}:{port}, h2:eth0]) or make it a tap (kind: tap)"
@@ -478,11 +434,7 @@ class _Checker:
     ) -> None:
         path = f"nodes.{name}.interfaces.{iname}"
         given = iface.model_fields_set
-        kind = iface.kind
-        if node.kind == "switch" and iname == SWITCH_BRIDGE:
-            kind = "bridge"
-        if kind is None and iface.vxlan is not None:
-            kind = "vxlan"  # its settings say what it is (the planner reads it so too)
+        kind = kinds.infer(node.kind, iname, iface)  # None: not said
         if iname == LOOPBACK:
             for key in sorted(given - {"addresses", "mtu", "up"}):
                 self.add(
@@ -497,20 +449,16 @@ class _Checker:
                     f"{text} is a loopback address, which only lo may have; "
                     f"give {iname} another address, or put this one on lo",
                 )
-        if kind == "tun" and iface.mac is not None:
+        if kind and not kinds.KINDS[kind].has_mac and iface.mac is not None:
             self.add(
                 f"{path}.mac",
-                "a tun device has no MAC (it carries IP packets, not Ethernet frames); "
+                f"a {kind} device has no MAC (it carries IP packets, not Ethernet frames); "
                 "leave out mac, or make it a tap",
             )
-        for key in ("ports", "stp"):
-            if key in given and kind != "bridge":
-                self.add(f"{path}.{key}", f"'{key}' is only for a bridge (kind: bridge)")
-        for key in ("owner", "group"):
-            if key in given and kind not in ("tun", "tap"):
-                self.add(f"{path}.{key}", f"'{key}' is only for a tun or tap device")
-        if iface.vxlan is not None and kind != "vxlan":
-            self.add(f"{path}.vxlan", "'vxlan' settings are only for kind: vxlan")
+        for key in sorted(given & kinds.KIND_KEYS, key=list(Interface.model_fields).index):
+            misplaced = kinds.misplaced_key(key, kind or kinds.DEFAULT)
+            if misplaced:
+                self.add(f"{path}.{key}", misplaced)
         if kind == "vxlan":
             self.vxlan(name, node, iname, iface)
         if kind in ("tun", "tap"):
@@ -518,8 +466,9 @@ class _Checker:
             self.owner(f"{path}.group", iface.group, user=False)
         linked = (name, iname) in self.linked
         on_switch = node.kind == "switch"  # its other interfaces are reported by switch()
-        if kind in (None, "veth") and not linked and iname not in port_of and not on_switch:
-            if kind == "veth":
+        if (kind or kinds.DEFAULT) == kinds.DEFAULT and not linked and iname not in port_of \
+                and not on_switch:
+            if kind is not None:
                 message = (
                     f"interface '{iname}' of node '{name}' is a veth but in no link; "
                     "a link makes a veth (links: - [" + f"{name}:{iname}, h2:eth0])"
@@ -527,7 +476,7 @@ class _Checker:
             else:
                 message = (
                     f"interface '{iname}' of node '{name}' is in no link; "
-                    "give it a kind (tun, tap, bridge, vxlan) or link it"
+                    f"give it a kind ({', '.join(kinds.standalone())}) or link it"
                 )
             self.add(path, message)
 
@@ -822,10 +771,10 @@ def end_mtu(topology: Topology, link: Link, end: tuple[str, str | None] | None) 
         declared = node.interfaces.get(end[1]) if node is not None else None
         if declared is not None and declared.mtu is not None:
             return declared.mtu
-    return tc.DEFAULT_MTU
+    return DEFAULT_MTU
 
 
-def _file_above(path: str, files: dict[str, str]) -> str | None:
+def _file_above(path: str, files: Mapping[str, object]) -> str | None:
     """The first folder on the way to `path` that is itself one of `files`, if any."""
     parts = path.split("/")
     for n in range(1, len(parts)):

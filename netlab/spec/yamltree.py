@@ -147,6 +147,12 @@ class Builder:
             return None
         if node.tag != _STR_TAG and isinstance(node.value, str):
             self.tree.raw[path] = node.value
+        if isinstance(value, str) and "\x00" in value:
+            # ("\0" in a quoted YAML string.) No command line, environment, name or path
+            # can hold one: the kernel would cut the text there.
+            self.problem(node, path, "a NUL character ('\\0') cannot be used anywhere in a "
+                         "topology; leave it out")
+            return None
         return value
 
     def key(self, node: yaml.Node, path: str) -> tuple[bool, Any]:
@@ -192,6 +198,8 @@ class Builder:
                 self.problem(key_node, path, "'<<' merges a mapping (such as *defaults) only")
                 continue
             merged = self.build(source, path)
+            if not isinstance(merged, dict):
+                continue  # a loop (`&v {<<: *v}`), said where it was found
             for key, item in merged.items():
                 result.setdefault(key, item)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab.errors import LabStateError
-from netlab.state.store import LabState
+from netlab.state.store import LabState, RootOnly
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ def condition(name: str) -> Condition:
     state = LabState(name)
     try:
         meta = state.read_meta()
+    except RootOnly:
+        return Condition("unreadable", "only root can read its state; run netlab with sudo")
     except LabStateError:
         return Condition("unreadable", f"its record is unreadable; 'netlab down -l {name}' "
                          "still works from the journal")

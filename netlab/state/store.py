@@ -4,6 +4,9 @@
   "op": {...}} before an op is sent, {"i": n, "s": "done"} after it completed. A crash
   leaves begun-but-not-done ops, which teardown undoes too (their objects may half exist).
 - lab.json: the resolved topology and where it came from, so `down -l LAB` needs no file.
+- Both are root's alone (0600 in a 0711 folder, made so from their first byte): they hold
+  the topology's `env:` values. Opened relative to the lab's folder and never through a
+  symbolic link (kernel/safefs.py).
 - ../.<lab>.lock: flock()ed by the command working on the lab; holds that command's pid
   and name; removed by its holder when done.
 """
@@ -24,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from netlab.errors import InputError, LabStateError
+from netlab.kernel import safefs
+from netlab.kernel.safefs import StateFull as StateFull  # (re-exported for the engine)
 from netlab.plan.ops import Op, op_from_json
 
-LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
 
 DEFAULT_LOCK_TIMEOUT = 30.0
@@ -58,6 +63,10 @@ class JournalEntry:
     done: bool
 
 
+class RootOnly(LabStateError):
+    """The lab's state is root's alone (docs/security.md) and this process is not root."""
+
+
 class LabState:
     def __init__(self, lab: str, root: Path | None = None) -> None:
         # The lab name becomes a directory: never let '/' or '..' through.
@@ -69,6 +78,7 @@ class LabState:
         self.lab = lab
         self.dir = (root or state_root()) / lab
         self._journal_fd: int | None = None
+        self._torn = False  # the last write to the journal left a partial line
 
     # --- presence ---------------------------------------------------------------------
     @property
@@ -77,6 +87,23 @@ class LabState:
 
     def exists(self) -> bool:
         return self.journal_path.exists()
+
+    def _folder(self, create: bool) -> int:
+        """The lab's folder, opened (and made, when `create`) without following links."""
+        root = self.dir.parent
+        if create:
+            root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        return safefs.open_dir(root, [self.lab], create)
+
+    def _read(self, name: str) -> str:
+        """A file of the lab's folder; FileNotFoundError when it (or the folder) is missing."""
+        folder = self._folder(create=False)
+        try:
+            fd = safefs.open_file(folder, name, os.O_RDONLY, self.dir)
+        finally:
+            os.close(folder)
+        with os.fdopen(fd, "rb") as f:
+            return f.read().decode(errors="replace")
 
     # --- lock -------------------------------------------------------------------------
     @property
@@ -97,7 +124,9 @@ class LabState:
         fd = self._acquire(deadline)
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {what}".strip().encode(), 0)
+            with contextlib.suppress(StateFull), safefs.room(self.dir.parent, "the lock"):
+                # Who holds it, for whoever waits; a full folder only loses that.
+                os.pwrite(fd, f"{os.getpid()} {what}".strip().encode(), 0)
             yield
         finally:
             # Unlink while still holding it: a waiter then sees a stale file, never two
@@ -154,7 +183,8 @@ class LabState:
 
     def _acquire(self, deadline: float) -> int:
         while True:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.lock_path,
+                         os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             try:
                 while True:
                     try:
@@ -184,7 +214,7 @@ class LabState:
         """Who works on the lab right now ("<pid> <command>"), or None when nobody holds its
         lock. Only probes: a free lock is released at once and its file left as it is."""
         try:
-            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
         try:
@@ -209,20 +239,32 @@ class LabState:
 
     # --- topology ---------------------------------------------------------------------
     def write_meta(self, meta: dict[str, Any]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-        tmp = self.dir / "lab.json.tmp"
         # Key order kept: the topology's order of nodes and interfaces is meaningful
         # ("a node's first address", the order of status tables).
-        tmp.write_text(json.dumps(meta, separators=(",", ":")))  # the C encoder: 5x faster
-        os.replace(tmp, self.dir / "lab.json")
+        text = json.dumps(meta, separators=(",", ":"))  # the C encoder: 5x faster
+        with safefs.room(self.dir.parent, f"the record of lab '{self.lab}' (lab.json)"):
+            folder = self._folder(create=True)
+            try:
+                safefs.write_new(folder, "lab.json.tmp", text.encode(), self.dir)
+                os.replace("lab.json.tmp", "lab.json", src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink("lab.json.tmp", dir_fd=folder)
+                raise
+            finally:
+                os.close(folder)
 
     def read_meta(self) -> dict[str, Any]:
         """The lab's record ({} if there is none); LabStateError if it cannot be read."""
         path = self.dir / "lab.json"
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(self._read("lab.json"))
         except FileNotFoundError:
             return {}
+        except PermissionError:
+            raise RootOnly(
+                f"only root can read the state of lab '{self.lab}' (it holds the topology's "
+                "env: values)", hint="run netlab as root (sudo)") from None
         except (OSError, ValueError) as err:
             raise self._unreadable(path, str(err)) from None
         if not isinstance(data, dict):
@@ -238,11 +280,17 @@ class LabState:
     # --- journal ----------------------------------------------------------------------
     def _append(self, lines: Sequence[dict[str, Any]]) -> None:
         payload = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+        with safefs.room(self.dir.parent, f"the journal of lab '{self.lab}'"):
+            self._write_journal(payload)
+
+    def _write_journal(self, payload: str) -> None:
         if self._journal_fd is None:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-            self._journal_fd = os.open(
-                self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
-            )
+            folder = self._folder(create=True)
+            try:
+                self._journal_fd = safefs.open_file(
+                    folder, "journal.jsonl", os.O_RDWR | os.O_APPEND | os.O_CREAT, self.dir)
+            finally:
+                os.close(folder)
             size = os.fstat(self._journal_fd).st_size
             if size and os.pread(self._journal_fd, 1, size - 1) != b"\n":
                 # A line torn by a crash: end it, so that it does not swallow the next one.
@@ -250,7 +298,13 @@ class LabState:
         # Written before the op is sent, and not fsynced: what the journal must survive is the
         # process dying (the page cache keeps what was written); a crash of the kernel takes
         # the namespaces with it. fsync per op cost 1.4 s of a 500-node `up` on ext4.
-        os.write(self._journal_fd, payload.encode())
+        if self._torn:
+            payload = "\n" + payload
+        data = payload.encode()
+        self._torn = True  # until the whole payload is in
+        if os.write(self._journal_fd, data) < len(data):  # a full filesystem took a part
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._torn = False
 
     def begin(self, first_index: int, ops: Sequence[Op]) -> None:
         self._append(
@@ -261,15 +315,18 @@ class LabState:
         self._append([{"i": index, "s": "done"}])
 
     def undone(self, index: int) -> None:
-        """The op's effect has been reversed (by rollback or teardown)."""
-        self._append([{"i": index, "s": "undone"}])
+        """The op's effect has been reversed (by rollback or teardown). On a full state
+        folder the undo stands unrecorded: a later `down` finds its object gone, which
+        undoing again takes as done."""
+        with contextlib.suppress(StateFull):
+            self._append([{"i": index, "s": "undone"}])
 
     def next_index(self) -> int:
         """The index for an op journaled after all the others (a change made while the lab
         runs): above every index ever written, undone ones included."""
         highest = -1
         try:
-            text = self.journal_path.read_text()
+            text = self._read("journal.jsonl")
         except FileNotFoundError:
             return 0
         for raw in text.splitlines():
@@ -284,7 +341,7 @@ class LabState:
         ops: dict[int, Op] = {}
         done: set[int] = set()
         try:
-            text = self.journal_path.read_text()
+            text = self._read("journal.jsonl")
         except FileNotFoundError:
             return []
         for number, raw in enumerate(text.splitlines(), 1):

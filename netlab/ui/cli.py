@@ -246,7 +246,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_exec(args: argparse.Namespace) -> int:
     from netlab.api import require_privileges, resolve_lab
-    from netlab.kernel.processes import exec_replace
 
     require_privileges("enter a lab's namespaces")
 
@@ -268,9 +267,8 @@ def cmd_exec(args: argparse.Namespace) -> int:
         return exec_on_nodes(lab, nodes, command)
     if args.node is None:
         raise InputError("which node? netlab exec NODE -- COMMAND... (or --all / --nodes a,b)")
-    ns = lab.node_namespace(args.node)
     sys.stdout.flush()
-    exec_replace(ns, command)
+    _become(*lab.node_command(args.node, command))
     return EXIT_KERNEL  # not reached
 
 
@@ -280,11 +278,19 @@ def cmd_shell(args: argparse.Namespace) -> int:
     require_privileges("enter a lab's namespaces")
 
     lab = resolve_lab(args.lab, None, {})
-    argv, env = lab.shell_command(args.node)
-    os.environ.update(env)
     sys.stdout.flush()
-    os.execv(argv[0], argv)  # the shell owns the terminal, the signals and the exit code
+    _become(*lab.shell_command(args.node))  # the shell owns the terminal and the signals
     return EXIT_KERNEL
+
+
+def _become(argv: list[str], env: dict[str, str]) -> None:
+    """Become the program inside the node (for `netlab exec` and `netlab shell`), so
+    signals, the terminal and the exit code all belong to it."""
+    try:
+        os.execve(argv[0], argv, env)
+    except FileNotFoundError:
+        raise InputError(f"'{argv[0]}' is not installed", hint="apt-get install util-linux"
+                         ) from None
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:

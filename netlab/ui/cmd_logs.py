@@ -28,24 +28,27 @@ def cmd_logs(args: argparse.Namespace) -> int:
         )
     names = [args.service] if args.service else list(services)
     files = {name: services[name] for name in names}
+    offsets: dict[str, int] = {}  # what was printed of each: following goes on from there
     for name, path in files.items():
         if len(files) > 1:
             print(f"==> {args.node}/{name} <==")
-        sys.stdout.write(path.read_text(errors="replace") if path.exists() else "")
+        data = path.read_bytes() if path.exists() else b""
+        offsets[name] = len(data)
+        sys.stdout.write(data.decode(errors="replace"))
     sys.stdout.flush()
     if not args.follow:
         return EXIT_OK
     long_running()
-    return _follow(args.node, lab.name, lab.namespace(args.node), files)
+    return _follow(args.node, lab.name, lab.namespace(args.node), files, offsets)
 
 
-def _follow(node: str, lab: str, ns: str, files: dict[str, Path]) -> int:
+def _follow(node: str, lab: str, ns: str, files: dict[str, Path],
+            offsets: dict[str, int]) -> int:
     """Print what the logs gain, until Ctrl-C, or until the node's namespace is gone (the
     lab was taken down) or every log file it had was deleted: what was written before that
     is printed first (a deleted file read through its open descriptor)."""
     from netlab.kernel import nsfs
 
-    offsets = {name: path.stat().st_size if path.exists() else 0 for name, path in files.items()}
     handles: dict[str, BinaryIO] = {}
     try:
         while True:

@@ -8,9 +8,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from netlab.plan.naming import NS_PREFIX
 from netlab.plan.ops import CreateNamespace, DeleteNamespace, Op
 from netlab.ui.grid import Cell, Column, grid_table
+from netlab.values.names import NS_PREFIX
 
 
 def _short(text: str, lab: str) -> str:

@@ -8,11 +8,10 @@ Units follow tc: rates in bit or bps (bytes per second) with decimal (k, m, g, t
 or in bit; times in s, ms or us. Fractions are truncated, as tc truncates them; percentages
 are rounded to the nearest probability, as tc rounds them.
 
-`check()` says, in words, what is wrong with a set of values (the topology's validation
-and `netlab link set` both use it); `build()` turns good values into the one root qdisc
-that carries them: tbf for a rate alone, netem for anything else (with the rate folded in).
-A leaf module, like errors.py: it imports nothing of netlab, so that validation (spec),
-the planner and the kernel side all use it, and importing it costs nothing (no pydantic).
+The units and the qdisc value live here; spec/tc_check.py says what is wrong with a set of
+values, plan/shaping.py builds the root qdisc from good ones, kernel/tcmsg.py encodes it.
+A leaf module, like errors.py: it imports nothing of netlab, so that every layer can use
+it, and importing it costs nothing (no pydantic).
 """
 
 from __future__ import annotations
@@ -43,8 +42,8 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 _RATE = re.compile(rf"^{_NUMBER}([kmgt]i?)?(bit|bps)$", re.IGNORECASE)
 _TIME = re.compile(rf"^{_NUMBER}(s|sec|secs|ms|msec|msecs|us|usec|usecs)$", re.IGNORECASE)
 _SIZE = re.compile(rf"^{_NUMBER}([kmg]i?)?(b|bit)?$", re.IGNORECASE)
-_PERCENT = re.compile(rf"^{_NUMBER}%(?:\s+{_NUMBER}%)?$")
-_COUNT = re.compile(r"^\d+$")
+PERCENT_RE = re.compile(rf"^{_NUMBER}%(?:\s+{_NUMBER}%)?$")
+COUNT_RE = re.compile(r"^\d+$")
 
 _DECIMAL = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 _BINARY = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -63,10 +62,6 @@ WANTED: dict[str, str] = {
     "corrupt": "a percentage such as 0.1%",
     "reorder": "a percentage such as 25% (or 25% 50% with a correlation)",
 }
-_KINDS = {"rate": "rate", "delay": "time", "jitter": "time", "latency": "time",
-          "burst": "size", "limit": "count", "loss": "percent", "duplicate": "percent",
-          "corrupt": "percent", "reorder": "percent"}
-
 
 # --- single values ----------------------------------------------------------------------
 def parse_rate(text: str) -> int:
@@ -107,7 +102,7 @@ def probability(percent: str) -> int:
 
 def parse_percent(text: str) -> tuple[int, int | None]:
     """'1%' -> (42949673, None); '25% 50%' -> (probability, correlation)."""
-    m = _PERCENT.match(text.strip())
+    m = PERCENT_RE.match(text.strip())
     if not m:
         raise ValueError(f"'{text}' is not a percentage")
     corr = m.group(2)
@@ -124,7 +119,7 @@ def rate_text(bytes_per_s: int) -> str:
     bits = bytes_per_s * 8
     for unit, scale in (("gbit", 10**9), ("mbit", 10**6), ("kbit", 10**3)):
         if bits >= scale and bits % (scale // 1000 or 1) == 0:
-            return f"{_trim(Fraction(bits, scale))}{unit}"
+            return f"{trim(Fraction(bits, scale))}{unit}"
     return f"{bits}bit"
 
 
@@ -132,7 +127,7 @@ def time_text(us: int) -> str:
     if us and us % 10**6 == 0:
         return f"{us // 10**6}s"
     if us >= 1000:
-        return f"{_trim(Fraction(us, 1000))}ms"
+        return f"{trim(Fraction(us, 1000))}ms"
     return f"{us}us"
 
 
@@ -140,7 +135,7 @@ def size_text(size: int) -> str:
     return f"{size // 1024}kb" if size and size % 1024 == 0 else f"{size}b"
 
 
-def _trim(value: Fraction) -> str:
+def trim(value: Fraction) -> str:
     text = f"{float(value):.3f}".rstrip("0").rstrip(".")
     return text
 
@@ -200,67 +195,6 @@ def needs_netem(values: Mapping[str, str | None]) -> list[str]:
     return [k for k in NETEM_KEYS if values.get(k) is not None]
 
 
-def check(values: Mapping[str, str | None], mtu: int = DEFAULT_MTU) -> list[tuple[str, str]]:
-    """Every problem of a set of shaping values, as (key, message); [] when they build."""
-    given = {k: v for k, v in values.items() if v is not None}
-    problems: list[tuple[str, str]] = []
-    parsed: dict[str, Any] = {}
-    for key in _KINDS:
-        if key in given:
-            value, problem = _parse_one(key, given[key])
-            if problem:
-                problems.append((key, problem))
-            else:
-                parsed[key] = value
-    netem = needs_netem(given)
-    for key in ("jitter", "reorder"):
-        if key in given and "delay" not in given:
-            problems.append((key, f"{key} needs a delay as well (delay: 10ms)"))
-    if netem:
-        for key in TBF_ONLY_KEYS:
-            if key in given:
-                problems.append((key, _tbf_only(key, netem)))
-    else:
-        for key in ("burst", "latency", "limit"):
-            if key in given and "rate" not in given:
-                problems.append((key, f"{key} shapes a rate; give the rate as well (rate: 10mbit)"))
-        if "limit" in given and "latency" in given:
-            problems.append(("latency", "give limit or latency, not both (each sets the "
-                                        "length of the tbf queue)"))
-    if not problems and not netem and "rate" in parsed:
-        problems += _tbf_sizes(parsed, given, mtu)
-    return problems
-
-
-def build(values: Mapping[str, str | None], mtu: int = DEFAULT_MTU) -> Qdisc | None:
-    """The root qdisc for these values (None when none is given). ValueError when check()
-    finds a problem: the first one, as 'key: message'."""
-    problems = check(values, mtu)
-    if problems:
-        key, message = problems[0]
-        raise ValueError(f"{key}: {message}")
-    given = {k: v for k, v in values.items() if v is not None}
-    if not given:
-        return None
-    rate = parse_rate(given["rate"]) if "rate" in given else None
-    if not needs_netem(given):
-        assert rate is not None
-        burst = parse_size(given["burst"]) if "burst" in given else default_burst(rate, mtu)
-        return Qdisc("tbf", rate=rate, burst=burst, limit=_tbf_limit(given, rate, burst))
-    percents: dict[str, int | None] = {}
-    for key in ("loss", "duplicate", "corrupt", "reorder"):
-        if key in given:
-            percents[key], percents[f"{key}_corr"] = parse_percent(given[key])
-    return Qdisc(
-        "netem",
-        rate=rate,
-        limit=int(given["limit"]) if "limit" in given else DEFAULT_NETEM_LIMIT,
-        delay=parse_time(given["delay"]) if "delay" in given else None,
-        jitter=parse_time(given["jitter"]) if "jitter" in given else None,
-        **percents,
-    )
-
-
 def default_burst(rate: int, mtu: int = DEFAULT_MTU) -> int:
     """4 ms of traffic, and at least two full frames (a bucket smaller than a frame would
     drop it), but no more than the kernel's bucket holds at this rate (check() refuses a
@@ -271,109 +205,3 @@ def default_burst(rate: int, mtu: int = DEFAULT_MTU) -> int:
 def max_burst(rate: int) -> int:
     """The largest tbf bucket, in bytes, the kernel can hold at `rate` bytes per second."""
     return min(MAX_BUCKET_NS * rate // 10**9, U32)
-
-
-def _slowest_rate(frame: int) -> int:
-    """The lowest rate, in bytes per second, whose tbf bucket holds one frame."""
-    return -(-frame * 10**9 // MAX_BUCKET_NS)
-
-
-def _size_below(size: int) -> str:
-    """A round size, as tc reads it, no larger than `size` bytes."""
-    for unit, scale in (("mb", 2**20), ("kb", 2**10)):
-        if size >= 10 * scale:
-            return f"{size // scale}{unit}"
-    return f"{size}b"
-
-
-def _seconds_text(size: int, rate: int) -> str:
-    return f"{_trim(Fraction(size, rate))} s"
-
-
-def _tbf_limit(given: Mapping[str, str], rate: int, burst: int) -> int:
-    """The tbf queue in bytes: given, or what `latency` of traffic fills (tc's formula)."""
-    if "limit" in given:
-        return int(given["limit"])
-    latency = parse_time(given["latency"]) if "latency" in given else DEFAULT_LATENCY_US
-    return int(Fraction(rate * latency, 10**6)) + burst
-
-
-def _parse_one(key: str, text: str) -> tuple[Any, str | None]:
-    kind = _KINDS[key]
-    stripped = text.strip()
-    try:
-        if kind == "rate":
-            value: Any = parse_rate(stripped)
-            if value == 0:
-                return None, f"rate '{text}' is less than 1 byte per second; give a rate above 0"
-            if value > U64:
-                return None, f"rate '{text}' is too large"
-        elif kind == "time":
-            value = parse_time(stripped)
-            if value * 1000 > S64:
-                return None, f"{key} '{text}' is too long"
-        elif kind == "size":
-            value = parse_size(stripped)
-            if value > U32:
-                return None, f"{key} '{text}' is too large (at most 4 GB)"
-        elif kind == "count":
-            if not _COUNT.match(stripped):
-                raise ValueError(text)
-            value = int(stripped)
-            if value == 0:
-                return None, f"{key} 0 would hold nothing and drop every packet; give 1 or more"
-            if value > U32:
-                return None, f"{key} {value} is too large"
-        else:
-            m = _PERCENT.match(stripped)
-            if m and any(g is not None and Fraction(g) > 100 for g in m.groups()):
-                return None, f"{key} '{text}' is more than 100%"
-            value = parse_percent(stripped)
-    except ValueError:
-        unit = " needs a unit" if _COUNT.match(stripped) and kind != "count" else ""
-        if stripped.startswith("-"):
-            unit = " is negative"
-        return None, f"{key} '{text}'{unit or ' is not understood'}; give {WANTED[key]}"
-    return value, None
-
-
-def _tbf_only(key: str, netem: list[str]) -> str:
-    what = ("the bucket of tbf" if key == "burst" else "the queue of tbf (with netem, "
-            "limit gives its queue in packets)")
-    keys = netem[0] if len(netem) == 1 else f"{', '.join(netem[:-1])} and {netem[-1]}"
-    return (f"{key} is {what}; with {keys} the link is shaped by netem, which "
-            f"carries the rate itself and has no {key}")
-
-
-def _tbf_sizes(parsed: Mapping[str, Any], given: Mapping[str, str],
-               mtu: int) -> list[tuple[str, str]]:
-    frame = mtu + ETH_HLEN
-    rate: int = parsed["rate"]
-    longest = f"{_trim(Fraction(MAX_BUCKET_NS, 10**9))} s"
-    problems: list[tuple[str, str]] = []
-    if max_burst(rate) < frame:
-        slowest = rate_text(_slowest_rate(frame))
-        problems.append(("rate", f"rate {given['rate']} is too slow for tbf: one full frame "
-                                 f"({frame} bytes at mtu {mtu}) takes "
-                                 f"{_seconds_text(frame, rate)} to send, and the kernel's "
-                                 f"bucket holds at most {longest} of traffic; give at least "
-                                 f"{slowest}"))
-        return problems
-    burst = parsed.get("burst", default_burst(rate, mtu))
-    if burst < frame:
-        problems.append(("burst", f"burst {burst} bytes is less than one full frame ({frame} "
-                                  f"bytes at mtu {mtu}); such frames would be dropped"))
-    elif burst > max_burst(rate):
-        problems.append(("burst", f"burst {given['burst']} is {_seconds_text(burst, rate)} "
-                                  f"of traffic at rate {given['rate']}, and the kernel's "
-                                  f"bucket holds at most {longest} (at this rate "
-                                  f"{_size_below(max_burst(rate))}); give a smaller burst or "
-                                  "a higher rate"))
-    if "limit" in parsed and parsed["limit"] < frame:
-        problems.append(("limit", f"limit {parsed['limit']} (bytes, for tbf) holds no full "
-                                  f"frame ({frame} bytes at mtu {mtu})"))
-    latency = parsed.get("latency", DEFAULT_LATENCY_US)
-    if "limit" not in parsed and int(Fraction(rate * latency, 10**6)) + burst > U32:
-        problems.append(("latency" if "latency" in parsed else "rate",
-                         "the tbf queue this makes is over 4 GB; give a shorter latency"))
-    return problems

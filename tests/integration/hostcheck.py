@@ -1,8 +1,8 @@
 """What a lab can leave on the host, as one comparable value, and ways to drive netlab.
 
 `Host.of(lab)` is taken before and after a command; equal snapshots mean the command left
-nothing behind: no namespace of the lab, the same interfaces in the host namespace, no state
-directory and no lock file under /run/netlab.
+nothing behind: no namespace of the lab (network, or a node's pinned mount/UTS), the same
+interfaces in the host namespace, no state directory and no lock file under /run/netlab.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ HELLO = TOPO / "hello.yaml"
 @dataclass(frozen=True)
 class Host:
     namespaces: frozenset[str]
+    pins: frozenset[str]  # of nodes' mount and UTS namespaces
     links: frozenset[str]
     state: bool
     lock: bool
@@ -38,16 +39,18 @@ class Host:
         root = state_root()
         return cls(
             frozenset(namespaces(f"netlab-{lab}-")),
+            frozenset(namespaces(f"netlab-{lab}-", "/run/netlab-ns")),
             frozenset(host_links()),
             (root / lab).exists(),
             (root / f".{lab}.lock").exists(),
         )
 
 
-def namespaces(prefix: str) -> set[str]:
-    """Named namespaces with that prefix (whatever NETLAB_LEAKCHECK_IGNORE says)."""
+def namespaces(prefix: str, folder: str = "/run/netns") -> set[str]:
+    """Named namespaces with that prefix (whatever NETLAB_LEAKCHECK_IGNORE says); with
+    folder /run/netlab-ns, the pins of nodes' mount and UTS namespaces."""
     try:
-        return {n for n in os.listdir("/run/netns") if n.startswith(prefix)}
+        return {n for n in os.listdir(folder) if n.startswith(prefix)}
     except FileNotFoundError:
         return set()
 

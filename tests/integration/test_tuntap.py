@@ -11,6 +11,7 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -96,3 +97,15 @@ def test_tap_frame_gets_arp_reply_through_bridge(netlab_lab: LabFactory) -> None
             assert reply[38:42] == socket.inet_aton("10.6.0.99")
     finally:
         os.close(fd)
+
+
+def test_a_device_of_another_kind_under_the_planned_name_is_drift(
+        netlab_lab: LabFactory) -> None:
+    lab = netlab_lab(TOPO / "tun.yaml")
+    assert lab.status()["drift"] == []
+    ns = lab.namespace("gw")
+    subprocess.run(["ip", "-n", ns, "tuntap", "del", "tun0", "mode", "tun"], check=True)
+    subprocess.run(["ip", "-n", ns, "tuntap", "add", "tun0", "mode", "tap"], check=True)
+    drift = lab.status()["drift"]
+    assert "gw: tun0 is a tap; the topology says tun" in drift
+    assert "gw: tun0 lacks address 10.8.0.1/24" in drift

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.plan import ops as o
+from netlab.plan.kind_ops import CREATE_OPS
 
 
 class FakeKernel:
@@ -24,7 +25,7 @@ class FakeKernel:
         elif isinstance(op, o.CreateVeth):
             self.objects.add(("link", op.ns, op.ifname))
             self.objects.add(("link", op.peer_ns, op.peer_ifname))
-        elif isinstance(op, (o.CreateBridge, o.CreateTunTap, o.CreateVxlan)):
+        elif isinstance(op, CREATE_OPS):  # every other op that makes a device
             self.objects.add(("link", op.ns, op.ifname))
         elif isinstance(op, o.DeleteLink):
             self.objects.discard(("link", op.ns, op.ifname))

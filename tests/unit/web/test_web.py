@@ -82,7 +82,7 @@ def test_other_commands_do_not_import_the_server() -> None:
     assert done.stdout.strip() == "[]"
 
 
-STATIC = Path(__file__).parents[2] / "netlab" / "web" / "static"
+STATIC = Path(__file__).parents[3] / "netlab" / "web" / "static"
 
 
 def test_the_page_loads_only_files_that_are_vendored_with_their_licences() -> None:
@@ -98,6 +98,6 @@ def test_the_page_loads_only_files_that_are_vendored_with_their_licences() -> No
     pins = (STATIC / "vendor" / "VERSIONS").read_text().splitlines()[1:]
     assert [line.split()[0] for line in pins] == ["cytoscape", "@xterm/xterm",
                                                   "@xterm/addon-fit"]
-    script = (Path(__file__).parents[2] / "scripts" / "vendor_web.sh").read_text()
+    script = (Path(__file__).parents[3] / "scripts" / "vendor_web.sh").read_text()
     for line in pins:
         assert f"={line.split()[1]}\n" in script, f"VERSIONS and vendor_web.sh disagree: {line}"

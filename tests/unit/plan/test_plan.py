@@ -15,9 +15,9 @@ from netlab.plan.planner import plan
 from netlab.spec import load_text, load_topology
 from netlab.spec.model import Topology
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
-GOLDEN = Path(__file__).parent / "golden" / "plans"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "plans"
 
 
 def _plan_text(path: Path) -> str:
@@ -39,13 +39,17 @@ def test_teardown_is_exact_reverse(path: Path) -> None:
     p = plan(load_topology(path).topology)
     undos = [op.undo() for op in reversed(p.ops) if op.undo() is not None]
     assert [u for u, _ in p.teardown()] == undos
-    # Services are stopped and namespaces removed one by one; all else goes with them.
+    # Services are stopped, nodes' mount namespaces unpinned and namespaces removed one by
+    # one; all else goes with them.
     carried = [u for u, c in p.teardown() if c]
-    assert all(isinstance(u, (o.DeleteNamespace, o.StopService)) for u in carried)
+    before = (o.StopService, o.DeleteNodeHost)
+    assert all(isinstance(u, (o.DeleteNamespace, *before)) for u in carried)
     removed = [u.ns for u in carried if isinstance(u, o.DeleteNamespace)]
     assert removed == list(reversed(list(p.namespaces.values())))
+    unpinned = [u.ns for u in carried if isinstance(u, o.DeleteNodeHost)]
+    assert unpinned == removed
     first_removal = next(i for i, u in enumerate(carried) if isinstance(u, o.DeleteNamespace))
-    assert all(isinstance(u, o.StopService) for u in carried[:first_removal])
+    assert all(isinstance(u, before) for u in carried[:first_removal])
 
 
 @pytest.mark.parametrize("path", TOPOLOGIES, ids=[p.stem for p in TOPOLOGIES])

@@ -14,13 +14,13 @@ from netlab.plan.ops import SetQdisc
 from netlab.values.tc import Qdisc
 
 if TYPE_CHECKING:
-    from netlab.kernel.linkstate import LinkState
+    from netlab.kernel.link_state_decode import LinkState
     from netlab.plan.planner import Plan, ResolvedInterface
 
 BURST_SLACK = 0.01  # the kernel keeps the bucket as time, in 64 ns ticks: bytes come back near
 
 
-class LinkView:
+class StatusLinks:
     def __init__(self, plan: Plan) -> None:
         self.planned: dict[tuple[str, str], Qdisc] = {
             (op.ns, op.ifname): op.qdisc for op in plan.ops if isinstance(op, SetQdisc)

@@ -15,17 +15,18 @@ from netlab.errors import EXIT_INPUT, TopologyError
 from netlab.kernel import features, tcmsg
 from netlab.kernel.rtnl import Reply
 from netlab.lab.link_control import parse_assignments, seconds
-from netlab.lab.link_view import matches
 from netlab.lab.preflight import refuse_unsupported
+from netlab.lab.status_links import matches
 from netlab.plan import ops as o
+from netlab.plan import shaping
 from netlab.plan.planner import plan
 from netlab.plan.shaping import qdisc_uses
-from netlab.spec import load_text
+from netlab.spec import load_text, tc_check
 from netlab.ui.cli import main
 from netlab.values import tc
 from netlab.values.tc import U32, Qdisc
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WITH_NETEM = features.Support(frozenset({"tbf", "netem"}))
 WITHOUT_NETEM = features.Support(frozenset({"tbf"}))
 
@@ -100,35 +101,35 @@ def test_percentages_are_the_kernels_probability() -> None:
     ({"rate": "1mbit", "limit": "100"}, "limit", "holds no full frame"),
 ])
 def test_bad_values_are_told_in_words(values: dict[str, str], key: str, words: str) -> None:
-    problems = tc.check(values)
+    problems = tc_check.check(values)
     assert [k for k, _ in problems] == [key], problems
     assert words in problems[0][1]
     with pytest.raises(ValueError, match=key):
-        tc.build(values)
+        shaping.build(values)
 
 
 def test_a_rate_alone_is_tbf_with_defaults_that_fit_the_mtu() -> None:
-    q = tc.build({"rate": "10mbit"})
+    q = shaping.build({"rate": "10mbit"})
     # 4 ms of traffic for the bucket, a 50 ms queue on top of it
     assert q == Qdisc("tbf", rate=1_250_000, burst=5000, limit=62_500 + 5000)
-    assert tc.build({"rate": "1mbit"}, mtu=9000) == Qdisc(
+    assert shaping.build({"rate": "1mbit"}, mtu=9000) == Qdisc(
         "tbf", rate=125_000, burst=2 * 9014, limit=6250 + 2 * 9014)
-    q = tc.build({"rate": "1mbit", "burst": "16kb", "latency": "20ms"})
+    q = shaping.build({"rate": "1mbit", "burst": "16kb", "latency": "20ms"})
     assert q == Qdisc("tbf", rate=125_000, burst=16_384, limit=2500 + 16_384)
-    assert tc.build({"rate": "1mbit", "limit": "30000"}) == Qdisc(
+    assert shaping.build({"rate": "1mbit", "limit": "30000"}) == Qdisc(
         "tbf", rate=125_000, burst=3028, limit=30_000)
     assert q.describe() == "tbf rate 1mbit burst 16kb limit 18884b"
-    assert tc.build({}) is None
+    assert shaping.build({}) is None
 
 
 def test_anything_else_is_netem_with_the_rate_folded_in() -> None:
-    q = tc.build({"rate": "2mbit", "delay": "10ms", "jitter": "1ms", "loss": "1% 25%",
+    q = shaping.build({"rate": "2mbit", "delay": "10ms", "jitter": "1ms", "loss": "1% 25%",
                   "reorder": "5%", "limit": "200"})
     assert q == Qdisc("netem", rate=250_000, limit=200, delay=10_000, jitter=1000,
                       loss=42_949_673, loss_corr=1_073_741_824, reorder=214_748_365)
     assert q.describe() == ("netem rate 2mbit limit 200 delay 10ms jitter 1ms loss 1% 25% "
                             "reorder 5%")
-    assert tc.build({"corrupt": "0.1%"}) == Qdisc("netem", limit=1000, corrupt=4_294_967)
+    assert shaping.build({"corrupt": "0.1%"}) == Qdisc("netem", limit=1000, corrupt=4_294_967)
 
 
 # --- the topology -----------------------------------------------------------------------
@@ -136,13 +137,13 @@ def test_link_shapes_both_ends_and_an_endpoint_its_own_egress() -> None:
     loaded = load_text(TOPO, "tcl.yaml")
     p = plan(loaded.topology)
     qdiscs = {(op.ns, op.ifname): op.qdisc for op in p.ops if isinstance(op, o.SetQdisc)}
-    ten = tc.build({"rate": "10mbit"})
+    ten = shaping.build({"rate": "10mbit"})
     assert qdiscs[("netlab-tcl-a", "eth0")] == qdiscs[("netlab-tcl-b", "eth0")] == ten
-    assert qdiscs[("netlab-tcl-a", "eth1")] == tc.build({"rate": "1mbit", "burst": "16kb"})
+    assert qdiscs[("netlab-tcl-a", "eth1")] == shaping.build({"rate": "1mbit", "burst": "16kb"})
     assert ("netlab-tcl-sw1", "a-eth1") not in qdiscs  # that direction is not shaped
     # the link's rate on both ends; the switch end adds netem over it
-    assert qdiscs[("netlab-tcl-b", "eth1")] == tc.build({"rate": "2mbit"})
-    assert qdiscs[("netlab-tcl-sw1", "b-eth1")] == tc.build(
+    assert qdiscs[("netlab-tcl-b", "eth1")] == shaping.build({"rate": "2mbit"})
+    assert qdiscs[("netlab-tcl-sw1", "b-eth1")] == shaping.build(
         {"rate": "2mbit", "delay": "10ms", "loss": "1% 25%"})
     # after every link is up, and gone with the namespaces at teardown
     last_up = max(i for i, op in enumerate(p.ops) if isinstance(op, o.SetLinkUp))
@@ -158,7 +159,8 @@ def test_link_shapes_both_ends_and_an_endpoint_its_own_egress() -> None:
 
 
 def test_set_qdisc_survives_the_journal() -> None:
-    op = o.SetQdisc("netlab-x-a", "eth0", tc.build({"delay": "5ms", "loss": "2%"}) or Qdisc(""))
+    qdisc = shaping.build({"delay": "5ms", "loss": "2%"}) or Qdisc("")
+    op = o.SetQdisc("netlab-x-a", "eth0", qdisc)
     again = o.op_from_json(op.to_json())
     assert again == op and isinstance(again, o.SetQdisc) and isinstance(again.qdisc, Qdisc)
     assert op.to_json()["qdisc"] == {"kind": "netem", "limit": 1000, "delay": 5000,
@@ -273,7 +275,7 @@ def test_tbf_bytes_equal_pyroute2s(values: dict[str, str]) -> None:
         class tbf_parms(nla):  # type: ignore[misc]
             fields = sched_tbf.options.tbf_parms.fields
 
-    q = tc.build(values)
+    q = shaping.build(values)
     assert q is not None and q.rate and q.burst
     parms: dict[str, int | None] = {name: 0 for name, _ in sched_tbf.options.tbf_parms.fields}
     parms.update(rate___reserved=1, rate=min(q.rate, U32), limit=q.limit,
@@ -299,7 +301,7 @@ def test_netem_bytes_equal_pyroute2s() -> None:
                    ("TCA_NETEM_RATE64", "uint64"), ("TCA_NETEM_PAD", "hex"),
                    ("TCA_NETEM_LATENCY64", "int64"), ("TCA_NETEM_JITTER64", "int64"))
 
-    q = tc.build({"delay": "10ms", "jitter": "2ms", "loss": "1% 25%", "duplicate": "0.5%",
+    q = shaping.build({"delay": "10ms", "jitter": "2ms", "loss": "1% 25%", "duplicate": "0.5%",
                   "corrupt": "0.1% 10%", "reorder": "25% 50%", "rate": "10mbit",
                   "limit": "500"})
     assert q is not None
@@ -320,7 +322,7 @@ def test_netem_bytes_equal_pyroute2s() -> None:
 
 
 def test_netem_rate_over_32_bits_goes_in_rate64() -> None:
-    q = tc.build({"delay": "1ms", "rate": "40gbit"})
+    q = shaping.build({"delay": "1ms", "rate": "40gbit"})
     assert q is not None
     options = tcmsg.attributes(tcmsg.netem_options(q), 24)
     assert struct.unpack("=IiIi", options[tcmsg.TCA_NETEM_RATE])[0] == U32
@@ -346,7 +348,7 @@ def test_delete_and_dump_requests_equal_pyroute2s() -> None:
      "corrupt": "0.1% 10%", "reorder": "25% 50%", "rate": "10mbit", "limit": "500"},
 ])
 def test_what_we_send_decodes_back_to_the_same_values(values: dict[str, str]) -> None:
-    q = tc.build(values)
+    q = shaping.build(values)
     assert q is not None
     data = bytes(tcmsg.new_qdisc(1, 3, q))
     info = tcmsg.decode_qdisc(Reply(1, 36, 0, 0, "", data))
@@ -393,25 +395,25 @@ def test_the_example_topology_is_planned_as_documented() -> None:
 # --- what the kernel's tbf can hold -----------------------------------------------------
 def test_a_bucket_longer_than_the_kernel_holds_is_refused_with_the_limit() -> None:
     # tbf reports its bucket as time in a u32 of 64 ns ticks: 274.878 s at most.
-    [(key, message)] = tc.check({"rate": "1mbit", "burst": "100mb"})
+    [(key, message)] = tc_check.check({"rate": "1mbit", "burst": "100mb"})
     assert key == "burst"
     assert "838.861 s of traffic" in message and "at most 274.878 s" in message
     assert "(at this rate 32mb)" in message
     fits = tc.max_burst(125_000)
     assert fits * 10**9 // 125_000 // 64 <= U32 < (fits + 1000) * 10**9 // 125_000 // 64
-    assert tc.check({"rate": "1mbit", "burst": f"{fits}b"}) == []
-    assert tc.check({"rate": "1mbit", "burst": "32mb"}) == []
+    assert tc_check.check({"rate": "1mbit", "burst": f"{fits}b"}) == []
+    assert tc_check.check({"rate": "1mbit", "burst": "32mb"}) == []
 
 
 def test_a_rate_too_slow_for_one_frame_is_refused_with_the_slowest_that_works() -> None:
-    [(key, message)] = tc.check({"rate": "8bit"})
+    [(key, message)] = tc_check.check({"rate": "8bit"})
     assert key == "rate"
     assert message == (
         "rate 8bit is too slow for tbf: one full frame (1514 bytes at mtu 1500) takes 1514 s "
         "to send, and the kernel's bucket holds at most 274.878 s of traffic; give at least "
         "48bit")
-    assert tc.check({"rate": "48bit"}) == []
-    assert [k for k, _ in tc.check({"rate": "48bit"}, mtu=9000)] == ["rate"]
+    assert tc_check.check({"rate": "48bit"}) == []
+    assert [k for k, _ in tc_check.check({"rate": "48bit"}, mtu=9000)] == ["rate"]
 
 
 def test_the_default_bucket_of_a_slow_rate_stays_within_what_the_kernel_holds() -> None:
@@ -421,5 +423,5 @@ def test_the_default_bucket_of_a_slow_rate_stays_within_what_the_kernel_holds() 
         assert 1514 <= burst <= tc.max_burst(rate)
         assert burst * 10**9 // rate // 64 <= U32
     assert tc.default_burst(12) == 3028  # two frames fit: as before
-    q = tc.build({"rate": "48bit"})
+    q = shaping.build({"rate": "48bit"})
     assert q is not None and q.burst == tc.max_burst(6)

@@ -15,7 +15,7 @@ from netlab.spec.from_kathara import KATHARA_SYSCTLS
 from netlab.spec.from_kathara import convert as from_kathara
 from netlab.ui.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = [ROOT / "examples" / "containerlab" / "bridge" / "bridge.clab.yml",
             ROOT / "examples" / "containerlab" / "routed" / "routed.clab.yml",
             ROOT / "examples" / "kathara" / "two-lans"]

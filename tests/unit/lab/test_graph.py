@@ -13,9 +13,9 @@ from netlab.lab import graph
 from netlab.spec import load_text
 from netlab.ui.cli import main
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 HELLO = ROOT / "topologies" / "hello.yaml"
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 REGEN = os.environ.get("NETLAB_REGEN_GOLDEN") == "1"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from netlab.ui.cli import main
 
-HELLO = str(Path(__file__).resolve().parents[2] / "topologies" / "hello.yaml")
+HELLO = str(Path(__file__).resolve().parents[3] / "topologies" / "hello.yaml")
 
 
 @pytest.mark.parametrize("argv", [["validate", HELLO], ["validate", "/nonexistent.yaml"],

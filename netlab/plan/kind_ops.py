@@ -1,0 +1,54 @@
+"""Interface kinds, the plan layer's table: the op that makes each kind. Pure (but for
+the user database: a tun/tap owner's name -> uid).
+
+spec/kinds.py has the spec layer's table and names the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netlab.plan import accounts
+from netlab.plan.ops import CreateBridge, CreateTunTap, CreateVeth, CreateVxlan, Op
+from netlab.spec.model import Interface
+
+# (namespace, interface name, kind, its settings, the lab's mark) -> the ops that make it
+Maker = Callable[[str, str, str, Interface, str], list[Op]]
+
+
+@dataclass(frozen=True)
+class PlannedKind:
+    op: type[Op]  # the op that makes a device of this kind (and whose undo removes it)
+    make: Maker | None  # None: made by its link (plan() makes one CreateVeth per link)
+    mtu_when_made: bool = True  # its own `mtu:` goes in the op (a veth's: a SetLink after)
+    late: bool = False  # made after the node's other devices (it may name one: vxlan dev)
+
+
+def _bridge(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    return [CreateBridge(ns, ifname, spec.stp, spec.mtu, mark)]
+
+
+def _tuntap(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    uid, gid = accounts.uid(spec.owner), accounts.gid(spec.group)
+    return [CreateTunTap(ns, ifname, kind, uid, gid, spec.mtu, mark)]
+
+
+def _vxlan(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    vx = spec.vxlan
+    if vx is None:  # a cable to another host: its vxlan is planned with the cable
+        return []
+    return [CreateVxlan(ns, ifname, vx.id, vx.remote, vx.local, vx.dev, vx.port, spec.mtu,
+                        mark)]
+
+
+PLANNED: dict[str, PlannedKind] = {
+    "veth": PlannedKind(CreateVeth, None, mtu_when_made=False),
+    "tun": PlannedKind(CreateTunTap, _tuntap),
+    "tap": PlannedKind(CreateTunTap, _tuntap),
+    "bridge": PlannedKind(CreateBridge, _bridge),
+    "vxlan": PlannedKind(CreateVxlan, _vxlan, late=True),
+}
+
+# The ops that make a device: the status compares their MTU with the kernel's.
+CREATE_OPS: tuple[type[Op], ...] = tuple(dict.fromkeys(k.op for k in PLANNED.values()))

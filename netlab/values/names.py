@@ -1,0 +1,10 @@
+"""Names and limits every layer shares: the kernel's, and netlab's own conventions. Pure."""
+
+from __future__ import annotations
+
+IFNAMSIZ = 15  # the longest interface name, in bytes (the kernel's IFNAMSIZ less its NUL)
+NETNS_DIR = "/run/netns"  # where named namespaces are bound (as `ip netns` does)
+NS_PREFIX = "netlab-"  # every namespace netlab makes: netlab-<lab>-<node>
+MARK_PREFIX = "netlab:"  # the interface alias that marks a lab's own objects
+SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
+LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
