@@ -242,7 +242,8 @@ def test_a_lab_across_hosts_over_ssh(hosts: dict[str, SimHost], tmp_path: Path) 
 
     def from_a(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["nsenter", "-t", str(hosts["a"].pid), "-n", "--", *args],
-                              capture_output=True, text=True, timeout=300, env=env())
+                              capture_output=True, text=True, timeout=100, env=env(),
+                              stdin=subprocess.DEVNULL)
 
     with sshd_on(hosts, tmp_path) as key:
         ssh = [*ssh_client(key)]
