@@ -31,6 +31,7 @@ from netlab.engine import (
 )
 from netlab.errors import InputError, LabStateError
 from netlab.kernel.privileges import require_privileges as require_privileges
+from netlab.lab.record import labs_hint, node_command, only_lab, present
 from netlab.spec.builder import TopologyBuilder
 from netlab.state.condition import Condition as Condition
 from netlab.state.condition import condition as condition
@@ -104,9 +105,7 @@ class Lab:
         state = LabState(name)
         meta = state.read_meta()
         if not meta:
-            raise LabStateError(
-                f"lab '{name}' is not up", hint=_labs_hint()
-            )
+            raise LabStateError(f"lab '{name}' is not up", hint=labs_hint())
         from pydantic import ValidationError
 
         from netlab.spec.model import Topology
@@ -269,16 +268,7 @@ class Lab:
 
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
-        from netlab.kernel import nsfs
-
-        ns = self.namespace(node)
-        if not nsfs.exists(ns):
-            raise LabStateError(
-                f"the namespace of node '{node}' of lab '{self.name}' ({ns}) is missing",
-                hint=f"'netlab up --recreate {self.source or 'FILE'}' builds the lab anew; "
-                "'netlab status' shows what else is missing",
-            )
-        return ns
+        return present(self.name, node, self.namespace(node), self.source)
 
     def _topology_json(self) -> dict[str, Any]:
         return self.topology.model_dump(mode="json")
@@ -298,14 +288,8 @@ class Lab:
         """argv and environment that run a program inside `node` as its `exec:` commands
         run: in its namespaces (network, mount, UTS), in its folder, with its env: and the
         NETLAB_* variables."""
-        from netlab.kernel.services import node_argv, process_env
-        from netlab.plan.naming import node_dir
-        from netlab.state.store import state_root
-
-        ns = self.node_namespace(node)
-        folder = node_dir(str(state_root()), self.name, node)
-        return (node_argv(ns, folder, argv),
-                process_env(ns, folder, self.topology.nodes[node].env))
+        return node_command(self.name, node, self.node_namespace(node),
+                            self.topology.nodes[node].env, argv)
 
     def address(self, target: str, family: int | None = None) -> str:
         """What a target means in the lab: an address is itself; a node (or node:interface)
@@ -436,22 +420,10 @@ def lab_owning(ns: str) -> str | None:
     return None
 
 
-def _labs_hint() -> str:
-    labs = up_labs()
-    return f"labs up: {', '.join(labs)}" if labs else "no lab is up ('netlab up FILE')"
-
-
 def resolve_lab(
     name: str | None, file: str | Generated | None, overrides: Mapping[str, str]
 ) -> Lab:
     """-l LAB, or FILE, or (neither) the only lab that is up."""
     if file:
         return Lab.from_file(file, overrides, name)
-    if name:
-        return Lab.attach(name)
-    labs = up_labs()
-    if len(labs) == 1:
-        return Lab.attach(labs[0])
-    if not labs:
-        raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
-    raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")
+    return Lab.attach(name or only_lab())

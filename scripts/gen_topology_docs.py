@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "topology-reference.md"
 
 # The order of sections; definitions the schema gains later follow, in alphabetical order.
-ORDER = ["Node", "File", "Private", "Interface", "Vxlan", "Route", "Link", "Check"]
+ORDER = ["Node", "File", "Private", "Interface", "Vxlan", "Macvlan", "Vlan", "Bond", "Route",
+         "Link", "Check"]
 
 # Used only where the schema has no description of its own.
 NOTES: dict[tuple[str, str], str] = {
@@ -44,7 +45,9 @@ NOTES: dict[tuple[str, str], str] = {
     "stderr) goes to netlab's stderr, so netlab's stdout stays its own (`--json` output is one "
     "JSON document). A command that fails rolls the lab back.",
     ("Interface", "kind"): "`veth` (implied by a link), `tun`, `tap`, `bridge`, `vxlan` "
-    "(implied by `vxlan:`).",
+    "(implied by `vxlan:`), `dummy` (an interface leading nowhere, always up; "
+    "needs `CONFIG_DUMMY`), `macvlan` (implied by `macvlan:`), `vlan` (implied by `vlan:`; "
+    "needs `CONFIG_VLAN_8021Q`), `bond` (implied by `bond:`; needs `CONFIG_BONDING`).",
     ("Interface", "addresses"): "Addresses with prefix length, IPv4 or IPv6: `10.0.1.1/24`, "
     "`fd00:1::1/64`.",
     ("Interface", "mtu"): "The interface's MTU.",
@@ -55,7 +58,26 @@ NOTES: dict[tuple[str, str], str] = {
     ("Interface", "stp"): "bridge: spanning tree on (netlab sets the forward delay to 2 s, the "
     "least the kernel takes: a port forwards 4 s after it comes up). A switch: `br0: {stp: true}`.",
     ("Interface", "vxlan"): "A VXLAN tunnel endpoint (unicast); makes the interface a vxlan.",
+    ("Interface", "macvlan"): "An interface with a MAC of its own on another interface of "
+    "the node (its parent's wire); makes the interface a macvlan.",
     ("Interface", "up"): "Bring the interface up.",
+    ("Interface", "vlan"): "An 802.1Q VLAN on another interface of the node: what it sends "
+    "leaves that one tagged (a router on a stick: `eth0.10: {vlan: {parent: eth0, id: 10}}`); "
+    "makes the interface a vlan.",
+    ("Interface", "bond"): "One interface over several of the node's links (its ports, "
+    "which join it as a bridge's do); makes the interface a bond.",
+    ("Bond", "ports"): "The node's interfaces it is made of: veths (linked) or taps, in no "
+    "other bridge or bond, without addresses of their own.",
+    ("Bond", "mode"): "The kernel's bonding mode; `active-backup` sends through one port and "
+    "fails over to the next within 100 ms of its carrier going (miimon 100).",
+    ("Vlan", "parent"): "The node's interface whose wire carries the tagged frames (veth, "
+    "tap, bridge, vxlan, dummy).",
+    ("Vlan", "id"): "The VLAN id, 1 to 4094; one vlan per id on a parent.",
+    ("Macvlan", "parent"): "The node's interface it sits on (veth, tap, bridge, vxlan, dummy; "
+    "not a bridge port).",
+    ("Macvlan", "mode"): "`bridge` (macvlans on one parent reach each other directly), "
+    "`vepa` (only through the wire), `private` (never), `passthru` (one macvlan owns the "
+    "parent).",
     ("Vxlan", "id"): "The VXLAN network identifier (VNI).",
     ("Vxlan", "remote"): "The IP address of the far tunnel end.",
     ("Vxlan", "local"): "The local IP address the tunnel is sent from.",

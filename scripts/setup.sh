@@ -18,6 +18,10 @@ test_apt=(
     "chromium:chromium"     # netlab web's page tests (headless, driven by playwright)
     "zsh:zsh"               # the completion tests source `netlab completion zsh`
     "openssh-server:sshd"   # the multi-host tests run an sshd in each simulated host
+    # The stock-kernel VM (tests/stockvm.py): QEMU boots Debian's own kernel through
+    # virtme-ng, for the tests that need what a slimmer kernel lacks (netem, VLANs, bonds).
+    "qemu-system-x86:qemu-system-x86_64"
+    "busybox-static:busybox"
 )
 
 need_apt=()
@@ -28,6 +32,10 @@ wanted=("${base_apt[@]}")
 for entry in "${wanted[@]}"; do
     command -v "${entry#*:}" >/dev/null 2>&1 || need_apt+=("${entry%%:*}")
 done
+# ... and the kernel it boots (a file, not a command). Installing it boots nothing here.
+if [ "$for_tests" = 1 ] && ! ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; then
+    need_apt+=(linux-image-amd64)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     # Debian's packages must not start their own daemons on the host (frr, dnsmasq…):

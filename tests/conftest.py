@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The stock-kernel VM: tests marked stock_kernel run there (tests/stockvm.py).
+pytest_plugins = ["tests.stockvm"]
+
 ROOT = Path(__file__).resolve().parent.parent
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
 

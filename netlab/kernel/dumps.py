@@ -43,6 +43,7 @@ _IFADDR = struct.Struct("=BBBBi")  # family, prefixlen, flags, scope, index
 _RTMSG = struct.Struct("=BBBBBBBBI")  # family dst_len src_len tos table proto scope type flags
 _NLA = struct.Struct("=HH")
 _U8 = struct.Struct("=B")
+_U16 = struct.Struct("=H")
 _U32 = struct.Struct("=I")
 _S32 = struct.Struct("=i")
 _STATS64_HEAD = struct.Struct("=QQQQ")  # rx_packets, tx_packets, rx_bytes, tx_bytes
@@ -56,6 +57,9 @@ _LINK_ATTRS = frozenset({rtnl.IFLA_ADDRESS, rtnl.IFLA_IFNAME, rtnl.IFLA_MTU, IFL
 _LINK_ATTRS |= link_state_decode.ATTRS
 _INFO_ATTRS = frozenset({rtnl.IFLA_INFO_KIND, rtnl.IFLA_INFO_DATA})
 _TUN_ATTRS = frozenset({IFLA_TUN_OWNER, IFLA_TUN_GROUP, IFLA_TUN_TYPE})
+# IFLA_MACVLAN_MODE and IFLA_VLAN_ID are both 1: each read as its kind says.
+_ON_PARENT_ATTRS = frozenset({rtnl.IFLA_MACVLAN_MODE, rtnl.IFLA_VLAN_ID})
+_BOND_ATTRS = frozenset({rtnl.IFLA_BOND_MODE})
 _ADDR_ATTRS = frozenset({rtnl.IFA_ADDRESS, rtnl.IFA_LOCAL})
 _ROUTE_ATTRS = frozenset({rtnl.RTA_DST, rtnl.RTA_OIF, rtnl.RTA_GATEWAY, rtnl.RTA_PRIORITY,
                           RTA_TABLE})
@@ -205,6 +209,28 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
         "rx_packets": rx_packets,
         "tx_packets": tx_packets,
     }
+    if kind in ("macvlan", "vlan"):
+        # A device on a parent (IFLA_LINK): its parent, and its own setting.
+        raw = info_attrs.get(rtnl.IFLA_INFO_DATA)
+        own = _attrs(raw, 0, len(raw), _ON_PARENT_ATTRS) if raw is not None else {}
+        parent = _u32(attrs.get(IFLA_LINK))
+        settings: dict[str, Any] = {"parent": names.get(parent) if parent else None}
+        if kind == "macvlan":
+            mode = _u32(own.get(rtnl.IFLA_MACVLAN_MODE))
+            modes = {v: k for k, v in rtnl.MACVLAN_MODES.items()}
+            settings["mode"] = modes.get(mode, str(mode)) if mode is not None else None
+        else:
+            vid = own.get(rtnl.IFLA_VLAN_ID)
+            settings["id"] = _U16.unpack_from(vid)[0] if vid else None
+        entry[kind] = settings
+    if kind == "bond":
+        raw = info_attrs.get(rtnl.IFLA_INFO_DATA)
+        own = _attrs(raw, 0, len(raw), _BOND_ATTRS) if raw is not None else {}
+        raw_mode = own.get(rtnl.IFLA_BOND_MODE)
+        number = _U8.unpack_from(raw_mode)[0] if raw_mode else None
+        entry["bond"] = {  # its ports are filled in once every link is read
+            "mode": (rtnl.BOND_MODES[number] if number is not None
+                     and number < len(rtnl.BOND_MODES) else None), "ports": []}
     if kind == "veth":
         # The peer's index in its own namespace; that namespace by its id as seen from here.
         entry["peer_index"] = _u32(attrs.get(IFLA_LINK))
@@ -216,6 +242,10 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
 def _links_with_addresses(links: list[_RawLink], addrs: list[Msg]) -> list[dict[str, Any]]:
     names = {m.index: m.ifname for m in links}
     out = {m.index: _link(m, names) for m in links}
+    for m in links:
+        master = out.get(_u32(m.attrs.get(rtnl.IFLA_MASTER)) or 0)
+        if master is not None and "bond" in master:
+            master["bond"]["ports"].append(m.ifname)
     for data, offset, end in addrs:
         family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(data, offset + _HDR)
         entry = out.get(index)

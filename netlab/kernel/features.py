@@ -1,24 +1,30 @@
-"""What this kernel supports, asked once per process: the qdiscs netlab sets (tbf, netem).
+"""What this kernel supports, asked once per process: the qdiscs netlab sets (tbf, netem)
+and the interface kinds some kernels lack (dummy, 802.1Q vlan, bonding).
 
 The question is put to the kernel itself, not to its config file: a short-lived thread
 unshares a scratch network namespace of its own (no name, no mount: it goes with the
 thread), asks for each qdisc on that namespace's loopback device, and reads the answer.
 "Specified qdisc kind is unknown" (ENOENT) means the kernel lacks it, even after trying to
-load its module; any other answer means it has it.
+load its module; any other answer means it has it. An interface kind is asked for by making
+one there: "not supported" (EOPNOTSUPP) means the kernel lacks it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import os
+import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from netlab.kernel import nlsock, tcmsg
-from netlab.kernel.reasons import QDISC_OPTION
+from netlab.kernel import nlsock, rtnl, tcmsg
+from netlab.kernel.reasons import LINK_OPTION, QDISC_OPTION
 from netlab.values.tc import Qdisc
 
 CLONE_NEWNET = 0x40000000
@@ -34,10 +40,11 @@ _libc.unshare.argtypes = [ctypes.c_int]
 
 @dataclass(frozen=True)
 class Support:
-    """The qdisc kinds this kernel has (and lacks)."""
+    """The qdisc kinds and interface kinds this kernel has (and lacks)."""
 
     qdiscs: frozenset[str]
     probed: tuple[str, ...] = tuple(_SAMPLES)
+    links: frozenset[str] = frozenset(LINK_OPTION)
 
     def has(self, kind: str) -> bool:
         return kind in self.qdiscs
@@ -45,6 +52,10 @@ class Support:
     def missing(self) -> dict[str, str]:
         """Each kind asked for and lacking, with its kernel option."""
         return {k: QDISC_OPTION[k] for k in self.probed if k not in self.qdiscs}
+
+    def missing_links(self) -> dict[str, tuple[str, str]]:
+        """Each interface kind lacking, with its kernel option and module."""
+        return {k: v for k, v in LINK_OPTION.items() if k not in self.links}
 
 
 _lock = threading.Lock()
@@ -73,8 +84,25 @@ def assumed(support: Support) -> Iterator[None]:
             _cached = before
 
 
+# Modules that make a device of their own in the host's namespace when loaded with their
+# defaults (the kernel loads them so when asked for the kind): loaded first without it.
+_NO_DEFAULT_DEVICE = {"dummy": "numdummies=0", "bonding": "max_bonds=0"}
+
+
+def _load_without_default_devices() -> None:
+    for module, option in _NO_DEFAULT_DEVICE.items():
+        if os.path.exists(f"/sys/module/{module}"):
+            continue  # loaded already (or built in): asking makes nothing new
+        modprobe = shutil.which("modprobe") or "/sbin/modprobe"
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            # Fails quietly where the kernel lacks it: the probe then says so.
+            subprocess.run([modprobe, "-q", module, option], capture_output=True,
+                           timeout=10, check=False)
+
+
 def _ask() -> Support:
     result: list[Support | BaseException] = []
+    _load_without_default_devices()
 
     def scratch() -> None:
         # This thread alone moves to a new namespace, and ends there: nothing to clean up.
@@ -104,4 +132,9 @@ def _try_each() -> Support:
             code = refused.get(seq, (0, ""))[0]
             if code != errno.ENOENT:
                 have.add(kind)
-    return Support(frozenset(have))
+        links: set[str] = set()
+        for seq, kind in enumerate(LINK_OPTION, len(_SAMPLES) + 1):
+            refused = nlsock.exchange(sock, [rtnl.new_kind(seq, f"probe-{kind}", kind)])
+            if refused.get(seq, (0, ""))[0] != errno.EOPNOTSUPP:
+                links.add(kind)
+    return Support(frozenset(have), links=frozenset(links))

@@ -22,16 +22,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.kernel import nlsock, nsfs, rtnl, tcmsg, tun
+from netlab.kernel import ethtool, nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.reasons import explain, vni_taken
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
+    CreateBond,
     CreateBridge,
+    CreateDummy,
+    CreateMacvlan,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
+    CreateVlan,
     CreateVxlan,
     DeleteAddress,
     DeleteLink,
@@ -42,6 +46,7 @@ from netlab.plan.ops import (
     SetLink,
     SetLinkDown,
     SetLinkUp,
+    SetOffload,
     SetQdisc,
     SetSysctl,
 )
@@ -204,6 +209,8 @@ class NetlinkKernel:
                     i = self._delete_namespaces(ops, i, begin, done)
                 elif isinstance(op, NETLINK_OPS):
                     i = self._netlink_batch(ops, i, begin, done)
+                elif isinstance(op, SetOffload):
+                    i = self._set_offloads(ops, i, begin, done)
                 else:
                     self._single(i, op, begin)
                     done(i)
@@ -262,6 +269,25 @@ class NetlinkKernel:
                 nsfs.remove(ns)
             except OSError as err:
                 raise self._failed(k, ops[k], err) from None
+            done(k)
+        if refused is not None:
+            raise refused
+        return last
+
+    def _set_offloads(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                      done: DoneHook) -> int:
+        """A run of ethtool ioctls, journaled as one: a big switch has two per cable."""
+        last, refused = self._run_of(ops, first, SetOffload)
+        if last > first:
+            begin(first, last)
+        for k in range(first, last):
+            op = ops[k]
+            assert isinstance(op, SetOffload)
+            try:
+                _check_ifname(op.ifname)
+                ethtool.set_offload(self._socks.get(op.ns), op.ifname, op.gro, op.tso)
+            except (_Refused, OSError) as err:
+                raise self._failed(k, op, err) from None
             done(k)
         if refused is not None:
             raise refused
@@ -394,8 +420,8 @@ class NetlinkKernel:
         """A create with a chosen ifindex is refused as 'exists' when that index is in use
         by another link: if no link has the name, that is what happened."""
         wanted: list[tuple[str, str]] = []
-        if isinstance(op, (CreateBridge, CreateVxlan, CreateVeth)):
-            wanted.append((op.ns, op.ifname))
+        if type(op) in ENCODERS:  # made with an ifindex chosen here (a tun/tap is not)
+            wanted.append((op.ns, getattr(op, "ifname", "")))
         if isinstance(op, CreateVeth):
             wanted.append((op.peer_ns, op.peer_ifname))
         try:
@@ -477,6 +503,36 @@ class NetlinkKernel:
         msgs = [_Msg(op.ns, rtnl.new_bridge(self._next_seq(), index, op.ifname, op.stp,
                                             op.mtu), k, index)]
         return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
+
+    def _encode_dummy_or_bond(self, k: int, op: CreateDummy | CreateBond,
+                              batch: _Batch) -> list[_Msg]:
+        _check_ifname(op.ifname)
+        if isinstance(op, CreateBond) and op.mode not in rtnl.BOND_MODES:
+            raise _Refused(f"invalid bond mode {op.mode!r} ({', '.join(rtnl.BOND_MODES)})")
+        self._must_be_free(op.ns, op.ifname)
+        index = self._alloc(op.ns)
+        seq = self._next_seq()
+        msg = (rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
+               if isinstance(op, CreateBond)
+               else rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu))
+        return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
+
+    def _encode_on_parent(self, k: int, op: CreateMacvlan | CreateVlan,
+                          batch: _Batch) -> list[_Msg]:
+        """A macvlan or vlan: a device on another of the node's devices."""
+        _check_ifname(op.ifname)
+        if isinstance(op, CreateMacvlan) and op.mode not in rtnl.MACVLAN_MODES:
+            raise _Refused(f"invalid macvlan mode {op.mode!r} ({', '.join(rtnl.MACVLAN_MODES)})")
+        if isinstance(op, CreateVlan) and not 1 <= op.vid <= 4094:
+            raise _Refused(f"invalid vlan id {op.vid} (1 to 4094)")
+        parent = self._index(op.ns, op.parent)
+        self._must_be_free(op.ns, op.ifname)
+        index = self._alloc(op.ns)
+        seq = self._next_seq()
+        msg = (rtnl.new_macvlan(seq, index, op.ifname, parent, op.mode, op.mtu)
+               if isinstance(op, CreateMacvlan)
+               else rtnl.new_vlan(seq, index, op.ifname, parent, op.vid, op.mtu))
+        return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
 
     def _encode_vxlan(self, k: int, op: CreateVxlan, batch: _Batch) -> list[_Msg]:
         _check_ifname(op.ifname)
@@ -725,6 +781,10 @@ ENCODERS: dict[type[Op], Callable[[NetlinkKernel, int, Any, _Batch], list[_Msg]]
     CreateVeth: NetlinkKernel._encode_veth,
     CreateBridge: NetlinkKernel._encode_bridge,
     CreateVxlan: NetlinkKernel._encode_vxlan,
+    CreateDummy: NetlinkKernel._encode_dummy_or_bond,
+    CreateBond: NetlinkKernel._encode_dummy_or_bond,
+    CreateMacvlan: NetlinkKernel._encode_on_parent,
+    CreateVlan: NetlinkKernel._encode_on_parent,
 }
 ONE_BY_ONE: dict[type[Op], Callable[[NetlinkKernel, int, Any, BeginHook], None]] = {
     CreateTunTap: NetlinkKernel._tuntap,

@@ -13,7 +13,6 @@ from netlab.plan.kind_ops import PLANNED
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
-    CreateBridge,
     CreateNamespace,
     CreateTunTap,
     CreateVeth,
@@ -35,6 +34,10 @@ KERNEL_OPTION: dict[str, str] = {
     "tap": "CONFIG_TUN",
     "bridge": "CONFIG_BRIDGE",
     "vxlan": "CONFIG_VXLAN",
+    "dummy": "CONFIG_DUMMY",
+    "macvlan": "CONFIG_MACVLAN",
+    "vlan": "CONFIG_VLAN_8021Q",
+    "bond": "CONFIG_BONDING",
 }
 _KIND_OF_OP = {planned.op: kind for kind, planned in reversed(PLANNED.items())}
 
@@ -121,14 +124,19 @@ def _exists(op: Op) -> str:
     if isinstance(op, CreateVeth):
         return (f"an interface named {op.ifname} already exists in {op.ns}, "
                 f"or {op.peer_ifname} in {op.peer_ns}")
-    if isinstance(op, (CreateBridge, CreateTunTap, CreateVxlan)):
-        return f"an interface named {op.ifname} already exists in that node"
+    if kind_made_by(op):  # a veth is told above
+        return f"an interface named {getattr(op, 'ifname', '')} already exists in that node"
     if isinstance(op, AddAddress):
         return "that address is already on the interface"
     if isinstance(op, AddRoute):
         return "that route already exists"
     return "already exists"
 
+
+# The kernel option behind each interface kind some kernels lack (asked by kernel/features.py),
+# and its module.
+LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy"), "vlan": ("CONFIG_VLAN_8021Q", "8021q"),
+               "bond": ("CONFIG_BONDING", "bonding")}
 
 # The kernel option behind each qdisc netlab sets.
 QDISC_OPTION = {"netem": "CONFIG_NET_SCH_NETEM", "tbf": "CONFIG_NET_SCH_TBF"}

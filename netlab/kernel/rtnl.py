@@ -159,6 +159,48 @@ def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None) ->
     return _new_link(seq, index, ifname, mtu, info)
 
 
+def new_kind(seq: int, ifname: str, kind: str, index: int = 0,
+             mtu: int | None = None) -> bytearray:
+    """A link of a kind that needs no settings (dummy); index 0: the kernel chooses."""
+    return _new_link(seq, index, ifname, mtu, nla_str(IFLA_INFO_KIND, kind))
+
+
+# The kernel's MACVLAN_MODE_* (linux/if_link.h).
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+IFLA_MACVLAN_MODE = 1
+IFLA_LINK = 5
+
+
+def new_macvlan(seq: int, index: int, ifname: str, parent_index: int, mode: str,
+                mtu: int | None) -> bytearray:
+    info = nla_str(IFLA_INFO_KIND, "macvlan") + nla(
+        IFLA_INFO_DATA, nla_u32(IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))
+    return _new_link(seq, index, ifname, mtu, info, nla_u32(IFLA_LINK, parent_index))
+
+
+IFLA_VLAN_ID = 1
+IFLA_BOND_MODE = 1
+IFLA_BOND_MIIMON = 3
+BOND_MODES = ("balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad",
+              "balance-tlb", "balance-alb")
+BOND_MIIMON_MS = 100  # how often the bond looks at its ports' carrier: failover within it
+
+
+def new_bond(seq: int, index: int, ifname: str, mode: str, mtu: int | None) -> bytearray:
+    data = nla(IFLA_BOND_MODE, struct.pack("=B", BOND_MODES.index(mode)))
+    data += nla_u32(IFLA_BOND_MIIMON, BOND_MIIMON_MS)
+    return _new_link(seq, index, ifname, mtu,
+                     nla_str(IFLA_INFO_KIND, "bond") + nla(IFLA_INFO_DATA, data))
+
+
+def new_vlan(seq: int, index: int, ifname: str, parent_index: int, vid: int,
+             mtu: int | None) -> bytearray:
+    """An 802.1Q vlan on the parent (the kernel's default protocol)."""
+    info = nla_str(IFLA_INFO_KIND, "vlan") + nla(IFLA_INFO_DATA,
+                                                 nla(IFLA_VLAN_ID, struct.pack("=H", vid)))
+    return _new_link(seq, index, ifname, mtu, info, nla_u32(IFLA_LINK, parent_index))
+
+
 def new_vxlan(
     seq: int, index: int, ifname: str, vni: int, remote: str, local: str | None,
     dev_index: int | None, port: int, mtu: int | None, into_nsfd: int | None = None,

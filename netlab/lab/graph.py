@@ -35,7 +35,7 @@ class Port:
     """One interface of a node, as drawn."""
 
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
     addresses: tuple[str, ...]
     notes: tuple[str, ...]  # "owner 1000", "in br0", "vni 42 to 192.0.2.1", "down"
     cable: bool  # a cable end (drawn as an edge) rather than a device inside the node
@@ -84,6 +84,12 @@ def build(topology: Topology, plan: Plan) -> Graph:
                     notes.append(f"group {spec.group}")
             if ifc.kind == "vxlan" and spec.vxlan is not None:
                 notes.append(f"vni {spec.vxlan.id} to {spec.vxlan.remote}")
+            if ifc.kind == "macvlan" and spec.macvlan is not None:
+                notes.append(f"on {spec.macvlan.parent} ({spec.macvlan.mode})")
+            if ifc.kind == "vlan" and spec.vlan is not None:
+                notes.append(f"vlan {spec.vlan.id} on {spec.vlan.parent}")
+            if ifc.kind == "bond" and spec.bond is not None:
+                notes.append(f"{spec.bond.mode} over {', '.join(spec.bond.ports)}")
             if ifc.kind == "bridge" and spec.stp:
                 notes.append("stp")
             if ifc.master:

@@ -1,6 +1,7 @@
 """What a topology asks of the kernel, checked before anything is made: a lab that needs
-netem on a kernel without it is refused as bad input (exit 2), naming the link, the key
-and the missing kernel option, not half built and rolled back."""
+netem, or an interface kind (dummy, vlan, bond), on a kernel without it is refused as bad
+input (exit 2), naming the link or interface, the key and the missing kernel option, not
+half built and rolled back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable
 
 from netlab.errors import InputError, Problem, TopologyError
 from netlab.plan.shaping import QdiscUse, qdisc_uses
+from netlab.spec import kinds
 from netlab.spec.loaded import LoadedTopology, line_in
 from netlab.spec.model import Topology
 
@@ -16,24 +18,51 @@ _NETEM_KEYS = "delay, jitter, loss, duplicate, corrupt and reorder"
 
 def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
                        source: str = "") -> None:
-    """TopologyError (exit 2) when the topology's shaping needs a qdisc the kernel lacks.
-    The kernel is asked only when the topology shapes something, and once per process."""
+    """TopologyError (exit 2) when the topology's shaping needs a qdisc the kernel lacks,
+    or an interface is of a kind it lacks. The kernel is asked only when the topology has
+    such a thing, and once per process."""
     uses = qdisc_uses(topology)
-    if not uses:
+    kinds = _kind_uses(topology)
+    if not uses and not kinds:
         return
     from netlab.kernel import features
 
-    missing = features.qdiscs().missing()
+    support = features.qdiscs()
+    missing, missing_links = support.missing(), support.missing_links()
     lacking = [u for u in uses if u.kind in missing]
-    if not lacking:
+    lacking_kinds = [(path, where, kind) for path, where, kind in kinds
+                     if kind in missing_links]
+    if not lacking and not lacking_kinds:
         return
     filename = loaded.filename if loaded is not None else (source or "topology")
     lines = loaded.lines if loaded is not None else {}
     problems = [Problem(filename, line_in(lines, u.path), u.path, _message(u, missing[u.kind]))
                 for u in lacking]
+    problems += [Problem(filename, line_in(lines, path), path,
+                         f"{where} is a {kind} device, which this kernel lacks "
+                         f"({missing_links[kind][0]})")
+                 for path, where, kind in lacking_kinds]
+    hints = [_hint({u.kind for u in lacking}, missing)] if lacking else []
+    for kind in sorted({kind for _, _, kind in lacking_kinds}):
+        option, module = missing_links[kind]
+        hints.append(f"enable {option} in the kernel (or load its module: modprobe {module})")
     error = TopologyError(problems=problems)
-    error.hint = _hint({u.kind for u in lacking}, missing)
+    error.hint = "; ".join(hints)
     raise error
+
+
+def _kind_uses(topology: Topology) -> list[tuple[str, str, str]]:
+    """(path, node:interface, kind) of each interface whose kind some kernels lack."""
+    from netlab.kernel.reasons import LINK_OPTION
+
+    found = []
+    for name, node in topology.nodes.items():
+        for iname, iface in node.interfaces.items():
+            kind = kinds.infer(node.kind, iname, iface)
+            if kind in LINK_OPTION:
+                found.append((f"nodes.{name}.interfaces.{iname}" + (".kind" if iface.kind else ""),
+                              f"{name}:{iname}", kind))
+    return found
 
 
 def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:

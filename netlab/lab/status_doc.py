@@ -31,6 +31,10 @@ READ_BACK: dict[str, str] = {
     "tap": "tap",
     "bridge": "bridge",
     "vxlan": "vxlan",
+    "dummy": "dummy",
+    "macvlan": "macvlan",
+    "vlan": "vlan",
+    "bond": "bond",
 }
 
 
@@ -98,6 +102,36 @@ def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
     return mtus
 
 
+def _kind_settings(node: str, ifname: str, want: ResolvedInterface | None,
+                   got: dict[str, Any] | None, drift: list[str]) -> tuple[str, Any] | None:
+    """A kind's own settings, now and planned (a macvlan's parent and mode, a vlan's parent
+    and id), with the drift between them; None for kinds without such settings."""
+    for kind in _SETTINGS_WORDS:
+        spec = getattr(want.spec, kind) if want is not None and want.kind == kind else None
+        planned = spec.model_dump() if spec is not None else None
+        now = (got or {}).get(kind)
+        if kind == "bond":  # the same ports in any order
+            for values in (planned, now):
+                if values is not None:
+                    values["ports"] = sorted(values["ports"])
+        if planned is None and now is None:
+            continue
+        if planned is not None and now is not None and now != planned:
+            words = _SETTINGS_WORDS[kind]
+            drift.append(f"{node}: {ifname} is a {kind} {words(now)}; the topology says "
+                         f"{words(planned)}")
+        return kind, {"now": now, "planned": planned, "as_planned": now == planned}
+    return None
+
+
+# The kinds with settings of their own, and how to say them.
+_SETTINGS_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "macvlan": lambda v: f"on {v['parent']} in mode {v['mode']}",
+    "vlan": lambda v: f"{v['id']} on {v['parent']}",
+    "bond": lambda v: f"{v['mode']} over {', '.join(v['ports']) or 'no port'}",
+}
+
+
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
@@ -144,6 +178,9 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 "planned": want is not None,
                 "present": got is not None,
             }
+            settings = _kind_settings(name, ifname, want, got, drift)
+            if settings is not None:
+                entry[settings[0]] = settings[1]
             interfaces.append(entry)
             status_links.annotate(entry, name, ns, want, link_now.get(ifname), drift)
             if present and want and not got:

@@ -10,7 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netlab.plan import accounts
-from netlab.plan.ops import CreateBridge, CreateTunTap, CreateVeth, CreateVxlan, Op
+from netlab.plan.ops import (
+    CreateBond,
+    CreateBridge,
+    CreateDummy,
+    CreateMacvlan,
+    CreateTunTap,
+    CreateVeth,
+    CreateVlan,
+    CreateVxlan,
+    Op,
+)
 from netlab.spec.model import Interface
 
 # (namespace, interface name, kind, its settings, the lab's mark) -> the ops that make it
@@ -42,12 +52,38 @@ def _vxlan(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[
                         mark)]
 
 
+def _dummy(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    return [CreateDummy(ns, ifname, spec.mtu, mark)]
+
+
+def _bond(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    # Its ports join it later, as a bridge's do (the planner's SetLink master).
+    mode = spec.bond.mode if spec.bond is not None else "active-backup"
+    return [CreateBond(ns, ifname, mode, spec.mtu, mark)]
+
+
+def _macvlan(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    mv = spec.macvlan
+    return [] if mv is None else [CreateMacvlan(ns, ifname, mv.parent, mv.mode, spec.mtu, mark)]
+
+
+def _vlan(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    vl = spec.vlan
+    return [] if vl is None else [CreateVlan(ns, ifname, vl.parent, vl.id, spec.mtu, mark)]
+
+
 PLANNED: dict[str, PlannedKind] = {
     "veth": PlannedKind(CreateVeth, None, mtu_when_made=False),
     "tun": PlannedKind(CreateTunTap, _tuntap),
     "tap": PlannedKind(CreateTunTap, _tuntap),
     "bridge": PlannedKind(CreateBridge, _bridge),
     "vxlan": PlannedKind(CreateVxlan, _vxlan, late=True),
+    "dummy": PlannedKind(CreateDummy, _dummy),
+    "bond": PlannedKind(CreateBond, _bond),
+    # on a parent: made once the node's other devices are (validation refuses a parent
+    # that is itself a macvlan or vlan)
+    "macvlan": PlannedKind(CreateMacvlan, _macvlan, late=True),
+    "vlan": PlannedKind(CreateVlan, _vlan, late=True),
 }
 
 # The ops that make a device: the status compares their MTU with the kernel's.

@@ -149,6 +149,72 @@ class CreateBridge(Op):
 
 
 @dataclass(frozen=True)
+class CreateBond(Op):
+    """A bond; its ports join it as a bridge's do (SetLink master), while still down."""
+
+    kind: ClassVar[str] = "create-bond"
+    ifname: str
+    mode: str  # active-backup, balance-rr, ... (the kernel's names)
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create bond {self.ifname} ({self.mode}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateDummy(Op):
+    """A dummy device: an interface of the node's own that is always up and goes nowhere
+    (an address that stays reachable whichever cable is down, a router's loopback)."""
+
+    kind: ClassVar[str] = "create-dummy"
+    ifname: str
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create dummy {self.ifname} in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateMacvlan(Op):
+    kind: ClassVar[str] = "create-macvlan"
+    ifname: str
+    parent: str
+    mode: str  # private, vepa, bridge, passthru
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create macvlan {self.ifname} on {self.parent} (mode {self.mode}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
+class CreateVlan(Op):
+    kind: ClassVar[str] = "create-vlan"
+    ifname: str
+    parent: str
+    vid: int
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create vlan {self.ifname} on {self.parent} (id {self.vid}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateTunTap(Op):
     kind: ClassVar[str] = "create-tuntap"
     ifname: str
@@ -327,6 +393,25 @@ class SetSysctl(Op):
         return f"set {self.key}={self.value} in {self.ns}"
 
 
+@dataclass(frozen=True)
+class SetOffload(Op):
+    """Offload features of a veth end (ethtool's gro and tso). With GRO on at the end that
+    receives, and TSO off at the end that sends, a veth hands frames over through the
+    receiver's own queue (NAPI) instead of the CPU's shared backlog, which holds only
+    net.core.netdev_max_backlog (1000) frames: a bridge flooding a broadcast to more ports
+    than that in one go loses the rest. No undo: it goes with the namespace."""
+
+    kind: ClassVar[str] = "set-offload"
+    ifname: str
+    gro: bool | None = None
+    tso: bool | None = None
+
+    def describe(self) -> str:
+        said = [f"{name} {'on' if on else 'off'}"
+                for name, on in (("gro", self.gro), ("tso", self.tso)) if on is not None]
+        return f"set {', '.join(said)} on {self.ifname} in {self.ns}"
+
+
 # --- traffic control --------------------------------------------------------------------
 
 
@@ -442,7 +527,11 @@ OP_TYPES: dict[str, type[Op]] = {
         CreateNodeHost,
         DeleteNodeHost,
         CreateVeth,
+        CreateBond,
         CreateBridge,
+        CreateDummy,
+        CreateMacvlan,
+        CreateVlan,
         CreateTunTap,
         CreateVxlan,
         DeleteLink,
@@ -456,6 +545,7 @@ OP_TYPES: dict[str, type[Op]] = {
         SetQdisc,
         DeleteQdisc,
         SetSysctl,
+        SetOffload,
         RunCommand,
         WriteFiles,
         StartService,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from netlab.plan import kind_ops, naming, partition
+from netlab.plan import bridgetree, kind_ops, naming, partition
 from netlab.plan.accounts import gid as _gid
 from netlab.plan.accounts import primary_gid
 from netlab.plan.accounts import uid as _uid
@@ -28,6 +28,7 @@ from netlab.plan.ops import (
     RunCommand,
     SetLink,
     SetLinkUp,
+    SetOffload,
     SetSysctl,
     StartService,
     WriteFiles,
@@ -50,10 +51,11 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
-    master: str | None = None  # the bridge this interface is a port of
+    master: str | None = None  # the bridge (or bond) this interface is a port of
+    trunk: bool = False  # a veth joining two bridges of a switch (plan/bridgetree.py)
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,41 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
             kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
             ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
         for ifname, spec in node.interfaces.items():
-            for port in spec.ports:
+            for port in spec.port_names:
                 if port in ifaces[name]:
                     old = ifaces[name][port]
                     ifaces[name][port] = ResolvedInterface(
                         old.node, old.name, old.kind, old.spec, old.peer, ifname
                     )
+    for name, node in topo.nodes.items():
+        if node.kind == "switch":
+            _spread_ports(name, ifaces[name], taken[name], links)
     return {n: list(v.values()) for n, v in ifaces.items()}, links
+
+
+def _spread_ports(name: str, ifaces: dict[str, ResolvedInterface], taken: set[str],
+                  links: list[ResolvedLink]) -> None:
+    """Past the kernel's limit of ports on one bridge, a switch becomes a tree of bridges."""
+    ports = [i.name for i in ifaces.values() if i.master == SWITCH_BRIDGE]
+    tree = bridgetree.plan_tree(ports, taken)
+    if not tree.trunks:
+        return
+    root = ifaces[SWITCH_BRIDGE].spec
+    for port in ports:
+        if tree.master[port] != SWITCH_BRIDGE:
+            ifaces[port] = dataclasses.replace(ifaces[port], master=tree.master[port])
+    # Trunks carry any frame a port may: the largest MTU of the switch's cables.
+    mtus = [rl.spec.mtu for rl in links if name in (rl.a[0], rl.b[0]) and rl.spec.mtu]
+    mtus += [i.spec.mtu for i in ifaces.values() if i.spec.mtu]
+    trunk = Interface(mtu=max(mtus, default=None))
+    leaf = Interface(kind="bridge", stp=root.stp, mtu=root.mtu)
+    for t in tree.trunks:
+        ifaces[t.leaf] = ResolvedInterface(name, t.leaf, "bridge", leaf)
+    for t in tree.trunks:
+        ifaces[t.up] = ResolvedInterface(name, t.up, "veth", trunk, (name, t.down),
+                                         SWITCH_BRIDGE, trunk=True)
+        ifaces[t.down] = ResolvedInterface(name, t.down, "veth", trunk, (name, t.up),
+                                           t.leaf, trunk=True)
 
 
 def _write_files(ns: str, folder: str, node: Node) -> WriteFiles:
@@ -194,6 +224,25 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
     return ops
 
 
+def _flood_ops(topo: Topology, links: list[ResolvedLink],
+               namespaces: dict[str, str]) -> list[Op]:
+    """The cables of a switch with more ports than one broadcast may be queued for at once
+    (bridgetree.FLOOD_PORTS): GRO on where frames arrive from it, TSO off where it sends."""
+    ports: dict[str, int] = {}
+    for rl in links:
+        for end in (rl.a[0], rl.b[0]):
+            if topo.nodes[end].kind == "switch":
+                ports[end] = ports.get(end, 0) + 1
+    big = {name for name, n in ports.items() if n > bridgetree.FLOOD_PORTS}
+    ops: list[Op] = []
+    for rl in links:
+        for (node, ifname), (peer, peer_if) in ((rl.a, rl.b), (rl.b, rl.a)):
+            if node in big and node in namespaces and peer in namespaces:
+                ops.append(SetOffload(namespaces[node], ifname, tso=False))
+                ops.append(SetOffload(namespaces[peer], peer_if, gro=True))
+    return ops
+
+
 def _global_sysctls(node: Node) -> dict[str, str]:
     values = dict(ROUTER_SYSCTLS) if node.kind == "router" else {}
     values.update({k: str(v) for k, v in node.sysctls.items() if not _per_interface(k)})
@@ -241,6 +290,11 @@ def plan(
         ops.append(CreateVxlan(namespaces[here], ifname, by_index[i].vni,
                                topo.hosts[far].address, None, topo.hosts[host].dev,
                                partition.VXLAN_PORT, mtu, mark, underlay=True))
+    for name in nodes:
+        for ifc in ifaces[name]:
+            if ifc.trunk and ifc.master == SWITCH_BRIDGE and ifc.peer:
+                ops.append(CreateVeth(namespaces[name], ifc.name, namespaces[name],
+                                      ifc.peer[1], ifc.spec.mtu, mark))
 
     for name in nodes:
         ns = namespaces[name]
@@ -255,6 +309,8 @@ def plan(
         for key, setting in node.sysctls.items():
             if _per_interface(key):
                 ops.append(SetSysctl(namespaces[name], key, str(setting)))
+
+    ops.extend(_flood_ops(topo, links, namespaces))
 
     # Shaping once the links are up: a root qdisc on each shaped end (plan/shaping.py).
     shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)

@@ -35,6 +35,10 @@ KINDS: dict[str, Kind] = {
                    not_a_port="'{port}' is a bridge; a bridge cannot be a port of another "
                               "bridge"),
     "vxlan": Kind("vxlan", frozenset({"vxlan"}), "kind: vxlan"),
+    "dummy": Kind("dummy", frozenset(), "kind: dummy"),
+    "macvlan": Kind("macvlan", frozenset({"macvlan"}), "kind: macvlan"),
+    "vlan": Kind("vlan", frozenset({"vlan"}), "kind: vlan"),
+    "bond": Kind("bond", frozenset({"bond"}), "kind: bond"),
 }
 
 KIND_KEYS = frozenset().union(*(k.keys for k in KINDS.values()))  # keys some kind owns
@@ -45,7 +49,8 @@ DEFAULT = "veth"  # an interface whose kind is not said: made by its link
 
 def infer(node_kind: NodeKind, ifname: str, iface: Interface) -> str | None:
     """The kind of a declared interface: a switch's bridge, given, or implied by its
-    settings (`vxlan:`); None if not said (DEFAULT, when it is linked)."""
+    settings (`vxlan:`, `macvlan:`, `vlan:`, `bond:`); None if not said (DEFAULT, when it
+    is linked)."""
     if node_kind == "switch" and ifname == SWITCH_BRIDGE:
         return "bridge"
     if iface.kind is not None:

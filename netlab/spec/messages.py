@@ -22,7 +22,7 @@ from pydantic_core import ErrorDetails
 
 from netlab.errors import Problem
 from netlab.spec.loaded import join, line_in
-from netlab.spec.model import Check, Interface, Link, Node, Service, Topology
+from netlab.spec.model import Bond, Check, Interface, Link, Macvlan, Node, Service, Topology
 from netlab.spec.yamltree import key_text
 
 # What a value is called where it is expected, by its role: a field name, "field[]" for an
@@ -128,6 +128,9 @@ _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
     (Check, "to"): "a node name, node:interface, or an IP address, such as h2 or 10.0.0.2",
     (Check, "name"): "a text such as 'h1 reaches the web'",
     (Service, "run"): "a command (a text) such as 'python3 -m http.server 80'",
+    (Macvlan, "mode"): "a macvlan mode such as bridge (private, vepa, bridge, passthru)",
+    (Bond, "mode"): "a bonding mode such as active-backup (balance-rr, active-backup, "
+                    "balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb)",
 }
 _LIST_ROLES = {"links", "routes", "exec", "prepare", "private", "dns", "addresses", "ports",
                "endpoints", "checks"}

@@ -154,7 +154,13 @@ Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
 
 NodeKind = Literal["host", "router", "switch"]
-InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan"]
+InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan",
+                        "bond"]
+# The kernel's bonding modes (BOND_MODE_*), in its order.
+BondMode = Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad",
+                   "balance-tlb", "balance-alb"]
+# How a macvlan meets the others on its parent (the kernel's MACVLAN_MODE_*).
+MacvlanMode = Literal["private", "vepa", "bridge", "passthru"]
 
 
 class _Strict(BaseModel):
@@ -171,6 +177,28 @@ class Vxlan(_Strict):
     port: Annotated[int, Field(ge=1, le=65535), NotBool] = 4789
 
 
+class Macvlan(_Strict):
+    """An interface of its own MAC on another interface of the node (its parent's wire)."""
+
+    parent: IfName
+    mode: MacvlanMode = "bridge"
+
+
+class Vlan(_Strict):
+    """An 802.1Q VLAN on another interface of the node: what it sends leaves that interface
+    tagged with `id`, and it receives what arrives there so tagged."""
+
+    parent: IfName
+    id: Annotated[int, Field(ge=1, le=4094), NotBool]
+
+
+class Bond(_Strict):
+    """One interface over several of the node's links (ports): a backup, or their sum."""
+
+    ports: Annotated[list[IfName], Field(min_length=1)]
+    mode: BondMode = "active-backup"
+
+
 class Interface(_Strict):
     kind: InterfaceKind | None = None  # None: veth when linked, otherwise from other keys
     addresses: list[Cidr] = Field(default_factory=list)
@@ -181,6 +209,9 @@ class Interface(_Strict):
     ports: list[IfName] = Field(default_factory=list)  # bridge: interfaces enslaved to it
     stp: bool = False  # bridge: spanning tree
     vxlan: Vxlan | None = None
+    macvlan: Macvlan | None = None
+    vlan: Vlan | None = None
+    bond: Bond | None = None
     up: bool = True
 
     @model_validator(mode="before")
@@ -188,6 +219,11 @@ class Interface(_Strict):
     def _empty_is_default(cls, data: Any) -> Any:
         # `eth1:` with nothing after it: YAML reads null; it means "all defaults".
         return {} if data is None else data
+
+    @property
+    def port_names(self) -> list[str]:
+        """The interfaces enslaved to it: a bridge's ports, or a bond's."""
+        return list(self.bond.ports) if self.bond is not None else list(self.ports)
 
     @field_validator("owner", "group", mode="after")
     @classmethod

@@ -40,6 +40,7 @@ from netlab.values import sysctls
 from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
 from netlab.values.tc import DEFAULT_MTU
 
+MAX_BRIDGE_PORTS = 1023  # the same as plan/bridgetree.MAX_PORTS (spec does not import plan)
 MAX_ID = 4294967294  # uid/gid (-1, 4294967295, means "none" to the kernel)
 _LISTED = 12  # name the defined nodes in a message while there are this many at most
 
@@ -213,10 +214,11 @@ class _Checker:
             self.add(path, f"'{text}' is the loopback device; it cannot be linked")
             return None
         declared = node.interfaces.get(iface)
-        if declared is not None and declared.kind and not kinds.KINDS[declared.kind].by_link:
+        said = kinds.infer(node.kind, iface, declared) if declared is not None else None
+        if said and not kinds.KINDS[said].by_link:
             self.add(
                 path,
-                f"{name}:{iface} is a {declared.kind} device; only a veth "
+                f"{name}:{iface} is a {said} device; only a veth "
                 "(no kind, or kind: veth) can be an end of a link",
             )
             return None
@@ -383,42 +385,59 @@ class _Checker:
                 self.add(f"{ipath}.ports", "a switch's ports are its links; leave out 'ports'")
 
     def bridges(self, name: str, node: Node) -> dict[str, str]:
-        """Check the ports of each bridge of a node; return {port: its bridge}."""
+        """Check the ports of each bridge and bond of a node; return {port: its master}."""
         port_of: dict[str, str] = {}
         for bname, bridge in node.interfaces.items():
-            if bridge.kind != "bridge":
+            what = kinds.infer(node.kind, bname, bridge)
+            if what not in ("bridge", "bond"):
                 continue
-            for k, port in enumerate(bridge.ports):
-                path = f"nodes.{name}.interfaces.{bname}.ports[{k}]"
-                message = self.port_problem(name, node, bname, port, port_of)
+            where = "bond.ports" if what == "bond" else "ports"
+            for k, port in enumerate(bridge.port_names):
+                path = f"nodes.{name}.interfaces.{bname}.{where}[{k}]"
+                message = self.port_problem(name, node, bname, port, port_of, str(what))
                 if message:
                     self.add(path, message)
                 port_of.setdefault(port, bname)
+            if len(bridge.ports) > MAX_BRIDGE_PORTS:
+                self.add(
+                    f"nodes.{name}.interfaces.{bname}.ports",
+                    f"bridge '{bname}' lists {len(bridge.ports)} ports; a Linux bridge holds "
+                    f"at most {MAX_BRIDGE_PORTS} (the kernel's BR_MAX_PORTS is 1024, and port "
+                    "number 0 is never used); a switch node takes any number of ports "
+                    "(netlab builds it as a tree of bridges)",
+                )
         return port_of
 
     def port_problem(
-        self, name: str, node: Node, bridge: str, port: str, port_of: dict[str, str]
+        self, name: str, node: Node, bridge: str, port: str, port_of: dict[str, str],
+        what: str = "bridge",
     ) -> str | None:
         if port == bridge:
-            return f"bridge '{bridge}' cannot be a port of itself"
+            return f"{what} '{bridge}' cannot be a port of itself"
         if port in port_of:
             if port_of[port] == bridge:
                 return f"port '{port}' is listed twice"
-            return f"'{port}' is already a port of bridge '{port_of[port]}'; it can be in one only"
+            owner = port_of[port]
+            kind = (kinds.infer(node.kind, owner, node.interfaces[owner])
+                    if owner in node.interfaces else "bridge")
+            return f"'{port}' is already a port of {kind} '{owner}'; it can be in one only"
         if port == LOOPBACK:
-            return "the loopback device cannot be a bridge port"
+            return f"the loopback device cannot be a {what} port"
         iface = node.interfaces.get(port)
         linked = (name, port) in self.linked
         if iface is not None and iface.addresses:
             return (
-                f"'{port}' has an address, but a bridge port's address is never used; "
-                f"put it on the bridge '{bridge}'"
+                f"'{port}' has an address, but a {what} port's address is never used; "
+                f"put it on the {what} '{bridge}'"
             )
         if iface is None and not linked:
             known = ", ".join(i for i in self.interfaces_of(name) if i != bridge) or "none"
             return f"'{port}' is not an interface of node '{name}' (its interfaces: {known})"
         if iface is None:
             return None
+        said = kinds.infer(node.kind, port, iface)
+        if what == "bond" and said not in (None, "veth", "tap"):
+            return f"'{port}' is a {said} device; a bond's ports are veths or taps"
         refused = kinds.not_a_port(port, iface.kind) if iface.kind else None
         if refused:
             return refused
@@ -461,6 +480,13 @@ class _Checker:
                 self.add(f"{path}.{key}", misplaced)
         if kind == "vxlan":
             self.vxlan(name, node, iname, iface)
+        if kind == "macvlan":
+            self.macvlan(name, iname, iface, port_of)
+        if kind == "vlan":
+            self.vlan(name, iname, iface)
+        if kind == "bond" and iface.bond is None:
+            self.add(path, "a bond needs its settings: bond: {ports: [eth1, eth2], "
+                           "mode: active-backup}")
         if kind in ("tun", "tap"):
             self.owner(f"{path}.owner", iface.owner, user=True)
             self.owner(f"{path}.group", iface.group, user=False)
@@ -479,6 +505,61 @@ class _Checker:
                     f"give it a kind ({', '.join(kinds.standalone())}) or link it"
                 )
             self.add(path, message)
+
+    def macvlan(self, name: str, iname: str, iface: Interface, port_of: dict[str, str]) -> None:
+        path = f"nodes.{name}.interfaces.{iname}"
+        if iface.macvlan is None:
+            self.add(path, "a macvlan interface needs its settings: "
+                           "macvlan: {parent: eth0, mode: bridge}")
+            return
+        parent = iface.macvlan.parent
+        if self.parent(f"{path}.macvlan.parent", name, iname, parent, "macvlan") \
+                and parent in port_of:
+            node = self.topo.nodes[name]
+            owner = kinds.infer(node.kind, port_of[parent], node.interfaces[port_of[parent]])
+            self.add(f"{path}.macvlan.parent",
+                     f"'{parent}' is a port of {owner} '{port_of[parent]}', which takes "
+                     f"all its frames; put the macvlan on the {owner} instead")
+
+    def vlan(self, name: str, iname: str, iface: Interface) -> None:
+        path = f"nodes.{name}.interfaces.{iname}"
+        if iface.vlan is None:
+            self.add(path, "a vlan interface needs its settings: vlan: {parent: eth0, id: 10}")
+            return
+        vlan = iface.vlan
+        if not self.parent(f"{path}.vlan.parent", name, iname, vlan.parent, "vlan"):
+            return
+        # The kernel keeps one vlan per (parent, id).
+        for other, iface2 in self.topo.nodes[name].interfaces.items():
+            if other == iname:
+                break
+            if iface2.vlan is not None and (iface2.vlan.parent, iface2.vlan.id) == (
+                    vlan.parent, vlan.id):
+                self.add(f"{path}.vlan.id", f"vlan {vlan.id} on {vlan.parent} is already "
+                                            f"'{other}'; give one another id")
+                return
+
+    def parent(self, where: str, name: str, iname: str, parent: str, kind: str) -> bool:
+        """Whether `parent` can carry a macvlan or vlan `iname` of node `name` (if not, the
+        problem is reported at `where`). A parent that is itself a macvlan or vlan is refused:
+        the planner makes those last, in the file's order."""
+        node = self.topo.nodes[name]
+        declared = node.interfaces.get(parent)
+        said = kinds.infer(node.kind, parent, declared) if declared is not None else None
+        if parent == iname:
+            self.add(where, f"'{iname}' cannot be its own parent")
+        elif parent == LOOPBACK:
+            self.add(where, f"the loopback device cannot be a {kind}'s parent")
+        elif parent not in self.interfaces_of(name):
+            known = ", ".join(i for i in self.interfaces_of(name) if i != iname) or "none"
+            self.add(where, f"'{parent}' is not an interface of node '{name}' "
+                            f"(its interfaces: {known})")
+        elif said in ("tun", "macvlan", "vlan"):
+            self.add(where, f"'{parent}' is a {said} device; a {kind}'s parent is an Ethernet "
+                            "device of the node (veth, tap, bridge, vxlan, dummy, bond)")
+        else:
+            return True
+        return False
 
     def vxlan(self, name: str, node: Node, iname: str, iface: Interface) -> None:
         path = f"nodes.{name}.interfaces.{iname}"

@@ -24,12 +24,14 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netlab.errors import InputError, LabStateError
 from netlab.kernel import safefs
 from netlab.kernel.safefs import StateFull as StateFull  # (re-exported for the engine)
-from netlab.plan.ops import Op, op_from_json
+
+if TYPE_CHECKING:  # imported where the journal is read: `exec`, `ls` read only lab.json
+    from netlab.plan.ops import Op
 
 LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
@@ -338,6 +340,8 @@ class LabState:
 
     def entries(self) -> list[JournalEntry]:
         """Every op begun and not yet undone, in the order it was begun."""
+        from netlab.plan.ops import op_from_json
+
         ops: dict[int, Op] = {}
         done: set[int] = set()
         try:

@@ -27,6 +27,7 @@ from netlab.errors import (
 )
 from netlab.ui.common import (
     err,
+    escape,
     lab_or_file,
     out,
     overrides,
@@ -214,15 +215,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from netlab.api import Lab, condition, up_labs
+    # Below the API: the records as plain data, no model, engine or kernel (startup.py).
+    from netlab.lab import record
+    from netlab.state.condition import condition
+    from netlab.state.store import labs_with_state as up_labs
 
     labs: list[dict[str, Any]] = []
     notes: list[str] = []
     for name in up_labs():
         now = condition(name)
         try:
-            lab = Lab.attach(name)
-            labs.append({"lab": name, "nodes": len(lab.topology.nodes), "file": lab.source})
+            lab = record.read(name)
+            labs.append({"lab": name, "nodes": len(lab.nodes), "file": lab.file})
         except NetlabError:
             labs.append({"lab": name, "nodes": 0, "file": "(state unreadable)"})
         labs[-1]["state"] = now.state
@@ -234,8 +238,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
     elif not labs:
         out.print("no lab is up")
     else:
-        from rich.markup import escape
-
         from netlab.ui.render import labs_table
 
         out.print(labs_table(labs))
@@ -245,7 +247,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    from netlab.api import require_privileges, resolve_lab
+    # The lab's record as plain data, not the model: `exec` is the command a class runs
+    # most, and it needs only the node's namespace, folder and env (bench/startup.py).
+    from netlab.kernel.privileges import require_privileges
+    from netlab.lab import record
 
     require_privileges("enter a lab's namespaces")
 
@@ -258,17 +263,18 @@ def cmd_exec(args: argparse.Namespace) -> int:
     if not command:
         raise InputError("no command given: netlab exec NODE -- COMMAND... (or --all / "
                          "--nodes a,b -- COMMAND...)")
-    lab = resolve_lab(args.lab, None, {})
     if several:
+        from netlab.api import resolve_lab
         from netlab.ui.exec_many import exec_on_nodes
 
+        lab = resolve_lab(args.lab, None, {})
         nodes = list(lab.topology.nodes) if args.all else [
             n.strip() for n in args.nodes.split(",") if n.strip()]
         return exec_on_nodes(lab, nodes, command)
     if args.node is None:
         raise InputError("which node? netlab exec NODE -- COMMAND... (or --all / --nodes a,b)")
     sys.stdout.flush()
-    _become(*lab.node_command(args.node, command))
+    _become(*record.resolve(args.lab).node_command(args.node, command))
     return EXIT_KERNEL  # not reached
 
 
@@ -482,6 +488,11 @@ def _main(argv: Sequence[str] | None) -> int:
             print_json(error_document(denied))
         return EXIT_INPUT
     except Exception as error:  # the last line of defence: no tracebacks
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            # A Ctrl-C while a class was being made (pydantic's, as a command imports the
+            # model): Python 3.11 wraps it in a RuntimeError.
+            err.print("[bold red]error:[/] interrupted")
+            return EXIT_INTERRUPTED
         if os.environ.get("NETLAB_DEBUG"):
             raise
         err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError
-from netlab.spec.endpoints import split_endpoint
 from netlab.ui.common import err, long_running, with_lab
 
 if TYPE_CHECKING:
@@ -59,6 +58,8 @@ def _positive_float(text: str) -> float:
 
 
 def split_where(where: str) -> tuple[str, str]:
+    from netlab.spec.endpoints import split_endpoint  # the model: not for every command
+
     node, ifname = split_endpoint(where)
     if not node or not ifname:
         raise InputError(f"'{where}': name a node and an interface, e.g. h1:eth0")

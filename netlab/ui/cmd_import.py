@@ -9,10 +9,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-
 from netlab.errors import EXIT_OK, InputError
-from netlab.ui.common import err, out
+from netlab.ui.common import err, escape, out
 
 
 def register(sub: Any) -> None:

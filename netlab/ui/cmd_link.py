@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.markup import escape
-
 from netlab.errors import EXIT_OK
-from netlab.ui.common import out, print_json, with_lab
+from netlab.ui.common import escape, out, print_json, with_lab
 
 
 def register(sub: Any) -> None:

@@ -12,10 +12,8 @@ import argparse
 import time
 from typing import Any
 
-from rich.markup import escape
-
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError
-from netlab.ui.common import out, with_lab
+from netlab.ui.common import escape, out, with_lab
 
 
 def register(sub: Any) -> None:

@@ -24,14 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, NetlabError
-from netlab.ui.common import err, out, overrides, print_json, progress, with_host, with_lab
+from netlab.ui.common import err, escape, out, overrides, print_json, progress, with_host, with_lab
 
 if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
     from netlab.api import Lab
     from netlab.checks import CheckReport, Probe
     from netlab.lab.fanout import HostResult
@@ -183,6 +182,9 @@ def _spinner(text: str, enabled: bool) -> Iterator[None]:
 
 def checks_table(report: CheckReport) -> Table:
     """The results as a table: check, pass/fail, why, time (pure)."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"checks of lab {report.lab}", title_justify="left", show_edge=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("check")
@@ -198,6 +200,8 @@ def checks_table(report: CheckReport) -> Table:
 
 
 def summary_line(report: CheckReport) -> Text:
+    from rich.text import Text
+
     total = len(report.results)
     if report.ok:
         return Text(f"all {total} checks passed in {report.seconds:.2f} s", style="green")

@@ -10,10 +10,8 @@ import argparse
 import importlib.util
 from typing import Any
 
-from rich.markup import escape
-
 from netlab.errors import EXIT_INTERRUPTED, InputError
-from netlab.ui.common import err, long_running, out
+from netlab.ui.common import err, escape, long_running, out
 
 
 def register(sub: Any) -> None:

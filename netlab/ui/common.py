@@ -10,18 +10,73 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from netlab.errors import InputError
 
-# soft_wrap: never break an error line in two; scripts and graders read them whole.
-# Piped output is not squeezed into 80 columns: a table read by a script or a log stays whole.
-out = Console(highlight=False, emoji=False, soft_wrap=True)
-if not out.is_terminal:
-    out = Console(highlight=False, emoji=False, soft_wrap=True, width=160)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs ~20 ms, more than all of
+    `netlab exec`'s own work, and most commands that succeed print little or nothing."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _made(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # soft_wrap: never break an error line in two; scripts and graders read them
+            # whole. Piped output is not squeezed into 80 columns: a table read by a script
+            # or a log stays whole.
+            console = Console(stderr=self._stderr, highlight=False, emoji=False,
+                              soft_wrap=True)
+            if not self._stderr and not console.is_terminal:
+                console = Console(highlight=False, emoji=False, soft_wrap=True, width=160)
+            self._console = console
+        return self._console
+
+    @property
+    def is_terminal(self) -> bool:
+        # Rich says no for a stream that is no tty unless told otherwise: say so unmade.
+        stream = sys.stderr if self._stderr else sys.stdout
+        if self._console is None and not stream.isatty() and "FORCE_TERMINAL" not in os.environ:
+            return False
+        return self._made().is_terminal
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        # One plain line (no markup, no options) is written as it is: rich would write the
+        # same characters, after ~15 ms of importing itself (`down` prints just that).
+        text = objects[0] if len(objects) == 1 else None
+        if self._console is None and not options and isinstance(text, str) and "[" not in text:
+            stream = sys.stderr if self._stderr else sys.stdout
+            stream.write(text + "\n")
+            stream.flush()
+            return
+        self._made().print(*objects, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+
+def _real(console: Console) -> Console:
+    """The rich Console behind one of ours (rich's live displays want the Console itself)."""
+    return console._made() if isinstance(console, _LazyConsole) else console
+
+
+out: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
+err: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
+
+
+def escape(text: str) -> str:
+    """rich's markup escaped (imported on use: the command is printing with rich anyway)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -93,7 +148,7 @@ class _LazyBar:
 
             self.bar = Progress(
                 "[progress.description]{task.description}", BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+                MofNCompleteColumn(), TimeElapsedColumn(), console=_real(err), transient=True,
             )
             self.task = self.bar.add_task(self.label, total=self.total or None, completed=done)
             for task in self.bar.tasks:

@@ -232,9 +232,8 @@ def test_netem_topology_is_refused_before_anything_is_made(tmp_path: Path) -> No
     assert f"lab {name}" not in netlab("ls").stdout
 
 
+@pytest.mark.stock_kernel
 def test_netem_delays_a_link(netlab_lab: LabFactory, tmp_path: Path) -> None:
-    if not features.qdiscs().has("netem"):
-        pytest.skip("this kernel lacks netem (CONFIG_NET_SCH_NETEM)")
     path = tmp_path / "netem.yaml"
     path.write_text(NETEM.format(name="netem"))
     lab = netlab_lab(path)

@@ -14,7 +14,7 @@ from netlab.lab.status_doc import READ_BACK
 from netlab.plan.kind_ops import CREATE_OPS, PLANNED
 from netlab.plan.ops import CreateVeth, Op
 from netlab.spec.kinds import KINDS
-from netlab.spec.model import Interface, InterfaceKind, Vxlan
+from netlab.spec.model import Bond, Interface, InterfaceKind, Macvlan, Vlan, Vxlan
 
 KINDS_OF_MODEL = get_args(InterfaceKind)
 
@@ -47,9 +47,11 @@ def test_each_kind_plans_its_op_and_a_refusal_names_the_kind() -> None:
         if planned.make is None:  # made by its link
             made: list[Op] = [CreateVeth("netlab-x-h1", "eth0", "netlab-x-h2", "eth0")]
         else:
-            vxlan = Vxlan(id=42, remote="192.0.2.2") if kind == "vxlan" else None
-            made = planned.make("netlab-x-h1", "x0", kind, Interface(kind=kind, vxlan=vxlan),
-                                "netlab:x")
+            settings = {"vxlan": Vxlan(id=42, remote="192.0.2.2"),
+                        "macvlan": Macvlan(parent="eth0"), "vlan": Vlan(parent="eth0", id=10),
+                        "bond": Bond(ports=["eth1"])}
+            spec = Interface(kind=kind, **({kind: settings[kind]} if kind in settings else {}))
+            made = planned.make("netlab-x-h1", "x0", kind, spec, "netlab:x")
         assert [type(op) for op in made] == [planned.op], kind
         assert kind_made_by(made[0]) == kind
 

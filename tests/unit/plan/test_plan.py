@@ -135,3 +135,67 @@ def test_a_user_gone_since_validation_is_bad_input_not_a_crash() -> None:
             "kind": "tap", "group": "no-such-group-xyz"}}}}})
     with pytest.raises(InputError, match="group 'no-such-group-xyz' does not exist"):
         plan(topo)
+
+
+def test_a_switch_past_1023_ports_is_a_tree_of_bridges() -> None:
+    from netlab.plan import bridgetree
+    from netlab.plan.ops import CreateBridge, CreateVeth, SetLink
+    from netlab.plan.planner import plan
+    from netlab.spec.model import Topology
+
+    hosts = 2100
+    nodes: dict[str, object] = {"sw": {"kind": "switch", "interfaces": {"br0": {"stp": True}}}}
+    nodes.update({f"h{i}": {} for i in range(hosts)})
+    links = [{"endpoints": [f"h{i}:eth0", "sw"], "mtu": 9000 if i == 5 else None}
+             for i in range(hosts)]
+    built = plan(Topology.model_validate({"name": "big", "nodes": nodes, "links": links}))
+    ns = "netlab-big-sw"
+    bridges = [op for op in built.ops if isinstance(op, CreateBridge) and op.ns == ns]
+    assert [b.ifname for b in bridges] == ["br0", "br1", "br2"]
+    assert all(b.stp for b in bridges)  # the leaves behave as the switch's bridge does
+    trunks = [op for op in built.ops if isinstance(op, CreateVeth) and op.ns == ns]
+    assert [(t.ifname, t.peer_ns, t.peer_ifname, t.mtu) for t in trunks] == [
+        ("br0-br1", ns, "br1-br0", 9000), ("br0-br2", ns, "br2-br0", 9000)]
+    masters: dict[str, list[str]] = {}
+    for op in built.ops:
+        if isinstance(op, SetLink) and op.master and op.ns == ns:
+            masters.setdefault(op.master, []).append(op.ifname)
+    assert {b: len(p) for b, p in masters.items()} == {"br0": 1023, "br1": 1023, "br2": 58}
+    assert masters["br0"][0] == "h0-eth0" and f"h{hosts - 1}-eth0" in masters["br2"]
+    # Each trunk is made before its ends are attached, each bridge before its ports.
+    index = {id(op): k for k, op in enumerate(built.ops)}
+    first_attach = min(index[id(op)] for op in built.ops
+                       if isinstance(op, SetLink) and op.master)
+    assert max(index[id(op)] for op in trunks + bridges) < first_attach
+    # The graph (the plan's interfaces) still has one node for the switch, and the links
+    # are the topology's only.
+    assert len(built.links) == hosts
+    assert bridgetree.leaves_needed(1023) == 0 and bridgetree.leaves_needed(1024) == 1
+    # A flood to this many ports would overflow the CPU's backlog: each cable hands frames
+    # to its receiver's own queue (GRO on at the host, TSO off at the switch).
+    offload = [op for op in built.ops if isinstance(op, o.SetOffload)]
+    assert len(offload) == 2 * hosts
+    assert {(op.ifname, op.gro, op.tso) for op in offload if op.ns == ns} == {
+        (f"h{i}-eth0", None, False) for i in range(hosts)}
+    assert {(op.ns, op.ifname, op.gro, op.tso) for op in offload if op.ns != ns} == {
+        (f"netlab-big-h{i}", "eth0", True, None) for i in range(hosts)}
+
+
+def test_a_switch_of_900_ports_floods_through_the_backlog() -> None:
+    nodes: dict[str, object] = {"sw": {"kind": "switch"}}
+    nodes.update({f"h{i}": {} for i in range(900)})
+    links = [[f"h{i}:eth0", "sw"] for i in range(900)]
+    built = plan(Topology.model_validate({"name": "big", "nodes": nodes, "links": links}))
+    assert not [op for op in built.ops if isinstance(op, o.SetOffload)]
+
+
+def test_a_switch_at_1023_ports_is_one_bridge() -> None:
+    from netlab.plan.ops import CreateBridge
+    from netlab.plan.planner import plan
+    from netlab.spec.model import Topology
+
+    nodes: dict[str, object] = {"sw": {"kind": "switch"}}
+    nodes.update({f"h{i}": {} for i in range(1023)})
+    links = [[f"h{i}:eth0", "sw"] for i in range(1023)]
+    built = plan(Topology.model_validate({"name": "big", "nodes": nodes, "links": links}))
+    assert [op.ifname for op in built.ops if isinstance(op, CreateBridge)] == ["br0"]

@@ -521,3 +521,13 @@ def test_a_plain_file_with_vars_and_set_still_checks_the_name() -> None:
     with pytest.raises(TopologyError, match="uses no variable 'm'"):
         load_text(text, "x.yaml", {"m": "2"})
     assert load_text(text, "x.yaml", {"n": "2"}).topology.vars == {"n": 2}
+
+
+def test_a_bridge_of_more_ports_than_the_kernel_holds_is_refused() -> None:
+    taps = "\n".join(f"      t{i}: {{kind: tap}}" for i in range(1024))
+    ports = ", ".join(f"t{i}" for i in range(1024))
+    text = (f"name: big\nnodes:\n  h1:\n    interfaces:\n"
+            f"      br0: {{kind: bridge, ports: [{ports}]}}\n{taps}\n")
+    [error] = errors_of(text)
+    assert error.startswith("t.yaml:5: ") and "nodes.h1.interfaces.br0.ports" in error, error
+    assert "lists 1024 ports; a Linux bridge holds at most 1023" in error, error

@@ -1,0 +1,113 @@
+"""A lab's record (lab.json) read as plain data: what `exec` and `ls` need.
+
+The topology in the record was checked when the lab came up. These commands need only
+its nodes' names and hosts, so they read it without the model: importing pydantic and
+building the model's classes costs more than all the rest of `netlab exec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netlab.errors import InputError, LabStateError
+from netlab.plan.naming import namespace
+from netlab.state.store import LabState, labs_with_state
+
+
+@dataclass(frozen=True)
+class Record:
+    lab: str
+    file: str
+    host: str | None  # a lab across hosts: the part of this host
+    topology: dict[str, Any]  # as stored: the model's JSON form
+
+    @property
+    def nodes(self) -> dict[str, Any]:
+        nodes = self.topology.get("nodes")
+        return nodes if isinstance(nodes, dict) else {}
+
+    def here(self) -> list[str]:
+        """The nodes built on this host (all of them, but for a lab across hosts)."""
+        if self.host is None:
+            return list(self.nodes)
+        hosts = self.topology.get("hosts") or {}
+        first = next(iter(hosts), None)
+        return [n for n, spec in self.nodes.items()
+                if ((spec or {}).get("host") or first) == self.host]
+
+    def namespace(self, node: str) -> str:
+        """The namespace of `node` (InputError, naming the nodes, when there is none)."""
+        here = self.here()
+        if node not in here:
+            raise InputError(f"lab '{self.lab}' has no node '{node}' (nodes: "
+                             f"{', '.join(here)})")
+        return namespace(self.lab, node)
+
+    def node_namespace(self, node: str) -> str:
+        """The namespace of `node`, which must be there (LabStateError if it is missing)."""
+        return present(self.lab, node, self.namespace(node), self.file)
+
+    def node_command(self, node: str, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """What runs argv inside `node` (api.Lab.node_command, from the record)."""
+        env = (self.nodes.get(node) or {}).get("env") or {}
+        return node_command(self.lab, node, self.node_namespace(node), env, argv)
+
+
+def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
+                 argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """argv and environment that run a program inside `node` as its `exec:` commands
+    run: in its namespaces (network, mount, UTS), in its folder, with its env: and the
+    NETLAB_* variables."""
+    from netlab.kernel.services import node_argv, process_env
+    from netlab.plan.naming import node_dir
+    from netlab.state.store import state_root
+
+    folder = node_dir(str(state_root()), lab, node)
+    return node_argv(ns, folder, argv), process_env(ns, folder, env)
+
+
+def present(lab: str, node: str, ns: str, file: str) -> str:
+    """`ns`, the namespace of `node` of `lab`, if it is there; LabStateError if not."""
+    from netlab.kernel import nsfs
+
+    if not nsfs.exists(ns):
+        raise LabStateError(
+            f"the namespace of node '{node}' of lab '{lab}' ({ns}) is missing",
+            hint=f"'netlab up --recreate {file or 'FILE'}' builds the lab anew; "
+            "'netlab status' shows what else is missing",
+        )
+    return ns
+
+
+def labs_hint() -> str:
+    labs = labs_with_state()
+    return f"labs up: {', '.join(labs)}" if labs else "no lab is up ('netlab up FILE')"
+
+
+def read(name: str) -> Record:
+    """The record of lab `name`, which must be up."""
+    meta = LabState(name).read_meta()
+    if not meta:
+        raise LabStateError(f"lab '{name}' is not up", hint=labs_hint())
+    topology = meta.get("topology")
+    if not isinstance(topology, dict):
+        raise LabStateError(f"the state of lab '{name}' is unreadable (lab.json: no topology)",
+                            hint=f"'netlab down -l {name}' still works from the journal")
+    return Record(name, str(meta.get("file") or ""), meta.get("host"), topology)
+
+
+def resolve(name: str | None) -> Record:
+    """-l LAB, or (none) the only lab that is up."""
+    return read(name or only_lab())
+
+
+def only_lab() -> str:
+    """The name of the only lab that is up (an error when none or several are)."""
+    labs = labs_with_state()
+    if len(labs) == 1:
+        return labs[0]
+    if not labs:
+        raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
+    raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")

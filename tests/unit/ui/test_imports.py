@@ -1,0 +1,63 @@
+"""The import discipline of the commands a class runs most (bench/startup.py measures
+what it buys): `exec` and `ls` read a lab's record as plain data and load none of the
+model (pydantic), the template engine (jinja2), YAML, or (for `exec`, and `ls --json`)
+rich. Checked in a fresh interpreter, on a lab record written here; no root needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("pydantic", "jinja2", "yaml", "rich")
+
+# The exec command's own path, short of entering the namespace: parse, find the node's
+# namespace in the record, load what enters it.
+EXEC_PATH = """
+import sys
+from netlab.ui import cli
+args = cli.build_parser().parse_args(["exec", "-l", "t", "h1", "--", "true"])
+from netlab.kernel import privileges, processes
+from netlab.lab import record
+assert record.resolve(args.lab).namespace(args.node) == "netlab-t-h1"
+print(" ".join(m for m in HEAVY if m in sys.modules))
+"""
+
+LS = """
+import sys
+from netlab.ui import cli
+assert cli.main(["ls", "--json"]) == 0
+print(" ".join(m for m in HEAVY if m in sys.modules), file=sys.stderr)
+"""
+
+
+def _run(code: str, state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{code}"], capture_output=True, text=True,
+        env={"NETLAB_STATE_DIR": str(state), "PATH": "/usr/bin:/bin"}, check=False,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+
+
+def _record(tmp_path: Path) -> Path:
+    lab = tmp_path / "t"
+    lab.mkdir()
+    (lab / "journal.jsonl").write_text("")
+    topology = {"name": "t", "nodes": {"h1": {}, "h2": {}}, "links": [["h1:eth0", "h2:eth0"]]}
+    (lab / "lab.json").write_text(json.dumps({"topology": topology, "file": "t.yaml"}))
+    return tmp_path
+
+
+def test_exec_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
+    done = _run(EXEC_PATH, _record(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_ls_json_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
+    done = _run(LS, _record(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["labs"][0] == {
+        "lab": "t", "nodes": 2, "file": "t.yaml", "state": "up"}
+    assert done.stderr.strip() == ""
