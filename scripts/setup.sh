@@ -17,6 +17,7 @@ base_apt=(
 test_apt=(
     "chromium:chromium"     # netlab web's page tests (headless, driven by playwright)
     "zsh:zsh"               # the completion tests source `netlab completion zsh`
+    "openssh-server:sshd"   # the multi-host tests run an sshd in each simulated host
     # The stock-kernel VM (tests/stockvm.py): QEMU boots Debian's own kernel through
     # virtme-ng, for the tests that need what a slimmer kernel lacks (netem, VLANs, bonds).
     "qemu-system-x86:qemu-system-x86_64"

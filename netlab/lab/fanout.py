@@ -7,6 +7,7 @@ on its standard input, so the file need not be on the hosts.
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -34,10 +35,13 @@ class HostResult:
 
 
 def command_for(template: str, host: str, address: str, argv: Sequence[str]) -> list[str]:
-    """The command that runs argv on `host`. {host} and {address} are filled in; a word that
-    is exactly {cmd} becomes argv's words (`nsenter ... -- {cmd}`: run as they are); {cmd}
-    inside a word, or no {cmd} at all (`ssh root@{address}`: appended), is argv as one
-    shell-quoted text, for the remote shell that reads it."""
+    """The command that runs argv (a netlab command: `netlab ...`) on `host`. {host} and
+    {address} are filled in; a word that is exactly {cmd} becomes argv's words
+    (`nsenter ... -- {cmd}`: run as they are); {cmd} inside a word, or no {cmd} at all
+    (`ssh root@{address}`: appended), is argv as one shell-quoted text, for the remote shell
+    that reads it. A template with no {cmd} whose last word is the netlab program (a path
+    ending in /netlab: `ssh root@{address} /opt/netlab/bin/netlab`) runs that program:
+    the command's words follow it, as over ssh no PATH of a login shell finds netlab."""
     try:
         words = shlex.split(template)
     except ValueError as err:
@@ -45,6 +49,8 @@ def command_for(template: str, host: str, address: str, argv: Sequence[str]) -> 
     if not words:
         raise InputError("--via is empty; give a command that runs a command on a host, "
                          "such as 'ssh root@{address}'")
+    if "{cmd}" not in template and os.path.basename(words[-1]) == REMOTE_NETLAB:
+        argv = argv[1:]  # the template names the program itself
     text = shlex.join(argv)
     filled: list[str] = []
     for word in words:

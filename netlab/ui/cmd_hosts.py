@@ -13,15 +13,16 @@ from netlab.lab.fanout import REMOTE_NETLAB, HostResult, run_all
 from netlab.ui.common import err, out, overrides, print_json
 
 
-def _lab(args: argparse.Namespace) -> Lab:
-    lab = resolve_lab(getattr(args, "lab", None), args.file, overrides(args.set))
+def lab_across_hosts(args: argparse.Namespace, name: str | None = None) -> Lab:
+    """The lab of FILE (named `name` if given) or of -l: one with hosts."""
+    lab = resolve_lab(name or getattr(args, "lab", None), args.file, overrides(args.set))
     if not lab.topology.hosts:
         raise InputError(f"lab '{lab.name}' has no 'hosts:'; --all-hosts is for a lab across "
                          "hosts", hint="leave out --all-hosts")
     return lab
 
 
-def _addresses(lab: Lab) -> dict[str, str]:
+def host_addresses(lab: Lab) -> dict[str, str]:
     return {name: host.address for name, host in lab.topology.hosts.items()}
 
 
@@ -33,29 +34,10 @@ def _said(verb: str) -> Any:
 
 
 def up_all_hosts(args: argparse.Namespace) -> int:
-    """Every host builds its part at once; if one fails, the others' parts are taken down."""
-    lab = Lab.from_file(args.file, overrides(args.set), args.name)
-    if not lab.topology.hosts:
-        raise InputError(f"lab '{lab.name}' has no 'hosts:'; --all-hosts is for a lab across "
-                         "hosts", hint="leave out --all-hosts")
+    lab = lab_across_hosts(args, args.name)
     extra = [*(["--recreate"] if args.recreate else []),
              *(["--keep-on-error"] if args.keep_on_error else [])]
-    topology = json.dumps(lab.topology.model_dump(mode="json", exclude_unset=True))
-    results = run_all(
-        _addresses(lab), args.via,
-        lambda h: [REMOTE_NETLAB, "up", "-", "--host", h, "--name", lab.name, *extra],
-        stdin=topology, done=_said("up"),
-    )
-    failed = [r for r in results.values() if r.code != 0]
-    if failed:
-        built = {h: a for h, a in _addresses(lab).items() if results[h].code == 0}
-        if built and not args.keep_on_error:
-            err.print(f"taking the lab down on {', '.join(built)}", markup=False)
-            run_all(built, args.via, lambda h: [REMOTE_NETLAB, "down", "-l", lab.name],
-                    done=_said("down"))
-        first = failed[0]
-        raise LabStateError(f"host {first.host}: {first.error()}",
-                            hint="the other hosts' parts were taken down" if built else None)
+    results = up_parts(lab, args.via, extra, args.keep_on_error)
     if args.json:
         print_json({"lab": lab.name, "hosts": list(results)})
     else:
@@ -63,10 +45,51 @@ def up_all_hosts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def topology_text(lab: Lab) -> str:
+    """The resolved topology, as each host's command reads it on its standard input."""
+    return json.dumps(lab.topology.model_dump(mode="json", exclude_unset=True))
+
+
+def up_parts(lab: Lab, via: str, extra: list[str], keep_on_error: bool = False
+              ) -> dict[str, bool]:
+    """Every host builds its part at once (host -> whether it built it now: False when it
+    was up already); if one fails, the parts built now are taken down again."""
+    results = run_all(
+        host_addresses(lab), via,
+        lambda h: [REMOTE_NETLAB, "up", "-", "--host", h, "--name", lab.name, "--json", *extra],
+        stdin=topology_text(lab), done=_said("up"),
+    )
+    created = {h: _created(r) for h, r in results.items() if r.code == 0}
+    failed = [r for r in results.values() if r.code != 0]
+    if failed:
+        built = [h for h, made in created.items() if made]
+        if built and not keep_on_error:
+            err.print(f"taking the lab down on {', '.join(built)}", markup=False)
+            down_parts(lab, via, built)
+        first = failed[0]
+        raise LabStateError(f"host {first.host}: {first.error()}",
+                            hint="the other hosts' parts were taken down" if built else None)
+    return created
+
+
+def _created(result: HostResult) -> bool:
+    """Whether `up --json` built the part now (True if it does not say: rather down)."""
+    try:
+        return bool(json.loads(result.stdout).get("created", True))
+    except (ValueError, AttributeError):
+        return True
+
+
+def down_parts(lab: Lab, via: str, hosts: list[str]) -> dict[str, HostResult]:
+    """The lab taken down on these hosts, each from its own record."""
+    addresses = {h: a for h, a in host_addresses(lab).items() if h in hosts}
+    return run_all(addresses, via, lambda h: [REMOTE_NETLAB, "down", "-l", lab.name],
+                   done=_said("down"))
+
+
 def down_all_hosts(args: argparse.Namespace) -> int:
-    lab = _lab(args)
-    results = run_all(_addresses(lab), args.via,
-                      lambda h: [REMOTE_NETLAB, "down", "-l", lab.name], done=_said("down"))
+    lab = lab_across_hosts(args)
+    results = down_parts(lab, args.via, list(lab.topology.hosts))
     failed = [r for r in results.values() if r.code != 0]
     if failed:
         raise LabStateError("; ".join(f"host {r.host}: {r.error()}" for r in failed))
@@ -80,8 +103,8 @@ def down_all_hosts(args: argparse.Namespace) -> int:
 def status_all_hosts(args: argparse.Namespace) -> int:
     """One status document for the whole lab: each host's nodes (marked with their host),
     drift prefixed with the host it was seen on."""
-    lab = _lab(args)
-    results = run_all(_addresses(lab), args.via,
+    lab = lab_across_hosts(args)
+    results = run_all(host_addresses(lab), args.via,
                       lambda h: [REMOTE_NETLAB, "status", "-l", lab.name, "--json"])
     doc: dict[str, Any] | None = None
     problems: list[str] = []
@@ -114,3 +137,4 @@ def status_all_hosts(args: argparse.Namespace) -> int:
 
         out.print(status_view(doc))
     return EXIT_OK
+

@@ -3,6 +3,10 @@
     netlab test FILE           the checks of FILE; if its lab is not up, bring it up for
                                the run and tear it down after (--keep keeps it up)
     netlab test -l LAB         the checks of a lab that is up (as saved when it came up)
+    netlab test FILE --all-hosts [--via TEMPLATE]
+                               a lab across hosts: each host runs the checks of its nodes
+                               (fanned out through cmd_hosts.py); --host NAME runs one
+                               host's share here
 
 A lab that is already up is tested as it is and left up: a student who fixed it by hand
 sees whether the fix works, and a CI job gets up, test, down in one command. Exit status:
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, NetlabError
-from netlab.ui.common import err, escape, out, overrides, print_json, progress, with_lab
+from netlab.ui.common import err, escape, out, overrides, print_json, progress, with_host, with_lab
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -29,13 +35,16 @@ if TYPE_CHECKING:
 
     from netlab.api import Lab
     from netlab.checks import CheckReport, Probe
+    from netlab.lab.fanout import HostResult
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "test", help="run the lab's checks (checks: in the topology); exit 0 if all pass",
         description="Run the checks of a topology against its lab. With FILE and the lab "
-        "not up, the lab is brought up for the run and torn down after it (--keep keeps it).",
+        "not up, the lab is brought up for the run and torn down after it (--keep keeps it). "
+        "A lab across hosts: --all-hosts runs each check on the host of its node, in one "
+        "report (docs/multi-host.md).",
     )
     with_lab(p)
     p.add_argument("--name", help="with FILE: the lab's name (default: the file's name:), "
@@ -48,38 +57,68 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--keep", action="store_true",
                    help="leave a lab that this command brought up running afterwards")
+    with_host(p, all_hosts=True)
     p.set_defaults(func=cmd_test)
 
 
 def cmd_test(args: argparse.Namespace) -> int:
     from netlab.api import Lab, resolve_lab
-    from netlab.checks import resolve
 
     if args.timeout is not None and not 0 < args.timeout <= 3600:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
     if args.name is not None and not args.file:
         raise InputError("--name names the lab of a FILE; a lab that is up is named by -l")
+    if args.all_hosts:
+        return test_all_hosts(args)
     if args.file:
-        lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab)
-        lines = lab.loaded.lines if lab.loaded else {}
+        lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab, args.host)
     else:
         lab = resolve_lab(args.lab, None, {})
-        lines = {}
-    probes = resolve(lab.topology, lines, args.timeout)
-    if not probes:
-        where = args.file or f"lab '{lab.name}'"
-        raise InputError(f"{where} has no checks; add a checks: section, such as "
-                         "checks: [{from: h1, to: h2}]")
+        if args.host is not None and args.host != lab.host:
+            raise InputError(f"lab '{lab.name}' is up here as host {lab.host or '(none)'}'s "
+                             f"part, not host {args.host}'s")
+    probes = checks_of(lab, args)
+    if lab.host is not None:  # a lab across hosts: this host's share of the checks
+        probes = probes_of_host(lab, probes, lab.host)
     # A run that brings the lab up takes it down again: two runs of one lab at once
     # must not tear it down under each other (LabState.testing refuses the second).
     with lab.state.testing(brings_up=not lab.is_up(), what="test"):
         report = _up_check_down(lab, probes, args)
+    return show_report(report, args)
+
+
+def checks_of(lab: Lab, args: argparse.Namespace) -> list[Probe]:
+    """The lab's checks, ready to run (its file's lines in their messages); none: refused."""
+    from netlab.checks import resolve
+
+    probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
+    if not probes:
+        where = args.file or f"lab '{lab.name}'"
+        raise InputError(f"{where} has no checks; add a checks: section, such as "
+                         "checks: [{from: h1, to: h2}]")
+    return probes
+
+
+def probes_of_host(lab: Lab, probes: list[Probe], host: str) -> list[Probe]:
+    """The checks a host runs: those from the nodes it holds (the only ones it can enter)."""
+    from netlab.plan.partition import host_of
+
+    mine = [p for p in probes if host_of(lab.topology, p.node) == host]
+    if not mine:
+        raise InputError(f"lab '{lab.name}' has no checks from host {host}'s nodes",
+                         hint="--all-hosts runs every host's checks")
+    return mine
+
+
+def show_report(report: CheckReport, args: argparse.Namespace,
+                doc: dict[str, Any] | None = None) -> int:
+    """The report as --junit, --json (`doc`, else the report's) or a table; the exit status."""
     if args.junit:
         from netlab.checks import to_junit
 
         _write(args.junit, to_junit(report))
     if args.json:
-        print_json(report.to_json())
+        print_json(doc or report.to_json())
     else:
         out.print(checks_table(report))
         out.print(summary_line(report))
@@ -193,3 +232,94 @@ def summary_line(report: CheckReport) -> Text:
         f"{len(report.failed)} of {total} checks failed ({report.seconds:.2f} s)", style="red"
     )
 
+
+def test_all_hosts(args: argparse.Namespace) -> int:
+    """The checks of a lab across hosts, each run by the host of its node (the only one
+    that can enter it; a target on another host is reached across the VXLAN cables), in
+    one report. With FILE, the parts not up are brought up for the run and taken down
+    after it (--keep keeps them), as `netlab test` does on one host."""
+    from netlab.plan.partition import host_of
+    from netlab.ui.cmd_hosts import down_parts, lab_across_hosts, up_parts
+
+    if args.host is not None:
+        raise InputError("--host and --all-hosts: give one of them")
+    lab = lab_across_hosts(args, args.name)
+    probes = checks_of(lab, args)
+    where = {p.index: host_of(lab.topology, p.node) or "" for p in probes}
+    testers = [h for h in lab.topology.hosts if h in where.values()]
+    created = up_parts(lab, args.via, []) if args.file else {}
+    brought = [h for h, made in created.items() if made]
+    if brought:
+        err.print(f"lab [bold]{lab.name}[/] is up for the checks on {', '.join(brought)}")
+    try:
+        report = _run_checks(lab, args, probes, where, testers)
+    finally:
+        if brought and not args.keep:
+            down_parts(lab, args.via, brought)
+        elif brought:
+            err.print(f"lab [bold]{lab.name}[/] stays up (--keep); 'netlab down "
+                      f"{args.file} --all-hosts' removes it")
+    doc = report.to_json()
+    for check in doc["checks"]:
+        check["host"] = where[check["index"]]
+    return show_report(report, args, doc)
+
+
+def _run_checks(lab: Lab, args: argparse.Namespace, probes: list[Probe],
+                where: dict[int, str], testers: list[str]) -> CheckReport:
+    """Each host runs its share (`netlab test --host NAME --json`); their results in the
+    order of checks:. A host that gives no report fails its checks with its error."""
+    from netlab.checks import CheckReport, CheckResult
+    from netlab.lab.fanout import REMOTE_NETLAB, run_all
+    from netlab.ui.cmd_hosts import host_addresses, topology_text
+
+    timeout = ["--timeout", str(args.timeout)] if args.timeout is not None else []
+    if args.file:  # the file's checks, as `netlab test FILE` tests a lab that is up
+        def argv(h: str) -> list[str]:
+            return [REMOTE_NETLAB, "test", "-", "--name", lab.name, "--host", h, "--json",
+                    *timeout]
+        stdin: str | None = topology_text(lab)
+    else:
+        def argv(h: str) -> list[str]:
+            return [REMOTE_NETLAB, "test", "-l", lab.name, "--host", h, "--json", *timeout]
+        stdin = None
+    started = time.monotonic()
+    addresses = {h: a for h, a in host_addresses(lab).items() if h in testers}
+    results = run_all(addresses, args.via, argv, stdin=stdin, done=_said_checks)
+    seconds = time.monotonic() - started
+    by_index = {p.index: p for p in probes}
+    found: dict[int, CheckResult] = {}
+    for host, result in results.items():
+        for check in _checks_in(result):
+            probe = by_index.get(check["index"])
+            if probe is not None and where[probe.index] == host:
+                found[probe.index] = CheckResult(
+                    probe, bool(check["passed"]), str(check["why"]), float(check["seconds"]),
+                    int(check["attempts"]), check.get("output"))
+    for probe in probes:
+        if probe.index not in found:
+            host = where[probe.index]
+            found[probe.index] = CheckResult(
+                probe, False, f"host {host}: {results[host].error()}", 0.0, 0)
+    return CheckReport(lab.name, tuple(found[p.index] for p in probes), seconds)
+
+
+def _checks_in(result: HostResult) -> list[dict[str, Any]]:
+    """The checks of a host's `test --json` (exit 0: all passed, 1: some failed)."""
+    if result.code not in (0, 1):
+        return []
+    try:
+        checks = json.loads(result.stdout)["checks"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
+
+
+def _said_checks(result: HostResult) -> None:
+    checks = _checks_in(result)
+    if checks:
+        passed = sum(1 for c in checks if c.get("passed"))
+        state = f"{passed} of {len(checks)} checks passed"
+    else:
+        state = f"failed: {result.error()}"
+    err.print(f"host {result.host}: {state}", markup=False)

@@ -191,7 +191,8 @@ def with_host(p: argparse.ArgumentParser, all_hosts: bool = False, one: bool = T
                        help="every host's part at once, each run through --via")
         p.add_argument("--via", metavar="TEMPLATE", default="ssh root@{address}",
                        help="how to run a command on a host: {host} and {address} are "
-                       "filled in, {cmd} is the command (appended if absent); "
+                       "filled in, {cmd} is the command (appended if absent, after a last "
+                       "word that names the program: ssh root@{address} /opt/venv/bin/netlab); "
                        "default: ssh root@{address}")
 
 

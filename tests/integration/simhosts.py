@@ -1,8 +1,9 @@
 """Hosts simulated as namespaces, for the tests of labs across hosts (docs/multi-host.md).
 
 Each host is a process holding a network namespace and a mount namespace of its own; in
-that mount namespace, /run/netns and /run/netlab are empty tmpfs, so each host has its own
-namespaces and its own lab records, as a separate machine would. The hosts are joined by an
+that mount namespace, /run is an empty tmpfs (with netns/, netlab/ and sshd/ made in it), so
+each host has its own namespaces and its own lab records, as a separate machine would, and
+an sshd of its own can run there (sshd.py). The hosts are joined by an
 underlay: a veth pair (two hosts) made straight into their namespaces, 10.77.0.0/24 (never
 the real host's network). A command runs on a host through `nsenter`; the --via template
 `nsenter --net={dir}/{host}/net --mount={dir}/{host}/mnt -- {cmd}` reaches each by name
@@ -25,8 +26,8 @@ UNDERLAY = "10.77.0"  # the hosts' underlay addresses: 10.77.0.1, .2, ...
 VENV_BIN = str(Path(sys.executable).parent)
 
 _HOLD = (
-    "set -e; mount -t tmpfs -o mode=0755 netlab-sim /run/netns; "
-    "mount -t tmpfs -o mode=0755 netlab-sim /run/netlab; "
+    "set -e; mount -t tmpfs -o mode=0755 netlab-sim /run; "
+    "mkdir -m 0755 /run/netns /run/netlab /run/sshd; "
     "ip link set lo up; echo ready; exec sleep 100000"
 )
 
@@ -72,8 +73,6 @@ def via(folder: Path) -> str:
 def sim_hosts(names: Sequence[str], folder: Path) -> Iterator[dict[str, SimHost]]:
     """Two hosts joined by an underlay veth pair; everything goes when the block ends."""
     assert len(names) == 2
-    for d in ("/run/netns", "/run/netlab"):
-        os.makedirs(d, exist_ok=True)  # mount points (what netlab makes on any machine)
     hosts: dict[str, SimHost] = {}
     try:
         for k, name in enumerate(names, 1):

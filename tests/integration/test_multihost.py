@@ -15,6 +15,7 @@ import pytest
 from netlab.pytest_plugin import unique_name
 
 from .simhosts import SimHost, env, real_host_mounts, sim_hosts, via
+from .sshd import NETLAB, ssh_client, sshd_on
 
 TOPOLOGY = """\
 name: {name}
@@ -76,9 +77,9 @@ def _netlab(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=300, env=env())
 
 
-def _write(tmp_path: Path, name: str) -> Path:
+def _write(tmp_path: Path, name: str, more: str = "") -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(TOPOLOGY.format(name=name))
+    path.write_text(TOPOLOGY.format(name=name) + more)
     return path
 
 
@@ -185,3 +186,84 @@ def test_two_labs_on_the_same_hosts(hosts: dict[str, SimHost], tmp_path: Path) -
     finally:
         for file in files:
             _netlab("down", str(file), "--all-hosts", "--via", template)
+
+
+CHECKS = """\
+checks:
+  - {from: h1, to: h2}                        # a (through r1) to b (through sw1): passes
+  - {from: h2, to: h3}                        # b to a, on the switch's LAN: passes
+  - {from: h2, to: h1, expect: unreachable}   # it is reachable: fails
+"""
+
+
+def test_checks_run_from_the_host_of_their_node(hosts: dict[str, SimHost],
+                                                 tmp_path: Path) -> None:
+    lab = unique_name("mht")
+    file = _write(tmp_path, lab, CHECKS)
+    junit = tmp_path / "checks.xml"
+    template = via(tmp_path)
+    try:
+        # Not up: brought up on both hosts for the checks, and taken down after them.
+        run = _netlab("test", str(file), "--all-hosts", "--via", template, "--json",
+                      "--junit", str(junit))
+        assert run.returncode == 1, run.stderr
+        doc = json.loads(run.stdout)
+        assert (doc["lab"], doc["total"], doc["passed"], doc["failed"], doc["ok"]) == (
+            lab, 3, 2, 1, False)
+        assert [(c["index"], c["node"], c["host"], c["passed"]) for c in doc["checks"]] == [
+            (0, "h1", "a", True), (1, "h2", "b", True), (2, "h2", "b", False)]
+        assert "answered" in doc["checks"][2]["why"] or "reply" in doc["checks"][2]["why"]
+        assert "host a: 1 of 1 checks passed" in run.stderr
+        assert "host b: 1 of 2 checks passed" in run.stderr
+        assert 'tests="3" failures="1"' in junit.read_text()
+        _assert_empty(hosts)
+        # Up already: tested as it is and left up; only the passing checks, exit 0.
+        up = _netlab("up", str(file), "--all-hosts", "--via", template)
+        assert up.returncode == 0, up.stderr
+        passing = _write(tmp_path, lab, CHECKS.rsplit("\n  - ", 1)[0] + "\n")
+        ok = _netlab("test", str(passing), "--all-hosts", "--via", template)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "all 2 checks passed" in ok.stdout
+        assert len(hosts["a"].netns()) == 3 and len(hosts["b"].netns()) == 2
+        # One host's share alone, on that host, from its record.
+        mine = hosts["b"].netlab("test", "-l", lab, "--json")
+        assert mine.returncode == 0, mine.stderr
+        assert [c["node"] for c in json.loads(mine.stdout)["checks"]] == ["h2"]
+    finally:
+        _netlab("down", str(file), "--all-hosts", "--via", template)
+    _assert_empty(hosts)
+
+
+def test_a_lab_across_hosts_over_ssh(hosts: dict[str, SimHost], tmp_path: Path) -> None:
+    """The SSH path itself: a real sshd on each host, the lab driven from host a's network
+    (where the underlay is), --via naming the netlab program (no PATH over ssh finds it)."""
+    lab = unique_name("mhs")
+    file = _write(tmp_path, lab)
+
+    def from_a(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["nsenter", "-t", str(hosts["a"].pid), "-n", "--", *args],
+                              capture_output=True, text=True, timeout=100, env=env(),
+                              stdin=subprocess.DEVNULL)
+
+    with sshd_on(hosts, tmp_path) as key:
+        ssh = [*ssh_client(key)]
+        template = " ".join([*ssh, "root@{address}", NETLAB])
+        try:
+            up = from_a(sys.executable, "-m", "netlab", "up", str(file), "--all-hosts",
+                        "--via", template)
+            assert up.returncode == 0, up.stderr
+            assert "host a: up" in up.stderr and "host b: up" in up.stderr
+            assert hosts["b"].netns() == sorted(f"netlab-{lab}-{n}" for n in ("sw1", "h2"))
+            # h2 (host b) to h1 (host a), asked of host b over ssh.
+            ping = from_a(*ssh, "root@10.77.0.2", NETLAB, "ping", "-l", lab, "-c", "2",
+                          "-W", "2", "h2", "10.1.0.1")
+            assert ping.returncode == 0, ping.stdout + ping.stderr
+            assert "2 received" in ping.stdout or " 0% packet loss" in ping.stdout, ping.stdout
+            down = from_a(sys.executable, "-m", "netlab", "down", str(file), "--all-hosts",
+                          "--via", template)
+            assert down.returncode == 0, down.stderr
+            assert "host a: down" in down.stderr and "host b: down" in down.stderr
+            _assert_empty(hosts)
+        finally:
+            from_a(sys.executable, "-m", "netlab", "down", str(file), "--all-hosts",
+                   "--via", template)

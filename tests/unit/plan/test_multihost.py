@@ -78,3 +78,15 @@ def test_the_via_template() -> None:
         "sh", "-c", "echo 'a b' 2>&1"]
     with pytest.raises(InputError):
         command_for("", "a", "1", argv)
+
+
+def test_a_via_template_that_ends_in_the_netlab_program_runs_that_one() -> None:
+    # Over ssh the remote shell's PATH seldom holds a venv: the template names the program.
+    argv = ["netlab", "down", "-l", "x"]
+    assert command_for("ssh root@{address} /opt/nl/bin/netlab", "a", "192.0.2.1", argv) == [
+        "ssh", "root@192.0.2.1", "/opt/nl/bin/netlab", "down -l x"]
+    assert command_for("ssh u@{address} sudo netlab", "a", "1", argv)[-3:] == [
+        "sudo", "netlab", "down -l x"]
+    # With {cmd}, the template is taken as written.
+    assert command_for("env {cmd}", "a", "1", argv) == ["env", *argv]
+
