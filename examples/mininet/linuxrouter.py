@@ -8,8 +8,6 @@ three subnets, one host in each.
 
 Mininet's LinuxRouter is a node that runs `sysctl net.ipv4.ip_forward=1`; a netlab router
 forwards by its kind. Mininet's `params2={'ip': ...}` is `addresses=(None, ...)` here.
-(Mininet's bind.py, the third example asked for, needs per-node private directories: the
-`private:` node key, not in netlab yet. This one stands in for it.)
 
     python3 examples/mininet/linuxrouter.py
 """

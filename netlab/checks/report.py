@@ -105,7 +105,7 @@ class CheckReport:
         """One line: how many passed, and each failure with its reason."""
         total = len(self.results)
         if self.ok:
-            return f"all {total} checks passed"
+            return "the check passed" if total == 1 else f"all {total} checks passed"
         failures = "; ".join(f"{r.name}: {r.why}" for r in self.failed)
         return f"{len(self.failed)} of {total} checks failed: {failures}"
 

@@ -227,7 +227,8 @@ def summary_line(report: CheckReport) -> Text:
 
     total = len(report.results)
     if report.ok:
-        return Text(f"all {total} checks passed in {report.seconds:.2f} s", style="green")
+        what = "the check passed" if total == 1 else f"all {total} checks passed"
+        return Text(f"{what} in {report.seconds:.2f} s", style="green")
     return Text(
         f"{len(report.failed)} of {total} checks failed ({report.seconds:.2f} s)", style="red"
     )

@@ -1,5 +1,5 @@
 """Mininet's own examples, ported to netlab (examples/mininet/), run as a user runs them:
-linearbandwidth.py, treeping64.py (the tree topology) and linuxrouter.py."""
+linearbandwidth.py, treeping64.py (the tree topology), linuxrouter.py and bind.py."""
 
 from __future__ import annotations
 
@@ -39,3 +39,11 @@ def test_linuxrouter(fresh_lab: str) -> None:
                   "192.168.1.0/24 dev r0-eth1"):
         assert route in out
     assert "all 6 checks passed" in out
+
+
+def test_bind(fresh_lab: str) -> None:
+    out = run("bind.py", "--hosts", "3", "--name", fresh_lab)
+    for host in ("h1", "h2", "h3"):
+        assert f"{host} reads ['{host}', '{host}'] from /var/log and /var/run" in out
+    assert "the machine's own /var/log and /var/run hold the file: False" in out
+    assert "the check passed" in out

@@ -220,7 +220,7 @@ def test_report_truth_and_summary() -> None:
     assert bool(report.results[0]) and not report.results[1]
     assert report.summary().startswith("2 of 3 checks failed: web: 192.0.2.9:7000 refused")
     assert repr(report.results[1]) == "<FAIL 'web': 192.0.2.9:7000 refused the connection>"
-    assert CheckReport("x", report.results[:1], 0.1).summary() == "all 1 checks passed"
+    assert CheckReport("x", report.results[:1], 0.1).summary() == "the check passed"
 
 
 def test_json_document() -> None:
