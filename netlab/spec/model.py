@@ -396,6 +396,16 @@ class Service(_Strict):
         # `web: python3 -m http.server` is the same as `web: {run: python3 -m http.server}`.
         return {"run": data} if isinstance(data, str) else data
 
+    @field_validator("ready")
+    @classmethod
+    def _ready_is_one_line(cls, value: str | ReadyPort | None) -> str | ReadyPort | None:
+        # The text is looked for in a line of the service's output: a newline or another
+        # control character there could never be seen, and `up` would time out.
+        if isinstance(value, str) and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise ValueError("the text is looked for in one line of the service's output: "
+                             "no newline or other control character (e.g. ready: \"listening\")")
+        return value
+
     @model_validator(mode="after")
     def _capabilities_need_a_user(self) -> Service:
         if self.capabilities and self.user is None:

@@ -165,8 +165,8 @@ def _service_logs(lab: Lab, nodes: list[str], lines: int = 50) -> dict[str, str]
 
     found: dict[str, str] = {}
     for node in nodes:
-        if node not in lab.topology.nodes:
-            continue  # a target given as an address
+        if node not in lab.plan.namespaces:
+            continue  # a target given as an address, or a node on another host
         parts = []
         for name, path in lab.service_logs(node).items():
             with contextlib.suppress(OSError):

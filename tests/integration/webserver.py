@@ -3,6 +3,7 @@ read from the one line it prints, stopped with Ctrl-C (SIGINT)."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -39,9 +40,13 @@ class Server:
 
 @contextmanager
 def web_server(*args: str) -> Iterator[Server]:
+    # The terminals run the caller's $SHELL (bash) as `netlab shell` does. An empty HOME keeps
+    # root's own ~/.bashrc out of them: on these machines it runs `pyenv init`, whose rehash
+    # lock, left behind when a test ends a shell mid-start, stalls every later bash for 60 s.
+    env = {**os.environ, "SHELL": "/bin/bash", "HOME": "/nonexistent-netlab-web-test"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "netlab", "web", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     server: Server | None = None
     try:
