@@ -192,7 +192,10 @@ def test_set_while_the_lab_runs(lab: LabHandle) -> None:
     link = lab.link("d2:eth0")  # the rest in-process: a command costs seconds when emulated
     try:
         found = rtts(lab, "d", count=10)  # 30 ms out, 80 ± 1 ms back
-        assert min(found) >= 30 + 79, found
+        # reorder=1% sends about one packet in a hundred at once, without the delay: allow
+        # one such reply among the ten (seen once in CI-like runs)
+        delayed = [rtt for rtt in found if rtt >= 30 + 79]
+        assert len(delayed) >= len(found) - 1, found
         assert "d2: eth0 is shaped" in "\n".join(lab.status()["drift"])
     finally:
         assert link.clear() is True
