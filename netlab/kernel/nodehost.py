@@ -30,6 +30,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from netlab.plan.naming import PRIVATE_DIR
@@ -263,6 +264,8 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
         cgroup = os.open("/sys/fs/cgroup", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     sources = [os.open(s, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
                for _, s in private]
+    install = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+               for path in _hidden_install()]
     # A /sys of the node's network namespace (as `ip netns exec` makes), cgroups kept.
     _mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV)
     if cgroup >= 0 and os.path.isdir("/sys/fs/cgroup"):
@@ -271,6 +274,8 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     os.makedirs("/run/lock", exist_ok=True)
     os.chmod("/run/lock", 0o1777)
+    for path, fd in install:  # netlab's own programs, wherever netlab is installed
+        _bind_back(fd, path)
     _bind_back(folder, node_dir)
     if netns >= 0:  # the lab's other namespaces, for netlab's programs
         os.makedirs(NETNS_DIR, mode=0o755)
@@ -283,6 +288,16 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
         _bind_file(f"{ETC_DIR}/{entry}", f"/etc/{entry}")
     for (path, _), fd in zip(private, sources, strict=True):
         _bind_private(fd, path)
+
+
+def _hidden_install() -> list[str]:
+    """Where netlab itself lives (its Python environment, and its source folder for an
+    editable install) when that is under /tmp or /run, which a node gets its own copies of:
+    bound back at the same paths so that netlab's programs (netlab-tunnel, netlab-tapswitch)
+    run in nodes wherever netlab was installed (a checkout cloned into /tmp, say)."""
+    places = {os.path.realpath(sys.prefix), str(Path(__file__).resolve().parents[2])}
+    return sorted(p for p in places
+                  if any(p == top or p.startswith(top + "/") for top in ("/tmp", "/run")))
 
 
 def _bind_back(fd: int, path: str) -> None:
