@@ -4,6 +4,7 @@ networks by OSPF, vtysh in a node talks to that node's daemons, and `down` leave
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from netlab.api import Lab
@@ -11,11 +12,10 @@ from netlab.api import Lab
 from .hostcheck import Host, netlab
 
 TOPOLOGY = Path(__file__).parents[2] / "topologies" / "ospf.yaml"
-WAIT = 60.0  # OSPF's adjacencies take tens of seconds (hello and wait timers)
+WAIT = 60.0  # OSPF's hellos come every 10 s
 
 
-def _poll(check: object, what: str) -> None:
-    assert callable(check)
+def _poll(check: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + WAIT
     while not check():
         assert time.monotonic() < deadline, f"{what} not within {WAIT:.0f} s"
