@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "topology-reference.md"
 
 # The order of sections; definitions the schema gains later follow, in alphabetical order.
-ORDER = ["Node", "File", "Private", "Interface", "Vxlan", "Macvlan", "Vlan", "Bond", "Route",
+ORDER = ["Node", "File", "Private", "Frr", "Interface", "Vxlan", "Macvlan", "Vlan", "Bond", "Route",
          "Link", "Check"]
 
 # Used only where the schema has no description of its own.

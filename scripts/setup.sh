@@ -22,6 +22,7 @@ test_apt=(
     # virtme-ng, for the tests that need what a slimmer kernel lacks (netem, VLANs, bonds).
     "qemu-system-x86:qemu-system-x86_64"
     "busybox-static:busybox"
+    "frr:vtysh"             # the `frr:` tests run zebra and ospfd in nodes
 )
 
 need_apt=()

@@ -69,6 +69,10 @@ _WHAT: dict[str, str] = {
     "private": "a list of absolute paths such as [/etc/frr, /var/lib/misc]",
     "private[]": "an absolute path such as /etc/frr, or {path: /etc/frr, from: host}",
     "path": "an absolute path such as /etc/frr",
+    "frr": "FRR's daemons and config, such as {daemons: [ospfd], config: 'router ospf'}",
+    "daemons": "a list of FRR daemons such as [ospfd, bgpd]",
+    "daemons[]": "an FRR daemon such as ospfd",
+    "config": "frr.conf's text, such as 'router ospf'",
     "dns": "a list of name server addresses such as [10.0.0.53]",
     "dns[]": "an IP address such as 10.0.0.53",
     "user": "a user name or uid, such as nobody or 1000",
@@ -141,7 +145,7 @@ _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
                     "balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb)",
 }
 _LIST_ROLES = {"links", "routes", "exec", "prepare", "private", "dns", "addresses", "ports",
-               "endpoints", "checks"}
+               "endpoints", "checks", "daemons"}
 
 # Keys people reach for that netlab spells differently.
 _SYNONYMS: dict[str, tuple[str, ...]] = {

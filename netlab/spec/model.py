@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from netlab.spec.frr import DAEMONS as FRR_DAEMONS
+from netlab.spec.frr import expand as frr_keys
 from netlab.spec.ip import parse_address, parse_interface, parse_network
 from netlab.values.sysctls import NET_KEY
 
@@ -446,6 +448,15 @@ class Limits(_Strict):
         None, description="The most processes (and threads) at once.")
 
 
+class Frr(_Strict):
+    """FRR on the node: its daemons (besides zebra and staticd) and its frr.conf."""
+
+    daemons: list[Literal[FRR_DAEMONS]] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="FRR daemons besides zebra and staticd, e.g. "
+        "[ospfd, bgpd].")
+    config: str = Field("", description="frr.conf, the integrated config (Jinja2 works).")
+
+
 def _services_from_list(data: Any) -> Any:
     """`services: ["python3 -m http.server 7000"]`: each command a service named after its
     program (its index when that is no name, or names clash)."""
@@ -542,6 +553,29 @@ class Node(_Strict):
         default_factory=list,
         description="Name servers for the node's own /etc/resolv.conf (empty without).",
     )
+
+    frr: Frr | None = Field(
+        None, description="Run FRR: `{daemons: [ospfd], config: ...}`; /etc/frr and "
+        "/var/log/frr become private, and zebra, staticd and the daemons services.",
+    )
+
+    @model_validator(mode="after")
+    def _expand_frr(self) -> Node:
+        # `frr:` is sugar: the private folders, files, prepare command and services it means.
+        if self.frr is None:
+            return self
+        # The node's own keys win, so a record dumped after expansion reads back the same.
+        extra = Node.model_validate(frr_keys(list(self.frr.daemons), self.frr.config))
+        have = {p.path for p in self.private_paths()}
+        update = {
+            "private": [*self.private, *(p for p in extra.private if p not in have)],
+            "files": {**extra.files, **self.files},
+            "prepare": [*(c for c in extra.prepare if c not in self.prepare), *self.prepare],
+            "services": {**extra.services, **self.services},
+        }
+        for key, value in update.items():
+            object.__setattr__(self, key, value)  # still validating: the model is ours
+        return self
 
     def private_paths(self) -> list[Private]:
         return [p if isinstance(p, Private) else Private(path=p) for p in self.private]

@@ -1,0 +1,62 @@
+"""`frr:` runs FRR's daemons in each node: three routers in a line learn each other's
+networks by OSPF, vtysh in a node talks to that node's daemons, and `down` leaves nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from netlab.api import Lab
+
+from .hostcheck import Host, netlab
+
+TOPOLOGY = Path(__file__).parents[2] / "topologies" / "ospf.yaml"
+WAIT = 60.0  # OSPF's hellos come every 10 s
+
+
+def _poll(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not check():
+        assert time.monotonic() < deadline, f"{what} not within {WAIT:.0f} s"
+        time.sleep(1)
+
+
+def _processes_of(lab: str) -> list[str]:
+    # FRR's daemons in the lab's namespaces (found from the kernel, not from pid files).
+    found = []
+    for pid in (p for p in Path("/proc").iterdir() if p.name.isdigit()):
+        try:
+            if f"netlab-{lab}-" in (pid / "ns" / "net").readlink().name:
+                found.append(pid.name)
+        except OSError:
+            continue
+    return found
+
+
+def test_three_routers_learn_their_routes_by_ospf(fresh_lab: str) -> None:
+    before = Host.of(fresh_lab)
+    lab = Lab.from_file(TOPOLOGY, name=fresh_lab)
+    lab.up()
+    try:
+        def full() -> bool:
+            said = netlab("exec", "-l", fresh_lab, "r1", "--", "vtysh", "-c",
+                          "show ip ospf neighbor", check=None)
+            return said.returncode == 0 and "Full" in said.stdout
+
+        _poll(full, "r1's OSPF neighbor Full")
+        _poll(lambda: "10.0.34.0/24" in lab.exec("r1", "ip route").stdout,
+              "r1's route to r3's far network")
+        route = lab.exec("r1", "ip route show 10.0.34.0/24").stdout
+        assert "via 10.0.12.2" in route and "proto ospf" in route, route
+        netlab("ping", "-l", fresh_lab, "-c", "1", "r1", "10.0.34.3")
+        # Each node's own FRR: r2's vtysh shows r2's daemons and two neighbors.
+        said = lab.exec("r2", "vtysh -c 'show ip ospf neighbor'").stdout
+        assert said.count("Full") == 2, said
+        assert "hostname r3" in lab.exec("r3", "vtysh -c 'show running-config'").stdout
+    finally:
+        lab.down()
+    assert Host.of(fresh_lab) == before
+    assert _processes_of(fresh_lab) == []
+    with open("/proc/self/mountinfo") as f:
+        assert [line for line in f if f"netlab-{fresh_lab}-" in line] == []
