@@ -5,11 +5,12 @@ half built and rolled back."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from netlab.errors import InputError, Problem, TopologyError
 from netlab.plan.shaping import QdiscUse, qdisc_uses
-from netlab.spec import kinds
+from netlab.spec import frr, kinds
 from netlab.spec.loaded import LoadedTopology, line_in
 from netlab.spec.model import Topology
 
@@ -20,7 +21,9 @@ def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
                        source: str = "") -> None:
     """TopologyError (exit 2) when the topology's shaping needs a qdisc the kernel lacks,
     or an interface is of a kind it lacks. The kernel is asked only when the topology has
-    such a thing, and once per process."""
+    such a thing, and once per process. InputError when a node runs FRR (`frr:`) and
+    this machine has none."""
+    _refuse_missing_frr(topology)
     uses = qdisc_uses(topology)
     kinds = _kind_uses(topology)
     if not uses and not kinds:
@@ -49,6 +52,14 @@ def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
     error = TopologyError(problems=problems)
     error.hint = "; ".join(hints)
     raise error
+
+
+def _refuse_missing_frr(topology: Topology) -> None:
+    # Before anything is made: a lab whose routers cannot start is refused whole.
+    users = [name for name, node in topology.nodes.items() if node.frr is not None]
+    if users and not os.path.exists(frr.ZEBRA):
+        raise InputError(f"node '{users[0]}' runs FRR (frr:), which is not installed "
+                         f"(no {frr.ZEBRA})", hint="apt-get install frr")
 
 
 def _kind_uses(topology: Topology) -> list[tuple[str, str, str]]:

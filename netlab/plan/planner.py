@@ -10,10 +10,8 @@ then each node's own mount and UTS namespaces (a small host: plan/hosts.py), its
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 
-from netlab.errors import InputError
 from netlab.plan import bridgetree, kind_ops, naming, partition
 from netlab.plan.accounts import gid as _gid
 from netlab.plan.accounts import primary_gid
@@ -38,7 +36,7 @@ from netlab.plan.ops import (
 )
 from netlab.plan.shaping import qdisc_ops
 from netlab.plan.teardown import teardown_of
-from netlab.spec import frr, kinds
+from netlab.spec import kinds
 from netlab.spec.endpoints import split_endpoint
 from netlab.spec.ip import parse_address, parse_network
 from netlab.spec.model import (
@@ -279,14 +277,6 @@ def _per_interface(key: str) -> bool:
     return sysctls.device_of(key) is not None
 
 
-def _check_frr(nodes: dict[str, Node]) -> None:
-    # Before anything is made: a lab whose routers cannot start is refused whole.
-    users = [name for name, node in nodes.items() if node.frr is not None]
-    if users and not os.path.exists(frr.ZEBRA):
-        raise InputError(f"node '{users[0]}' runs FRR (frr:), which is not installed "
-                         f"(no {frr.ZEBRA})", hint="apt-get install frr")
-
-
 def plan(
     topo: Topology, lab: str | None = None, state_root: str = naming.DEFAULT_STATE_ROOT,
     host: str | None = None,
@@ -298,7 +288,6 @@ def plan(
     ifaces, links = resolve(topo)
     cross = partition.cross_links(topo, lab, [(rl.a, rl.b) for rl in links])
     nodes = {n: node for n, node in topo.nodes.items() if partition.is_here(topo, n, host)}
-    _check_frr(nodes)
     everywhere = {name: naming.namespace(lab, name) for name in topo.nodes}
     namespaces = {name: everywhere[name] for name in nodes}
     ops: list[Op] = [CreateNamespace(ns, mark) for ns in namespaces.values()]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from netlab.errors import InputError
-from netlab.plan import planner
+from netlab.lab.preflight import refuse_unsupported
 from netlab.spec import frr
 from netlab.spec.model import Node, Topology
 
@@ -30,4 +30,4 @@ def test_a_missing_frr_refuses_the_lab(monkeypatch: pytest.MonkeyPatch) -> None:
     topo = Topology.model_validate({"name": "f", "nodes": {"r1": {"frr": {}}}})
     monkeypatch.setattr(frr, "ZEBRA", "/nonexistent/zebra")
     with pytest.raises(InputError, match="node 'r1' runs FRR"):
-        planner.plan(topo)
+        refuse_unsupported(topo)
