@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from netlab.plan.naming import PRIVATE_DIR
+from netlab.values.names import NETNS_DIR, NS_PREFIX
 
 PIN_DIR = "/run/netlab-ns"
-NETNS_DIR = "/run/netns"
-PREFIX = "netlab-"
 ETC_DIR = "/run/netlab-node"  # inside a node: its hosts, hostname, resolv.conf
 
 CLONE_NEWNS = 0x00020000
@@ -103,7 +102,7 @@ def enter_argv(ns: str, argv: Sequence[str], cwd: str | None = None) -> list[str
 
 
 def _check_name(ns: str) -> None:
-    if not ns.startswith(PREFIX) or "/" in ns or "\0" in ns or ".." in ns or len(ns) > 200:
+    if not ns.startswith(NS_PREFIX) or "/" in ns or "\0" in ns or ".." in ns or len(ns) > 200:
         raise ValueError(f"invalid namespace name {ns!r}")
 
 
@@ -173,7 +172,7 @@ def remove(ns: str) -> bool:
     return found
 
 
-def leftovers(prefix: str = PREFIX) -> list[str]:
+def leftovers(prefix: str = NS_PREFIX) -> list[str]:
     """Namespace names that have a pin in PIN_DIR (for `cleanup`)."""
     try:
         names = os.listdir(PIN_DIR)
