@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
+from netlab.kernel.libc import libc as _libc
 from netlab.values.names import NETNS_DIR, NS_PREFIX
 
 CLONE_NEWNET = 0x40000000
@@ -31,12 +32,6 @@ MNT_DETACH = 2
 
 T = TypeVar("T")
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                        ctypes.c_void_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
-_libc.unshare.argtypes = [ctypes.c_int]
 
 _rundir_lock = threading.Lock()
 _rundir_ready = False
