@@ -41,6 +41,7 @@ PHASES = [
     ("netlab.kernel.netlink", "NetlinkKernel._create_namespaces", "  namespaces"),
     ("netlab.kernel.netlink", "NetlinkKernel._netlink_batch", "  netlink batches"),
     ("netlab.kernel.netlink", "NetlinkKernel._delete_namespaces", "  namespaces removed"),
+    ("netlab.kernel.nodehost", "create", "  nodes' mount and UTS namespaces (nodehost)"),
     ("netlab.kernel.processes", "stop_all_in", "  stop processes in doomed namespaces"),
     ("netlab.kernel.lab_kernel", "wait_until_passing", "  wait until the links pass packets"),
     ("netlab.state.store", "LabState.write_meta", "  lab.json written"),
