@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,43 +117,78 @@ HOSTS_PER_HELPER = 200
 
 def create(hosts: Sequence[NodeHost], workers: int = 2) -> dict[str, str]:
     """Make the mount and UTS namespaces of these nodes (their network namespaces exist),
-    with up to `workers` helper processes side by side. Returns, per namespace that could not
-    be made, why; the others are pinned."""
+    with up to `workers` helper processes side by side. Returns, per namespace that could
+    not be made, why; the others are pinned."""
+    return start(hosts, workers).wait()
+
+
+class Making:
+    """Helpers at work on nodes' namespaces (`start`); `wait` for what they made."""
+
+    def __init__(self, hosts: Sequence[NodeHost], procs: list[subprocess.Popen[bytes]],
+                 feeders: list[threading.Thread]) -> None:
+        self._hosts = hosts
+        self._procs = procs
+        self._feeders = feeders
+
+    def wait(self) -> dict[str, str]:
+        """Per namespace that could not be made, why; the others are pinned."""
+        failed: dict[str, str] = {}
+        made: set[str] = set()
+        complaints: list[str] = []
+        for feeder in self._feeders:  # the helpers read all their input before they speak
+            feeder.join()
+        for proc in self._procs:
+            assert proc.stdout is not None and proc.stderr is not None
+            with proc:  # closes the pipes, waits
+                out = proc.stdout.read()  # the helper says little on stderr: no deadlock
+                err = proc.stderr.read()
+            complaints += err.decode(errors="replace").strip().splitlines()[-1:]
+            for line in out.splitlines():
+                with contextlib.suppress(ValueError):
+                    said = json.loads(line)
+                    if said.get("error"):
+                        failed[said["ns"]] = said["error"]
+                    else:
+                        made.add(said["ns"])
+        for h in self._hosts:
+            if h.ns not in made and h.ns not in failed:
+                failed[h.ns] = complaints[0] if complaints else "the helper stopped"
+        return failed
+
+
+def start(hosts: Sequence[NodeHost], workers: int = 2) -> Making:
+    """Start making the mount and UTS namespaces of these nodes (as `create`), and return
+    at once: the caller does other work (the lab's netlink work) while the helpers run,
+    then waits (Making.wait). The helpers die with this process."""
     if not hosts:
-        return {}
+        return Making(hosts, [], [])
     _ensure_pin_dir()  # here, once: the helpers then find it made
     # A helper makes a node's namespaces in ~1 ms: a second one pays its start-up (~40 ms
     # of Python) back only past a few hundred nodes, and only with a CPU to spare.
     count = max(1, min(workers, len(hosts) // HOSTS_PER_HELPER, os.cpu_count() or 1))
-    procs = [subprocess.Popen(
+    procs: list[subprocess.Popen[bytes]] = [subprocess.Popen(
         [sys.executable, "-m", "netlab.kernel.nodehost", str(os.getpid())],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
     ) for _ in range(count)]
+    feeders = []
     for k, proc in enumerate(procs):
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps([h.__dict__ for h in hosts[k::count]]))
-        proc.stdin.close()
-    failed: dict[str, str] = {}
-    made: set[str] = set()
-    complaints: list[str] = []
-    for proc in procs:
-        assert proc.stdout is not None and proc.stderr is not None
-        out = proc.stdout.read()  # the helper says little on stderr: no deadlock
-        err = proc.stderr.read()
-        proc.wait()
-        complaints += err.strip().splitlines()[-1:]
-        for line in out.splitlines():
-            with contextlib.suppress(ValueError):
-                said = json.loads(line)
-                if said.get("error"):
-                    failed[said["ns"]] = said["error"]
-                else:
-                    made.add(said["ns"])
-    for h in hosts:
-        if h.ns not in made and h.ns not in failed:
-            failed[h.ns] = complaints[0] if complaints else "the helper stopped"
-    return failed
+        # Fed from a thread: the pipe takes the input only as fast as the helper, still
+        # starting, reads it.
+        feeder = threading.Thread(target=_feed, args=(proc, hosts[k::count]), daemon=True)
+        feeder.start()
+        feeders.append(feeder)
+    return Making(hosts, procs, feeders)
+
+
+def _feed(proc: subprocess.Popen[bytes], hosts: Sequence[NodeHost]) -> None:
+    """The helper's input: each distinct /etc/hosts text once (a lab's nodes share it),
+    and the nodes naming theirs by number."""
+    texts: dict[str, int] = {}
+    nodes = [{**h.__dict__, "hosts": texts.setdefault(h.hosts, len(texts))} for h in hosts]
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError), proc.stdin:  # died: wait() says so
+        proc.stdin.write(json.dumps({"texts": list(texts), "nodes": nodes}).encode())
 
 
 def remove(ns: str) -> bool:
@@ -454,7 +490,9 @@ def _main(args: Iterable[str]) -> int:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if parent is not None and os.getppid() != parent:
         return 1  # netlab died before the line above
-    for said in _helper(json.load(sys.stdin)):
+    given = json.load(sys.stdin)
+    hosts = [{**h, "hosts": given["texts"][h["hosts"]]} for h in given["nodes"]]
+    for said in _helper(hosts):
         sys.stdout.write(json.dumps(said) + "\n")
         sys.stdout.flush()
     return 0

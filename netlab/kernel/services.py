@@ -154,12 +154,26 @@ def service_state(ns: str, node_dir: str, name: str) -> dict[str, Any]:
             "log": str(log_file(node_dir, name))}
 
 
+@dataclass
+class _Making:
+    """CreateNodeHost ops from index `first`, their namespaces in the making."""
+
+    first: int
+    ops: list[CreateNodeHost]
+    helpers: nodehost.Making
+    done: DoneHook
+
+
 class ProcessOpsKernel:
     """Executes the ops that are processes and files, not netlink messages."""
 
     def __init__(self) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
         self.stopped = Stopped()  # the processes of services StopService ops stopped
+        # Nodes' namespaces may be left in the making when a run ends with them (see
+        # LabKernel): `collect` waits for them.
+        self.overlap = False
+        self._making: _Making | None = None
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         k = 0
@@ -214,12 +228,22 @@ class ProcessOpsKernel:
                 op.ns, op.hostname, op.node_dir, texts[op.hosts_file] + op.extra_hosts,
                 op.resolv, op.private, op.netns,
             ))
-        failed = nodehost.create(hosts)
-        for k, op in enumerate(batch, start=first):
+        self._making = _Making(first, batch, nodehost.start(hosts), done)
+        if not (self.overlap and last == len(ops)):
+            self.collect()
+        return last
+
+    def collect(self) -> None:
+        """Wait for the nodes' namespaces in the making, and say which were made (op
+        indexes: those of the run that started them)."""
+        making, self._making = self._making, None
+        if making is None:
+            return
+        failed = making.helpers.wait()
+        for k, op in enumerate(making.ops, start=making.first):
             if op.ns in failed:
                 raise OpFailed(k, op, failed[op.ns])
-            done(k)
-        return last
+            making.done(k)
 
     def close(self) -> None:
         # Services outlive this process by design; reap none of them here.
