@@ -1,11 +1,11 @@
 """Processes netlab runs in nodes: `exec:` commands, services, the node's files.
 
-Everything runs inside its node through node_argv: in the node's cgroup (kernel/cgroups.py),
-then its network, mount and UTS namespaces (nodehost.enter_argv). A service is started with
-`sh -c COMMAND` there, in a cgroup of its own below the node's and a session of its own. Its
-folder <node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by the service's user) holds
-`log`, its output. Nothing there decides what netlab signals: its processes are those of its
-cgroup, as the kernel lists them.
+Everything runs inside its node through node_argv (kernel/enter.py): in the node's cgroup
+(kernel/cgroups.py), then its network, mount and UTS namespaces (nodehost.enter_argv). A
+service is started with `sh -c COMMAND` there, in a cgroup of its own below the node's and
+a session of its own. Its folder <node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by
+the service's user) holds `log`, its output. Nothing there decides what netlab signals: its
+processes are those of its cgroup, as the kernel lists them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import pwd
-import shutil
 import signal
 import stat
 import subprocess
@@ -29,6 +27,7 @@ from typing import Any
 from netlab.errors import LabStateError
 from netlab.kernel import cgroups, nodehost, safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
+from netlab.kernel.enter import node_argv, process_env
 from netlab.kernel.processes import Stopped
 from netlab.plan.ops import (
     CreateNodeHost,
@@ -44,36 +43,7 @@ from netlab.values.names import NETNS_DIR
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
 STOP_GRACE = 3.0  # seconds between SIGTERM and killing the service's cgroup
-STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # sudo's
 LOG_TAIL = 10  # lines of a failed service's log shown when `up` rolls back
-
-
-def process_env(ns: str, node_dir: str, extra: Mapping[str, str],
-                uid: int | None = None) -> dict[str, str]:
-    """The environment of a process in a node: the node's NETLAB_* facts, the topology's
-    env, and netlab's own bin directory first on PATH (so `netlab-tunnel` and the python
-    that runs netlab are found, venv or not). Run as root: on top of ours. Run as another
-    user: a clean one as sudo gives (that user's HOME, USER, LOGNAME, SHELL, a standard
-    PATH), so nothing of root's environment (its secrets) reaches that user."""
-    bindir = os.path.dirname(sys.executable)
-    if uid is None or uid == 0:
-        env = dict(os.environ)
-        env["PATH"] = f"{bindir}:{env.get('PATH', STANDARD_PATH)}"
-    else:
-        env = {"PATH": f"{bindir}:{STANDARD_PATH}"}
-        try:
-            user = pwd.getpwuid(uid)
-            env.update({"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name,
-                        "SHELL": user.pw_shell or "/bin/sh"})
-        except KeyError:  # a uid with no name: as sudo -u '#uid' does
-            env.update({"HOME": "/", "USER": str(uid), "LOGNAME": str(uid),
-                        "SHELL": "/bin/sh"})
-    env.update({"NETLAB_NAMESPACE": ns, "NETLAB_NODE_DIR": node_dir})
-    parts = Path(node_dir).parts  # .../<lab>/nodes/<node>, as naming.node_dir makes it
-    if len(parts) >= 3 and parts[-2] == "nodes":
-        env.update({"NETLAB_LAB": parts[-3], "NETLAB_NODE": parts[-1]})
-    env.update(extra)
-    return env
 
 
 def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
@@ -85,28 +55,6 @@ def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
         capture_output=True, text=True, errors="replace", timeout=timeout, check=False,
         env=process_env(ns, node_dir, extra),
     )
-
-
-def node_argv(ns: str, node_dir: str, argv: Sequence[str], uid: int | None = None,
-              gid: int | None = None, leaf: str = cgroups.RUN_LEAF,
-              capabilities: Sequence[str] = ()) -> list[str]:
-    """argv as netlab runs it in a node: in the node's cgroup `leaf` (joined before
-    anything runs, so every child is there too), inside its namespaces, in its folder (when
-    there is one), as `uid`/`gid` when given, with `capabilities` as ambient ones. Every
-    process netlab starts in a node (exec:, prepare:, services, checks, `netlab
-    exec`/`shell`) is made here."""
-    if uid is not None:
-        # Drop to the user inside the node: entering the namespaces needs root.
-        gid = gid if gid is not None else uid
-        drop = [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}",
-                "--clear-groups"]
-        if capabilities:
-            # Ambient capabilities: kept by the user's programs across exec.
-            caps = ",".join(f"+{c.lower().removeprefix('cap_')}" for c in capabilities)
-            drop += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
-        argv = [*drop, *argv]
-    entered = nodehost.enter_argv(ns, argv, node_dir if os.path.isdir(node_dir) else None)
-    return cgroups.wrap(entered, ns, leaf)
 
 
 def service_dir(node_dir: str, name: str) -> Path:
