@@ -44,6 +44,8 @@ PHASES = [
     ("netlab.kernel.nodehost", "start", "  nodes' mount and UTS namespaces: helpers started"),
     ("netlab.kernel.services", "ProcessOpsKernel.collect",
      "  nodes' mount and UTS namespaces: waited for"),
+    ("netlab.kernel.services", "ProcessOpsKernel._unpin_all",
+     "  nodes' mount and UTS namespaces unpinned"),
     ("netlab.kernel.processes", "stop_all_in", "  stop processes in doomed namespaces"),
     ("netlab.kernel.lab_kernel", "wait_until_passing", "  wait until the links pass packets"),
     ("netlab.state.store", "LabState.write_meta", "  lab.json written"),

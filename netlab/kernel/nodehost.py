@@ -166,7 +166,7 @@ def start(hosts: Sequence[NodeHost], workers: int = 2) -> Making:
     _ensure_pin_dir()  # here, once: the helpers then find it made
     # A helper makes a node's namespaces in ~1 ms: a second one pays its start-up (~40 ms
     # of Python) back only past a few hundred nodes, and only with a CPU to spare.
-    count = max(1, min(workers, len(hosts) // HOSTS_PER_HELPER, os.cpu_count() or 1))
+    count = max(1, min(workers, len(hosts) // HOSTS_PER_HELPER, (os.cpu_count() or 2) - 1))
     procs: list[subprocess.Popen[bytes]] = [subprocess.Popen(
         [sys.executable, "-m", "netlab.kernel.nodehost", str(os.getpid())],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
