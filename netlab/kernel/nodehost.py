@@ -485,7 +485,7 @@ PR_SET_PDEATHSIG = 1
 def _main(args: Iterable[str]) -> int:
     del args
     # Die with netlab: a helper left pinning after `up` was killed would race the `down`
-    # that undoes it (its forked children, waiting to be pinned, then go too).
+    # that undoes it.
     parent = int(sys.argv[-1]) if len(sys.argv) > 1 and sys.argv[-1].isdigit() else None
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if parent is not None and os.getppid() != parent:

@@ -44,7 +44,7 @@ from netlab.values.names import NETNS_DIR
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
 STOP_GRACE = 3.0  # seconds between SIGTERM and killing the service's cgroup
-UNPIN_THREADS = 64
+UNPIN_THREADS = 64  # unpins side by side: each waits for an RCU grace period
 LOG_TAIL = 10  # lines of a failed service's log shown when `up` rolls back
 
 
