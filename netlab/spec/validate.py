@@ -752,7 +752,10 @@ class _Checker:
                     f"is IPv{to.version}",
                 )
             elif via is not None:
-                self.gateway(path, name, route.dev, via, own, reachable)
+                # A node with VRFs has several tables: say which one lacks the gateway.
+                table = ("" if not vrfs else f" in vrf {route.vrf}" if route.vrf
+                         else " in its main table")
+                self.gateway(path, name, route.dev, via, own, reachable, table)
             family = to.version if to else via.version if via else 4
             key = (route.vrf, family, route.to, route.metric or 0)
             if key in seen:
@@ -780,6 +783,7 @@ class _Checker:
         via: IPAddress,
         own: list[_Address],
         reachable: list[tuple[IPNetwork, str]],
+        table: str = "",
     ) -> None:
         if any(a.value.ip == via for a in own):
             self.add(path, f"the gateway {via} is an address of node '{name}' itself")
@@ -799,13 +803,15 @@ class _Checker:
         if not same:
             self.add(
                 path,
-                f"node '{name}' has no IPv{via.version} address, so it cannot reach "
+                f"node '{name}' has no IPv{via.version} address{table}, so it cannot reach "
                 f"the gateway {via}",
             )
             return
         mine = ", ".join(str(a.value) for a in own if a.value.version == via.version)
         self.add(
             path,
+            f"the gateway {via} is in no subnet of node '{name}'{table} (its addresses "
+            f"there: {mine or 'none'})" if table else
             f"the gateway {via} is in no subnet of node '{name}' (its addresses: {mine})",
         )
 
@@ -917,12 +923,21 @@ class _Checker:
             ip = parse_address(written)
         else:
             ip = target
+        means = f"'{text}' means {ip}, which" if isinstance(target, tuple) else str(ip)
+        mine = [a for a in self.addresses_of.get(source, ()) if a.value.ip == ip]
+        if mine and (not isinstance(target, tuple) or target[0] != source):
+            self.add(path, f"{means} is {source}'s own address, on {mine[0].iface}"
+                           f"{self.at_line(mine[0].path)}: the check would reach itself")
+            return
         domain = self.places.domain(source)
         holders = [a for a in self.addresses if a.value.ip == ip
                    and self.places.domain(a.node, a.vrf) == domain]
-        if len(holders) > 1:
+        # One on a segment the source is on answers (its connected route wins).
+        here = {self.places.segment(source, a.iface) for a in self.addresses_of.get(source, ())
+                if a.vrf is None}
+        if len(holders) > 1 and len([a for a in holders
+                                     if self.places.segment(a.node, a.iface) in here]) != 1:
             where = ", ".join(f"{a.node}:{a.iface}{self.at_line(a.path)}" for a in holders)
-            means = f"'{text}' means {ip}, which" if isinstance(target, tuple) else str(ip)
             self.add(path, f"{means} is on {where}, all reachable from {source}: either "
                            "could answer; check an address only one of them has")
 
