@@ -28,6 +28,7 @@ from collections.abc import Hashable, Iterator
 
 from netlab.spec import kinds
 from netlab.spec.endpoints import split_endpoint
+from netlab.spec.ip import IPAddress, parse_interface
 from netlab.spec.model import Topology, Vrf
 from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
 
@@ -71,6 +72,11 @@ class Places:
         for node, iface in self._interfaces():
             self._domains.join(("node", node, self.vrf_of(node, iface)),
                                ("segment", self.segment(node, iface)))
+        self._holders: dict[IPAddress, list[Place]] = {}  # address -> where it is given
+        for name, spec in topo.nodes.items():
+            for iname, settings in spec.interfaces.items():
+                for text in settings.addresses:
+                    self._holders.setdefault(parse_interface(text).ip, []).append((name, iname))
 
     def _interfaces(self) -> Iterator[Place]:
         for name, node in self.topo.nodes.items():
@@ -128,3 +134,22 @@ class Places:
     def domain(self, node: str, vrf: str | None = None) -> Key:
         """The routing domain of a node's main table (or of one of its VRFs)."""
         return self._domains.find(("node", node, vrf))
+
+    def answering(self, source: str, ip: IPAddress) -> tuple[bool, list[Place]]:
+        """Who may answer `ip` probed from `source` (its main table): (True, [its own
+        interface]) when the source has it itself; (False, places) when several
+        interfaces reachable from it have it and none is on a segment the source is on
+        (whose connected route would win); (False, []) when that is not in doubt."""
+        holders = self._holders.get(ip, [])
+        mine = [p for p in holders if p[0] == source and self.vrf_of(*p) is None]
+        if mine:
+            return True, mine[:1]
+        domain = self.domain(source)
+        near = [p for p in holders if self.domain(p[0], self.vrf_of(*p)) == domain]
+        if len(near) < 2:
+            return False, []
+        spec = self.topo.nodes[source]
+        here = {self.segment(source, i) for i, s in spec.interfaces.items()
+                if s.addresses and self.vrf_of(source, i) is None}
+        on_mine = [p for p in near if self.segment(*p) in here]
+        return False, ([] if len(on_mine) == 1 else near)

@@ -913,33 +913,28 @@ class _Checker:
             self.ambiguous_target(f"{path}.to", item.from_, item.to)
 
     def ambiguous_target(self, path: str, source: str, text: str) -> None:
-        """A target whose address more than one interface has where the check runs from
-        (its routing domain, spec/segments.py): either could answer, so it proves nothing."""
+        """A target named by node whose address more than one interface has where the check
+        runs from (spec/segments.py): either could answer, so it proves nothing. An address
+        written as such is taken as written."""
         target = parse_target(text)
-        if isinstance(target, tuple):
-            written = self.topo.nodes[target[0]].first_address(None, target[1])
-            if written is None:
-                return
-            ip = parse_address(written)
-        else:
-            ip = target
-        means = f"'{text}' means {ip}, which" if isinstance(target, tuple) else str(ip)
-        mine = [a for a in self.addresses_of.get(source, ()) if a.value.ip == ip]
-        if mine and (not isinstance(target, tuple) or target[0] != source):
-            self.add(path, f"{means} is {source}'s own address, on {mine[0].iface}"
-                           f"{self.at_line(mine[0].path)}: the check would reach itself")
+        if not isinstance(target, tuple) or target[0] == source:
             return
-        domain = self.places.domain(source)
-        holders = [a for a in self.addresses if a.value.ip == ip
-                   and self.places.domain(a.node, a.vrf) == domain]
-        # One on a segment the source is on answers (its connected route wins).
-        here = {self.places.segment(source, a.iface) for a in self.addresses_of.get(source, ())
-                if a.vrf is None}
-        if len(holders) > 1 and len([a for a in holders
-                                     if self.places.segment(a.node, a.iface) in here]) != 1:
-            where = ", ".join(f"{a.node}:{a.iface}{self.at_line(a.path)}" for a in holders)
-            self.add(path, f"{means} is on {where}, all reachable from {source}: either "
-                           "could answer; check an address only one of them has")
+        written = self.topo.nodes[target[0]].first_address(None, target[1])
+        if written is None:
+            return
+        ip = parse_address(written)
+        own, places = self.places.answering(source, ip)
+        if not places:
+            return
+        paths = {(a.node, a.iface): a.path for a in self.addresses if a.value.ip == ip}
+        where = [f"{n}:{i}{self.at_line(paths[(n, i)])}" for n, i in places]
+        means = f"'{text}' means {ip}, which"
+        if own:
+            self.add(path, f"{means} is {source}'s own address, on {places[0][1]}"
+                           f"{self.at_line(paths[places[0]])}: the check would reach itself")
+        else:
+            self.add(path, f"{means} is on {', '.join(where)}, all reachable from {source}: "
+                           "either could answer; check an address only one of them has")
 
     def run_check(self, path: str, item: Check) -> None:
         if item.node is None:

@@ -211,3 +211,19 @@ links: [[r1:eth1, h1:eth0]]
     assert problems(text % ", vrf: red") == []
     assert problems(text % "") == ["node 'r1' has no IPv4 address in its main table, so it "
                                    "cannot reach the gateway 10.0.0.2"]
+
+
+def test_ping_by_name_refuses_an_address_either_of_two_could_answer() -> None:
+    from netlab.api import Lab
+    from netlab.errors import InputError
+
+    two_sites = (ROOT / "tests" / "bad" / "154-ambiguous-check-target.yaml").read_text()
+    lab = Lab(topology(two_sites.partition("checks:")[0]))
+    assert lab.address_from("a1", "ra") == "192.168.1.1"  # on a1's own segment: ra answers
+    assert lab.address_from("isp", "192.168.1.10") == "192.168.1.10"  # as written
+    with pytest.raises(InputError) as refused:
+        lab.address_from("isp", "b1")
+    assert refused.value.message == ("b1 means 192.168.1.10, which a1:eth0, b1:eth0 all "
+                                     "have, and isp may reach either")
+    with pytest.raises(InputError, match="which is a1's own address"):
+        lab.address_from("a1", "b1")
