@@ -310,18 +310,23 @@ class Lab:
         return address
 
     def address_from(self, source: str, target: str, family: int | None = None) -> str:
-        """address(target) as probed from `source`. InputError when the target is a node
-        whose address the topology gives to several interfaces `source` may reach, or to
-        `source` itself (spec/segments.py): either could answer. An address is itself."""
+        """address(target) as probed from `source`, refused as refuse_ambiguous() says."""
+        address = self.address(target, family)
+        self.refuse_ambiguous(source, target, address)
+        return address
+
+    def refuse_ambiguous(self, source: str, target: str, address: str) -> None:
+        """InputError when `target` is a node (or node:interface), meaning `address`, which
+        the topology gives to several interfaces `source` may reach, or to `source` itself
+        (spec/segments.py): either could answer. An address is taken as written."""
         from netlab.spec.endpoints import parse_target
         from netlab.spec.ip import parse_address
         from netlab.spec.segments import Places
 
-        address = self.address(target, family)
         parsed = parse_target(target)
         if not isinstance(parsed, tuple) or parsed[0] == source \
                 or source not in self.topology.nodes:
-            return address
+            return
         if self._places is None:
             self._places = Places(self.topology)
         own, places = self._places.answering(source, parse_address(address))
@@ -335,7 +340,6 @@ class Lab:
             where = ", ".join(f"{n}:{i}" for n, i in places)
             raise InputError(f"{target} means {address}, which {where} all have, and "
                              f"{source} may reach either", hint=hint)
-        return address
 
     def ping(self, source: str, target: str, count: int = 3, timeout: float = 1.0) -> bool:
         """Whether `target` (a node, node:interface or an address: see address_from())

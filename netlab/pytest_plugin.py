@@ -66,7 +66,8 @@ class LabHandle:
         an ICMP echo sent from inside `source`; one of `count` tries is enough."""
         from netlab.kernel.reach import ping
 
-        address = target if _is_ip(target) else self.lab.address_from(source, target)
+        address = target if _is_ip(target) else self.address(target)
+        self.lab.refuse_ambiguous(source, target, address)
         return ping(self.namespace(source), address, timeout, count) is not None
 
     def socket(self, node: str, family: int = socket.AF_INET,
