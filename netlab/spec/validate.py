@@ -546,7 +546,7 @@ class _Checker:
                                     "table: vrf: {table: 10}")
         elif kind == "vrf" and iface.vrf is None:
             self.add(path, "a vrf needs its table: vrf: {table: 10}")
-        elif iface.vrf_name is not None:
+        elif iface.vrf_name is not None and node.kind != "switch":  # switch() says why not
             self.vrf_member(name, node, iname, iface.vrf_name, port_of)
         if kind in ("tun", "tap"):
             self.owner(f"{path}.owner", iface.owner, user=True)
@@ -587,7 +587,7 @@ class _Checker:
             other = first.setdefault(table, vrf)
             if other != vrf:
                 self.add(f"nodes.{name}.interfaces.{vrf}.vrf.table",
-                         f"table {table} is already vrf '{other}''s; give each vrf of a "
+                         f"vrf '{other}' already has table {table}; give each vrf of a "
                          "node its own table")
 
     def macvlan(self, name: str, iname: str, iface: Interface, port_of: dict[str, str]) -> None:
