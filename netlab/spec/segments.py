@@ -4,8 +4,9 @@ A *segment* is one broadcast domain: both ends of a cable; a bridge with its por
 switch node with all its ports; a bond with its ports; a macvlan with its parent. A vlan
 sub-interface is on the segment of its parent's tagged frames with its id (`eth0.10` on
 two cabled `eth0`s meet; `eth0.10` and `eth0.20` do not). Every vxlan of a VNI (and port)
-is one segment: the underlay may join any two of them. A tun, tap, dummy, vrf or loopback
-is a segment of its own.
+is one segment: the underlay may join any two of them. Every tun and tap of a lab is one
+segment too: the programs behind them may join any two (netlab-tapswitch does). A dummy,
+vrf or loopback is a segment of its own.
 
 A *routing domain* is what packets can cross: segments joined by the nodes on them, each
 VRF of a node apart (its routes are its own). Nodes are taken to forward: a host with
@@ -106,6 +107,8 @@ class Places:
                     seg.join((name, port), (name, iname))
                 if kind == "macvlan" and iface.macvlan is not None:
                     seg.join((name, iname), (name, iface.macvlan.parent))
+                if kind in ("tun", "tap"):
+                    seg.join((name, iname), ("programs",))
                 if kind == "vxlan" and iface.vxlan is not None:
                     seg.join((name, iname), ("vxlan", iface.vxlan.id, iface.vxlan.port))
                 if kind == "vlan" and iface.vlan is not None:
