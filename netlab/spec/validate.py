@@ -824,16 +824,11 @@ class _Checker:
             if message:
                 self.add(a.path, message)
             ip = a.value.ip
-            table = (a.node, a.vrf, ip)
-            segment = (self.places.segment(a.node, a.iface), ip)
-            seen = first.setdefault(table, a)
-            if seen is a:
-                seen = first.setdefault(segment, a)
-                where = "on the same segment (both would answer for it)"
-            else:
-                where = (f"in the same vrf {a.vrf} of {a.node}" if a.vrf else
-                         f"in the same routing table of {a.node}")
-            first.setdefault(segment, a)
+            in_table = first.setdefault((a.node, a.vrf, ip), a)
+            on_segment = first.setdefault((self.places.segment(a.node, a.iface), ip), a)
+            seen, where = ((in_table, f"in the same vrf {a.vrf} of {a.node}" if a.vrf else
+                            f"in the same routing table of {a.node}") if in_table is not a
+                           else (on_segment, "on the same segment (both would answer for it)"))
             if seen is not a:
                 self.add(
                     a.path,
