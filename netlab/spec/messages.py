@@ -402,6 +402,8 @@ class Wording:
         message = f"expected {self.expected(at)}, got {_got(at.value, raw)}"
         if at.role == "endpoints[]" and isinstance(at.value, dict) and len(at.value) == 1:
             [(node, iface)] = at.value.items()
+            if iface is None:  # `[a:, b:eth0]`: YAML reads 'a:' as a mapping
+                return f"expected {self.expected(at)}, got '{node}:' with no interface"
             return f"{message}; write '{node}:{iface}' with no space after ':'"
         if at.role in _LIST_ROLES and isinstance(at.value, str):
             return f"{message}; write it as a list: [{at.value}]"
