@@ -401,13 +401,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run it in every node, side by side; each line of output begins "
                        "with its node's name; the exit status is the worst")
     which.add_argument("--nodes", metavar="A,B", help="run it in these nodes (as --all)")
-    p.add_argument("node", metavar="NODE", nargs="?")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("node", metavar="NODE", nargs="?",
+                   help="the node to run it in (none with --all or --nodes)")
+    p.add_argument("command", metavar="-- CMD...", nargs=argparse.REMAINDER,
+                   help="the command and its arguments, after '--'; its exit status is "
+                   "netlab's")
     p.set_defaults(func=cmd_exec)
 
     p = sub.add_parser("shell", help="open an interactive shell in a node")
     with_lab(p, file=False)
-    p.add_argument("node")
+    p.add_argument("node", help="the node to open the shell in")
     p.set_defaults(func=cmd_shell)
 
     p = sub.add_parser(
