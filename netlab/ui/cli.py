@@ -60,12 +60,12 @@ COMMAND_MODULES: list[str] = [
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from netlab.spec import load_topology
+    from netlab.api import STDIN, Lab
 
-    loaded = load_topology(args.file, overrides(args.set))
-    topo = loaded.topology
+    topo = Lab.from_file(args.file, overrides(args.set)).topology  # "-": from stdin, as up
+    shown = "<stdin>" if args.file == STDIN else args.file
     out.print(
-        f"{args.file}: ok: lab '{topo.name}', {count(topo.nodes, 'node')}, "
+        f"{shown}: ok: lab '{topo.name}', {count(topo.nodes, 'node')}, "
         f"{count(topo.links, 'link')}"
     )
     return EXIT_OK

@@ -69,3 +69,19 @@ def test_ctrl_c_at_any_moment_of_a_short_command_is_never_a_traceback(delay: flo
         # before the command began / while it ran
         assert stderr in ("error: interrupted\nhint: nothing was done\n",
                           "error: interrupted\n"), stderr
+
+
+def test_validate_reads_stdin_as_up_does() -> None:
+    """`netlab import lab.clab.yml | netlab validate -`: '-' is stdin for validate too (it was
+    "-: no such file" while up, plan and graph read it)."""
+    import subprocess
+    import sys
+
+    good = subprocess.run([sys.executable, "-m", "netlab", "validate", "-"], text=True,
+                          input=Path(HELLO).read_text(), capture_output=True, timeout=60)
+    assert (good.returncode, good.stdout) == (0, "<stdin>: ok: lab 'hello', 5 nodes, 4 links\n")
+    bad = subprocess.run([sys.executable, "-m", "netlab", "validate", "-"], text=True,
+                         input="name: x\nnodes: {a: {knd: router}}\n", capture_output=True,
+                         timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr == "<stdin>:2: nodes.a: unknown key 'knd' (did you mean 'kind'?)\n"
