@@ -89,11 +89,12 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def checks_of(lab: Lab, args: argparse.Namespace) -> list[Probe]:
     """The lab's checks, ready to run (its file's lines in their messages); none: refused."""
+    from netlab.api import STDIN
     from netlab.checks import resolve
 
     probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
     if not probes:
-        where = args.file or f"lab '{lab.name}'"
+        where = lab.source if args.file == STDIN else args.file or f"lab '{lab.name}'"
         raise InputError(f"{where} has no checks; add a checks: section, such as "
                          "checks: [{from: h1, to: h2}]")
     return probes

@@ -85,3 +85,13 @@ def test_validate_reads_stdin_as_up_does() -> None:
                          timeout=60)
     assert bad.returncode == 2
     assert bad.stderr == "<stdin>:2: nodes.a: unknown key 'knd' (did you mean 'kind'?)\n"
+
+
+def test_a_topology_from_stdin_without_checks_is_named_as_stdin() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "netlab", "test", "-"], text=True,
+                         input="name: x\nnodes: {a: {}}\n", capture_output=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.startswith("error: <stdin> has no checks;"), run.stderr
