@@ -63,7 +63,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from netlab.api import STDIN, Lab
 
     topo = Lab.from_file(args.file, overrides(args.set)).topology  # "-": from stdin, as up
-    shown = "<stdin>" if args.file == STDIN else args.file
+    shown = "<stdin>" if args.file == STDIN else str(args.file)
+    if args.json:  # a problem is the netlab.error/1 document, as for every --json
+        print_json({"file": shown, "ok": True, "lab": topo.name, "nodes": len(topo.nodes),
+                    "links": len(topo.links)})
+        return EXIT_OK
     out.print(
         f"{shown}: ok: lab '{topo.name}', {count(topo.nodes, 'node')}, "
         f"{count(topo.links, 'link')}"
@@ -357,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a topology file")
     with_file(p)
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (for scripts): the lab's size, or the netlab.error/1 "
+                   "document with every problem")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("plan", help="print the operations 'up' would do, touching nothing")

@@ -95,3 +95,26 @@ def test_a_topology_from_stdin_without_checks_is_named_as_stdin() -> None:
                          input="name: x\nnodes: {a: {}}\n", capture_output=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr.startswith("error: <stdin> has no checks;"), run.stderr
+
+
+def test_validate_json_is_the_size_or_every_problem(tmp_path: Path) -> None:
+    """For CI: `netlab validate --json` says ok with the lab's size, or gives each problem
+    with its file, line and path (the netlab.error/1 document), exit 2."""
+    import json
+    import subprocess
+    import sys
+
+    def validate(path: str) -> tuple[int, dict[str, object]]:
+        run = subprocess.run([sys.executable, "-m", "netlab", "validate", path, "--json"],
+                             capture_output=True, text=True, timeout=60)
+        return run.returncode, json.loads(run.stdout)
+
+    assert validate(HELLO) == (0, {"file": HELLO, "ok": True, "lab": "hello", "nodes": 5,
+                                   "links": 4})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nnodes:\n  a: {knd: router}\n  b: {kind: ruoter}\n")
+    code, doc = validate(str(bad))
+    assert code == 2 and doc["schema"] == "netlab.error/1" and doc["exit_code"] == 2
+    problems = doc["problems"]
+    assert isinstance(problems, list)
+    assert [(p["line"], p["path"]) for p in problems] == [(3, "nodes.a"), (4, "nodes.b.kind")]
