@@ -12,6 +12,7 @@ The kernel package (pyroute2) is imported only when a command needs the kernel, 
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -174,7 +175,8 @@ class Lab:
                 if finished and not recreate:
                     raise LabStateError(
                         f"lab '{self.name}' is already up with a different topology",
-                        hint="'netlab up --recreate' tears it down and builds it anew",
+                        hint=f"'netlab up --recreate {self._up_args()}' tears it down and "
+                        "builds it anew",
                     )
                 teardown_journal(self.state, stop)
             if stop.signals:
@@ -247,13 +249,24 @@ class Lab:
         if missing:
             listed = ", ".join(f"{node} ({ns})" for node, ns in list(missing.items())[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            file = self.source or "FILE"
+            again = self._up_args()
             raise LabStateError(
                 f"lab '{self.name}' is up but the namespace of {count(missing, 'node')} is "
                 f"missing: {listed}{more}",
-                hint=f"'netlab up --recreate {file}' builds it anew (or 'netlab down -l "
-                f"{self.name}', then 'netlab up {file}')",
+                hint=f"'netlab up --recreate {again}' builds it anew (or 'netlab down -l "
+                f"{self.name}', then 'netlab up {again}')",
             )
+
+    def _up_args(self) -> str:
+        """What `netlab up` is given to build this lab again, for hints: its file (or
+        --topo, or '-'), and --name when the lab is not named as its topology."""
+        if self.source.startswith("--topo "):
+            words = self.source
+        else:
+            words = shlex.quote({"": "FILE", "<stdin>": "-"}.get(self.source, self.source))
+        if self.name != self.topology.name:
+            words += f" --name {self.name}"
+        return words
 
     def dead_services(self) -> list[tuple[str, str]]:
         """The (node, service) pairs of the lab whose process is not running."""

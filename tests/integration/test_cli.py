@@ -74,7 +74,12 @@ def test_changed_topology_needs_recreate(lab_name: str) -> None:
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name)
     changed = netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name,
                      "--set", "net=192.168.51", check=1)
-    assert "different topology" in changed.stderr and "--recreate" in changed.stderr
+    assert changed.stderr.splitlines() == [
+        f"error: lab '{lab_name}' is already up with a different topology",
+        # the hint is a command that works as it is: the file, and the lab's own name
+        f"hint: 'netlab up --recreate {TOPO / 'bridge.yaml'} --name {lab_name}' tears it down "
+        "and builds it anew",
+    ], changed.stderr
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name, "--set", "net=192.168.51",
            "--recreate")
     doc = json.loads(netlab("status", "-l", lab_name, "--json").stdout)
@@ -164,8 +169,8 @@ def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> No
     again = netlab("up", topo, "--name", lab_name, check=1)
     assert again.stderr.splitlines() == [
         f"error: lab '{lab_name}' is up but the namespace of 1 node is missing: r1 ({ns})",
-        f"hint: 'netlab up --recreate {topo}' builds it anew (or 'netlab down -l {lab_name}', "
-        f"then 'netlab up {topo}')",
+        f"hint: 'netlab up --recreate {topo} --name {lab_name}' builds it anew (or 'netlab "
+        f"down -l {lab_name}', then 'netlab up {topo} --name {lab_name}')",
     ], again.stderr
     assert "nothing to do" not in again.stdout
 
