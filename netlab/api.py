@@ -173,11 +173,7 @@ class Lab:
                         self.state.write_meta({**meta, "topology": self._topology_json()})
                     return UpResult(self.name, False, 0, time.monotonic() - started)
                 if finished and not recreate:
-                    raise LabStateError(
-                        f"lab '{self.name}' is already up with a different topology",
-                        hint=f"'netlab up --recreate {self._up_args()}' tears it down and "
-                        "builds it anew",
-                    )
+                    self._refuse_changed(str(meta.get("file") or ""))
                 teardown_journal(self.state, stop)
             if stop.signals:
                 raise Interrupted("interrupted", hint="nothing was built")
@@ -257,16 +253,30 @@ class Lab:
                 f"{self.name}', then 'netlab up {again}')",
             )
 
+    def _refuse_changed(self, built_from: str) -> None:
+        if built_from and built_from != self.source:
+            # Another file that happens to use the same name: --recreate would replace it.
+            raise LabStateError(
+                f"lab '{self.name}' is already up, built from {built_from}",
+                hint=f"'netlab up {self._file_arg()} --name OTHER' builds this one beside it; "
+                f"'netlab up --recreate {self._up_args()}' replaces it",
+            )
+        raise LabStateError(
+            f"lab '{self.name}' is already up with a different topology",
+            hint=f"'netlab up --recreate {self._up_args()}' tears it down and builds it anew",
+        )
+
     def _up_args(self) -> str:
-        """What `netlab up` is given to build this lab again, for hints: its file (or
-        --topo, or '-'), and --name when the lab is not named as its topology."""
+        """What `netlab up` is given to build this lab again, for hints: its file, and
+        --name when the lab is not named as its topology."""
+        name = f" --name {self.name}" if self.name != self.topology.name else ""
+        return self._file_arg() + name
+
+    def _file_arg(self) -> str:
+        """The lab's topology as `netlab up` takes it: its file, --topo, or '-' (stdin)."""
         if self.source.startswith("--topo "):
-            words = self.source
-        else:
-            words = shlex.quote({"": "FILE", "<stdin>": "-"}.get(self.source, self.source))
-        if self.name != self.topology.name:
-            words += f" --name {self.name}"
-        return words
+            return self.source
+        return shlex.quote({"": "FILE", "<stdin>": "-"}.get(self.source, self.source))
 
     def dead_services(self) -> list[tuple[str, str]]:
         """The (node, service) pairs of the lab whose process is not running."""

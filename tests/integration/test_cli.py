@@ -88,6 +88,23 @@ def test_changed_topology_needs_recreate(lab_name: str) -> None:
     netlab("down", "-l", lab_name)
 
 
+def test_another_file_with_the_same_lab_name_is_not_offered_recreate(tmp_path: Path,
+                                                                       lab_name: str) -> None:
+    """Two files that happen to use one `name:`: the second up names the file the lab was
+    built from, and offers --name first; --recreate would replace the other lab."""
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
+    second.write_text(f"name: {lab_name}\nnodes: {{b: {{}}}}\n")
+    netlab("up", str(first))
+    refused = netlab("up", str(second), check=1)
+    assert refused.stderr.splitlines() == [
+        f"error: lab '{lab_name}' is already up, built from {first}",
+        f"hint: 'netlab up {second} --name OTHER' builds this one beside it; "
+        f"'netlab up --recreate {second}' replaces it",
+    ], refused.stderr
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}
+
+
 def test_failing_exec_command_rolls_back(tmp_path: Path, lab_name: str) -> None:
     topo = tmp_path / "bad-exec.yaml"
     topo.write_text(
