@@ -469,7 +469,10 @@ class Wording:
 
     def length(self, at: _At, error: ErrorDetails) -> str:
         ctx = error.get("ctx", {})
-        actual = ctx.get("actual_length", len(at.value) if hasattr(at.value, "__len__") else "?")
+        # pydantic's input, not at.value: the value at a path that a before-validator made
+        # (services: [cmd] becomes {name: cmd}) is not in the data as written.
+        value = error.get("input", at.value)
+        actual = ctx.get("actual_length", len(value) if hasattr(value, "__len__") else "?")
         if at.role == "endpoints":
             ends = ", ".join(str(v) for v in at.value) if isinstance(at.value, list) else ""
             hint = "; for more, join them with a switch node (kind: switch)" if actual > 2 else ""
