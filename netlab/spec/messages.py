@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -273,7 +273,7 @@ def locate(loc: Sequence[str | int], data: Any) -> _At:
             i += 1
             continue
         at.parent = at.value
-        at.meta = []
+        shaping, at.meta = at.meta, []
         if _is_model(tp):
             if tp is Link and isinstance(at.value, list) and elem == "endpoints":
                 # The short form `- [a:eth0, b:eth0]`: its endpoints are the list itself.
@@ -290,11 +290,11 @@ def locate(loc: Sequence[str | int], data: Any) -> _At:
             at.role = f"{at.field}[]"
             at.tp = get_args(tp)[0]
             at.parts.append(elem)
-            at.value = _item(at.value, elem)
+            at.value = _item(_reshaped(at.value, list, shaping), elem)
         elif get_origin(tp) is dict:
             key_type, value_type = get_args(tp)
             at.parts.append(key_text(elem))
-            at.value = at.value.get(elem) if isinstance(at.value, dict) else None
+            at.value = _item(_reshaped(at.value, dict, shaping), elem)
             if i + 1 < len(loc) and loc[i + 1] == "[key]":
                 at.key, at.tp, at.role, at.value = True, key_type, f"{at.field}{{key}}", elem
                 i += 1
@@ -322,6 +322,20 @@ def _field_type(model: type[BaseModel], name: str, meta: list[Any]) -> Any:
 def _tag_matches(member: Any, tag: str) -> bool:
     base = _strip(member, [])
     return getattr(base, "__name__", "") in tag or (base is str and "str" in tag)
+
+
+def _reshaped(value: Any, kind: type, meta: list[Any]) -> Any:
+    """The input as the field's before-validators make it, where it is not yet of `kind`
+    (`services: [cmd]` is {name: cmd}, `after: x` is [x]): its items are found there."""
+    if isinstance(value, kind):
+        return value
+    for m in meta:
+        if isinstance(m, BeforeValidator):
+            try:
+                value = m.func(value)  # type: ignore[call-arg]  # (a with-info one: caught)
+            except Exception:  # an input it cannot reshape: no item is found in it
+                return None
+    return value
 
 
 def _item(value: Any, index: Any) -> Any:
