@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from netlab.errors import Problem
 from netlab.spec.loaded import join, line_in
 from netlab.spec.model import Bond, Check, Interface, Link, Macvlan, Node, Service, Topology
-from netlab.spec.yamltree import key_text
+from netlab.spec.yamltree import KEY, key_text
 
 # What a value is called where it is expected, by its role: a field name, "field[]" for an
 # item of a list field, "field{}" for a value in a mapping field, "field{key}" for a key.
@@ -412,7 +412,7 @@ class Wording:
             get_origin(base) or base, "a value as in docs/topology-reference.md")
 
     def type_error(self, at: _At) -> str:
-        raw = self.raw.get(at.path)
+        raw = self.raw.get(at.path + KEY if at.key else at.path)
         message = f"expected {self.expected(at)}, got {_got(at.value, raw)}"
         if at.role == "endpoints[]" and isinstance(at.value, dict) and len(at.value) == 1:
             [(node, iface)] = at.value.items()
@@ -563,7 +563,7 @@ def problems_from(
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     unions: dict[str, list[tuple[_At, ErrorDetails]]] = {}
-    located = [(locate(d["loc"], data), d) for d in error.errors(include_url=False)]
+    located = [(_keyed(locate(d["loc"], data), d), d) for d in error.errors(include_url=False)]
     # `node:` for `nodes:` is one mistake: say "did you mean 'nodes'", not also "missing".
     meant = {
         (at.parent_path, m.group(1))
@@ -587,6 +587,14 @@ def problems_from(
             seen.add((p.path, p.message))
             unique.append(p)
     return unique
+
+
+def _keyed(at: _At, details: ErrorDetails) -> _At:
+    """A key as YAML read it: pydantic's loc has `on:` (true) as 1, its input has true."""
+    if at.key and "input" in details and at.parts:
+        at.value = details["input"]
+        at.parts[-1] = key_text(at.value)
+    return at
 
 
 def _problem(
