@@ -118,3 +118,12 @@ def test_validate_json_is_the_size_or_every_problem(tmp_path: Path) -> None:
     problems = doc["problems"]
     assert isinstance(problems, list)
     assert [(p["line"], p["path"]) for p in problems] == [(3, "nodes.a"), (4, "nodes.b.kind")]
+
+
+def test_a_junit_file_that_cannot_be_written_is_said_before_any_check_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """(It was said after the lab had been brought up and every check had run.)"""
+    out = tmp_path / "no-such-folder" / "results.xml"
+    assert main(["test", HELLO, "--junit", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: cannot write {out}: its folder does not exist\n"
