@@ -12,7 +12,7 @@ The kernel package (pyroute2) is imported only when a command needs the kernel, 
 from __future__ import annotations
 
 import os
-import shlex
+import re
 import socket
 import subprocess
 import sys
@@ -59,6 +59,14 @@ class UpResult:
 
 
 STDIN = "-"  # the FILE that says: read the topology from standard input
+
+
+def _shell_word(text: str) -> str:
+    """A path as a shell reads it back, inside a hint that is itself in single quotes:
+    as it is (ünï.yaml too), or in double quotes when the shell would split or expand it."""
+    if not re.search(r"""[\s'"\\$`!*?\[\]{}()<>|&;#~]""", text):
+        return text
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", text) + '"'
 
 
 class Lab:
@@ -276,7 +284,7 @@ class Lab:
         """The lab's topology as `netlab up` takes it: its file, --topo, or '-' (stdin)."""
         if self.source.startswith("--topo "):
             return self.source
-        return shlex.quote({"": "FILE", "<stdin>": "-"}.get(self.source, self.source))
+        return _shell_word({"": "FILE", "<stdin>": "-"}.get(self.source, self.source))
 
     def dead_services(self) -> list[tuple[str, str]]:
         """The (node, service) pairs of the lab whose process is not running."""
