@@ -164,7 +164,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from netlab.api import down_lab, resolve_lab
+    from netlab.api import down_lab
 
     if args.all_hosts:
         from netlab.ui.cmd_hosts import down_all_hosts
@@ -177,7 +177,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         with progress(0, f"down {args.lab}", not args.json) as advance:
             was_up, report = down_lab(args.lab, advance)
         return _down_result(args, args.lab, was_up, report)
-    lab = resolve_lab(args.lab, args.file, overrides(args.set))
+    lab = _resolve_by_file(args, "down")
     was_up = lab.is_up()
     with progress(0, f"down {lab.name}", not args.json) as advance:
         report = lab.down(advance)
@@ -197,8 +197,26 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
     return EXIT_OK
 
 
+def _resolve_by_file(args: argparse.Namespace, verb: str) -> Any:
+    """The lab of -l, FILE or the only one up. A FILE that no longer loads (edited or
+    removed since `up`) still names the lab built from it: the hint says how to reach it."""
+    from netlab.api import resolve_lab
+
+    try:
+        return resolve_lab(args.lab, args.file, overrides(args.set))
+    except InputError as error:
+        if isinstance(args.file, str) and error.hint is None:
+            from netlab.lab.record import built_from
+
+            labs = built_from(args.file)
+            if labs:
+                error.hint = "; ".join(f"lab {n} is up, built from {args.file}: 'netlab {verb} "
+                                       f"-l {n}' needs no file" for n in labs)
+        raise
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    from netlab.api import condition, require_privileges, resolve_lab, up_labs
+    from netlab.api import condition, require_privileges, up_labs
 
     if args.all_hosts:
         from netlab.ui.cmd_hosts import status_all_hosts
@@ -207,7 +225,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     require_privileges("read a lab's namespaces")  # reading a lab back means entering them
     if not args.lab and not args.file and len(up_labs()) > 1:
         return cmd_ls(args)
-    lab = resolve_lab(args.lab, args.file, overrides(args.set))
+    lab = _resolve_by_file(args, "status")
     if not lab.is_up():
         raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
     now = condition(lab.name)

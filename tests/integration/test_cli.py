@@ -263,3 +263,21 @@ def test_without_root_each_command_says_what_it_needs_root_for(
         f"error: netlab needs root to {needs} (missing CAP_NET_ADMIN and CAP_SYS_ADMIN)"
     ), result.stderr
     assert json.loads(netlab("status", "-l", lab_name, "--json").stdout)["drift"] == []
+
+
+def test_a_file_broken_after_up_still_names_its_lab(tmp_path: Path, lab_name: str) -> None:
+    """A student edits the file into a mistake (or deletes it), then `netlab down FILE`:
+    the mistake is said, and so is how to take the lab down without the file."""
+    topo = tmp_path / "lab.yaml"
+    topo.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
+    netlab("up", str(topo))
+    topo.write_text(f"name: {lab_name}\nnodes: {{a: {{knd: router}}}}\n")
+    hint = (f"hint: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' "
+            "needs no file")
+    assert netlab("down", str(topo), check=2).stderr.splitlines()[-1] == hint
+    topo.unlink()
+    assert netlab("down", str(topo), check=2).stderr.splitlines() == [
+        f"{topo}: no such file", hint]
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}  # untouched
+    netlab("down", "-l", lab_name)
+    assert not netlab_namespaces(f"netlab-{lab_name}-")
