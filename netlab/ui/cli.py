@@ -194,6 +194,12 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
         out.print(f"lab [bold]{lab}[/] is down ({report.sent} operations undone{stopped})")
     else:
         out.print(f"lab [bold]{lab}[/] is not up; nothing to do")
+        if isinstance(args.file, str):  # the file's lab under another name (--name, --set)
+            from netlab.lab.record import built_from
+
+            for other in built_from(args.file):
+                err.print(f"note: lab {escape(other)} is up, built from {escape(args.file)}: "
+                          f"'netlab down -l {escape(other)}' takes it down")
     return EXIT_OK
 
 

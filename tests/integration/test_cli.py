@@ -281,3 +281,19 @@ def test_a_file_broken_after_up_still_names_its_lab(tmp_path: Path, lab_name: st
     assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}  # untouched
     netlab("down", "-l", lab_name)
     assert not netlab_namespaces(f"netlab-{lab_name}-")
+
+
+def test_down_of_a_file_whose_lab_has_another_name_says_which_is_up(
+    tmp_path: Path, lab_name: str,
+) -> None:
+    """`up lab.yaml --name X` (or --set changing the name), then `down lab.yaml`: nothing
+    to do for the file's own name (exit 0, as always), and a note names the lab it built."""
+    topo = tmp_path / "lab.yaml"
+    topo.write_text("name: qa-own-name\nnodes: {a: {}}\n")
+    netlab("up", str(topo), "--name", lab_name)
+    down = netlab("down", str(topo))
+    assert down.stdout.strip() == "lab qa-own-name is not up; nothing to do"
+    assert down.stderr.splitlines() == [
+        f"note: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' takes "
+        "it down"]
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}
