@@ -28,8 +28,8 @@ test_apt=(
     "dnsmasq-base:dnsmasq"
     "isc-dhcp-client:dhclient"
     "nftables:nft"
-    "tcpdump:tcpdump"       # tools the labs' READMEs use inside nodes
-    "iputils-ping:ping"
+    "tcpdump:tcpdump"       # for learners inside nodes (netlab's own capture and ping
+    "iputils-ping:ping"     # need neither)
 )
 
 need_apt=()

@@ -1,5 +1,5 @@
-"""Every example topology, for real: up, traffic across every link kind it has, its checks, status
-against the plan, down, and the host exactly as before."""
+"""Every example topology, for real: up, traffic across every link kind it has, its own
+checks, status against the plan, down, and the host exactly as before."""
 
 from __future__ import annotations
 
