@@ -154,17 +154,6 @@ def service_state(ns: str, node_dir: str, name: str) -> dict[str, Any]:
             "log": str(log_file(node_dir, name))}
 
 
-def complaint_line(stderr: str) -> str:
-    """The line of a failed command's error output that says what went wrong: its first
-    line that says "error" (nft, for one, ends with the offending input and a line of
-    carets under it), else its last line."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    if errors:
-        return errors[0]
-    return lines[-1] if lines else ""
-
-
 class ProcessOpsKernel:
     """Executes the ops that are processes and files, not netlink messages."""
 
@@ -500,3 +489,14 @@ def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> Stopped:
         time.sleep(0.02)
     killed = cgroups.kill(ns, leaf)
     return Stopped(terminated=len(signalled - killed), killed=len(killed))
+
+
+def complaint_line(stderr: str) -> str:
+    """The line of a failed command's error output that says what went wrong: its first
+    line that says "error" (nft, for one, ends with the offending input and a line of
+    carets under it), else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    if errors:
+        return errors[0]
+    return lines[-1] if lines else ""
