@@ -7,8 +7,7 @@ runs and after `down`; `down` leaves no mount, no process and no file of the lab
 Folders are compared with their modification times too, so a file made and removed again
 shows; in /etc, which other work on the machine changes (a test adding a user), names made
 next to these files are watched instead (dhclient-script writes its new resolv.conf next to
-the old one, then renames or copies it). What netlab keeps for every lab under /run
-(netlab*, netns) is left out."""
+the old one, then renames or copies it). RUN_LIVE says what of /run is left out."""
 
 from __future__ import annotations
 
@@ -29,7 +28,13 @@ from .hostcheck import TOPO, Host, namespace_inodes, processes_in
 
 FILES = ("/etc/hosts", "/etc/resolv.conf", "/etc/hostname")
 FOLDERS = ("/etc/frr", "/etc/dhcp", "/var/lib/dhcp", "/var/lib/misc", "/var/log/frr")
-RUN_NOT_OURS = ("netlab", "netns", "mount")  # every lab's state and pins; mount(8)'s table
+# Under /run: what netlab keeps for every lab (other labs' come and go), left out; the
+# machine's own live state (systemd, udev, the journal, logins, mount(8)'s table), which
+# changes on a busy host by itself: there or not, not compared inside; but where DHCP
+# clients' hooks write in it (Debian's dhclient-exit-hooks.d/timesyncd), compared.
+RUN_OTHERS = ("netlab", "netns")
+RUN_LIVE = ("systemd", "udev", "log", "user", "utmp", "mount")
+RUN_WATCHED = ("/run/systemd/timesyncd.conf.d", "/run/systemd/resolved.conf.d")
 WAIT = 60.0  # OSPF's hellos come every 10 s
 
 
@@ -45,12 +50,18 @@ def _entry(path: str) -> tuple[object, ...]:
     return (stat.filemode(st.st_mode), st.st_uid, st.st_gid, what)
 
 
-def _tree(top: str, skip: tuple[str, ...] = ()) -> dict[str, tuple[object, ...]]:
-    found = {}
+def _tree(top: str, skip: tuple[str, ...] = (), shallow: tuple[str, ...] = ()
+          ) -> dict[str, object]:
+    """Every entry below `top`; of its own entries, those named in `skip` left out and
+    those in `shallow` only there (not their contents, nor their mtime)."""
+    found: dict[str, object] = {}
     for folder, dirs, files in os.walk(top):
         if folder == top:
-            dirs[:] = [d for d in dirs if not d.startswith(skip)] if skip else dirs
-            files = [f for f in files if not f.startswith(skip)] if skip else files
+            dirs[:] = [d for d in dirs if d not in skip and not d.startswith("netlab")]
+            files = [f for f in files if f not in skip]
+            found |= {os.path.join(top, n): "there" for n in dirs + files if n in shallow}
+            dirs[:] = [d for d in dirs if d not in shallow]
+            files = [f for f in files if f not in shallow]
         for name in dirs + files:
             path = os.path.join(folder, name)
             found[path] = _entry(path)
@@ -61,11 +72,11 @@ def host_files() -> dict[str, object]:
     """What a node's programs would change, were they not in a small host of their own."""
     snapshot: dict[str, object] = {"hostname": os.uname().nodename}
     snapshot |= {path: _entry(os.path.realpath(path)) for path in FILES}
-    for path in FOLDERS:
+    for path in FOLDERS + RUN_WATCHED:
         if os.path.exists(path):
             snapshot |= {path: _entry(path)} | _tree(path)
     # /run's own mtime is left out: other labs' folders come and go at its top.
-    snapshot |= _tree("/run", RUN_NOT_OURS)
+    snapshot |= _tree("/run", RUN_OTHERS, RUN_LIVE)
     return snapshot
 
 
