@@ -12,6 +12,7 @@ The kernel package (pyroute2) is imported only when a command needs the kernel, 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -58,6 +59,14 @@ class UpResult:
 
 
 STDIN = "-"  # the FILE that says: read the topology from standard input
+
+
+def _shell_word(text: str) -> str:
+    """A path as a shell reads it back, inside a hint that is itself in single quotes:
+    as it is (ünï.yaml too), or in double quotes when the shell would split or expand it."""
+    if not re.search(r"""[\s'"\\$`!*?\[\]{}()<>|&;#~]""", text):
+        return text
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", text) + '"'
 
 
 class Lab:
@@ -172,10 +181,7 @@ class Lab:
                         self.state.write_meta({**meta, "topology": self._topology_json()})
                     return UpResult(self.name, False, 0, time.monotonic() - started)
                 if finished and not recreate:
-                    raise LabStateError(
-                        f"lab '{self.name}' is already up with a different topology",
-                        hint="'netlab up --recreate' tears it down and builds it anew",
-                    )
+                    self._refuse_changed(str(meta.get("file") or ""))
                 teardown_journal(self.state, stop)
             if stop.signals:
                 raise Interrupted("interrupted", hint="nothing was built")
@@ -247,13 +253,38 @@ class Lab:
         if missing:
             listed = ", ".join(f"{node} ({ns})" for node, ns in list(missing.items())[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            file = self.source or "FILE"
+            again = self._up_args()
             raise LabStateError(
                 f"lab '{self.name}' is up but the namespace of {count(missing, 'node')} is "
                 f"missing: {listed}{more}",
-                hint=f"'netlab up --recreate {file}' builds it anew (or 'netlab down -l "
-                f"{self.name}', then 'netlab up {file}')",
+                hint=f"'netlab up --recreate {again}' builds it anew (or 'netlab down -l "
+                f"{self.name}', then 'netlab up {again}')",
             )
+
+    def _refuse_changed(self, built_from: str) -> None:
+        if built_from and built_from != self.source:
+            # Another file that happens to use the same name: --recreate would replace it.
+            raise LabStateError(
+                f"lab '{self.name}' is already up, built from {built_from}",
+                hint=f"'netlab up {self._file_arg()} --name OTHER' builds this one beside it; "
+                f"'netlab up --recreate {self._up_args()}' replaces it",
+            )
+        raise LabStateError(
+            f"lab '{self.name}' is already up with a different topology",
+            hint=f"'netlab up --recreate {self._up_args()}' tears it down and builds it anew",
+        )
+
+    def _up_args(self) -> str:
+        """What `netlab up` is given to build this lab again, for hints: its file, and
+        --name when the lab is not named as its topology."""
+        name = f" --name {self.name}" if self.name != self.topology.name else ""
+        return self._file_arg() + name
+
+    def _file_arg(self) -> str:
+        """The lab's topology as `netlab up` takes it: its file, --topo, or '-' (stdin)."""
+        if self.source.startswith("--topo "):
+            return self.source
+        return _shell_word({"": "FILE", "<stdin>": "-"}.get(self.source, self.source))
 
     def dead_services(self) -> list[tuple[str, str]]:
         """The (node, service) pairs of the lab whose process is not running."""

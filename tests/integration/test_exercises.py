@@ -73,10 +73,12 @@ def test_tun_exercise_passes_only_while_its_program_runs(netlab_lab: LabFactory)
     folder = EXERCISES / "tun-program"
     lab = netlab_lab(folder / "topology.yaml")
     assert not lab.run_checks(timeout=FAILING_RUN).ok
+    # As README.md and solution.md say: netlab exec gw -- python3 "$PWD/tun_echo.py" (a
+    # node's commands run in the node's folder, so the path is the exercise folder's).
     program = subprocess.Popen(
-        ["ip", "netns", "exec", lab.namespace("gw"), sys.executable,
+        [sys.executable, "-m", "netlab", "exec", "-l", lab.name, "gw", "--", "python3",
          str(folder / "tun_echo.py"), "tun0", "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder,
     )
     try:
         assert program.stdout is not None
