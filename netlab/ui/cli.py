@@ -50,6 +50,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_service",
+    "netlab.ui.cmd_save",
     "netlab.ui.cmd_link",
     "netlab.ui.cmd_web",
     "netlab.ui.cmd_import",
