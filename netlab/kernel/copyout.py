@@ -92,9 +92,13 @@ def _opened(fd: int) -> Iterator[int]:
         os.close(fd)
 
 
+class _NotFolder(Exception):
+    """A folder on the way is something else (a link a node's process put there)."""
+
+
 def _open_below(dir_fd: int, parts: Sequence[str]) -> int | None:
     """The folder dir_fd/parts..., each part opened without following a link; None when
-    one is missing or is no folder (a node's file where a folder was: nothing to save)."""
+    one is missing; _NotFolder when one is no folder."""
     fd = os.dup(dir_fd)
     try:
         for part in parts:
@@ -102,9 +106,11 @@ def _open_below(dir_fd: int, parts: Sequence[str]) -> int | None:
                 child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
                                 | os.O_CLOEXEC, dir_fd=fd)
             except OSError as err:
-                if err.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                if err.errno == errno.ENOENT:
                     os.close(fd)
                     return None
+                if err.errno in (errno.ENOTDIR, errno.ELOOP):
+                    raise _NotFolder from None
                 raise
             os.close(fd)
             fd = child
@@ -173,7 +179,11 @@ def read_tree(node_dir: str, below: str, shown: str, reading: Reading) -> list[F
     messages name the folder ("r1:/etc/frr")."""
     root, parts = safefs.node_parts(node_dir)
     with safefs.opened_dir(root, parts, create=False) as node_fd:
-        fd = _open_below(node_fd, [p for p in below.split("/") if p])
+        try:
+            fd = _open_below(node_fd, [p for p in below.split("/") if p])
+        except _NotFolder:
+            reading.skipped.append(f"{shown}: not a folder (a symbolic link?), not saved")
+            return []
         if fd is None:
             return []
         with _opened(fd):
@@ -186,7 +196,12 @@ def read_file(node_dir: str, name: str, shown: str, reading: Reading) -> Found |
     root, parts = safefs.node_parts(node_dir)
     *folders, leaf = name.split("/")
     with safefs.opened_dir(root, parts, create=False) as node_fd:
-        fd = _open_below(node_fd, folders)
+        try:
+            fd = _open_below(node_fd, folders)
+        except _NotFolder:
+            reading.skipped.append(f"{shown}: a folder on its way is a symbolic link, "
+                                   "not saved")
+            return None
         if fd is None:
             return None
         with _opened(fd):
@@ -222,9 +237,11 @@ def open_target(path: str | Path, force: bool = False) -> int:
             fd = os.open(path.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                          dir_fd=pfd)
         except OSError as err:
-            what = "a symbolic link" if err.errno == errno.ELOOP else err.strerror
-            raise InputError(f"cannot save into {path}: it is {what}" if err.errno in
-                             (errno.ELOOP, errno.ENOTDIR) else f"cannot save into {path}: {what}",
+            if err.errno not in (errno.ELOOP, errno.ENOTDIR):
+                raise InputError(f"cannot save into {path}: {err.strerror}") from None
+            what = ("a symbolic link" if stat.S_ISLNK(os.lstat(path.name, dir_fd=pfd).st_mode)
+                    else "not a folder")
+            raise InputError(f"cannot save into {path}: it is {what}",
                              hint="name a new folder") from None
     if os.listdir(fd) and not force:
         os.close(fd)

@@ -1,0 +1,170 @@
+"""`netlab save`'s pure parts: the saved topology reads back as the files saved, and the
+reading of a node's folder (as any user, in a folder of the test's) follows nothing planted
+there and is bounded."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from netlab.errors import InputError, LabStateError
+from netlab.kernel import copyout
+from netlab.lab.save import dump, saved_topology
+from netlab.spec import load_text
+
+TOPOLOGY = """
+name: handin
+vars: {greeting: hi}
+nodes:
+  r1:
+    frr:
+      daemons: [ospfd]
+      config: "hostname {{ greeting }}\\n"
+    private: [/etc/sv]
+    files:
+      /etc/sv/a.conf: "{{ greeting }} a"
+      /etc/sv/gone.conf: "deleted by the student"
+      notes.txt: old
+  h2: {}
+"""
+
+
+def _record() -> dict[str, object]:
+    return load_text(TOPOLOGY, "t.yaml").topology.model_dump(mode="json")
+
+
+def _found(path: str, data: bytes, mode: int = 0o600, uid: int = 0) -> copyout.Found:
+    return copyout.Found(path, data, mode, uid, uid)
+
+
+def _names(uid: int) -> int | str:
+    return {0: "root", 101: "frr"}.get(uid, uid)
+
+
+def test_the_saved_topology_reads_back_as_the_files_saved() -> None:
+    found = {"r1": {
+        "/etc/sv/a.conf": _found("a.conf", b"{{ not jinja }} {% raw %} {# #}\r\n", 0o640),
+        "/etc/sv/new/b.conf": _found("new/b.conf", b"made live\n"),
+        "/etc/sv/blob": _found("blob", b"\x00\xff"),
+        "/etc/frr/frr.conf": _found("frr.conf", b"hostname r1\nip route 10.55.0.0/16 Null0\n",
+                                    0o640, 101),
+        "notes.txt": _found("notes.txt", b"new"),
+    }}
+    doc, notes = saved_topology(_record(), found, _names, _names)
+    text = dump(doc)
+    assert "vars" not in doc and "services" not in doc["nodes"]["r1"]  # frr: makes them
+    back = load_text(text, "saved.yaml").topology.nodes["r1"]
+    files = {k: (v if isinstance(v, str) else v.content) for k, v in back.files.items()}
+    assert files["/etc/sv/a.conf"] == "{{ not jinja }} {% raw %} {# #}\r\n"
+    assert files["/etc/sv/new/b.conf"] == "made live\n"
+    assert files["notes.txt"] == "new"
+    assert "/etc/sv/gone.conf" not in files and "/etc/sv/blob" not in files
+    assert notes == ["r1:/etc/sv/blob: not text, saved but not restorable by 'netlab up'"]
+    a = back.files["/etc/sv/a.conf"]
+    assert not isinstance(a, str) and a.mode == 0o640 and a.owner is None
+    # FRR's running config is the node's frr config, and what frr: makes comes back.
+    assert back.frr is not None and "ip route 10.55.0.0/16 Null0" in back.frr.config
+    assert files["/etc/frr/frr.conf"] == back.frr.config
+    assert set(back.services) == {"zebra", "staticd", "ospfd"}
+    assert {p.path for p in back.private_paths()} == {"/etc/sv", "/etc/frr", "/var/log/frr"}
+
+
+def test_a_file_frr_writes_as_it_would_is_left_to_frr() -> None:
+    record = _record()
+    daemons = record["nodes"]["r1"]["files"]["/etc/frr/daemons"]  # type: ignore[index]
+    found = {"r1": {"/etc/frr/daemons": _found("daemons", daemons["content"].encode(),
+                                               0o640, 101)}}
+    doc, _ = saved_topology(record, found, _names, _names)
+    assert "/etc/frr/daemons" not in doc["nodes"]["r1"].get("files", {})
+
+
+def test_a_name_files_cannot_take_is_said() -> None:
+    found = {"h2": {"/etc/sv/with space": _found("with space", b"x")}}
+    _, notes = saved_topology(_record(), found, _names, _names)
+    assert notes == ["h2:/etc/sv/with space: a name `files:` does not take, saved but not "
+                     "restorable by 'netlab up'"]
+
+
+# --- reading a node's folder ------------------------------------------------------------
+
+
+@pytest.fixture
+def node_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "lab" / "nodes" / "r1"
+    (folder / "private" / "etc" / "sv" / "sub").mkdir(parents=True)
+    return folder
+
+
+def test_only_regular_files_are_read(node_dir: Path, tmp_path: Path) -> None:
+    sv = node_dir / "private" / "etc" / "sv"
+    (sv / "a.conf").write_text("a")
+    (sv / "sub" / "b").write_text("b")
+    os.chmod(sv / "a.conf", 0o640)
+    secret = tmp_path / "secret"
+    secret.write_text("root's only")
+    (sv / "link").symlink_to(secret)
+    (sv / "dirlink").symlink_to(tmp_path)
+    os.mkfifo(sv / "fifo")
+    os.link(sv / "a.conf", sv / "hard")
+    reading = copyout.Reading()
+    got = copyout.read_tree(str(node_dir), "private/etc/sv", "r1:/etc/sv", reading)
+    assert {f.path: f.data for f in got} == {"sub/b": b"b"}  # a.conf has two names now
+    assert sorted(reading.skipped) == [
+        "r1:/etc/sv/a.conf: a file with other names (hard links), not saved",
+        f"r1:/etc/sv/dirlink: a symbolic link to {tmp_path}, not saved",
+        "r1:/etc/sv/fifo: a FIFO, not saved",
+        "r1:/etc/sv/hard: a file with other names (hard links), not saved",
+        f"r1:/etc/sv/link: a symbolic link to {secret}, not saved",
+    ]
+    os.unlink(sv / "hard")
+    got = copyout.read_tree(str(node_dir), "private/etc/sv", "r1:/etc/sv", copyout.Reading())
+    assert [(f.path, f.mode) for f in got if f.path == "a.conf"] == [("a.conf", 0o640)]
+
+
+def test_a_private_folder_swapped_for_a_link_is_said_and_not_followed(
+        node_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x").write_text("not the node's")
+    sv = node_dir / "private" / "etc" / "sv"
+    os.rename(sv, tmp_path / "old")
+    sv.symlink_to(tmp_path / "elsewhere")
+    reading = copyout.Reading()
+    assert copyout.read_tree(str(node_dir), "private/etc/sv", "r1:/etc/sv", reading) == []
+    assert reading.skipped == ["r1:/etc/sv: not a folder (a symbolic link?), not saved"]
+    (node_dir / "notes").symlink_to(tmp_path / "elsewhere" / "x")
+    reading = copyout.Reading()
+    assert copyout.read_file(str(node_dir), "notes", "r1:notes", reading) is None
+    assert reading.skipped[0].startswith("r1:notes: a symbolic link to ")
+
+
+def test_what_is_read_is_bounded(node_dir: Path) -> None:
+    big = node_dir / "private" / "etc" / "sv" / "sparse"
+    with open(big, "wb") as f:
+        f.truncate(1 << 40)  # a terabyte that takes no room
+    with pytest.raises(LabStateError, match=r"r1:/etc/sv/sparse makes the saved files "
+                       r"larger than 64 MiB"):
+        copyout.read_tree(str(node_dir), "private/etc/sv", "r1:/etc/sv", copyout.Reading())
+
+
+def test_the_folder_saved_into_is_new_or_empty_and_no_link(tmp_path: Path) -> None:
+    target = tmp_path / "handin"
+    fd = copyout.open_target(target)
+    try:
+        copyout.write_into(fd, "r1/etc/frr/frr.conf", b"hostname r1\n")
+    finally:
+        os.close(fd)
+    for path in (target, target / "r1", target / "r1" / "etc" / "frr"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    assert stat.S_IMODE((target / "r1/etc/frr/frr.conf").stat().st_mode) == 0o600
+    with pytest.raises(InputError, match="is not empty"):
+        copyout.open_target(target)
+    os.close(copyout.open_target(target, force=True))
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(InputError, match="it is a symbolic link"):
+        copyout.open_target(tmp_path / "link", force=True)
+    assert not (tmp_path / "elsewhere").exists()
+    with pytest.raises(InputError, match="no: No such file or directory"):
+        copyout.open_target(tmp_path / "no" / "such")
