@@ -216,9 +216,10 @@ def read_file(node_dir: str, name: str, shown: str, reading: Reading) -> Found |
 # --- writing --------------------------------------------------------------------------
 
 
-def open_target(path: str | Path, force: bool = False) -> int:
+def open_target(path: str | Path, force: bool = False, create: bool = True) -> int | None:
     """The folder to save into: made (0700), or an empty one (any, when `force`); never
-    through a symbolic link at its last name. InputError otherwise."""
+    through a symbolic link at its last name. InputError otherwise. Not `create`: only
+    checked (None when it would be made)."""
     path = Path(path)
     parent = path.parent
     try:
@@ -227,6 +228,10 @@ def open_target(path: str | Path, force: bool = False) -> int:
         raise InputError(f"cannot save into {path}: {parent}: {err.strerror}",
                          hint="name a folder whose parent exists") from None
     with _opened(pfd):
+        if not create and not os.path.lexists(path):
+            if not os.access(parent, os.W_OK):
+                raise InputError(f"cannot save into {path}: {parent} is not writable")
+            return None
         try:
             os.mkdir(path.name, SAVED_DIR, dir_fd=pfd)
         except FileExistsError:
@@ -247,6 +252,9 @@ def open_target(path: str | Path, force: bool = False) -> int:
         os.close(fd)
         raise InputError(f"{path} is not empty: not saving over what is there",
                          hint="name a new folder, or add --force to write over it")
+    if not create:
+        os.close(fd)
+        return None
     os.fchmod(fd, SAVED_DIR)
     return fd
 

@@ -53,6 +53,7 @@ def save(lab: str | None, folder: str, force: bool = False) -> Saved:
     """Save the lab's node files into `folder` (see the module's doc)."""
     require_privileges("save a lab")
     rec = record.resolve(lab)
+    copyout.open_target(folder, force, create=False)  # a wrong DIR said before the work
     with LabState(rec.lab).locked(what="save"):
         nodes = rec.here()
         notes = [note for node in nodes if _is_frr(rec.nodes[node])
@@ -70,6 +71,7 @@ def save(lab: str | None, folder: str, force: bool = False) -> Saved:
                    sum(len(f.data) for files in found.values() for f in files.values()),
                    notes)
     fd = copyout.open_target(folder, force)
+    assert fd is not None
     try:
         for node, files in found.items():
             for path, file in files.items():

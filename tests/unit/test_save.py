@@ -151,7 +151,9 @@ def test_what_is_read_is_bounded(node_dir: Path) -> None:
 
 def test_the_folder_saved_into_is_new_or_empty_and_no_link(tmp_path: Path) -> None:
     target = tmp_path / "handin"
+    assert copyout.open_target(target, create=False) is None and not target.exists()
     fd = copyout.open_target(target)
+    assert fd is not None
     try:
         copyout.write_into(fd, "r1/etc/frr/frr.conf", b"hostname r1\n")
     finally:
@@ -159,9 +161,13 @@ def test_the_folder_saved_into_is_new_or_empty_and_no_link(tmp_path: Path) -> No
     for path in (target, target / "r1", target / "r1" / "etc" / "frr"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
     assert stat.S_IMODE((target / "r1/etc/frr/frr.conf").stat().st_mode) == 0o600
-    with pytest.raises(InputError, match="is not empty"):
-        copyout.open_target(target)
-    os.close(copyout.open_target(target, force=True))
+    for create in (True, False):
+        with pytest.raises(InputError, match="is not empty"):
+            copyout.open_target(target, create=create)
+    assert copyout.open_target(target, force=True, create=False) is None
+    forced = copyout.open_target(target, force=True)
+    assert forced is not None
+    os.close(forced)
     (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(InputError, match="it is a symbolic link"):
         copyout.open_target(tmp_path / "link", force=True)
