@@ -173,12 +173,25 @@ def _walk(dir_fd: int, where: str, shown: str, reading: Reading, depth: int = 0
             yield got
 
 
+@contextlib.contextmanager
+def _node_folder(node_dir: str) -> Iterator[int | None]:
+    """The node's folder, which must be netlab's (safefs); None when it is gone."""
+    root, parts = safefs.node_parts(node_dir)
+    try:
+        fd = safefs.open_dir(root, parts, create=False)
+    except FileNotFoundError:
+        yield None
+        return
+    with _opened(fd):
+        yield fd
+
+
 def read_tree(node_dir: str, below: str, shown: str, reading: Reading) -> list[Found]:
     """The regular files in node_dir/below (a relative path), paths relative to it; none
-    when it is missing. The node's folder itself must be netlab's (safefs). `shown`: how
-    messages name the folder ("r1:/etc/frr")."""
-    root, parts = safefs.node_parts(node_dir)
-    with safefs.opened_dir(root, parts, create=False) as node_fd:
+    when it is missing. `shown`: how messages name the folder ("r1:/etc/frr")."""
+    with _node_folder(node_dir) as node_fd:
+        if node_fd is None:
+            return []
         try:
             fd = _open_below(node_fd, [p for p in below.split("/") if p])
         except _NotFolder:
@@ -193,9 +206,10 @@ def read_tree(node_dir: str, below: str, shown: str, reading: Reading) -> list[F
 def read_file(node_dir: str, name: str, shown: str, reading: Reading) -> Found | None:
     """The regular file node_dir/name (relative), or None (missing, or left out); `shown`:
     how messages name it."""
-    root, parts = safefs.node_parts(node_dir)
     *folders, leaf = name.split("/")
-    with safefs.opened_dir(root, parts, create=False) as node_fd:
+    with _node_folder(node_dir) as node_fd:
+        if node_fd is None:
+            return None
         try:
             fd = _open_below(node_fd, folders)
         except _NotFolder:

@@ -30,13 +30,13 @@ from netlab.kernel.privileges import require_privileges
 from netlab.lab import record
 from netlab.plan.naming import node_dir
 from netlab.spec.frr import expand as frr_keys
+from netlab.spec.source import MAX_BYTES  # what netlab reads as a topology
 from netlab.state.store import LabState, state_root
 
 TOPOLOGY = "topology.yaml"
 NODE_FOLDER = "node-folder"  # DIR/<node>/node-folder/: the files of the node's own folder
 FRR_CONF = "/etc/frr/frr.conf"
 WRITE_TIMEOUT = 30.0
-TOPOLOGY_MAX = 1_000_000  # what netlab reads as a topology (spec/source.py MAX_BYTES)
 _JINJA = re.compile(r"\{[{%#]")
 
 
@@ -61,11 +61,12 @@ def save(lab: str | None, folder: str, force: bool = False) -> Saved:
         reading = copyout.Reading()
         found = {node: _read_node(rec, node, reading) for node in nodes}
     notes += reading.skipped
-    topology, unrestorable = saved_topology(rec.topology, found, _user, _group)
+    topology, unrestorable = saved_topology(rec.lab, rec.topology, found,
+                                          _user, _group)
     notes += unrestorable
     text = dump(topology)
-    if len(text.encode()) > TOPOLOGY_MAX:
-        notes.append(f"{TOPOLOGY} is larger than netlab reads ({TOPOLOGY_MAX} bytes): "
+    if len(text.encode()) > MAX_BYTES:
+        notes.append(f"{TOPOLOGY} is larger than netlab reads ({MAX_BYTES} bytes): "
                      "restore needs smaller files")
     result = Saved(rec.lab, folder, {n: len(f) for n, f in found.items()},
                    sum(len(f.data) for files in found.values() for f in files.values()),
@@ -145,7 +146,8 @@ def _group(gid: int) -> int | str:
 # --- the saved topology (pure) ----------------------------------------------------------
 
 
-def saved_topology(topology: Mapping[str, Any], found: Mapping[str, Mapping[str, copyout.Found]],
+def saved_topology(lab: str, topology: Mapping[str, Any],
+                   found: Mapping[str, Mapping[str, copyout.Found]],
                    user: Callable[[int], int | str], group: Callable[[int], int | str]
                    ) -> tuple[dict[str, Any], list[str]]:
     """The lab's topology (as its record holds it) with each saved node's files in its
@@ -160,6 +162,7 @@ def saved_topology(topology: Mapping[str, Any], found: Mapping[str, Mapping[str,
     doc = Topology.model_validate(copy.deepcopy(dict(topology))).model_dump(
         mode="json", exclude_defaults=True)
     doc.pop("vars", None)  # the topology is rendered: its variables did their work
+    doc["name"] = lab  # the lab's (`up --name` may have given it another than the file's)
     notes: list[str] = []
     for node, files in found.items():
         spec = doc["nodes"].get(node)
@@ -170,18 +173,16 @@ def saved_topology(topology: Mapping[str, Any], found: Mapping[str, Mapping[str,
         # Files that were named but are gone stay gone.
         kept = {k: v for k, v in (spec.get("files") or {}).items() if k in files}
         for path, f in files.items():
+            text = _text(f.data)
+            if text is None:
+                notes.append(f"{node}:{path}: not text, saved but not restorable by "
+                             "'netlab up'")
+                continue
             try:
-                text = f.data.decode()
                 names.validate_python(path)
-            except UnicodeDecodeError:
-                text = "\0"
             except ValidationError:
                 notes.append(f"{node}:{path}: a name `files:` does not take, saved but not "
                              "restorable by 'netlab up'")
-                continue
-            if "\0" in text:
-                notes.append(f"{node}:{path}: not text, saved but not restorable by "
-                             "'netlab up'")
                 continue
             if frr is not None and path == FRR_CONF:
                 frr["config"] = text
@@ -200,6 +201,15 @@ def saved_topology(topology: Mapping[str, Any], found: Mapping[str, Mapping[str,
         else:
             spec.pop("files", None)
     return doc, notes
+
+
+def _text(data: bytes) -> str | None:
+    """The file as text for `files:` (None for a binary file: not UTF-8, or with NULs)."""
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return None
+    return None if "\0" in text else text
 
 
 def _unexpand_frr(spec: dict[str, Any], node_model: Any) -> dict[str, Any]:
@@ -235,7 +245,7 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _scalar(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     # Jinja2's delimiters spelled as Jinja2 gives them back: loading renders the file.
     if _JINJA.search(value):
         value = value.replace("{", "{{ '{' }}")
@@ -243,7 +253,7 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _text)
+_Dumper.add_representer(str, _scalar)
 
 
 def dump(topology: Mapping[str, Any]) -> str:

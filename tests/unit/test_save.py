@@ -53,8 +53,9 @@ def test_the_saved_topology_reads_back_as_the_files_saved() -> None:
                                     0o640, 101),
         "notes.txt": _found("notes.txt", b"new"),
     }}
-    doc, notes = saved_topology(_record(), found, _names, _names)
+    doc, notes = saved_topology("renamed", _record(), found, _names, _names)
     text = dump(doc)
+    assert load_text(text, "saved.yaml").topology.name == "renamed"  # the lab's name
     assert "vars" not in doc and "services" not in doc["nodes"]["r1"]  # frr: makes them
     back = load_text(text, "saved.yaml").topology.nodes["r1"]
     files = {k: (v if isinstance(v, str) else v.content) for k, v in back.files.items()}
@@ -77,13 +78,13 @@ def test_a_file_frr_writes_as_it_would_is_left_to_frr() -> None:
     daemons = record["nodes"]["r1"]["files"]["/etc/frr/daemons"]  # type: ignore[index]
     found = {"r1": {"/etc/frr/daemons": _found("daemons", daemons["content"].encode(),
                                                0o640, 101)}}
-    doc, _ = saved_topology(record, found, _names, _names)
+    doc, _ = saved_topology("handin", record, found, _names, _names)
     assert "/etc/frr/daemons" not in doc["nodes"]["r1"].get("files", {})
 
 
 def test_a_name_files_cannot_take_is_said() -> None:
     found = {"h2": {"/etc/sv/with space": _found("with space", b"x")}}
-    _, notes = saved_topology(_record(), found, _names, _names)
+    _, notes = saved_topology("handin", _record(), found, _names, _names)
     assert notes == ["h2:/etc/sv/with space: a name `files:` does not take, saved but not "
                      "restorable by 'netlab up'"]
 
