@@ -40,7 +40,7 @@ class Found:
 
     path: str  # where it was, below the folder read ("etc/frr/frr.conf" or "notes.txt")
     data: bytes
-    mode: int  # permission bits
+    mode: int  # permission bits (rwx: never setuid, setgid or sticky)
     uid: int
     gid: int
 
@@ -50,15 +50,16 @@ class Reading:
     """What a save has read so far, and what it left out (one line each)."""
 
     limit: int = MAX_BYTES
+    max_entries: int = MAX_ENTRIES
     entries: int = 0
     size: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def count(self) -> None:
         self.entries += 1
-        if self.entries > MAX_ENTRIES:
+        if self.entries > self.max_entries:
             raise LabStateError(
-                f"the node's folders hold more than {MAX_ENTRIES} files and folders: not "
+                f"the node's folders hold more than {self.max_entries} files and folders: not "
                 "saving them", hint="remove what need not be handed in, and save again")
 
     def take(self, shown: str, size: int) -> int:
@@ -124,7 +125,6 @@ def _read_entry(dir_fd: int, name: str, path: str, shown: str, reading: Reading
                 ) -> Found | int | None:
     """One entry of a folder: a Found for a regular file, a folder's descriptor, or None
     (left out, said in reading.skipped)."""
-    reading.count()
     try:
         pfd = os.open(name, _PATH_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
@@ -154,8 +154,7 @@ def _read_entry(dir_fd: int, name: str, path: str, shown: str, reading: Reading
                 got += len(chunk)
         reading.take(shown, got)  # it grew meanwhile: the same error
         reading.size += got
-        return Found(path, b"".join(chunks), stat.S_IMODE(info.st_mode), info.st_uid,
-                     info.st_gid)
+        return Found(path, b"".join(chunks), info.st_mode & 0o777, info.st_uid, info.st_gid)
 
 
 def _walk(dir_fd: int, where: str, shown: str, reading: Reading, depth: int = 0
@@ -163,7 +162,12 @@ def _walk(dir_fd: int, where: str, shown: str, reading: Reading, depth: int = 0
     if depth > MAX_DEPTH:
         reading.skipped.append(f"{shown}/{where}: folders deeper than {MAX_DEPTH}, not saved")
         return
-    for name in sorted(os.listdir(dir_fd)):
+    names = []
+    with os.scandir(dir_fd) as entries:  # counted as listed: a folder of millions stops early
+        for entry in entries:
+            reading.count()
+            names.append(entry.name)
+    for name in sorted(names):
         path = f"{where}/{name}" if where else name
         got = _read_entry(dir_fd, name, path, f"{shown}/{path}", reading)
         if isinstance(got, int):
@@ -210,6 +214,7 @@ def read_file(node_dir: str, name: str, shown: str, reading: Reading) -> Found |
     with _node_folder(node_dir) as node_fd:
         if node_fd is None:
             return None
+        reading.count()
         try:
             fd = _open_below(node_fd, folders)
         except _NotFolder:

@@ -121,8 +121,17 @@ def test_only_regular_files_are_read(node_dir: Path, tmp_path: Path) -> None:
         f"r1:/etc/sv/link: a symbolic link to {secret}, not saved",
     ]
     os.unlink(sv / "hard")
+    os.chmod(sv / "a.conf", 0o4750)
     got = copyout.read_tree(str(node_dir), "private/etc/sv", "r1:/etc/sv", copyout.Reading())
-    assert [(f.path, f.mode) for f in got if f.path == "a.conf"] == [("a.conf", 0o640)]
+    assert [(f.path, f.mode) for f in got if f.path == "a.conf"] == [("a.conf", 0o750)]
+
+
+def test_a_folder_of_too_many_entries_stops_early(node_dir: Path) -> None:
+    for k in range(5):
+        (node_dir / "private" / "etc" / "sv" / f"f{k}").write_text("")
+    with pytest.raises(LabStateError, match="more than 3 files and folders"):
+        copyout.read_tree(str(node_dir), "private/etc/sv", "r1:/etc/sv",
+                          copyout.Reading(max_entries=3))
 
 
 def test_a_private_folder_swapped_for_a_link_is_said_and_not_followed(
