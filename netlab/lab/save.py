@@ -20,6 +20,7 @@ import pwd
 import re
 import subprocess
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ TOPOLOGY = "topology.yaml"
 NODE_FOLDER = "node-folder"  # DIR/<node>/node-folder/: the files of the node's own folder
 FRR_CONF = "/etc/frr/frr.conf"
 WRITE_TIMEOUT = 30.0
+WRITERS = 8  # routers writing their running config at once
 _JINJA = re.compile(r"\{[{%#]")
 
 
@@ -56,8 +58,10 @@ def save(lab: str | None, folder: str, force: bool = False) -> Saved:
     copyout.open_target(folder, force, create=False)  # a wrong DIR said before the work
     with LabState(rec.lab).locked(what="save"):
         nodes = rec.here()
-        notes = [note for node in nodes if _is_frr(rec.nodes[node])
-                 for note in _write_running_config(rec, node)]
+        routers = [node for node in nodes if _is_frr(rec.nodes[node])]
+        with ThreadPoolExecutor(max_workers=max(1, min(WRITERS, len(routers)))) as pool:
+            notes = [note for said in pool.map(lambda n: _write_running_config(rec, n),
+                                               routers) for note in said]
         reading = copyout.Reading()
         found = {node: _read_node(rec, node, reading) for node in nodes}
     notes += reading.skipped
