@@ -160,7 +160,7 @@ def saved_topology(lab: str, topology: Mapping[str, Any],
     restored that way (not text, or a name `files:` does not take)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from netlab.spec.model import FilePath, Node, Topology
+    from netlab.spec.model import FilePath, Topology
 
     names: TypeAdapter[str] = TypeAdapter(FilePath)
     doc = Topology.model_validate(copy.deepcopy(dict(topology))).model_dump(
@@ -173,7 +173,7 @@ def saved_topology(lab: str, topology: Mapping[str, Any],
         if spec is None:
             continue
         frr = spec.get("frr")
-        made = _unexpand_frr(spec, Node) if frr is not None else {}
+        made = _unexpand_frr(spec) if frr is not None else {}
         # Files that were named but are gone stay gone.
         kept = {k: v for k, v in (spec.get("files") or {}).items() if k in files}
         for path, f in files.items():
@@ -216,13 +216,15 @@ def _text(data: bytes) -> str | None:
     return None if "\0" in text else text
 
 
-def _unexpand_frr(spec: dict[str, Any], node_model: Any) -> dict[str, Any]:
+def _unexpand_frr(spec: dict[str, Any]) -> dict[str, Any]:
     """Leave out of a node what `frr:` adds (private folders, prepare, services, files),
     where it is as `frr:` makes it: loading the saved topology adds it back. The files
     `frr:` writes, by path."""
+    from netlab.spec.model import Node
+
     frr = spec["frr"]
-    made = node_model.model_validate(frr_keys(list(frr.get("daemons") or []),
-                                              frr.get("config") or "")).model_dump(
+    made = Node.model_validate(frr_keys(list(frr.get("daemons") or []),
+                                    frr.get("config") or "")).model_dump(
         mode="json", exclude_defaults=True)
     for key in ("private", "prepare"):
         left = [item for item in spec.get(key) or [] if item not in made.get(key, [])]
@@ -266,4 +268,3 @@ def dump(topology: Mapping[str, Any]) -> str:
     head = "# Saved by 'netlab save': 'netlab up THIS-FILE' brings the lab back.\n"
     return head + yaml.dump(dict(topology), Dumper=_Dumper, sort_keys=False,
                             allow_unicode=True, width=1 << 30, default_flow_style=False)
-

@@ -15,15 +15,15 @@ def cmd_save(args: argparse.Namespace) -> int:
     from netlab.lab.save import TOPOLOGY, save
 
     saved = save(args.lab, args.dir, args.force)
-    topology = os.path.join(args.dir, TOPOLOGY)
+    topology = os.path.join(saved.folder, TOPOLOGY)
     if args.json:
-        print_json({"lab": saved.lab, "dir": args.dir, "topology": topology,
+        print_json({"lab": saved.lab, "dir": saved.folder, "topology": topology,
                     "files": saved.files, "bytes": saved.bytes, "notes": saved.notes})
         return EXIT_OK
     for note in saved.notes:
         err.print(f"warning: {escape(note)}")
     files = sum(saved.files.values())
-    out.print(f"lab [bold]{saved.lab}[/] saved into {escape(args.dir)}: "
+    out.print(f"lab [bold]{saved.lab}[/] saved into {escape(saved.folder)}: "
               f"{count(range(files), 'file')} of {count(saved.files, 'node')} "
               f"({saved.bytes} bytes); 'netlab up {escape(topology)}' brings it back")
     return EXIT_OK
