@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from netlab.kernel.capture import Capture
     from netlab.lab.faults import FaultInjectingKernel
     from netlab.lab.link_control import LinkControl
+    from netlab.lab.save import Saved
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
     from netlab.spec.generate import Generated
@@ -388,6 +389,14 @@ class Lab:
             ) from None
         capture.label = f"{node}:{ifname}"
         return capture
+
+    def save(self, folder: str, force: bool = False) -> Saved:
+        """Hand in the running lab: each node's private folders and files into `folder`,
+        and `folder`/topology.yaml, which `Lab.from_file` and `up` bring back (see
+        netlab/lab/save.py)."""
+        from netlab.lab.save import save
+
+        return save(self.name, folder, force)
 
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),

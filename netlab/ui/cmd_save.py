@@ -14,7 +14,7 @@ from netlab.values.words import count
 def cmd_save(args: argparse.Namespace) -> int:
     from netlab.lab.save import TOPOLOGY, save
 
-    saved = save(args.lab, args.dir, args.force)
+    saved = save(args.lab, args.dir, args.force)  # as Lab.save, from the lab's record
     topology = os.path.join(saved.folder, TOPOLOGY)
     if args.json:
         print_json({"lab": saved.lab, "dir": saved.folder, "topology": topology,

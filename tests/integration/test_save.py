@@ -9,6 +9,8 @@ import os
 import stat
 from pathlib import Path
 
+from netlab.api import Lab
+
 from .hostcheck import Host, netlab
 
 TOPOLOGY = """
@@ -74,6 +76,10 @@ def test_a_lab_handed_in_comes_back_with_its_files_and_running_config(
         again = netlab("save", "-l", fresh_lab, str(handin), check=2)
         assert "is not empty" in again.stderr and len(again.stderr.splitlines()) == 2
         netlab("save", "-l", fresh_lab, str(handin), "--force", "--json")
+        # The same from Python: r1's frr.conf (and its .sav), daemons, vtysh.conf; h2's
+        # two files of /run/handin and notes.txt.
+        saved = Lab.attach(fresh_lab).save(str(tmp_path / "from-python"))
+        assert saved.files == {"r1": 4, "h2": 3} and saved.notes == []
     finally:
         netlab("down", "-l", fresh_lab)
     assert Host.of(fresh_lab) == before
