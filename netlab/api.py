@@ -100,6 +100,19 @@ class Lab:
         lab.loaded = loaded
         return lab
 
+    def with_saved_files(self, handin: str) -> tuple[Lab, list[str]]:
+        """This lab with the node files a `netlab save` handed in (`handin`: its folder):
+        their `files:` and FRR configs only; what runs stays this topology's
+        (netlab/spec/restore.py). And a note per handed-in node this lab has not."""
+        from netlab.spec import load_topology
+        from netlab.spec.restore import with_saved_files
+
+        loaded = self.loaded or load_topology(self.source)
+        restored, notes = with_saved_files(loaded, handin)
+        lab = Lab(restored.topology, self.name, self.source, self.host)
+        lab.loaded = restored
+        return lab, notes
+
     @classmethod
     def attach(cls, name: str) -> Lab:
         """A lab that is up, from its saved state (no file needed)."""

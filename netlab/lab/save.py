@@ -5,7 +5,8 @@ DIR/<node>/<path> holds each node's private folders as the node sees them (/etc/
 in `files:`. DIR/topology.yaml is the lab's topology with those files in it: its `files:`
 hold what was saved (text files), an FRR node's `frr: config` its running config (written
 by `vtysh -w` first). `netlab up DIR/topology.yaml` restores the lab: the saved topology is
-checked like any other, so a handed-in folder decides nothing beyond what a topology may.
+checked like any other; `netlab up FILE --restore DIR` takes only its files into FILE's lab
+(spec/restore.py).
 
 The files are read from the host's side of the node's folders (kernel/copyout.py: no link
 followed, only regular files, bounded); everything in DIR is root's, files 0600.

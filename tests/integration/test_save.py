@@ -1,7 +1,8 @@
 """`netlab save DIR` on real labs: a node's private folders and files (FRR's running config,
-as configured live with vtysh) are handed in, `down`, and `netlab up DIR/topology.yaml`
-brings them back; what a lab's processes plant in their folders (a link to a root-only
-file, a FIFO, a huge sparse file, a folder swapped for a link) is never followed."""
+as configured live with vtysh) are handed in, `down`, and `netlab up DIR/topology.yaml` (or
+`netlab up FILE --restore DIR`) brings them back; what a lab's processes plant in their
+folders (a link to a root-only file, a FIFO, a huge sparse file, a folder swapped for a
+link) is never followed."""
 
 from __future__ import annotations
 
@@ -84,23 +85,27 @@ def test_a_lab_handed_in_comes_back_with_its_files_and_running_config(
         netlab("down", "-l", fresh_lab)
     assert Host.of(fresh_lab) == before
 
-    netlab("up", str(handin / "topology.yaml"))
-    try:
-        running = netlab("exec", "-l", fresh_lab, "r1", "--", "vtysh", "-c",
-                         "show running-config").stdout
-        assert "ip route 10.55.0.0/16 10.0.12.2" in running
-        assert "description to student" in running
-        route = netlab("exec", "-l", fresh_lab, "r1", "--", "ip", "route", "show",
-                       "10.55.0.0/16").stdout
-        assert "via 10.0.12.2" in route and "proto static" in route, route
-        files = netlab("exec", "-l", fresh_lab, "h2", "--", "sh", "-c",
-                       "cat /run/handin/answer.txt /run/handin/more/new.txt notes.txt; "
-                       "stat -c %a /run/handin/more/new.txt; ls /run/handin").stdout
-        assert files == ("second answer\nmade live\n{{ literallyedited\n640\n"
-                         "answer.txt\nmore\n")
-    finally:
-        netlab("down", "-l", fresh_lab)
-    assert Host.of(fresh_lab) == before
+    # Restored two ways: the handed-in topology as it is, or the teacher's own topology
+    # with the handed-in files (where a file the student removed is the teacher's again).
+    for up, listed in (([str(handin / "topology.yaml")], "answer.txt\nmore\n"),
+                       ([str(topo), "--name", fresh_lab, "--restore", str(handin)],
+                        "answer.txt\ngone.txt\nmore\n")):
+        netlab("up", *up)
+        try:
+            running = netlab("exec", "-l", fresh_lab, "r1", "--", "vtysh", "-c",
+                             "show running-config").stdout
+            assert "ip route 10.55.0.0/16 10.0.12.2" in running
+            assert "description to student" in running
+            route = netlab("exec", "-l", fresh_lab, "r1", "--", "ip", "route", "show",
+                           "10.55.0.0/16").stdout
+            assert "via 10.0.12.2" in route and "proto static" in route, route
+            files = netlab("exec", "-l", fresh_lab, "h2", "--", "sh", "-c",
+                           "cat /run/handin/answer.txt /run/handin/more/new.txt notes.txt; "
+                           "stat -c %a /run/handin/more/new.txt; ls /run/handin").stdout
+            assert files == "second answer\nmade live\n{{ literallyedited\n640\n" + listed
+        finally:
+            netlab("down", "-l", fresh_lab)
+        assert Host.of(fresh_lab) == before
 
 
 HOSTILE = """

@@ -184,3 +184,62 @@ def test_the_folder_saved_into_is_new_or_empty_and_no_link(tmp_path: Path) -> No
     assert not (tmp_path / "elsewhere").exists()
     with pytest.raises(InputError, match="no: No such file or directory"):
         copyout.open_target(tmp_path / "no" / "such")
+
+
+# --- restoring into the teacher's own topology ---------------------------------------------
+
+TEACHER = """
+name: exam
+nodes:
+  r1:
+    frr: {daemons: [ospfd], config: "hostname r1\\n"}
+    private: [/etc/sv]
+    exec: [teacher's own check]
+    files: {/etc/sv/a.conf: teacher's}
+    interfaces: {eth1: {addresses: [10.0.12.1/24]}}
+  h2:
+    interfaces: {eth1: {addresses: [10.0.12.2/24]}}
+links: [[r1:eth1, h2:eth1]]
+"""
+
+
+def test_a_handin_restored_into_the_teachers_topology_brings_only_files(
+        tmp_path: Path) -> None:
+    from netlab.spec.restore import with_saved_files
+
+    found = {
+        "r1": {"/etc/sv/a.conf": _found("a.conf", b"student's {{ x }}\n"),
+               "/etc/frr/frr.conf": _found("frr.conf", b"hostname r1\nip route 10.5.0.0/16 "
+                                           b"Null0\n", 0o640, 101),
+               "/var/lib/x/y": _found("y", b"outside the teacher's folders")},
+        "h2": {"/etc/frr/frr.conf": _found("frr.conf", b"h2 ran FRR")},
+        "h9": {"notes.txt": _found("notes.txt", b"not in the exam")},
+    }
+    record = load_text(TOPOLOGY, "t.yaml").topology.model_dump(mode="json")
+    record["nodes"]["h2"]["frr"] = {"daemons": [], "config": ""}
+    record["nodes"]["h9"] = {}
+    record["nodes"]["r1"]["exec"] = ["rm -rf / # the student's"]
+    record["nodes"]["r1"]["private"].append("/var/lib/x")
+    doc, _ = saved_topology("exam", record, found, _names, _names)
+    (tmp_path / "handin").mkdir()
+    (tmp_path / "handin" / "topology.yaml").write_text(dump(doc))
+    teacher = load_text(TEACHER, "exam.yaml")
+    restored, notes = with_saved_files(teacher, str(tmp_path / "handin"))
+    r1 = restored.topology.nodes["r1"]
+    assert r1.exec == ["teacher's own check"]  # what runs is the teacher's
+    assert [p.path for p in r1.private_paths()] == ["/etc/sv", "/etc/frr", "/var/log/frr"]
+    a = r1.files["/etc/sv/a.conf"]
+    assert not isinstance(a, str) and a.content == "student's {{ x }}\n"
+    assert r1.frr is not None and "ip route 10.5.0.0/16 Null0" in r1.frr.config
+    conf = r1.files["/etc/frr/frr.conf"]
+    assert not isinstance(conf, str) and conf.content == r1.frr.config
+    assert r1.services.keys() == {"zebra", "staticd", "ospfd"}
+    handin = tmp_path / "handin" / "topology.yaml"
+    assert notes == [
+        f"{handin}: r1:/var/lib/x/y is in none of the node's private folders in exam.yaml; "
+        "left out",
+        f"{handin}: h2's FRR config is left out: h2 runs no FRR in exam.yaml",
+        f"{handin}: node 'h9' is not in exam.yaml; its files are left out",
+    ]
+    with pytest.raises(InputError, match=r"no topology\.yaml of 'netlab save' there"):
+        with_saved_files(teacher, str(tmp_path))
