@@ -60,3 +60,22 @@ def test_three_routers_learn_their_routes_by_ospf(fresh_lab: str) -> None:
     assert _processes_of(fresh_lab) == []
     with open("/proc/self/mountinfo") as f:
         assert [line for line in f if f"netlab-{fresh_lab}-" in line] == []
+
+
+def test_two_ases_exchange_their_networks_by_ebgp(fresh_lab: str) -> None:
+    """topologies/bgp.yaml: each AS announces its network, the other learns it over eBGP
+    (AS path = the peer's AS), and the lab's own checks pass through `netlab test`."""
+    before = Host.of(fresh_lab)
+    lab = Lab.from_file(TOPOLOGY.with_name("bgp.yaml"), name=fresh_lab)
+    lab.up()
+    try:
+        tested = netlab("test", "-l", fresh_lab, check=None)
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        route = lab.exec("r1", "ip route show 10.2.0.0/24").stdout
+        assert "via 10.12.0.2" in route and "proto bgp" in route, route
+        table = lab.exec("r2", "vtysh -c 'show bgp ipv4 unicast 10.1.0.0/24'").stdout
+        assert "65001" in table and "10.12.0.1" in table, table
+    finally:
+        lab.down()
+    assert Host.of(fresh_lab) == before
+    assert _processes_of(fresh_lab) == []
