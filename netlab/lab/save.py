@@ -32,12 +32,12 @@ from netlab.kernel.privileges import require_privileges
 from netlab.lab import record
 from netlab.plan.naming import node_dir
 from netlab.spec.frr import expand as frr_keys
+from netlab.spec.restore import FRR_CONF
+from netlab.spec.restore import SAVED_TOPOLOGY as TOPOLOGY
 from netlab.spec.source import MAX_BYTES  # what netlab reads as a topology
 from netlab.state.store import LabState, state_root
 
-TOPOLOGY = "topology.yaml"
 NODE_FOLDER = "node-folder"  # DIR/<node>/node-folder/: the files of the node's own folder
-FRR_CONF = "/etc/frr/frr.conf"
 WRITE_TIMEOUT = 30.0
 WRITERS = 8  # routers writing their running config at once
 _JINJA = re.compile(r"\{[{%#]")
