@@ -12,10 +12,11 @@ from netlab.values.words import count
 
 
 def cmd_save(args: argparse.Namespace) -> int:
-    from netlab.lab.save import TOPOLOGY, save
+    from netlab.lab.save import save
+    from netlab.spec.restore import SAVED_TOPOLOGY
 
     saved = save(args.lab, args.dir, args.force)  # as Lab.save, from the lab's record
-    topology = os.path.join(saved.folder, TOPOLOGY)
+    topology = os.path.join(saved.folder, SAVED_TOPOLOGY)
     if args.json:
         print_json({"lab": saved.lab, "dir": saved.folder, "topology": topology,
                     "files": saved.files, "bytes": saved.bytes, "notes": saved.notes})
