@@ -169,6 +169,7 @@ def saved_topology(lab: str, topology: Mapping[str, Any],
     doc.pop("vars", None)  # the topology is rendered: its variables did their work
     doc["name"] = lab  # the lab's (`up --name` may have given it another than the file's)
     notes: list[str] = []
+    room = MAX_BYTES - len(dump(doc).encode())  # what netlab reads back, for the files
     for node, files in found.items():
         spec = doc["nodes"].get(node)
         if spec is None:
@@ -189,6 +190,13 @@ def saved_topology(lab: str, topology: Mapping[str, Any],
                 notes.append(f"{node}:{path}: a name `files:` does not take, saved but not "
                              "restorable by 'netlab up'")
                 continue
+            cost = _cost(path, text)
+            if cost > room:
+                notes.append(f"{node}:{path}: too large for {TOPOLOGY} (netlab reads "
+                             f"{MAX_BYTES // 1_000_000} MB of a topology), saved but not "
+                             "restorable by 'netlab up'")
+                continue
+            room -= cost
             if frr is not None and path == FRR_CONF:
                 frr["config"] = text
                 kept.pop(path, None)
@@ -206,6 +214,13 @@ def saved_topology(lab: str, topology: Mapping[str, Any],
         else:
             spec.pop("files", None)
     return doc, notes
+
+
+def _cost(path: str, text: str) -> int:
+    """At least the bytes a file takes in the saved YAML: its escaped text, each line
+    indented, its path and keys."""
+    return (len(_escaped(text).encode()) + 12 * (text.count("\n") + 1) + 2 * len(path)
+            + 100)
 
 
 def _text(data: bytes) -> str | None:
@@ -252,12 +267,14 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-def _scalar(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _escaped(value: str) -> str:
     # Jinja2's delimiters spelled as Jinja2 gives them back: loading renders the file.
-    if _JINJA.search(value):
-        value = value.replace("{", "{{ '{' }}")
+    return value.replace("{", "{{ '{' }}") if _JINJA.search(value) else value
+
+
+def _scalar(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", _escaped(value), style=style)
 
 
 _Dumper.add_representer(str, _scalar)

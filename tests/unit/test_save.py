@@ -243,3 +243,13 @@ def test_a_handin_restored_into_the_teachers_topology_brings_only_files(
     ]
     with pytest.raises(InputError, match=r"no topology\.yaml of 'netlab save' there"):
         with_saved_files(teacher, str(tmp_path))
+
+
+def test_a_file_too_large_for_the_topology_is_left_to_the_folder() -> None:
+    found = {"r1": {"/etc/sv/big": _found("big", b"x" * 1_100_000),
+                    "/etc/sv/small": _found("small", b"fits\n")}}
+    doc, notes = saved_topology("handin", _record(), found, _names, _names)
+    assert notes == ["r1:/etc/sv/big: too large for topology.yaml (netlab reads 1 MB of a "
+                     "topology), saved but not restorable by 'netlab up'"]
+    back = load_text(dump(doc), "saved.yaml").topology.nodes["r1"]
+    assert "/etc/sv/small" in back.files and "/etc/sv/big" not in back.files
