@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from netlab.kernel.capture import Capture
     from netlab.lab.faults import FaultInjectingKernel
     from netlab.lab.link_control import LinkControl
+    from netlab.lab.save import Saved
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
     from netlab.spec.generate import Generated
@@ -107,6 +108,19 @@ class Lab:
         lab = cls(loaded.topology, name, source, host)
         lab.loaded = loaded
         return lab
+
+    def with_saved_files(self, handin: str) -> tuple[Lab, list[str]]:
+        """This lab with the node files a `netlab save` handed in (`handin`: its folder):
+        their `files:` and FRR configs only; what runs stays this topology's
+        (netlab/spec/restore.py). And a note per handed-in node this lab has not."""
+        from netlab.spec import load_topology
+        from netlab.spec.restore import with_saved_files
+
+        loaded = self.loaded or load_topology(self.source)
+        restored, notes = with_saved_files(loaded, handin)
+        lab = Lab(restored.topology, self.name, self.source, self.host)
+        lab.loaded = restored
+        return lab, notes
 
     @classmethod
     def attach(cls, name: str) -> Lab:
@@ -419,6 +433,14 @@ class Lab:
             ) from None
         capture.label = f"{node}:{ifname}"
         return capture
+
+    def save(self, folder: str, force: bool = False) -> Saved:
+        """Hand in the running lab: each node's private folders and files into `folder`,
+        and `folder`/topology.yaml, which `Lab.from_file` and `up` bring back (see
+        netlab/lab/save.py)."""
+        from netlab.lab.save import save
+
+        return save(self.name, folder, force)
 
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),

@@ -50,6 +50,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_service",
+    "netlab.ui.cmd_save",
     "netlab.ui.cmd_link",
     "netlab.ui.cmd_web",
     "netlab.ui.cmd_import",
@@ -139,8 +140,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.all_hosts:
         from netlab.ui.cmd_hosts import up_all_hosts
 
+        if args.restore:
+            raise InputError("--restore builds the lab on this host only, not --all-hosts")
         return up_all_hosts(args)
     lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
+    if args.restore:
+        lab, notes = lab.with_saved_files(args.restore)
+        for note in notes:
+            err.print(f"warning: {escape(note)}")
     with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
@@ -406,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep a half-built lab for debugging instead of rolling back")
     p.add_argument("--recreate", action="store_true",
                    help="if the lab is up with another topology, tear it down first")
+    p.add_argument("--restore", metavar="HANDIN",
+                   help="with the node files of a folder 'netlab save' wrote (their files: "
+                   "and FRR configs only; what runs is FILE's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_up)
 

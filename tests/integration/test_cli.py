@@ -247,6 +247,7 @@ def test_a_name_clash_names_the_lab_that_owns_the_namespace(
     (["cleanup", "--dry-run"], "find and remove what crashed runs left behind"),
     (["down", "-l", "LAB"], "take a lab down"),
     (["exec", "-l", "LAB", "left", "--", "true"], "enter a lab's namespaces"),
+    (["save", "-l", "LAB", "/nonexistent/handin"], "save a lab"),
 ])
 def test_without_root_each_command_says_what_it_needs_root_for(
     command: list[str], needs: str, lab_name: str
