@@ -303,6 +303,8 @@ def _check_file_path(value: str) -> str:
 
 
 def _check_private_path(value: str) -> str:
+    if value in ("/", "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/usr", "/var"):
+        raise ValueError(f"'{value}' cannot be private: name a folder inside it")
     parts = value.split("/")[1:]
     if (not value.startswith("/") or not FILE_RE.match(value[1:])
             or any(p in (".", "..") for p in parts)):
@@ -310,8 +312,6 @@ def _check_private_path(value: str) -> str:
             f"'{value}' is not an absolute path such as /etc/frr: use letters, digits, "
             "'_', '.', '-' and '/' between names, not '..'"
         )
-    if value in ("/", "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/usr", "/var"):
-        raise ValueError(f"'{value}' cannot be private: name a folder inside it")
     return value
 
 

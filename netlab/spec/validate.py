@@ -299,6 +299,8 @@ class _Checker:
         self.sysctls(name, node)
         self.files(name, node)
         for sname, service in node.services.items():
+            if not service.run.strip():
+                self.add(f"{path}.services.{sname}.run", "an empty command")
             self.owner(f"{path}.services.{sname}.user", service.user, user=True)
             self.owner(f"{path}.services.{sname}.group", service.group, user=False)
         for key in ("prepare", "exec"):
