@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from netlab.spec import LoadedTopology
     from netlab.spec.generate import Generated
     from netlab.spec.model import Topology
+    from netlab.spec.segments import Places
 
 @dataclass(frozen=True)
 class UpResult:
@@ -79,6 +80,7 @@ class Lab:
         self.host = host  # a lab across hosts: the part of this host (docs/multi-host.md)
         self.state = LabState(self.name)
         self._plan: Plan | None = None
+        self._places: Places | None = None  # where addresses meet, made when first asked
         self.loaded: LoadedTopology | None = None  # the file's lines, for messages
 
     # --- construction -----------------------------------------------------------------
@@ -352,13 +354,45 @@ class Lab:
             raise InputError(no_address(target, family, live=True))
         return address
 
+    def address_from(self, source: str, target: str, family: int | None = None) -> str:
+        """address(target) as probed from `source`, refused as refuse_ambiguous() says."""
+        address = self.address(target, family)
+        self.refuse_ambiguous(source, target, address)
+        return address
+
+    def refuse_ambiguous(self, source: str, target: str, address: str) -> None:
+        """InputError when `target` is a node (or node:interface), meaning `address`, which
+        the topology gives to several interfaces `source` may reach, or to `source` itself
+        (spec/segments.py): either could answer. An address is taken as written."""
+        from netlab.spec.endpoints import parse_target
+        from netlab.spec.ip import parse_address
+        from netlab.spec.segments import Places
+
+        parsed = parse_target(target)
+        if not isinstance(parsed, tuple) or parsed[0] == source \
+                or source not in self.topology.nodes:
+            return
+        if self._places is None:
+            self._places = Places(self.topology)
+        own, places = self._places.answering(source, parse_address(address))
+        hint = ("the topology gives that address to several interfaces (docs/links.md "
+                "\"Where the same address may appear\"); name an interface whose address only "
+                "it has, or give an address")
+        if own:
+            raise InputError(f"{target} means {address}, which is {source}'s own address "
+                             f"(on {places[0][1]})", hint=hint)
+        if places:
+            where = ", ".join(f"{n}:{i}" for n, i in places)
+            raise InputError(f"{target} means {address}, which {where} all have, and "
+                             f"{source} may reach either", hint=hint)
+
     def ping(self, source: str, target: str, count: int = 3, timeout: float = 1.0) -> bool:
-        """Whether `target` (a node, node:interface or an address: see address()) answers
-        an ICMP echo sent from inside `source`; one of `count` tries is enough."""
+        """Whether `target` (a node, node:interface or an address: see address_from())
+        answers an ICMP echo sent from inside `source`; one of `count` tries is enough."""
         from netlab.kernel.reach import ping
 
         ns = self.node_namespace(source)
-        return ping(ns, self.address(target), timeout, count) is not None
+        return ping(ns, self.address_from(source, target), timeout, count) is not None
 
     def socket(self, node: str, family: int = socket.AF_INET,
                kind: int = socket.SOCK_STREAM) -> socket.socket:

@@ -67,6 +67,7 @@ class LabHandle:
         from netlab.kernel.reach import ping
 
         address = target if _is_ip(target) else self.address(target)
+        self.lab.refuse_ambiguous(source, target, address)
         return ping(self.namespace(source), address, timeout, count) is not None
 
     def socket(self, node: str, family: int = socket.AF_INET,

@@ -22,7 +22,17 @@ from pydantic_core import ErrorDetails
 
 from netlab.errors import Problem
 from netlab.spec.loaded import join, line_in
-from netlab.spec.model import Bond, Check, Interface, Link, Macvlan, Node, Service, Topology
+from netlab.spec.model import (
+    Bond,
+    Check,
+    Interface,
+    Link,
+    Macvlan,
+    Node,
+    Route,
+    Service,
+    Topology,
+)
 from netlab.spec.yamltree import KEY, key_text
 
 # What a value is called where it is expected, by its role: a field name, "field[]" for an
@@ -103,6 +113,9 @@ _WHAT: dict[str, str] = {
     "up": "true or false",
     "vxlan": "vxlan settings such as {id: 42, remote: 192.0.2.2}",
     "id": "a whole number (0..16777215) such as 42",
+    "vrf": "the name of one of the node's vrfs, such as red, or a vrf's settings, such as "
+    "{table: 10}",
+    "table": "a routing table number (1..4294967295; not 253, 254, 255) such as 10",
     "remote": "an IP address such as 192.0.2.2",
     "local": "an IP address such as 192.0.2.1",
     "port": "a port number (1..65535) such as 4789",
@@ -141,6 +154,7 @@ _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
     (Check, "name"): "a text such as 'h1 reaches the web'",
     (Service, "run"): "a command (a text) such as 'python3 -m http.server 80'",
     (Macvlan, "mode"): "a macvlan mode such as bridge (private, vepa, bridge, passthru)",
+    (Route, "vrf"): "the name of one of the node's vrfs, such as red",
     (Bond, "mode"): "a bonding mode such as active-backup (balance-rr, active-backup, "
                     "balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb)",
 }

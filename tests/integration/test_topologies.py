@@ -61,7 +61,13 @@ def _udp_exchange(lab: LabHandle, server: str, address: str, client: str) -> byt
     return b""
 
 
-@pytest.mark.parametrize("path", TOPOLOGIES, ids=[p.stem for p in TOPOLOGIES])
+# vrf.yaml needs VRFs, which this kernel lacks, and gives two customers the same addresses,
+# which expect.py's pairs cannot tell apart: tests/integration/test_vrf.py brings it up in
+# the stock-kernel VM and sends its traffic.
+END_TO_END = [p for p in TOPOLOGIES if p.name != "vrf.yaml"]
+
+
+@pytest.mark.parametrize("path", END_TO_END, ids=[p.stem for p in END_TO_END])
 def test_topology_end_to_end(path: Path, netlab_lab: LabFactory) -> None:
     links_before = host_links()
     lab = netlab_lab(path)
