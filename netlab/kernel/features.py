@@ -1,5 +1,5 @@
 """What this kernel supports, asked once per process: the qdiscs netlab sets (tbf, netem)
-and the interface kinds some kernels lack (dummy, 802.1Q vlan, bonding).
+and the interface kinds some kernels lack (dummy, 802.1Q vlan, bonding, vrf).
 
 The question is put to the kernel itself, not to its config file: a short-lived thread
 unshares a scratch network namespace of its own (no name, no mount: it goes with the

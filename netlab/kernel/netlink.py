@@ -37,6 +37,7 @@ from netlab.plan.ops import (
     CreateTunTap,
     CreateVeth,
     CreateVlan,
+    CreateVrf,
     CreateVxlan,
     DeleteAddress,
     DeleteLink,
@@ -515,17 +516,23 @@ class NetlinkKernel:
                                             op.mtu), k, index)]
         return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
 
-    def _encode_dummy_or_bond(self, k: int, op: CreateDummy | CreateBond,
-                              batch: _Batch) -> list[_Msg]:
+    def _encode_standalone(self, k: int, op: CreateDummy | CreateBond | CreateVrf,
+                           batch: _Batch) -> list[_Msg]:
+        """A device of the node's own on no other: a dummy, a bond, a vrf."""
         _check_ifname(op.ifname)
         if isinstance(op, CreateBond) and op.mode not in rtnl.BOND_MODES:
             raise _Refused(f"invalid bond mode {op.mode!r} ({', '.join(rtnl.BOND_MODES)})")
+        if isinstance(op, CreateVrf) and not 0 < op.table < 1 << 32:
+            raise _Refused(f"invalid vrf table {op.table} (1 to 4294967295)")
         self._must_be_free(op.ns, op.ifname)
         index = self._alloc(op.ns)
         seq = self._next_seq()
-        msg = (rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
-               if isinstance(op, CreateBond)
-               else rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu))
+        if isinstance(op, CreateBond):
+            msg = rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
+        elif isinstance(op, CreateVrf):
+            msg = rtnl.new_vrf(seq, index, op.ifname, op.table, op.mtu)
+        else:
+            msg = rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu)
         return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
 
     def _encode_on_parent(self, k: int, op: CreateMacvlan | CreateVlan,
@@ -618,7 +625,8 @@ class NetlinkKernel:
         oif = self._index(op.ns, op.dev) if op.dev else None
         if isinstance(op, AddRoute) and via is None and oif is None:
             raise _Refused("a route needs a gateway (via) or an interface (dev)")
-        msg = rtnl.route(self._next_seq(), isinstance(op, AddRoute), dst, via, oif, op.metric)
+        msg = rtnl.route(self._next_seq(), isinstance(op, AddRoute), dst, via, oif, op.metric,
+                         op.table)
         return _Msg(op.ns, msg, k)
 
     def _named(self, ns: str, ifname: str, index: int, alias: str, k: int,
@@ -792,8 +800,9 @@ ENCODERS: dict[type[Op], Callable[[NetlinkKernel, int, Any, _Batch], list[_Msg]]
     CreateVeth: NetlinkKernel._encode_veth,
     CreateBridge: NetlinkKernel._encode_bridge,
     CreateVxlan: NetlinkKernel._encode_vxlan,
-    CreateDummy: NetlinkKernel._encode_dummy_or_bond,
-    CreateBond: NetlinkKernel._encode_dummy_or_bond,
+    CreateDummy: NetlinkKernel._encode_standalone,
+    CreateBond: NetlinkKernel._encode_standalone,
+    CreateVrf: NetlinkKernel._encode_standalone,
     CreateMacvlan: NetlinkKernel._encode_on_parent,
     CreateVlan: NetlinkKernel._encode_on_parent,
 }

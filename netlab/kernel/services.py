@@ -258,10 +258,10 @@ class ProcessOpsKernel:
         sys.stderr.flush()
         if proc.returncode == 0:
             return
-        lines = [line for line in complaint.splitlines() if line.strip()]
         status = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
                   else f"exit status {proc.returncode}")
-        tail = f": {lines[-1].strip()}" if lines else ""
+        said_why = complaint_line(complaint)
+        tail = f": {said_why}" if said_why else ""
         raise OpFailed(k, op, f"the command failed ({status}){tail}")
 
     # --- files: -----------------------------------------------------------------------
@@ -485,3 +485,14 @@ def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> Stopped:
         time.sleep(0.02)
     killed = cgroups.kill(ns, leaf)
     return Stopped(terminated=len(signalled - killed), killed=len(killed))
+
+
+def complaint_line(stderr: str) -> str:
+    """The line of a failed command's error output that says what went wrong: its first
+    line that says "error" (nft, for one, ends with the offending input and a line of
+    carets under it), else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    if errors:
+        return errors[0]
+    return lines[-1] if lines else ""

@@ -1,5 +1,5 @@
 """What a topology asks of the kernel, checked before anything is made: a lab that needs
-netem, or an interface kind (dummy, vlan, bond), on a kernel without it is refused as bad
+netem, or an interface kind (dummy, vlan, bond, vrf), on a kernel without it is refused as bad
 input (exit 2), naming the link or interface, the key and the missing kernel option, not
 half built and rolled back."""
 

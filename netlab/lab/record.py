@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from netlab.errors import InputError, LabStateError
@@ -96,6 +97,19 @@ def read(name: str) -> Record:
         raise LabStateError(f"the state of lab '{name}' is unreadable (lab.json: no topology)",
                             hint=f"'netlab down -l {name}' still works from the journal")
     return Record(name, str(meta.get("file") or ""), meta.get("host"), topology)
+
+
+def built_from(file: str) -> list[str]:
+    """The labs that are up whose record names this topology file (as `up` resolved it)."""
+    path = str(Path(file).resolve())
+    found = []
+    for name in labs_with_state():
+        try:
+            if read(name).file == path:
+                found.append(name)
+        except LabStateError:
+            continue  # an unreadable record names no file
+    return found
 
 
 def resolve(name: str | None) -> Record:

@@ -60,10 +60,10 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond, vrf
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
-    master: str | None = None  # the bridge (or bond) this interface is a port of
+    master: str | None = None  # the bridge or bond it is a port of, or the vrf it is in
     trunk: bool = False  # a veth joining two bridges of a switch (plan/bridgetree.py)
 
 
@@ -135,7 +135,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     for rl in links:
         for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
             spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
-            master = SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
+            master = SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else spec.vrf_name
             ifaces[end_node][ifname] = ResolvedInterface(
                 end_node, ifname, "veth", spec, peer, master
             )
@@ -145,7 +145,8 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
             if ifname in ifaces[name]:
                 continue
             kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
-            ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
+            ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec,
+                                                     master=spec.vrf_name)
         for ifname, spec in node.interfaces.items():
             for port in spec.port_names:
                 if port in ifaces[name]:
@@ -241,9 +242,11 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
     for ifc in sorted(ifaces, key=lambda i: i.kind != "bridge"):
         if ifc.spec.up:
             ops.append(SetLinkUp(ns, ifc.name))
+    tables = node.vrf_tables()
     for route in node.routes:
         family = _route_family(route.to, route.via)
-        ops.append(AddRoute(ns, route.to, route.via, route.dev, route.metric, family))
+        table = tables[route.vrf] if route.vrf is not None else None
+        ops.append(AddRoute(ns, route.to, route.via, route.dev, route.metric, family, table))
     return ops
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from netlab.errors import InputError
 from netlab.plan import ops as o
+from netlab.plan.kind_ops import CREATE_OPS
 from netlab.plan.planner import plan
 from netlab.spec import load_text, load_topology
 from netlab.spec.model import Topology
@@ -65,7 +66,7 @@ def test_order_rules(path: Path) -> None:
         if isinstance(op, o.CreateVeth):
             assert op.peer_ns in made_ns
             seen |= {(op.ns, op.ifname), (op.peer_ns, op.peer_ifname)}
-        elif isinstance(op, (o.CreateBridge, o.CreateTunTap, o.CreateVxlan)):
+        elif isinstance(op, CREATE_OPS):  # every other kind's device (plan/kind_ops.py)
             seen.add((op.ns, op.ifname))
         elif isinstance(op, (o.SetLink, o.AddAddress, o.SetLinkUp)) and op.ifname != "lo":
             assert (op.ns, op.ifname) in seen, f"{op.describe()} before the device exists"
