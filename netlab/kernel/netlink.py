@@ -58,6 +58,7 @@ from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
+REMOVE_THREADS = 16  # namespaces unmounted side by side at `down` (each may wait for RCU)
 
 
 class _Refused(Exception):
@@ -811,9 +812,6 @@ ONE_BY_ONE: dict[type[Op], Callable[[NetlinkKernel, int, Any, BeginHook], None]]
 }
 NETLINK_OPS = (*ENCODERS, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
                DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)
-
-
-REMOVE_THREADS = 16
 
 
 def _removed(ns: str) -> OSError | None:
