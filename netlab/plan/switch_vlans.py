@@ -42,3 +42,27 @@ def vlan_ops(ns: str, ifaces: list[ResolvedInterface]) -> list[Op]:
         elif ifc.pvid is not None and ifc.pvid != DEFAULT_VLAN:
             ops.append(SetPortVlans(ns, ifc.name, pvid=ifc.pvid))
     return ops
+
+
+def planned_port(ifc: ResolvedInterface) -> dict[str, object]:
+    """A port's VLANs as the kernel reads them back (kernel/dumps.read_port_vlans) once
+    the plan is carried out: an access port, a trunk, or a port in the default VLAN."""
+    if ifc.tagged:
+        return {"pvid": DEFAULT_VLAN, "untagged": [DEFAULT_VLAN], "tagged": list(ifc.tagged)}
+    vid = ifc.pvid if ifc.pvid is not None else DEFAULT_VLAN
+    return {"pvid": vid, "untagged": [vid], "tagged": []}
+
+
+def words(vlans: dict[str, object]) -> str:
+    """A port's VLANs said: 'access port of VLAN 10', 'trunk of VLANs 10, 20'."""
+    tagged = vlans.get("tagged") or []
+    untagged = vlans.get("untagged") or []
+    assert isinstance(tagged, list) and isinstance(untagged, list)
+    parts = []
+    if untagged:
+        parts.append(f"untagged in VLAN {', '.join(map(str, untagged))}")
+    if tagged:
+        parts.append(f"tagged in VLAN {', '.join(map(str, tagged))}")
+    pvid = vlans.get("pvid")
+    parts.append(f"PVID {pvid}" if pvid is not None else "no PVID")
+    return "; ".join(parts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 
 import pytest
 
@@ -114,3 +115,44 @@ def test_refused_before_anything_when_the_kernel_lacks_vlan_filtering() -> None:
     assert error.hint is not None and "CONFIG_BRIDGE_VLAN_FILTERING" in error.hint
     with features.assumed(features.Support(frozenset({"tbf", "netem"}))):
         refuse_unsupported(loaded.topology, loaded)  # a kernel that has it
+
+
+def _dumped_port(name: str, infos: list[tuple[int, int]]) -> bytes:
+    """A port as the kernel's AF_BRIDGE dump gives it: its name and its VLAN infos."""
+    spec = b"".join(rtnl.nla(rtnl.IFLA_BRIDGE_VLAN_INFO, struct.pack("=HH", flags, vid))
+                    for vid, flags in infos)
+    body = (rtnl.ifinfo(3, family=socket.AF_BRIDGE) + rtnl.nla_str(rtnl.IFLA_IFNAME, name)
+            + rtnl.nla(rtnl.IFLA_AF_SPEC, spec))
+    return bytes(rtnl.message(rtnl.RTM_NEWLINK, 0, 1, body))
+
+
+def test_port_vlans_read_back_and_compared_with_the_plan() -> None:
+    from netlab.kernel.dumps import decode_port_vlans
+    from netlab.plan import switch_vlans
+
+    access = rtnl.BRIDGE_VLAN_INFO_PVID | rtnl.BRIDGE_VLAN_INFO_UNTAGGED
+    ports = decode_port_vlans([_dumped_port("h1-eth0", [(10, access)]),
+                               _dumped_port("trunk", [(1, access), (10, 0), (20, 0)])])
+    assert ports == {"h1-eth0": {"pvid": 10, "untagged": [10], "tagged": []},
+                     "trunk": {"pvid": 1, "untagged": [1], "tagged": [10, 20]}}
+    built = plan(load_text(LAB, "vl.yaml").topology)
+    planned = {i.name: switch_vlans.planned_port(i) for i in built.interfaces["sw1"]
+               if i.master}
+    assert planned == {"h1-eth0": ports["h1-eth0"], "h3-eth0": {
+        "pvid": 1, "untagged": [1], "tagged": []}, "sw2-sw2": ports["trunk"]}
+    assert switch_vlans.words(ports["trunk"]) == \
+        "untagged in VLAN 1; tagged in VLAN 10, 20; PVID 1"
+
+
+def test_graph_and_status_table_say_each_ports_vlans() -> None:
+    from netlab.lab import graph
+    from netlab.ui.render import _link_words
+
+    built = plan(load_text(LAB, "vl.yaml").topology)
+    drawn = graph.mermaid(graph.build(load_text(LAB, "vl.yaml").topology, built))
+    assert "sw1:h1-eth0 in br0 vlan 10" in drawn
+    assert "sw1:sw2-sw2 in br0 trunk 10,20" in drawn
+    vlans = {"now": {"pvid": 1, "untagged": [1], "tagged": [10]},
+             "planned": {"pvid": 1, "untagged": [1], "tagged": [10, 20]}, "as_planned": False}
+    iface = {"peer": "sw2:sw1-sw1", "master": "br0", "kind": "veth", "vlans": vlans}
+    assert _link_words(iface) == "to sw2:sw1-sw1, in br0, trunk 10 (drift)"
