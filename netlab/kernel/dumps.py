@@ -46,7 +46,6 @@ _U8 = struct.Struct("=B")
 _U16 = struct.Struct("=H")
 _U32 = struct.Struct("=I")
 _S32 = struct.Struct("=i")
-_VLAN_INFO = struct.Struct("=HH")  # struct bridge_vlan_info: flags, vid
 _STATS64_HEAD = struct.Struct("=QQQQ")  # rx_packets, tx_packets, rx_bytes, tx_bytes
 
 Attrs = dict[int, bytes]
@@ -346,7 +345,7 @@ def decode_port_vlans(msgs: Sequence[bytes]) -> dict[str, dict[str, Any]]:
         for kind, value in _all_attrs(spec):
             if kind != rtnl.IFLA_BRIDGE_VLAN_INFO or len(value) < 4:
                 continue
-            flags, vid = _VLAN_INFO.unpack_from(value)
+            flags, vid = rtnl.VLAN_INFO.unpack_from(value)
             if flags & rtnl.BRIDGE_VLAN_INFO_PVID:
                 pvid = vid
             (untagged if flags & rtnl.BRIDGE_VLAN_INFO_UNTAGGED else tagged).append(vid)

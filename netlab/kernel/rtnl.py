@@ -265,7 +265,7 @@ RTEXT_FILTER_BRVLAN = 1 << 1
 IFLA_BRIDGE_VLAN_INFO = 2
 BRIDGE_VLAN_INFO_PVID = 1 << 1
 BRIDGE_VLAN_INFO_UNTAGGED = 1 << 2
-_VLAN_INFO = struct.Struct("=HH")  # struct bridge_vlan_info: flags, vid
+VLAN_INFO = struct.Struct("=HH")  # struct bridge_vlan_info: flags, vid
 
 
 def vlan_filtering(seq: int, index: int) -> bytearray:
@@ -277,7 +277,7 @@ def vlan_filtering(seq: int, index: int) -> bytearray:
 
 def port_vlans(seq: int, index: int, vids: list[tuple[int, int]], add: bool) -> bytearray:
     """Add (or remove) VLANs on a bridge port: (vid, BRIDGE_VLAN_INFO_* flags) each."""
-    spec = b"".join(nla(IFLA_BRIDGE_VLAN_INFO, _VLAN_INFO.pack(flags, vid))
+    spec = b"".join(nla(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(flags, vid))
                     for vid, flags in vids)
     body = ifinfo(index, family=socket.AF_BRIDGE) + nla(IFLA_AF_SPEC, spec)
     return message(RTM_SETLINK if add else RTM_DELLINK, 0, seq, body)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netlab.plan.ops import Op, SetPortVlans, SetVlanFiltering
+from netlab.spec.vlan_check import DEFAULT_VLAN
 
 if TYPE_CHECKING:
     from netlab.plan.planner import ResolvedInterface
 
-DEFAULT_VLAN = 1  # the kernel's vlan_default_pvid: what a port is in until told otherwise
+__all__ = ["DEFAULT_VLAN", "has_vlans", "planned_port", "used", "vlan_ops", "words"]
 
 
 def used(ifaces: list[ResolvedInterface]) -> tuple[int, ...]:
@@ -54,7 +55,8 @@ def planned_port(ifc: ResolvedInterface) -> dict[str, object]:
 
 
 def words(vlans: dict[str, object]) -> str:
-    """A port's VLANs said: 'access port of VLAN 10', 'trunk of VLANs 10, 20'."""
+    """A port's VLANs said, as in drift: 'untagged in VLAN 1; tagged in VLAN 10, 20;
+    PVID 1' (a trunk)."""
     tagged = vlans.get("tagged") or []
     untagged = vlans.get("untagged") or []
     assert isinstance(tagged, list) and isinstance(untagged, list)

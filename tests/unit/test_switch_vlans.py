@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import struct
 
 import pytest
 
@@ -119,7 +118,7 @@ def test_refused_before_anything_when_the_kernel_lacks_vlan_filtering() -> None:
 
 def _dumped_port(name: str, infos: list[tuple[int, int]]) -> bytes:
     """A port as the kernel's AF_BRIDGE dump gives it: its name and its VLAN infos."""
-    spec = b"".join(rtnl.nla(rtnl.IFLA_BRIDGE_VLAN_INFO, struct.pack("=HH", flags, vid))
+    spec = b"".join(rtnl.nla(rtnl.IFLA_BRIDGE_VLAN_INFO, rtnl.VLAN_INFO.pack(flags, vid))
                     for vid, flags in infos)
     body = (rtnl.ifinfo(3, family=socket.AF_BRIDGE) + rtnl.nla_str(rtnl.IFLA_IFNAME, name)
             + rtnl.nla(rtnl.IFLA_AF_SPEC, spec))
