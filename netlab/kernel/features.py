@@ -1,5 +1,5 @@
 """What this kernel supports, asked once per process: the qdiscs netlab sets (tbf, netem),
-the interface kinds some kernels lack (dummy, 802.1Q vlan, bonding) and bridge VLAN
+the interface kinds some kernels lack (dummy, 802.1Q vlan, bonding, vrf) and bridge VLAN
 filtering.
 
 The question is put to the kernel itself, not to its config file: a short-lived thread

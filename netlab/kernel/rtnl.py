@@ -82,6 +82,8 @@ RTA_DST = 1
 RTA_OIF = 4
 RTA_GATEWAY = 5
 RTA_PRIORITY = 6
+RTA_TABLE = 15
+RT_TABLE_UNSPEC = 0
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3  # what `ip route add` uses
 RTN_UNICAST = 1
@@ -196,6 +198,14 @@ def new_bond(seq: int, index: int, ifname: str, mode: str, mtu: int | None) -> b
     data += nla_u32(IFLA_BOND_MIIMON, BOND_MIIMON_MS)
     return _new_link(seq, index, ifname, mtu,
                      nla_str(IFLA_INFO_KIND, "bond") + nla(IFLA_INFO_DATA, data))
+
+
+IFLA_VRF_TABLE = 1
+
+
+def new_vrf(seq: int, index: int, ifname: str, table: int, mtu: int | None) -> bytearray:
+    info = nla_str(IFLA_INFO_KIND, "vrf") + nla(IFLA_INFO_DATA, nla_u32(IFLA_VRF_TABLE, table))
+    return _new_link(seq, index, ifname, mtu, info)
 
 
 def new_vlan(seq: int, index: int, ifname: str, parent_index: int, vid: int,
@@ -337,17 +347,23 @@ def get_addresses(seq: int) -> bytearray:
 def route(
     seq: int, add: bool, dst: ipaddress.IPv4Network | ipaddress.IPv6Network,
     gateway: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
-    oif: int | None, metric: int | None,
+    oif: int | None, metric: int | None, table: int | None = None,
 ) -> bytearray:
+    """A route in the main table, or in `table` (a VRF's), as `ip route` sends it: the
+    header holds a table below 256, RTA_TABLE any."""
     family = socket.AF_INET if dst.version == 4 else socket.AF_INET6
+    number = RT_TABLE_MAIN if table is None else table
+    head_table = number if number < 256 else RT_TABLE_UNSPEC
     if add:
         # A route with no gateway is on-link: scope link, as `ip route add ... dev X` does.
         scope = RT_SCOPE_LINK if gateway is None and dst.version == 4 else RT_SCOPE_UNIVERSE
-        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, scope,
+        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, head_table, RTPROT_BOOT, scope,
                            RTN_UNICAST, 0)
     else:
-        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, RT_TABLE_MAIN, 0, RT_SCOPE_NOWHERE, 0, 0)
+        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, head_table, 0, RT_SCOPE_NOWHERE, 0, 0)
     body = head
+    if table is not None:
+        body += nla_u32(RTA_TABLE, number)
     if dst.prefixlen:
         body += nla(RTA_DST, dst.network_address.packed)
     if gateway is not None:

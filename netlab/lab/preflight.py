@@ -1,7 +1,7 @@
 """What a topology asks of the kernel, checked before anything is made: a lab that needs
-netem, an interface kind (dummy, vlan, bond) or bridge VLAN filtering (a link's `vlan:`
-or `vlans:`) on a kernel without it is refused as bad input (exit 2), naming the link or
-interface, the key and the missing kernel option, not half built and rolled back."""
+netem, an interface kind (dummy, vlan, bond, vrf) or bridge VLAN filtering (a link's
+`vlan:` or `vlans:`) on a kernel without it is refused as bad input (exit 2), naming the
+link or interface, the key and the missing kernel option, not half built and rolled back."""
 
 from __future__ import annotations
 

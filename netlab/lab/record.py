@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from netlab.errors import InputError, LabStateError
@@ -60,7 +61,7 @@ def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
     """argv and environment that run a program inside `node` as its `exec:` commands
     run: in its namespaces (network, mount, UTS), in its folder, with its env: and the
     NETLAB_* variables."""
-    from netlab.kernel.services import node_argv, process_env
+    from netlab.kernel.enter import node_argv, process_env
     from netlab.plan.naming import node_dir
     from netlab.state.store import state_root
 
@@ -96,6 +97,19 @@ def read(name: str) -> Record:
         raise LabStateError(f"the state of lab '{name}' is unreadable (lab.json: no topology)",
                             hint=f"'netlab down -l {name}' still works from the journal")
     return Record(name, str(meta.get("file") or ""), meta.get("host"), topology)
+
+
+def built_from(file: str) -> list[str]:
+    """The labs that are up whose record names this topology file (as `up` resolved it)."""
+    path = str(Path(file).resolve())
+    found = []
+    for name in labs_with_state():
+        try:
+            if read(name).file == path:
+                found.append(name)
+        except LabStateError:
+            continue  # an unreadable record names no file
+    return found
 
 
 def resolve(name: str | None) -> Record:

@@ -36,6 +36,7 @@ READ_BACK: dict[str, str] = {
     "macvlan": "macvlan",
     "vlan": "vlan",
     "bond": "bond",
+    "vrf": "vrf",
 }
 
 
@@ -137,11 +138,23 @@ def _port_vlans(node: str, ifname: str, want: ResolvedInterface, now: dict[str, 
     return {"now": now, "planned": planned, "as_planned": now == planned}
 
 
+def _vrf_drift(node: str, ifname: str, want: ResolvedInterface, got: dict[str, Any],
+               live: dict[str, dict[str, Any]], drift: list[str]) -> None:
+    """An interface in another VRF than planned (or in one, or out of one)."""
+    planned = want.spec.vrf_name
+    master = got.get("master")
+    now = master if (live.get(master or "") or {}).get("kind") == "vrf" else None
+    if now != planned:
+        drift.append(f"{node}: {ifname} is in {f'vrf {now}' if now else 'no vrf'}; the "
+                     f"topology says {f'vrf {planned}' if planned else 'no vrf'}")
+
+
 # The kinds with settings of their own, and how to say them.
 _SETTINGS_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
     "macvlan": lambda v: f"on {v['parent']} in mode {v['mode']}",
     "vlan": lambda v: f"{v['id']} on {v['parent']}",
     "bond": lambda v: f"{v['mode']} over {', '.join(v['ports']) or 'no port'}",
+    "vrf": lambda v: f"with table {v['table']}",
 }
 
 
@@ -210,6 +223,7 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 if kind != READ_BACK[want.kind] and kind in READ_BACK.values():
                     drift.append(f"{name}: {ifname} is a {kind}; the topology says "
                                  f"{want.kind}")
+                _vrf_drift(name, ifname, want, got, live, drift)
                 mtu = mtus.get((ns, ifname))
                 if mtu is not None and got.get("mtu") != mtu:
                     drift.append(f"{name}: {ifname} has mtu {got.get('mtu')}; the topology "

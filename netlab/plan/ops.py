@@ -166,6 +166,23 @@ class CreateBond(Op):
 
 
 @dataclass(frozen=True)
+class CreateVrf(Op):
+    """A VRF: its members (SetLink master) route through its own table."""
+
+    kind: ClassVar[str] = "create-vrf"
+    ifname: str
+    table: int
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create vrf {self.ifname} (table {self.table}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateDummy(Op):
     """A dummy device: an interface of the node's own that is always up and goes nowhere
     (an address that stays reachable whichever cable is down, a router's loopback)."""
@@ -280,7 +297,7 @@ class SetLink(Op):
     def describe(self) -> str:
         parts = []
         if self.master:
-            parts.append(f"attach {self.ifname} to bridge {self.master}")
+            parts.append(f"attach {self.ifname} to {self.master}")
         if self.mtu:
             parts.append(f"set mtu {self.mtu} on {self.ifname}")
         if self.mac:
@@ -385,6 +402,7 @@ class AddRoute(Op):
     dev: str | None = None
     metric: int | None = None
     family: int = 4  # 4 or 6; decides what "default" means
+    table: int | None = None  # a VRF's table; None: the main table
 
     def describe(self) -> str:
         words = [f"add route {self.to}"]
@@ -396,10 +414,13 @@ class AddRoute(Op):
             words.append(f"dev {self.dev}")
         if self.metric is not None:
             words.append(f"metric {self.metric}")
+        if self.table is not None:
+            words.append(f"table {self.table}")
         return " ".join(words) + f" in {self.ns}"
 
     def undo(self) -> Op:
-        return DeleteRoute(self.ns, self.to, self.via, self.dev, self.metric, self.family)
+        return DeleteRoute(self.ns, self.to, self.via, self.dev, self.metric, self.family,
+                           self.table)
 
 
 @dataclass(frozen=True)
@@ -410,9 +431,11 @@ class DeleteRoute(Op):
     dev: str | None = None
     metric: int | None = None
     family: int = 4
+    table: int | None = None
 
     def describe(self) -> str:
-        return f"delete route {self.to} in {self.ns}"
+        table = f" table {self.table}" if self.table is not None else ""
+        return f"delete route {self.to}{table} in {self.ns}"
 
 
 @dataclass(frozen=True)
@@ -583,6 +606,7 @@ OP_TYPES: dict[str, type[Op]] = {
         DeleteNodeHost,
         CreateVeth,
         CreateBond,
+        CreateVrf,
         CreateBridge,
         CreateDummy,
         CreateMacvlan,

@@ -60,10 +60,10 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond, vrf
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
-    master: str | None = None  # the bridge (or bond) this interface is a port of
+    master: str | None = None  # the bridge or bond it is a port of, or the vrf it is in
     trunk: bool = False  # a veth joining two bridges of a switch (plan/bridgetree.py)
     pvid: int | None = None  # a switch port's access VLAN (`vlan:` of its link)
     tagged: tuple[int, ...] = ()  # a switch port's trunk VLANs (`vlans:` of its link)
@@ -138,7 +138,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
             spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
             switch = topo.nodes[end_node].kind == "switch"
-            master = SWITCH_BRIDGE if switch else None
+            master = SWITCH_BRIDGE if switch else spec.vrf_name
             pvid, tagged = rl.spec.switch_vlans() if switch else (None, ())
             ifaces[end_node][ifname] = ResolvedInterface(
                 end_node, ifname, "veth", spec, peer, master, pvid=pvid, tagged=tagged
@@ -149,7 +149,8 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
             if ifname in ifaces[name]:
                 continue
             kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
-            ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
+            ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec,
+                                                     master=spec.vrf_name)
         for ifname, spec in node.interfaces.items():
             for port in spec.port_names:
                 if port in ifaces[name]:
@@ -248,9 +249,11 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
     for ifc in sorted(ifaces, key=lambda i: i.kind != "bridge"):
         if ifc.spec.up:
             ops.append(SetLinkUp(ns, ifc.name))
+    tables = node.vrf_tables()
     for route in node.routes:
         family = _route_family(route.to, route.via)
-        ops.append(AddRoute(ns, route.to, route.via, route.dev, route.metric, family))
+        table = tables[route.vrf] if route.vrf is not None else None
+        ops.append(AddRoute(ns, route.to, route.via, route.dev, route.metric, family, table))
     return ops
 
 
@@ -298,6 +301,19 @@ def plan(
     everywhere = {name: naming.namespace(lab, name) for name in topo.nodes}
     namespaces = {name: everywhere[name] for name in nodes}
     ops: list[Op] = [CreateNamespace(ns, mark) for ns in namespaces.values()]
+    # Each node a small host right away: its mount and UTS namespaces are made by helper
+    # processes while the netlink work below goes on (kernel/lab_kernel.py).
+    lab_dir = naming.lab_dir(state_root, lab)
+    if namespaces:
+        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
+        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
+    for name, node in nodes.items():
+        ops.append(CreateNodeHost(
+            namespaces[name], name, naming.node_dir(state_root, lab, name),
+            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
+            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
+            bool(node.services or node.prepare or node.exec),
+        ))
 
     for name, node in nodes.items():
         for key, value in _global_sysctls(node).items():
@@ -346,19 +362,8 @@ def plan(
     shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)
     ops.extend(op for op in shaped if op.ns in namespaces.values())
 
-    # Each node a small host, then its files and `prepare:` commands, then the services,
-    # and last `exec:`, once every node's services are ready.
-    lab_dir = naming.lab_dir(state_root, lab)
-    if namespaces:
-        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
-        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
-    for name, node in nodes.items():
-        ops.append(CreateNodeHost(
-            namespaces[name], name, naming.node_dir(state_root, lab, name),
-            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
-            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
-            bool(node.services or node.prepare or node.exec),
-        ))
+    # Each node's files and `prepare:` commands, then the services, and last `exec:`,
+    # once every node's services are ready.
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         if node.limits is not None:

@@ -158,7 +158,7 @@ VlanId = Annotated[int, Field(ge=1, le=4094), NotBool]  # 802.1Q: 0 and 4095 are
 
 NodeKind = Literal["host", "router", "switch"]
 InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan",
-                        "bond"]
+                        "bond", "vrf"]
 # The kernel's bonding modes (BOND_MODE_*), in its order.
 BondMode = Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad",
                    "balance-tlb", "balance-alb"]
@@ -202,6 +202,23 @@ class Bond(_Strict):
     mode: BondMode = "active-backup"
 
 
+# Routing tables a VRF may not take: unspec (0), default (253), main (254), local (255).
+RESERVED_TABLES = {0: "unspec", 253: "default", 254: "main", 255: "local"}
+
+
+def _check_table(value: int) -> int:
+    if value in RESERVED_TABLES:
+        raise ValueError(f"table {value} is the kernel's '{RESERVED_TABLES[value]}' table; "
+                         "give the vrf a table of its own, e.g. 10")
+    return value
+
+
+class Vrf(_Strict):
+    """A VRF device: a routing table of its own for the interfaces that name it (`vrf:`)."""
+
+    table: Annotated[int, Field(ge=1, le=4294967295), NotBool, AfterValidator(_check_table)]
+
+
 class Interface(_Strict):
     kind: InterfaceKind | None = None  # None: veth when linked, otherwise from other keys
     addresses: list[Cidr] = Field(default_factory=list)
@@ -215,6 +232,8 @@ class Interface(_Strict):
     macvlan: Macvlan | None = None
     vlan: Vlan | None = None
     bond: Bond | None = None
+    # `vrf: {table: 10}` makes the interface a VRF; `vrf: red` puts it in the VRF red.
+    vrf: Vrf | IfName | None = None
     up: bool = True
 
     @model_validator(mode="before")
@@ -222,6 +241,11 @@ class Interface(_Strict):
     def _empty_is_default(cls, data: Any) -> Any:
         # `eth1:` with nothing after it: YAML reads null; it means "all defaults".
         return {} if data is None else data
+
+    @property
+    def vrf_name(self) -> str | None:
+        """The VRF this interface is in (`vrf: red`); None for a VRF itself or none."""
+        return self.vrf if isinstance(self.vrf, str) else None
 
     @property
     def port_names(self) -> list[str]:
@@ -240,6 +264,7 @@ class Route(_Strict):
     via: IpAddr | None = None
     dev: IfName | None = None
     metric: Annotated[int, Field(ge=0, le=4294967295), NotBool] | None = None
+    vrf: IfName | None = None  # the VRF (an interface of the node) whose table it goes in
 
     @model_validator(mode="after")
     def _needs_gateway_or_dev(self) -> Route:
@@ -279,6 +304,8 @@ def _check_file_path(value: str) -> str:
 
 
 def _check_private_path(value: str) -> str:
+    if value in ("/", "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/usr", "/var"):
+        raise ValueError(f"'{value}' cannot be private: name a folder inside it")
     parts = value.split("/")[1:]
     if (not value.startswith("/") or not FILE_RE.match(value[1:])
             or any(p in (".", "..") for p in parts)):
@@ -286,8 +313,6 @@ def _check_private_path(value: str) -> str:
             f"'{value}' is not an absolute path such as /etc/frr: use letters, digits, "
             "'_', '.', '-' and '/' between names, not '..'"
         )
-    if value in ("/", "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/usr", "/var"):
-        raise ValueError(f"'{value}' cannot be private: name a folder inside it")
     return value
 
 
@@ -586,6 +611,11 @@ class Node(_Strict):
     def _empty_is_default(cls, data: Any) -> Any:
         # `h1:` with nothing after it: YAML reads null; it means a node with all defaults.
         return {} if data is None else data
+
+    def vrf_tables(self) -> dict[str, int]:
+        """The node's VRFs: name -> routing table."""
+        return {name: iface.vrf.table for name, iface in self.interfaces.items()
+                if isinstance(iface.vrf, Vrf)}
 
     def first_address(self, family: int | None = None, interface: str | None = None) -> str | None:
         """What a node (or node:interface) means as a target: its first address as written

@@ -11,6 +11,7 @@ from typing import Any
 
 from netlab.errors import EXIT_OK, InputError
 from netlab.ui.common import err, escape, out
+from netlab.values.words import count
 
 
 def register(sub: Any) -> None:
@@ -61,6 +62,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     notes = sum(1 for line in text.splitlines() if line.lstrip().startswith("#")) - 1
     if args.output:
         err.print(f"wrote {escape(args.output)}: lab '{topo.name}' from {tool}, "
-                  f"{len(topo.nodes)} nodes, {len(topo.links)} links; {notes} comment lines say "
+                  f"{count(topo.nodes, 'node')}, {count(topo.links, 'link')}; {notes} comment "
+                  "lines say "
                   "what was not carried or changed")
     return EXIT_OK

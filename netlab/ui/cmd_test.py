@@ -68,6 +68,9 @@ def cmd_test(args: argparse.Namespace) -> int:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
     if args.name is not None and not args.file:
         raise InputError("--name names the lab of a FILE; a lab that is up is named by -l")
+    if args.junit and not Path(args.junit).resolve().parent.is_dir():
+        # said before a lab is brought up and its checks run, not after
+        raise InputError(f"cannot write {args.junit}: its folder does not exist")
     if args.all_hosts:
         return test_all_hosts(args)
     if args.file:
@@ -89,11 +92,12 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def checks_of(lab: Lab, args: argparse.Namespace) -> list[Probe]:
     """The lab's checks, ready to run (its file's lines in their messages); none: refused."""
+    from netlab.api import STDIN
     from netlab.checks import resolve
 
     probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
     if not probes:
-        where = args.file or f"lab '{lab.name}'"
+        where = lab.source if args.file == STDIN else args.file or f"lab '{lab.name}'"
         raise InputError(f"{where} has no checks; add a checks: section, such as "
                          "checks: [{from: h1, to: h2}]")
     return probes

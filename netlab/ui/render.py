@@ -69,10 +69,12 @@ def _link_words(iface: dict[str, Any]) -> str:
         words.append(f"in {iface['master']}")
     if iface["kind"] in ("tun", "tap") and iface.get("owner") is not None:
         words.append(f"owner {iface['owner']}")
-    for kind in ("macvlan", "vlan", "bond"):
+    for kind in ("macvlan", "vlan", "bond", "vrf"):
         settings = iface.get(kind) or {}
         values = settings.get("now") or settings.get("planned")
-        if values and kind == "bond":
+        if values and kind == "vrf":
+            words.append(f"table {values['table']}")
+        elif values and kind == "bond":
             words.append(f"{values['mode']} over {', '.join(values['ports'])}")
         elif values:
             setting = values["mode"] if kind == "macvlan" else f"id {values['id']}"

@@ -74,13 +74,35 @@ def test_changed_topology_needs_recreate(lab_name: str) -> None:
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name)
     changed = netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name,
                      "--set", "net=192.168.51", check=1)
-    assert "different topology" in changed.stderr and "--recreate" in changed.stderr
+    assert changed.stderr.splitlines() == [
+        f"error: lab '{lab_name}' is already up with a different topology",
+        # the hint is a command that works as it is: the file, and the lab's own name
+        f"hint: 'netlab up --recreate {TOPO / 'bridge.yaml'} --name {lab_name}' tears it down "
+        "and builds it anew",
+    ], changed.stderr
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name, "--set", "net=192.168.51",
            "--recreate")
     doc = json.loads(netlab("status", "-l", lab_name, "--json").stdout)
     h1 = next(n for n in doc["nodes"] if n["name"] == "h1")
     assert "192.168.51.1/24" in h1["interfaces"][0]["addresses"]
     netlab("down", "-l", lab_name)
+
+
+def test_another_file_with_the_same_lab_name_is_not_offered_recreate(tmp_path: Path,
+                                                                       lab_name: str) -> None:
+    """Two files that happen to use one `name:`: the second up names the file the lab was
+    built from, and offers --name first; --recreate would replace the other lab."""
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
+    second.write_text(f"name: {lab_name}\nnodes: {{b: {{}}}}\n")
+    netlab("up", str(first))
+    refused = netlab("up", str(second), check=1)
+    assert refused.stderr.splitlines() == [
+        f"error: lab '{lab_name}' is already up, built from {first}",
+        f"hint: 'netlab up {second} --name OTHER' builds this one beside it; "
+        f"'netlab up --recreate {second}' replaces it",
+    ], refused.stderr
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}
 
 
 def test_failing_exec_command_rolls_back(tmp_path: Path, lab_name: str) -> None:
@@ -164,8 +186,8 @@ def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> No
     again = netlab("up", topo, "--name", lab_name, check=1)
     assert again.stderr.splitlines() == [
         f"error: lab '{lab_name}' is up but the namespace of 1 node is missing: r1 ({ns})",
-        f"hint: 'netlab up --recreate {topo}' builds it anew (or 'netlab down -l {lab_name}', "
-        f"then 'netlab up {topo}')",
+        f"hint: 'netlab up --recreate {topo} --name {lab_name}' builds it anew (or 'netlab "
+        f"down -l {lab_name}', then 'netlab up {topo} --name {lab_name}')",
     ], again.stderr
     assert "nothing to do" not in again.stdout
 
@@ -225,6 +247,7 @@ def test_a_name_clash_names_the_lab_that_owns_the_namespace(
     (["cleanup", "--dry-run"], "find and remove what crashed runs left behind"),
     (["down", "-l", "LAB"], "take a lab down"),
     (["exec", "-l", "LAB", "left", "--", "true"], "enter a lab's namespaces"),
+    (["save", "-l", "LAB", "/nonexistent/handin"], "save a lab"),
 ])
 def test_without_root_each_command_says_what_it_needs_root_for(
     command: list[str], needs: str, lab_name: str
@@ -241,3 +264,37 @@ def test_without_root_each_command_says_what_it_needs_root_for(
         f"error: netlab needs root to {needs} (missing CAP_NET_ADMIN and CAP_SYS_ADMIN)"
     ), result.stderr
     assert json.loads(netlab("status", "-l", lab_name, "--json").stdout)["drift"] == []
+
+
+def test_a_file_broken_after_up_still_names_its_lab(tmp_path: Path, lab_name: str) -> None:
+    """A student edits the file into a mistake (or deletes it), then `netlab down FILE`:
+    the mistake is said, and so is how to take the lab down without the file."""
+    topo = tmp_path / "lab.yaml"
+    topo.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
+    netlab("up", str(topo))
+    topo.write_text(f"name: {lab_name}\nnodes: {{a: {{knd: router}}}}\n")
+    hint = (f"hint: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' "
+            "needs no file")
+    assert netlab("down", str(topo), check=2).stderr.splitlines()[-1] == hint
+    topo.unlink()
+    assert netlab("down", str(topo), check=2).stderr.splitlines() == [
+        f"{topo}: no such file", hint]
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}  # untouched
+    netlab("down", "-l", lab_name)
+    assert not netlab_namespaces(f"netlab-{lab_name}-")
+
+
+def test_down_of_a_file_whose_lab_has_another_name_says_which_is_up(
+    tmp_path: Path, lab_name: str,
+) -> None:
+    """`up lab.yaml --name X` (or --set changing the name), then `down lab.yaml`: nothing
+    to do for the file's own name (exit 0, as always), and a note names the lab it built."""
+    topo = tmp_path / "lab.yaml"
+    topo.write_text("name: qa-own-name\nnodes: {a: {}}\n")
+    netlab("up", str(topo), "--name", lab_name)
+    down = netlab("down", str(topo))
+    assert down.stdout.strip() == "lab qa-own-name is not up; nothing to do"
+    assert down.stderr.splitlines() == [
+        f"note: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' takes "
+        "it down"]
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}

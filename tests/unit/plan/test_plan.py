@@ -67,8 +67,8 @@ def test_order_rules(path: Path) -> None:
         if isinstance(op, o.CreateVeth):
             assert op.peer_ns in made_ns
             seen |= {(op.ns, op.ifname), (op.peer_ns, op.peer_ifname)}
-        elif isinstance(op, CREATE_OPS):  # every op that makes a device names it
-            seen.add((op.ns, getattr(op, "ifname", "")))
+        elif isinstance(op, CREATE_OPS):  # every other kind's device (plan/kind_ops.py)
+            seen.add((op.ns, op.ifname))
         elif isinstance(op, (o.SetLink, o.AddAddress, o.SetLinkUp, o.SetVlanFiltering,
                              o.SetPortVlans)) and op.ifname != "lo":
             assert (op.ns, op.ifname) in seen, f"{op.describe()} before the device exists"
