@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from netlab.plan import switch_vlans
 from netlab.plan.kind_ops import CREATE_OPS
 from netlab.plan.ops import CreateVeth, Op, SetLink
 from netlab.values.names import SWITCH_BRIDGE
@@ -126,6 +127,17 @@ def _kind_settings(node: str, ifname: str, want: ResolvedInterface | None,
     return None
 
 
+def _port_vlans(node: str, ifname: str, want: ResolvedInterface, now: dict[str, Any] | None,
+                drift: list[str]) -> dict[str, Any]:
+    """A switch port's VLANs, now and planned, with their drift (a VLAN added or removed
+    by hand: `bridge vlan add` in the switch)."""
+    planned = switch_vlans.planned_port(want)
+    if now is not None and now != planned:
+        drift.append(f"{node}: port {ifname} is {switch_vlans.words(now)}; the topology "
+                     f"says {switch_vlans.words(planned)}")
+    return {"now": now, "planned": planned, "as_planned": now == planned}
+
+
 def _vrf_drift(node: str, ifname: str, want: ResolvedInterface, got: dict[str, Any],
                live: dict[str, dict[str, Any]], drift: list[str]) -> None:
     """An interface in another VRF than planned (or in one, or out of one)."""
@@ -149,7 +161,7 @@ _SETTINGS_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
 def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The status document; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
-    from netlab.kernel.dumps import read_node
+    from netlab.kernel.dumps import read_node, read_port_vlans
     from netlab.lab.status_links import StatusLinks
 
     plan = lab.plan
@@ -166,6 +178,8 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
         present = nsfs.exists(ns)
         planned = {i.name: i for i in plan.interfaces[name]}
         links, routes, link_now = read_node(ns) if present else ([], [], {})
+        with_vlans = any(switch_vlans.has_vlans(i) for i in planned.values())
+        port_vlans = read_port_vlans(ns) if present and with_vlans else {}
         live = {link["ifname"]: link for link in links}
         interfaces: list[dict[str, Any]] = []
         for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
@@ -195,6 +209,8 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
             settings = _kind_settings(name, ifname, want, got, drift)
             if settings is not None:
                 entry[settings[0]] = settings[1]
+            if with_vlans and want is not None and want.master is not None:
+                entry["vlans"] = _port_vlans(name, ifname, want, port_vlans.get(ifname), drift)
             interfaces.append(entry)
             status_links.annotate(entry, name, ns, want, link_now.get(ifname), drift)
             if present and want and not got:
