@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 EXIT_OK = 0
 EXIT_KERNEL = 1  # the kernel or a process refused; state was rolled back
 EXIT_INPUT = 2  # bad input or usage; nothing was touched
+EXIT_DRIFTED = 4  # `status --check`: the lab is up but differs from its topology
 EXIT_INTERRUPTED = 130  # stopped by a signal, as a shell reports SIGINT (128 + 2)
 EXIT_SIGPIPE = 141  # the reader of stdout went away (as a shell reports SIGPIPE: 128 + 13)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from netlab import __version__
 from netlab.errors import (
+    EXIT_DRIFTED,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
     EXIT_KERNEL,
@@ -33,6 +34,7 @@ from netlab.ui.common import (
     overrides,
     print_json,
     progress,
+    status_exit,
     with_file,
     with_host,
     with_lab,
@@ -236,8 +238,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
         return status_all_hosts(args)
     require_privileges("read a lab's namespaces")  # reading a lab back means entering them
-    if not args.lab and not args.file and len(up_labs()) > 1:
-        return cmd_ls(args)
+    if not args.lab and not args.file and not args.check and len(up_labs()) > 1:
+        return cmd_ls(args)  # --check: which lab? (one is named, or the only one up)
     lab = _resolve_by_file(args, "status")
     if not lab.is_up():
         raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
@@ -253,7 +255,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         from netlab.ui.render import status_view
 
         out.print(status_view(doc))
-    return EXIT_OK
+    return status_exit(doc, args.check)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -422,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show a lab as the kernel has it")
     with_lab(p)
     with_host(p, all_hosts=True, one=False)
+    p.add_argument("--check", action="store_true",
+                   help=f"exit {EXIT_DRIFTED} when the lab differs from its topology (the drift: "
+                   "a node, interface, address or service missing or changed), 0 when not")
     p.add_argument("--json", action="store_true", help="the netlab.status/1 document")
     p.set_defaults(func=cmd_status)
 

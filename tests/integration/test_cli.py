@@ -298,3 +298,27 @@ def test_down_of_a_file_whose_lab_has_another_name_says_which_is_up(
         f"note: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' takes "
         "it down"]
     assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}
+
+
+def test_status_check_exits_4_when_the_lab_drifted(lab_name: str) -> None:
+    """`status --check` is CI's question "is the lab as its topology says?": 0 when it is,
+    4 with the drift listed when not (in the table, or the document's "drift")."""
+    netlab("up", str(TOPO / "router.yaml"), "--name", lab_name)
+    assert netlab("status", "-l", lab_name, "--check").stderr == ""
+    assert json.loads(netlab("status", "-l", lab_name, "--check", "--json").stdout)[
+        "drift"] == []
+
+    netlab("link", "-l", lab_name, "r1:eth1", "down")
+    doc = json.loads(netlab("status", "-l", lab_name, "--check", "--json", check=4).stdout)
+    assert "r1: eth1 is administratively down; the topology has it up" in doc["drift"]
+    drifted = netlab("status", "-l", lab_name, "--check", check=4)
+    assert all(line in drifted.stdout for line in doc["drift"])
+    assert drifted.stderr.splitlines() == [
+        f"error: lab {lab_name} is up but not as its topology says: "
+        f"{len(doc['drift'])} differences"]
+    assert netlab("status", "-l", lab_name).returncode == 0  # without --check: as before
+
+    subprocess.run(["ip", "netns", "del", f"netlab-{lab_name}-right"], check=True)
+    missing = json.loads(netlab("status", "-l", lab_name, "--check", "--json", check=4).stdout)
+    assert f"right: namespace netlab-{lab_name}-right is missing" in missing["drift"]
+    netlab("down", "-l", lab_name)
