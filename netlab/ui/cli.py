@@ -21,6 +21,7 @@ from netlab.errors import (
     EXIT_OK,
     EXIT_SIGPIPE,
     InputError,
+    LabStateConflict,
     LabStateError,
     NetlabError,
     PrivilegeError,
@@ -242,7 +243,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return cmd_ls(args)  # --check: which lab? (one is named, or the only one up)
     lab = _resolve_by_file(args, "status")
     if not lab.is_up():
-        raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
+        raise LabStateConflict(f"lab '{lab.name}' is not up",
+                               hint=f"netlab up {args.file or 'FILE'}")
     now = condition(lab.name)
     if now.state != "up":
         # What is there is shown, and what is not shows as missing; but first, why.

@@ -73,7 +73,7 @@ def test_up_status_exec_down(lab_name: str) -> None:
 def test_changed_topology_needs_recreate(lab_name: str) -> None:
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name)
     changed = netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name,
-                     "--set", "net=192.168.51", check=1)
+                     "--set", "net=192.168.51", check=3)
     assert changed.stderr.splitlines() == [
         f"error: lab '{lab_name}' is already up with a different topology",
         # the hint is a command that works as it is: the file, and the lab's own name
@@ -96,7 +96,7 @@ def test_another_file_with_the_same_lab_name_is_not_offered_recreate(tmp_path: P
     first.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
     second.write_text(f"name: {lab_name}\nnodes: {{b: {{}}}}\n")
     netlab("up", str(first))
-    refused = netlab("up", str(second), check=1)
+    refused = netlab("up", str(second), check=3)
     assert refused.stderr.splitlines() == [
         f"error: lab '{lab_name}' is already up, built from {first}",
         f"hint: 'netlab up {second} --name OTHER' builds this one beside it; "
@@ -144,7 +144,7 @@ def test_foreign_namespace_is_not_adopted(lab_name: str) -> None:
     foreign = f"netlab-{lab_name}-a"
     subprocess.run(["ip", "netns", "add", foreign], check=True)
     try:
-        result = netlab("up", str(TOPO / "veth-pair.yaml"), "--name", lab_name, check=1)
+        result = netlab("up", str(TOPO / "veth-pair.yaml"), "--name", lab_name, check=3)
         assert foreign in result.stderr and "not part of lab" in result.stderr
         assert foreign in netlab_namespaces()  # untouched
         assert f"netlab-{lab_name}-b" not in netlab_namespaces()
@@ -183,7 +183,7 @@ def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> No
     ns = f"netlab-{lab_name}-r1"
     subprocess.run(["ip", "netns", "del", ns], check=True)
 
-    again = netlab("up", topo, "--name", lab_name, check=1)
+    again = netlab("up", topo, "--name", lab_name, check=3)
     assert again.stderr.splitlines() == [
         f"error: lab '{lab_name}' is up but the namespace of 1 node is missing: r1 ({ns})",
         f"hint: 'netlab up --recreate {topo} --name {lab_name}' builds it anew (or 'netlab "
@@ -191,7 +191,7 @@ def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> No
     ], again.stderr
     assert "nothing to do" not in again.stdout
 
-    exec_ = netlab("exec", "-l", lab_name, "r1", "--", "true", check=1)
+    exec_ = netlab("exec", "-l", lab_name, "r1", "--", "true", check=3)
     assert exec_.stderr.splitlines()[0] == (
         f"error: the namespace of node 'r1' of lab '{lab_name}' ({ns}) is missing"
     ), exec_.stderr
@@ -226,7 +226,7 @@ def test_a_name_clash_names_the_lab_that_owns_the_namespace(
     first.write_text("name: first\nnodes:\n  b-c: {}\n")
     second.write_text("name: second\nnodes:\n  c: {}\n")
     netlab("up", str(first), "--name", lab_name)
-    clash = netlab("up", str(second), "--name", lab_named_after, check=1)
+    clash = netlab("up", str(second), "--name", lab_named_after, check=3)
     ns = f"netlab-{lab_name}-b-c"
     assert clash.stderr.splitlines() == [
         f"error: namespace {ns} already exists and is not part of lab '{lab_named_after}'; "
@@ -322,3 +322,8 @@ def test_status_check_exits_4_when_the_lab_drifted(lab_name: str) -> None:
     missing = json.loads(netlab("status", "-l", lab_name, "--check", "--json", check=4).stdout)
     assert f"right: namespace netlab-{lab_name}-right is missing" in missing["drift"]
     netlab("down", "-l", lab_name)
+    # Not up is not drift: exit 3, as every command that needs the lab up says it.
+    for command in (["status", "--check"], ["exec", "left", "--", "true"],
+                    ["ping", "left", "right"]):
+        gone = netlab(command[0], "-l", lab_name, *command[1:], check=3)
+        assert gone.stderr.splitlines()[0] == f"error: lab '{lab_name}' is not up", gone.stderr

