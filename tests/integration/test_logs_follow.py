@@ -1,5 +1,6 @@
 """`netlab logs -f` ends by itself when the lab it follows is taken down: what the service
-wrote is printed, one line on stderr says why it stopped, exit status 0; Ctrl-C stops it with 130, as every command."""
+wrote is printed, one line on stderr says why it stopped, exit status 0. Ctrl-C stops it
+with 130, as it stops every command."""
 
 from __future__ import annotations
 
