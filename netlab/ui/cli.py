@@ -200,7 +200,7 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
         print_json({"lab": lab, "was_up": was_up, "undone": report.sent,
                     "with_namespace": report.implicit, "processes": report.processes})
     elif was_up:
-        stopped = f"; {report.processes}" if report.processes else ""
+        stopped = f"; {report.processes_said}" if report.processes else ""
         out.print(f"lab [bold]{lab}[/] is down ({report.sent} operations undone{stopped})")
     else:
         out.print(f"lab [bold]{lab}[/] is not up; nothing to do")

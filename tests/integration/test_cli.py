@@ -64,7 +64,7 @@ def test_up_status_exec_down(lab_name: str) -> None:
     assert json.loads(netlab("status", lab_name, "--json").stdout)["lab"] == lab_name
 
     down = json.loads(netlab("down", lab_name, "--json").stdout)
-    assert down["was_up"] is True
+    assert down["was_up"] is True and down["processes"] == 0  # a number, none to stop
     assert _host(lab_name) == before
     # down again: nothing to do, still success
     assert "not up" in netlab("down", "-l", lab_name).stdout
@@ -327,3 +327,14 @@ def test_status_check_exits_4_when_the_lab_drifted(lab_name: str) -> None:
                     ["ping", "left", "right"]):
         gone = netlab(command[0], "-l", lab_name, *command[1:], check=3)
         assert gone.stderr.splitlines()[0] == f"error: lab '{lab_name}' is not up", gone.stderr
+
+
+def test_down_json_counts_the_processes_it_stopped(tmp_path: Path, lab_name: str) -> None:
+    topo = tmp_path / "svc.yaml"
+    topo.write_text("name: svc\nnodes:\n  a:\n    services:\n"
+                    "      idle: {run: 'sleep 600 & echo started; wait', ready: started}\n")
+    netlab("up", str(topo), "--name", lab_name)
+    down = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
+    assert (down["was_up"], down["processes"]) == (True, 2), down  # sh and its sleep
+    again = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
+    assert (again["was_up"], again["processes"]) == (False, 0), again
