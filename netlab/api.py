@@ -343,15 +343,26 @@ class Lab:
         """What a target means in the lab: an address is itself; a node (or node:interface)
         is its first address (of `family`, if given) in the topology, else the one it has
         in the kernel now (made by its commands, or by DHCP). InputError when none."""
-        from netlab.kernel.dumps import first_address
-        from netlab.spec.targets import no_address, written_address
+        from netlab.kernel.dumps import first_address, read_namespace
+        from netlab.spec.targets import (
+            no_address,
+            no_interface,
+            refuse_link_local,
+            written_address,
+        )
 
         address = written_address(self.topology, target, family)
         if address is None:
             node, _, iface = target.partition(":")
-            address = first_address(self.node_namespace(node), iface or None, family)
+            ns = self.node_namespace(node)
+            address = first_address(ns, iface or None, family)
+            if address is None and iface:
+                names = [link["ifname"] for link in read_namespace(ns)]
+                if iface not in names:
+                    raise InputError(no_interface(node, iface, [n for n in names if n != "lo"]))
         if address is None:
             raise InputError(no_address(target, family, live=True))
+        refuse_link_local(address)
         return address
 
     def address_from(self, source: str, target: str, family: int | None = None) -> str:
