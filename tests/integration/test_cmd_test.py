@@ -153,7 +153,7 @@ def test_a_lab_that_is_up_but_with_another_topology_is_tested_with_a_warning(
         lab.down()
 
 
-def test_usage_errors_exit_2_and_a_lab_not_up_exits_1(tmp_path: Path, lab_name: str) -> None:
+def test_usage_errors_exit_2_and_a_lab_not_up_exits_3(tmp_path: Path, lab_name: str) -> None:
     no_checks = tmp_path / "none.yaml"
     no_checks.write_text(LAB.format(checks="").replace("checks:\n", ""))
     assert "has no checks" in netlab("test", str(no_checks), "-l", lab_name, check=2).stderr
