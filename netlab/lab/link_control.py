@@ -196,11 +196,11 @@ class LinkControl:
 
         if not nsfs.exists(self.ns):
             raise LabStateConflict(f"lab '{self.lab.name}' has no namespace {self.ns}; "
-                                "is it up?")
+                                   "is it up?")
         found = read_link_states(self.ns).get(self.ifname)
         if found is None:
             raise LabStateConflict(f"{self.endpoint}: the kernel has no interface "
-                                f"{self.ifname} in {self.ns}")
+                                   f"{self.ifname} in {self.ns}")
         return found
 
     def planned(self) -> tc.Qdisc | None:
@@ -259,7 +259,7 @@ class LinkControl:
         with state.locked(what="link"):
             if not state.exists():
                 raise LabStateConflict(f"lab '{self.lab.name}' is not up",
-                                    hint="start it with 'netlab up FILE'")
+                                       hint="start it with 'netlab up FILE'")
             base = state.next_index()
             kernel = NetlinkKernel()
             try:
