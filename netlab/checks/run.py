@@ -252,7 +252,7 @@ def node_command(lab: Lab, node: str, command: str, timeout: float,
     """A `run:` check's command, as the node's `exec:` runs: its env:, NETLAB_NODE_DIR (where
     its files: are) and the other NETLAB_* facts, in that folder. Past `timeout`, or when
     `stop` is set, the command and whatever it started are killed (TimeoutExpired)."""
-    from netlab.kernel.services import node_argv, process_env
+    from netlab.kernel.enter import node_argv, process_env
     from netlab.plan.naming import node_dir
     from netlab.state.store import state_root
 

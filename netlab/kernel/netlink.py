@@ -19,6 +19,7 @@ import resource
 import socket
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,7 @@ from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
+REMOVE_THREADS = 16  # namespaces unmounted side by side at `down` (each may wait for RCU)
 
 
 class _Refused(Exception):
@@ -264,12 +266,22 @@ class NetlinkKernel:
         # Its veth peers in other namespaces go with it: what we know of links is stale.
         self._forget_links()
         for k in range(first, last):
-            ns = ops[k].ns
-            self._socks.drop(ns)  # our socket would keep the namespace alive
-            try:
-                nsfs.remove(ns)
-            except OSError as err:
-                raise self._failed(k, ops[k], err) from None
+            self._socks.drop(ops[k].ns)  # our socket would keep the namespace alive
+        # Side by side while they are there: each unmount may wait for an RCU grace
+        # period (the kernel's cleanup of namespaces removed before), which waits in
+        # parallel share. From the first that is not there, one at a time: its refusal
+        # is what a teardown expects, and it goes on after it.
+        there = first
+        while there < last and nsfs.exists(ops[there].ns):
+            there += 1
+        errors: list[OSError | None] = []
+        if there > first:
+            with ThreadPoolExecutor(min(REMOVE_THREADS, there - first)) as pool:
+                errors = list(pool.map(_removed, [op.ns for op in ops[first:there]]))
+        for k in range(first, last):
+            error = errors[k - first] if k < there else _removed(ops[k].ns)
+            if error is not None:
+                raise self._failed(k, ops[k], error) from None
             done(k)
         if refused is not None:
             raise refused
@@ -800,3 +812,12 @@ ONE_BY_ONE: dict[type[Op], Callable[[NetlinkKernel, int, Any, BeginHook], None]]
 }
 NETLINK_OPS = (*ENCODERS, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
                DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)
+
+
+def _removed(ns: str) -> OSError | None:
+    """Remove namespace `ns`: None, or why not."""
+    try:
+        nsfs.remove(ns)
+    except OSError as err:
+        return err
+    return None

@@ -61,7 +61,7 @@ def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
     """argv and environment that run a program inside `node` as its `exec:` commands
     run: in its namespaces (network, mount, UTS), in its folder, with its env: and the
     NETLAB_* variables."""
-    from netlab.kernel.services import node_argv, process_env
+    from netlab.kernel.enter import node_argv, process_env
     from netlab.plan.naming import node_dir
     from netlab.state.store import state_root
 

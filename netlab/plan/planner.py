@@ -294,6 +294,19 @@ def plan(
     everywhere = {name: naming.namespace(lab, name) for name in topo.nodes}
     namespaces = {name: everywhere[name] for name in nodes}
     ops: list[Op] = [CreateNamespace(ns, mark) for ns in namespaces.values()]
+    # Each node a small host right away: its mount and UTS namespaces are made by helper
+    # processes while the netlink work below goes on (kernel/lab_kernel.py).
+    lab_dir = naming.lab_dir(state_root, lab)
+    if namespaces:
+        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
+        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
+    for name, node in nodes.items():
+        ops.append(CreateNodeHost(
+            namespaces[name], name, naming.node_dir(state_root, lab, name),
+            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
+            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
+            bool(node.services or node.prepare or node.exec),
+        ))
 
     for name, node in nodes.items():
         for key, value in _global_sysctls(node).items():
@@ -342,19 +355,8 @@ def plan(
     shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)
     ops.extend(op for op in shaped if op.ns in namespaces.values())
 
-    # Each node a small host, then its files and `prepare:` commands, then the services,
-    # and last `exec:`, once every node's services are ready.
-    lab_dir = naming.lab_dir(state_root, lab)
-    if namespaces:
-        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
-        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
-    for name, node in nodes.items():
-        ops.append(CreateNodeHost(
-            namespaces[name], name, naming.node_dir(state_root, lab, name),
-            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
-            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
-            bool(node.services or node.prepare or node.exec),
-        ))
+    # Each node's files and `prepare:` commands, then the services, and last `exec:`,
+    # once every node's services are ready.
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         if node.limits is not None:

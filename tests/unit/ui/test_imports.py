@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 HEAVY = ("pydantic", "jinja2", "yaml", "rich")
+# netlab's own heavy part for `exec`: the ops (25 dataclasses) and the engine that runs them.
+OPS = ("netlab.plan.ops", "netlab.kernel.services", "netlab.engine")
 
 # The exec command's own path, short of entering the namespace: parse, find the node's
 # namespace in the record, load what enters it.
@@ -18,10 +20,11 @@ EXEC_PATH = """
 import sys
 from netlab.ui import cli
 args = cli.build_parser().parse_args(["exec", "-l", "t", "h1", "--", "true"])
-from netlab.kernel import privileges, processes
+from netlab.kernel import enter, privileges, processes
 from netlab.lab import record
 assert record.resolve(args.lab).namespace(args.node) == "netlab-t-h1"
-print(" ".join(m for m in HEAVY if m in sys.modules))
+assert enter.node_argv("netlab-t-h1", "/nonexistent", ["true"])[-1] == "true"
+print(" ".join(m for m in (*HEAVY, *OPS) if m in sys.modules))
 """
 
 LS = """
@@ -34,7 +37,8 @@ print(" ".join(m for m in HEAVY if m in sys.modules), file=sys.stderr)
 
 def _run(code: str, state: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{code}"], capture_output=True, text=True,
+        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\nOPS = {OPS!r}\n{code}"],
+        capture_output=True, text=True,
         env={"NETLAB_STATE_DIR": str(state), "PATH": "/usr/bin:/bin"}, check=False,
         cwd=Path(__file__).resolve().parents[3],
     )
@@ -49,7 +53,7 @@ def _record(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_exec_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
+def test_exec_loads_no_model_template_yaml_rich_or_ops(tmp_path: Path) -> None:
     done = _run(EXEC_PATH, _record(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
