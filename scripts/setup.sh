@@ -23,6 +23,12 @@ test_apt=(
     "qemu-system-x86:qemu-system-x86_64"
     "busybox-static:busybox"
     "frr:vtysh"             # the `frr:` tests run zebra and ospfd in nodes
+    # The VPN and web examples run real daemons in nodes (docs/software/)
+    "openvpn:openvpn"
+    "wireguard-go:wireguard-go"
+    "wireguard-tools:wg"
+    "nginx:nginx"
+    "curl:curl"
 )
 
 need_apt=()

@@ -1,0 +1,98 @@
+"""Real VPN daemons on TUN devices netlab made, run as an unprivileged user (the pattern
+TUN ownership exists for): OpenVPN (topologies/openvpn.yaml) and wireguard-go
+(topologies/wireguard.yaml). Each carries a ping between two sites; the daemon's processes
+run as the user (read from /proc, not from pid files); stopping the daemon cuts the sites
+apart; `down` leaves no process of the user, no mount and nothing on the host.
+
+The user is a fresh one (conftest.py's lab_user), passed with `--set user=...`."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+from netlab.api import Lab
+
+from .hostcheck import TOPO, Host, netlab
+
+
+def _in_node(lab: Lab, node: str, comm: str) -> list[int]:
+    """Pids of the processes named `comm` in the node's network namespace (from the
+    kernel: the namespace's inode, not a pid file)."""
+    inode = os.stat(f"/run/netns/{lab.namespace(node)}").st_ino
+    found = []
+    for entry in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() != comm:
+                    continue
+            if os.stat(f"/proc/{entry}/ns/net").st_ino == inode:
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def _status(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def _of_user(uid: int) -> list[int]:
+    """Every live process on the host whose real uid is uid (a zombie holds nothing: it
+    waits for init, which here may be slow, to reap it)."""
+    found = []
+    for entry in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            status = _status(int(entry))
+            if int(status["Uid"].split()[0]) == uid and not status["State"].startswith("Z"):
+                found.append(int(entry))
+        except (OSError, KeyError):
+            continue
+    return found
+
+
+def _mounts_of(lab: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if f"netlab-{lab}-" in line or f"/{lab}/" in line]
+
+
+def _runs_as(lab: Lab, node: str, comm: str, user: pwd.struct_passwd) -> dict[str, str]:
+    pids = _in_node(lab, node, comm)
+    assert len(pids) == 1, f"{comm} in {node}: {pids}"
+    status = _status(pids[0])
+    assert status["Uid"].split() == [str(user.pw_uid)] * 4, status["Uid"]
+    assert status["Gid"].split() == [str(user.pw_gid)] * 4, status["Gid"]
+    return status
+
+
+def test_openvpn_runs_as_a_user_on_the_tun_netlab_made(
+        fresh_lab: str, lab_user: pwd.struct_passwd) -> None:
+    before = Host.of(fresh_lab)
+    group = lab_user.pw_name  # useradd made the user's own group
+    lab = Lab.from_file(TOPO / "openvpn.yaml", {"user": lab_user.pw_name, "group": group},
+                        name=fresh_lab)
+    lab.up()
+    try:
+        # Across the tunnel: a1 -> gwa -> tun0 -> OpenVPN -> UDP -> gwb -> b1.
+        netlab("ping", "-l", fresh_lab, "-c", "2", "a1", "b1")
+        for gw in ("gwa", "gwb"):
+            status = _runs_as(lab, gw, "openvpn", lab_user)
+            # No capability at all: owning tun0 is what lets it attach.
+            assert int(status["CapEff"], 16) == 0, status["CapEff"]
+            assert f"user {lab_user.pw_name}" in lab.exec(gw, "ip -d link show tun0").stdout
+            listing = lab.exec(gw, "ls -ln /etc/openvpn/tunnel.conf").stdout
+            assert listing.startswith("-rw------- 1 ") and \
+                f" {lab_user.pw_uid} {lab_user.pw_gid} " in listing, listing
+        # The gateway's own /etc/openvpn: the host's has no tunnel.conf.
+        assert not Path("/etc/openvpn/tunnel.conf").exists()
+        # The daemon is the path: without it in gwa, the sites are apart.
+        lab.service("gwa", "openvpn", "stop")
+        assert not lab.ping("a1", "b1", count=2)
+        assert _in_node(lab, "gwa", "openvpn") == []
+    finally:
+        lab.down()
+    assert Host.of(fresh_lab) == before
+    assert _of_user(lab_user.pw_uid) == []
+    assert _mounts_of(fresh_lab) == []
