@@ -96,3 +96,44 @@ def test_openvpn_runs_as_a_user_on_the_tun_netlab_made(
     assert Host.of(fresh_lab) == before
     assert _of_user(lab_user.pw_uid) == []
     assert _mounts_of(fresh_lab) == []
+
+
+CAP_NET_ADMIN = 1 << 12
+
+
+def test_wireguard_go_runs_as_a_user_and_each_node_sees_only_its_own_wg0(
+        fresh_lab: str, lab_user: pwd.struct_passwd) -> None:
+    before = Host.of(fresh_lab)
+    host_sockets = sorted(os.listdir("/run/wireguard")) if os.path.isdir("/run/wireguard") \
+        else []
+    lab = Lab.from_file(TOPO / "wireguard.yaml",
+                        {"user": lab_user.pw_name, "group": lab_user.pw_name}, name=fresh_lab)
+    lab.up()
+    try:
+        netlab("ping", "-l", fresh_lab, "-c", "2", "a1", "b1")
+        keys = {}
+        for gw in ("gwa", "gwb"):
+            status = _runs_as(lab, gw, "wireguard-go", lab_user)
+            # CAP_NET_ADMIN and nothing else (it sets the device's MTU with it).
+            assert int(status["CapEff"], 16) == CAP_NET_ADMIN, status["CapEff"]
+            # `wg` in the node talks to that node's daemon only: its /run is its own.
+            assert lab.exec(gw, "wg show interfaces").stdout.split() == ["wg0"]
+            keys[gw] = lab.exec(gw, "wg show wg0 public-key").stdout.strip()
+            mine = lab.exec(gw, "sed -n 's/^PrivateKey = //p' /etc/wireguard/wg0.conf "
+                                "| wg pubkey").stdout.strip()
+            assert keys[gw] == mine, (gw, keys[gw], mine)
+            socket = lab.exec(gw, "stat -c '%U %a' /run/wireguard/wg0.sock").stdout.split()
+            assert socket[0] == lab_user.pw_name, socket
+        assert keys["gwa"] != keys["gwb"]
+        assert lab.exec("gwa", "wg show wg0 peers").stdout.split() == [keys["gwb"]]
+        # The host's /run/wireguard is untouched: neither node's socket is there.
+        assert (sorted(os.listdir("/run/wireguard")) if os.path.isdir("/run/wireguard")
+                else []) == host_sockets
+        lab.service("gwb", "wireguard", "stop")
+        assert not lab.ping("a1", "b1", count=2)
+        assert _in_node(lab, "gwb", "wireguard-go") == []
+    finally:
+        lab.down()
+    assert Host.of(fresh_lab) == before
+    assert _of_user(lab_user.pw_uid) == []
+    assert _mounts_of(fresh_lab) == []
