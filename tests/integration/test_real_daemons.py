@@ -1,10 +1,14 @@
-"""Real VPN daemons on TUN devices netlab made, run as an unprivileged user (the pattern
-TUN ownership exists for): OpenVPN (topologies/openvpn.yaml) and wireguard-go
-(topologies/wireguard.yaml). Each carries a ping between two sites; the daemon's processes
-run as the user (read from /proc, not from pid files); stopping the daemon cuts the sites
-apart; `down` leaves no process of the user, no mount and nothing on the host.
+"""Real daemons in nodes, from Debian's packages.
 
-The user is a fresh one (conftest.py's lab_user), passed with `--set user=...`."""
+OpenVPN (topologies/openvpn.yaml) and wireguard-go (topologies/wireguard.yaml) on TUN
+devices netlab made, run as an unprivileged user (the pattern TUN ownership exists for):
+each carries a ping between two sites; the daemon's processes run as the user (read from
+/proc, not from pid files); stopping the daemon cuts the sites apart; `down` leaves no
+process of the user, no mount and nothing on the host. The user is a fresh one
+(conftest.py's lab_user), passed with `--set user=...`.
+
+nginx (topologies/nginx.yaml): two servers on one host, each with its own pid file, logs,
+pages and temporary files; the host's are untouched."""
 
 from __future__ import annotations
 
@@ -136,4 +140,45 @@ def test_wireguard_go_runs_as_a_user_and_each_node_sees_only_its_own_wg0(
         lab.down()
     assert Host.of(fresh_lab) == before
     assert _of_user(lab_user.pw_uid) == []
+    assert _mounts_of(fresh_lab) == []
+
+
+def _listing(folder: str) -> list[tuple[str, int, int]]:
+    try:
+        return sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                      for e in os.scandir(folder))
+    except FileNotFoundError:
+        return []
+
+
+def test_two_nginx_nodes_each_have_their_own_pid_logs_and_pages(fresh_lab: str) -> None:
+    before = Host.of(fresh_lab)
+    host_logs, host_pid = _listing("/var/log/nginx"), Path("/run/nginx.pid").exists()
+    lab = Lab.from_file(TOPO / "nginx.yaml", name=fresh_lab)
+    lab.up()
+    masters: dict[str, int] = {}
+    try:
+        for n in ("web1", "web2"):
+            page = lab.exec("client", f"curl -sf http://{n}/").stdout
+            assert page == f"{n} says hello\n", page
+        for n in ("web1", "web2"):
+            pids = _in_node(lab, n, "nginx")
+            users = {p: _status(p)["Uid"].split()[0] for p in pids}
+            master = [p for p, uid in users.items() if uid == "0"]
+            www = str(pwd.getpwnam("www-data").pw_uid)
+            assert len(master) == 1 and www in users.values(), users
+            masters[n] = master[0]
+            # The node's own /run/nginx.pid names the node's own master.
+            assert lab.exec(n, "cat /run/nginx.pid").stdout.strip() == str(master[0])
+            # Its own access log: the client's one request to it, nothing of the other's.
+            log = lab.exec(n, "cat /var/log/nginx/access.log").stdout.splitlines()
+            assert len(log) == 1 and log[0].startswith("10.40.0.10 "), log
+        assert masters["web1"] != masters["web2"]
+    finally:
+        lab.down()
+    assert Host.of(fresh_lab) == before
+    assert _listing("/var/log/nginx") == host_logs
+    assert Path("/run/nginx.pid").exists() == host_pid
+    assert not [p for p in masters.values() if os.path.exists(f"/proc/{p}")
+                and not _status(p)["State"].startswith("Z")]
     assert _mounts_of(fresh_lab) == []
