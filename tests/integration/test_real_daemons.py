@@ -43,18 +43,29 @@ def _status(pid: int) -> dict[str, str]:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 
 
+def _alive(pid: int, uid: int | None = None) -> bool:
+    """The process runs (and as uid, when given). A zombie holds nothing: it waits for
+    init, which here may be slow, to reap it."""
+    try:
+        status = _status(pid)
+    except OSError:
+        return False
+    return not status["State"].startswith("Z") and \
+        (uid is None or int(status["Uid"].split()[0]) == uid)
+
+
 def _of_user(uid: int) -> list[int]:
-    """Every live process on the host whose real uid is uid (a zombie holds nothing: it
-    waits for init, which here may be slow, to reap it)."""
-    found = []
-    for entry in (p for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            status = _status(int(entry))
-            if int(status["Uid"].split()[0]) == uid and not status["State"].startswith("Z"):
-                found.append(int(entry))
-        except (OSError, KeyError):
-            continue
-    return found
+    """Every live process on the host whose real uid is uid."""
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _alive(int(p), uid)]
+
+
+def _listing(folder: str) -> list[tuple[str, int, int]]:
+    """What a folder of the host holds: names, sizes and times."""
+    try:
+        return sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                      for e in os.scandir(folder))
+    except FileNotFoundError:
+        return []
 
 
 def _mounts_of(lab: str) -> list[str]:
@@ -71,12 +82,15 @@ def _runs_as(lab: Lab, node: str, comm: str, user: pwd.struct_passwd) -> dict[st
     return status
 
 
+def _as(user: pwd.struct_passwd) -> dict[str, str]:
+    """The topology's vars for a daemon run as user (useradd made its own group)."""
+    return {"user": user.pw_name, "group": user.pw_name}
+
+
 def test_openvpn_runs_as_a_user_on_the_tun_netlab_made(
         fresh_lab: str, lab_user: pwd.struct_passwd) -> None:
     before = Host.of(fresh_lab)
-    group = lab_user.pw_name  # useradd made the user's own group
-    lab = Lab.from_file(TOPO / "openvpn.yaml", {"user": lab_user.pw_name, "group": group},
-                        name=fresh_lab)
+    lab = Lab.from_file(TOPO / "openvpn.yaml", _as(lab_user), name=fresh_lab)
     lab.up()
     try:
         # Across the tunnel: a1 -> gwa -> tun0 -> OpenVPN -> UDP -> gwb -> b1.
@@ -108,10 +122,8 @@ CAP_NET_ADMIN = 1 << 12
 def test_wireguard_go_runs_as_a_user_and_each_node_sees_only_its_own_wg0(
         fresh_lab: str, lab_user: pwd.struct_passwd) -> None:
     before = Host.of(fresh_lab)
-    host_sockets = sorted(os.listdir("/run/wireguard")) if os.path.isdir("/run/wireguard") \
-        else []
-    lab = Lab.from_file(TOPO / "wireguard.yaml",
-                        {"user": lab_user.pw_name, "group": lab_user.pw_name}, name=fresh_lab)
+    host_sockets = _listing("/run/wireguard")
+    lab = Lab.from_file(TOPO / "wireguard.yaml", _as(lab_user), name=fresh_lab)
     lab.up()
     try:
         netlab("ping", "-l", fresh_lab, "-c", "2", "a1", "b1")
@@ -131,8 +143,7 @@ def test_wireguard_go_runs_as_a_user_and_each_node_sees_only_its_own_wg0(
         assert keys["gwa"] != keys["gwb"]
         assert lab.exec("gwa", "wg show wg0 peers").stdout.split() == [keys["gwb"]]
         # The host's /run/wireguard is untouched: neither node's socket is there.
-        assert (sorted(os.listdir("/run/wireguard")) if os.path.isdir("/run/wireguard")
-                else []) == host_sockets
+        assert _listing("/run/wireguard") == host_sockets
         lab.service("gwb", "wireguard", "stop")
         assert not lab.ping("a1", "b1", count=2)
         assert _in_node(lab, "gwb", "wireguard-go") == []
@@ -141,14 +152,6 @@ def test_wireguard_go_runs_as_a_user_and_each_node_sees_only_its_own_wg0(
     assert Host.of(fresh_lab) == before
     assert _of_user(lab_user.pw_uid) == []
     assert _mounts_of(fresh_lab) == []
-
-
-def _listing(folder: str) -> list[tuple[str, int, int]]:
-    try:
-        return sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
-                      for e in os.scandir(folder))
-    except FileNotFoundError:
-        return []
 
 
 def test_two_nginx_nodes_each_have_their_own_pid_logs_and_pages(fresh_lab: str) -> None:
@@ -179,6 +182,5 @@ def test_two_nginx_nodes_each_have_their_own_pid_logs_and_pages(fresh_lab: str) 
     assert Host.of(fresh_lab) == before
     assert _listing("/var/log/nginx") == host_logs
     assert Path("/run/nginx.pid").exists() == host_pid
-    assert not [p for p in masters.values() if os.path.exists(f"/proc/{p}")
-                and not _status(p)["State"].startswith("Z")]
+    assert not [p for p in masters.values() if _alive(p)]
     assert _mounts_of(fresh_lab) == []
