@@ -3,6 +3,7 @@ networks by OSPF, vtysh in a node talks to that node's daemons, and `down` leave
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,16 +23,27 @@ def _poll(check: Callable[[], bool], what: str) -> None:
         time.sleep(1)
 
 
-def _processes_of(lab: str) -> list[str]:
-    # FRR's daemons in the lab's namespaces (found from the kernel, not from pid files).
-    found = []
-    for pid in (p for p in Path("/proc").iterdir() if p.name.isdigit()):
+def _processes_in(lab: Lab) -> set[int]:
+    """The processes in the lab's network namespaces, found from the kernel (each
+    namespace's inode), not from pid files. A namespace's link reads net:[inode], never
+    its name: compare inodes."""
+    inodes = {os.stat(f"/run/netns/{lab.namespace(n)}").st_ino for n in lab.topology.nodes}
+    found = set()
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         try:
-            if f"netlab-{lab}-" in (pid / "ns" / "net").readlink().name:
-                found.append(pid.name)
+            if os.stat(f"/proc/{pid}/ns/net").st_ino in inodes:
+                found.add(int(pid))
         except OSError:
             continue
     return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_three_routers_learn_their_routes_by_ospf(fresh_lab: str) -> None:
@@ -54,9 +66,11 @@ def test_three_routers_learn_their_routes_by_ospf(fresh_lab: str) -> None:
         said = lab.exec("r2", "vtysh -c 'show ip ospf neighbor'").stdout
         assert said.count("Full") == 2, said
         assert "hostname r3" in lab.exec("r3", "vtysh -c 'show running-config'").stdout
+        daemons = _processes_in(lab)
+        assert len(daemons) >= 9, daemons  # zebra, staticd and ospfd in each router
     finally:
         lab.down()
     assert Host.of(fresh_lab) == before
-    assert _processes_of(fresh_lab) == []
+    assert [p for p in daemons if _alive(p)] == []
     with open("/proc/self/mountinfo") as f:
         assert [line for line in f if f"netlab-{fresh_lab}-" in line] == []
