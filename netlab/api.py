@@ -30,7 +30,7 @@ from netlab.engine import (
     apply,
     stop_on_signals,
 )
-from netlab.errors import InputError, LabStateError
+from netlab.errors import InputError, LabStateConflict, LabStateError
 from netlab.kernel.privileges import require_privileges as require_privileges
 from netlab.lab.record import labs_hint, node_command, only_lab, present
 from netlab.spec.builder import TopologyBuilder
@@ -130,7 +130,7 @@ class Lab:
         state = LabState(name)
         meta = state.read_meta()
         if not meta:
-            raise LabStateError(f"lab '{name}' is not up", hint=labs_hint())
+            raise LabStateConflict(f"lab '{name}' is not up", hint=labs_hint())
         from pydantic import ValidationError
 
         from netlab.spec.model import Topology
@@ -255,7 +255,7 @@ class Lab:
                         f"take that one down with 'netlab down -l {owner}'")
             else:
                 hint = "if it is a leftover of a crashed run: 'netlab cleanup --dry-run'"
-            raise LabStateError(
+            raise LabStateConflict(
                 f"namespace {existing[0]} already exists and is not part of lab "
                 f"'{self.name}'; netlab will not adopt or delete it",
                 hint=hint,
@@ -273,7 +273,7 @@ class Lab:
             listed = ", ".join(f"{node} ({ns})" for node, ns in list(missing.items())[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             again = self._up_args()
-            raise LabStateError(
+            raise LabStateConflict(
                 f"lab '{self.name}' is up but the namespace of {count(missing, 'node')} is "
                 f"missing: {listed}{more}",
                 hint=f"'netlab up --recreate {again}' builds it anew (or 'netlab down -l "
@@ -283,12 +283,12 @@ class Lab:
     def _refuse_changed(self, built_from: str) -> None:
         if built_from and built_from != self.source:
             # Another file that happens to use the same name: --recreate would replace it.
-            raise LabStateError(
+            raise LabStateConflict(
                 f"lab '{self.name}' is already up, built from {built_from}",
                 hint=f"'netlab up {self._file_arg()} --name OTHER' builds this one beside it; "
                 f"'netlab up --recreate {self._up_args()}' replaces it",
             )
-        raise LabStateError(
+        raise LabStateConflict(
             f"lab '{self.name}' is already up with a different topology",
             hint=f"'netlab up --recreate {self._up_args()}' tears it down and builds it anew",
         )
@@ -346,15 +346,26 @@ class Lab:
         """What a target means in the lab: an address is itself; a node (or node:interface)
         is its first address (of `family`, if given) in the topology, else the one it has
         in the kernel now (made by its commands, or by DHCP). InputError when none."""
-        from netlab.kernel.dumps import first_address
-        from netlab.spec.targets import no_address, written_address
+        from netlab.kernel.dumps import first_address, read_namespace
+        from netlab.spec.targets import (
+            no_address,
+            no_interface,
+            refuse_link_local,
+            written_address,
+        )
 
         address = written_address(self.topology, target, family)
         if address is None:
             node, _, iface = target.partition(":")
-            address = first_address(self.node_namespace(node), iface or None, family)
+            ns = self.node_namespace(node)
+            address = first_address(ns, iface or None, family)
+            if address is None and iface:
+                names = [link["ifname"] for link in read_namespace(ns)]
+                if iface not in names:
+                    raise InputError(no_interface(node, iface, [n for n in names if n != "lo"]))
         if address is None:
             raise InputError(no_address(target, family, live=True))
+        refuse_link_local(address)
         return address
 
     def address_from(self, source: str, target: str, family: int | None = None) -> str:

@@ -30,6 +30,12 @@ test_apt=(
     "nftables:nft"
     "tcpdump:tcpdump"       # for learners inside nodes (netlab's own capture and ping
     "iputils-ping:ping"     # need neither)
+    # The VPN and web examples run real daemons in nodes (docs/software/)
+    "openvpn:openvpn"
+    "wireguard-go:wireguard-go"
+    "wireguard-tools:wg"
+    "nginx:nginx"
+    "curl:curl"
 )
 
 need_apt=()
@@ -57,6 +63,15 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
         "${need_apt[@]}" >/dev/null
     [ "$made_policy" = 1 ] && rm -f "$policy"
+    # ... nor at the host's next boot: the daemons this run installed were enabled by
+    # their packages; disable them again (an admin's own install is left as it was).
+    if command -v systemctl >/dev/null 2>&1; then
+        for unit in frr nginx; do
+            if printf '%s\n' "${need_apt[@]}" | grep -qx "$unit"; then
+                systemctl disable "$unit" >/dev/null 2>&1 || true
+            fi
+        done
+    fi
 fi
 
 if [ ! -x .venv/bin/python ]; then

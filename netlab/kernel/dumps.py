@@ -343,6 +343,50 @@ def decode_node(links: Sequence[bytes], addrs: Sequence[bytes], routes: Sequence
                     _states(raw, [r for m in qdiscs for r in rtnl.replies(m)]))
 
 
+def read_port_vlans(ns: str) -> dict[str, dict[str, Any]]:
+    """Each bridge port's VLANs (`bridge vlan show`), by name: its PVID (the VLAN of what
+    arrives untagged), and the VLANs it sends untagged and tagged."""
+    with nlsock.open_in(ns) as sock:
+        msgs = _dump(sock, rtnl.get_bridge_vlans(1), rtnl.RTM_NEWLINK)
+    return decode_port_vlans([data[offset:end] for data, offset, end in msgs])
+
+
+def decode_port_vlans(msgs: Sequence[bytes]) -> dict[str, dict[str, Any]]:
+    """What read_port_vlans makes of the dump's messages (each with its header). Pure."""
+    ports: dict[str, dict[str, Any]] = {}
+    for data in msgs:
+        attrs = _attrs(data, _HDR + _IFINFO.size, len(data),
+                       frozenset({rtnl.IFLA_IFNAME, rtnl.IFLA_AF_SPEC}))
+        name, spec = _text(attrs.get(rtnl.IFLA_IFNAME)), attrs.get(rtnl.IFLA_AF_SPEC)
+        if name is None or spec is None:
+            continue
+        pvid: int | None = None
+        untagged: list[int] = []
+        tagged: list[int] = []
+        for kind, value in _all_attrs(spec):
+            if kind != rtnl.IFLA_BRIDGE_VLAN_INFO or len(value) < 4:
+                continue
+            flags, vid = rtnl.VLAN_INFO.unpack_from(value)
+            if flags & rtnl.BRIDGE_VLAN_INFO_PVID:
+                pvid = vid
+            (untagged if flags & rtnl.BRIDGE_VLAN_INFO_UNTAGGED else tagged).append(vid)
+        ports[name] = {"pvid": pvid, "untagged": sorted(untagged), "tagged": sorted(tagged)}
+    return ports
+
+
+def _all_attrs(data: bytes) -> list[tuple[int, bytes]]:
+    """Every attribute of a nest, in order (a nest may repeat one, as VLAN infos do)."""
+    out = []
+    offset = 0
+    while offset + 4 <= len(data):
+        length, kind = _NLA.unpack_from(data, offset)
+        if length < 4:
+            break
+        out.append((kind & _NLA_TYPE_MASK, data[offset + 4 : offset + length]))
+        offset += (length + 3) & ~3
+    return out
+
+
 def read_link_states(ns: str) -> dict[str, LinkState]:
     """Admin and carrier state, carrier counters and root qdisc of each link, by name."""
     with nlsock.open_in(ns) as sock:

@@ -49,9 +49,12 @@ from netlab.plan.ops import (
     SetLinkDown,
     SetLinkUp,
     SetOffload,
+    SetPortVlans,
     SetQdisc,
     SetSysctl,
+    SetVlanFiltering,
 )
+from netlab.plan.switch_vlans import DEFAULT_VLAN as DEFAULT_PVID
 from netlab.values import sysctls
 from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 
@@ -464,6 +467,11 @@ class NetlinkKernel:
             return [_Msg(op.ns, rtnl.del_link(self._next_seq(), index), k)]
         if isinstance(op, SetLink):
             return [self._encode_set_link(k, op)]
+        if isinstance(op, SetVlanFiltering):
+            index = self._index(op.ns, op.ifname)
+            return [_Msg(op.ns, rtnl.vlan_filtering(self._next_seq(), index), k)]
+        if isinstance(op, SetPortVlans):
+            return self._encode_port_vlans(k, op)
         if isinstance(op, (SetLinkUp, SetLinkDown)):
             index = self._index(op.ns, op.ifname)
             up = isinstance(op, SetLinkUp)
@@ -610,6 +618,23 @@ class NetlinkKernel:
         msg = rtnl.set_link(self._next_seq(), index, mtu=op.mtu, mac=mac, master=master,
                             addrgen_none=op.addrgen_none)
         return _Msg(op.ns, msg, k)
+
+    def _encode_port_vlans(self, k: int, op: SetPortVlans) -> list[_Msg]:
+        vids = [op.pvid] if op.pvid is not None else list(op.tagged)
+        if not vids or not all(1 <= v <= 4094 for v in vids):
+            raise _Refused(f"invalid vlan ids {vids} (1 to 4094)")
+        index = self._index(op.ns, op.ifname)
+        if op.pvid is None:  # a trunk: tagged, besides the default VLAN untagged
+            return [_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
+                                                [(v, 0) for v in vids], add=True), k)]
+        # An access port: its VLAN untagged and for what arrives untagged, instead of VLAN 1.
+        access = rtnl.BRIDGE_VLAN_INFO_PVID | rtnl.BRIDGE_VLAN_INFO_UNTAGGED
+        msgs = [_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index, [(op.pvid, access)],
+                                            add=True), k)]
+        if op.pvid != DEFAULT_PVID:
+            msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
+                                                    [(DEFAULT_PVID, 0)], add=False), k))
+        return msgs
 
     def _encode_route(self, k: int, op: AddRoute | DeleteRoute) -> _Msg:
         if op.family not in (4, 6):
@@ -811,7 +836,8 @@ ONE_BY_ONE: dict[type[Op], Callable[[NetlinkKernel, int, Any, BeginHook], None]]
     CreateTunTap: NetlinkKernel._tuntap,
 }
 NETLINK_OPS = (*ENCODERS, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
-               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)
+               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc,
+               SetVlanFiltering, SetPortVlans)
 
 
 def _removed(ns: str) -> OSError | None:

@@ -139,6 +139,10 @@ def _exists(op: Op) -> str:
 LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy"), "vlan": ("CONFIG_VLAN_8021Q", "8021q"),
                "bond": ("CONFIG_BONDING", "bonding"), "vrf": ("CONFIG_NET_VRF", "vrf")}
 
+# What a switch with VLANs (a link's `vlan:`/`vlans:`) needs of the bridge (asked by
+# kernel/features.py): an option of the bridge module, not a module of its own.
+BRIDGE_VLAN_OPTION = "CONFIG_BRIDGE_VLAN_FILTERING"
+
 # The kernel option behind each qdisc netlab sets.
 QDISC_OPTION = {"netem": "CONFIG_NET_SCH_NETEM", "tbf": "CONFIG_NET_SCH_TBF"}
 

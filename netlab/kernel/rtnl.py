@@ -60,6 +60,7 @@ IFLA_INFO_DATA = 2
 VETH_INFO_PEER = 1
 IFLA_BR_FORWARD_DELAY = 1
 IFLA_BR_STP_STATE = 5
+IFLA_BR_VLAN_FILTERING = 7
 STP_FORWARD_DELAY = 200  # centiseconds: 2 s, the least the kernel takes (the default is 15)
 IFLA_VXLAN_ID = 1
 IFLA_VXLAN_GROUP = 2
@@ -126,8 +127,9 @@ def seq_of(msg: bytes | bytearray) -> int:
     return int(struct.unpack_from("=I", msg, 8)[0])
 
 
-def ifinfo(index: int = 0, flags: int = 0, change: int = 0) -> bytes:
-    return _IFINFO.pack(socket.AF_UNSPEC, 0, index, flags, change)
+def ifinfo(index: int = 0, flags: int = 0, change: int = 0,
+           family: int = socket.AF_UNSPEC) -> bytes:
+    return _IFINFO.pack(family, 0, index, flags, change)
 
 
 # --- links ------------------------------------------------------------------------------
@@ -152,11 +154,14 @@ def new_veth(
     return _new_link(seq, index, ifname, mtu, info, _ONE_QUEUE)
 
 
-def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None) -> bytearray:
+def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None,
+               vlan_filtering: bool = False) -> bytearray:
     # With the spanning tree on, a port forwards after listening and learning for twice the
     # forward delay: 4 s in a lab rather than the standard 30 s.
     data = nla_u32(IFLA_BR_FORWARD_DELAY, STP_FORWARD_DELAY) if stp else b""
     data += nla_u32(IFLA_BR_STP_STATE, 1 if stp else 0)
+    if vlan_filtering:
+        data += nla(IFLA_BR_VLAN_FILTERING, b"\1")
     info = nla_str(IFLA_INFO_KIND, "bridge") + nla(IFLA_INFO_DATA, data)
     return _new_link(seq, index, ifname, mtu, info)
 
@@ -262,6 +267,36 @@ def set_link(
         inet6 = nla(IFLA_INET6_ADDR_GEN_MODE, bytes([IN6_ADDR_GEN_MODE_NONE]))
         body += nla(IFLA_AF_SPEC, nla(socket.AF_INET6, inet6))
     return message(RTM_SETLINK, 0, seq, body)
+
+
+# --- a bridge's VLANs (linux/if_bridge.h) -------------------------------------------------
+IFLA_EXT_MASK = 29
+RTEXT_FILTER_BRVLAN = 1 << 1
+IFLA_BRIDGE_VLAN_INFO = 2
+BRIDGE_VLAN_INFO_PVID = 1 << 1
+BRIDGE_VLAN_INFO_UNTAGGED = 1 << 2
+VLAN_INFO = struct.Struct("=HH")  # struct bridge_vlan_info: flags, vid
+
+
+def vlan_filtering(seq: int, index: int) -> bytearray:
+    """Turn VLAN filtering on in an existing bridge."""
+    data = nla(IFLA_BR_VLAN_FILTERING, b"\1")
+    info = nla_str(IFLA_INFO_KIND, "bridge") + nla(IFLA_INFO_DATA, data)
+    return message(RTM_NEWLINK, 0, seq, ifinfo(index) + nla(IFLA_LINKINFO, info))
+
+
+def port_vlans(seq: int, index: int, vids: list[tuple[int, int]], add: bool) -> bytearray:
+    """Add (or remove) VLANs on a bridge port: (vid, BRIDGE_VLAN_INFO_* flags) each."""
+    spec = b"".join(nla(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(flags, vid))
+                    for vid, flags in vids)
+    body = ifinfo(index, family=socket.AF_BRIDGE) + nla(IFLA_AF_SPEC, spec)
+    return message(RTM_SETLINK if add else RTM_DELLINK, 0, seq, body)
+
+
+def get_bridge_vlans(seq: int) -> bytearray:
+    """Dump every bridge port with its VLANs (`bridge vlan show`)."""
+    body = ifinfo(family=socket.AF_BRIDGE) + nla_u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN)
+    return message(RTM_GETLINK, NLM_F_DUMP, seq, body)
 
 
 def del_link(seq: int, index: int) -> bytearray:

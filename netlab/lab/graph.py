@@ -98,6 +98,10 @@ def build(topology: Topology, plan: Plan) -> Graph:
                 notes.append(f"vrf {spec.vrf_name}")
             elif ifc.master:
                 notes.append(f"in {ifc.master}")
+            if ifc.tagged:  # a switch port's VLANs (its link's vlans: or vlan:)
+                notes.append(f"trunk {','.join(map(str, ifc.tagged))}")
+            elif ifc.pvid is not None:
+                notes.append(f"vlan {ifc.pvid}")
             if spec.mtu and ifc.kind != "veth":
                 notes.append(f"mtu {spec.mtu}")
             if not spec.up:
@@ -109,7 +113,8 @@ def build(topology: Topology, plan: Plan) -> Graph:
         nodes.append(GraphNode(name, node.kind, plan.namespaces[name], tuple(ports)))
     edges = []
     for link in plan.links:
-        notes = _settings(link.spec.model_dump(exclude_none=True), ("endpoints",))
+        # A link's VLANs are said at its switch ends (their ports' notes).
+        notes = _settings(link.spec.model_dump(exclude_none=True), ("endpoints", "vlan"))
         # An endpoint written long may carry settings of its own (shaping of what leaves it).
         for (node_name, ifname), end in zip((link.a, link.b), link.spec.endpoints, strict=True):
             if isinstance(end, BaseModel):

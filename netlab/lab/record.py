@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netlab.errors import InputError, LabStateError
+from netlab.errors import InputError, LabStateConflict, LabStateError
 from netlab.plan.naming import namespace
 from netlab.state.store import LabState, labs_with_state
 
@@ -74,7 +74,7 @@ def present(lab: str, node: str, ns: str, file: str) -> str:
     from netlab.kernel import nsfs
 
     if not nsfs.exists(ns):
-        raise LabStateError(
+        raise LabStateConflict(
             f"the namespace of node '{node}' of lab '{lab}' ({ns}) is missing",
             hint=f"'netlab up --recreate {file or 'FILE'}' builds the lab anew; "
             "'netlab status' shows what else is missing",
@@ -95,7 +95,7 @@ def read(name: str) -> Record:
 def of_meta(name: str, meta: dict[str, Any]) -> Record:
     """The record of lab `name` from its lab.json as read (LabState.read_meta)."""
     if not meta:
-        raise LabStateError(f"lab '{name}' is not up", hint=labs_hint())
+        raise LabStateConflict(f"lab '{name}' is not up", hint=labs_hint())
     topology = meta.get("topology")
     if not isinstance(topology, dict):
         raise LabStateError(f"the state of lab '{name}' is unreadable (lab.json: no topology)",
@@ -127,5 +127,5 @@ def only_lab() -> str:
     if len(labs) == 1:
         return labs[0]
     if not labs:
-        raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
+        raise LabStateConflict("no lab is up", hint="start one with 'netlab up FILE'")
     raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")

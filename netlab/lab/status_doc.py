@@ -98,6 +98,19 @@ def _kind_settings(node: str, ifname: str, want: dict[str, Any] | None,
     return None
 
 
+def _port_vlans(node: str, ifname: str, want: dict[str, Any], now: dict[str, Any] | None,
+                drift: list[str]) -> dict[str, Any]:
+    """A switch port's VLANs, now and planned, with their drift (a VLAN added or removed
+    by hand: `bridge vlan add` in the switch)."""
+    planned = want["vlans"]
+    if now is not None and now != planned:
+        from netlab.plan import switch_vlans  # only for drift: it loads the ops
+
+        drift.append(f"{node}: port {ifname} is {switch_vlans.words(now)}; the topology "
+                     f"says {switch_vlans.words(planned)}")
+    return {"now": now, "planned": planned, "as_planned": now == planned}
+
+
 def _vrf_drift(node: str, ifname: str, want: dict[str, Any], got: dict[str, Any],
                live: dict[str, dict[str, Any]], drift: list[str]) -> None:
     """An interface in another VRF than planned (or in one, or out of one)."""
@@ -123,7 +136,7 @@ def status_document(skel: dict[str, Any], lab: str, source: str, up: bool,
     """The status document of `lab` from its skeleton (lab/status_skeleton.py) and what
     the kernel has; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
-    from netlab.kernel.dumps import read_node
+    from netlab.kernel.dumps import read_node, read_port_vlans
     from netlab.lab.status_links import StatusLinks
 
     nodes: list[dict[str, Any]] = []
@@ -134,6 +147,8 @@ def status_document(skel: dict[str, Any], lab: str, source: str, up: bool,
         present = nsfs.exists(ns)
         planned = {i["name"]: i for i in node["interfaces"]}
         links, routes, link_now = read_node(ns) if present else ([], [], {})
+        with_vlans = node["vlans"]
+        port_vlans = read_port_vlans(ns) if present and with_vlans else {}
         live = {link["ifname"]: link for link in links}
         interfaces: list[dict[str, Any]] = []
         for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
@@ -163,6 +178,8 @@ def status_document(skel: dict[str, Any], lab: str, source: str, up: bool,
             settings = _kind_settings(name, ifname, want, got, drift)
             if settings is not None:
                 entry[settings[0]] = settings[1]
+            if with_vlans and want is not None and want["master"] is not None:
+                entry["vlans"] = _port_vlans(name, ifname, want, port_vlans.get(ifname), drift)
             interfaces.append(entry)
             status_links.annotate(entry, name, want, link_now.get(ifname), drift)
             if present and want and not got:

@@ -30,6 +30,7 @@ SETTINGS_KINDS = ("macvlan", "vlan", "bond", "vrf")
 
 def skeleton(lab: Lab) -> dict[str, Any]:
     """The lab's skeleton, from its model and plan (the nodes built on this host)."""
+    from netlab.plan import switch_vlans
     from netlab.plan.kind_ops import CREATE_OPS
     from netlab.plan.ops import CreateVeth, SetLink, SetQdisc
     from netlab.plan.partition import host_of
@@ -53,6 +54,7 @@ def skeleton(lab: Lab) -> dict[str, Any]:
             continue  # on another host (docs/multi-host.md)
         ns = plan.namespaces[name]
         interfaces = []
+        vlans = any(switch_vlans.has_vlans(i) for i in plan.interfaces[name])
         for i in plan.interfaces[name]:
             settings = getattr(i.spec, i.kind, None) if i.kind in SETTINGS_KINDS else None
             interfaces.append({
@@ -65,6 +67,7 @@ def skeleton(lab: Lab) -> dict[str, Any]:
                 "vrf": i.spec.vrf_name,
                 "settings": settings.model_dump(mode="json") if settings is not None else None,
                 "mtu": mtus.get((ns, i.name)),
+                "vlans": switch_vlans.planned_port(i) if vlans else None,  # a switch's ports
             })
         nodes.append({
             "name": name,
@@ -72,6 +75,7 @@ def skeleton(lab: Lab) -> dict[str, Any]:
             "host": host_of(lab.topology, name),
             "namespace": ns,
             "limits": node.limits is not None,
+            "vlans": vlans,
             "services": [[s, spec.run] for s, spec in node.services.items()],
             "interfaces": interfaces,
             "qdiscs": qdiscs.get(ns, {}),

@@ -313,6 +313,41 @@ class SetLink(Op):
 
 
 @dataclass(frozen=True)
+class SetVlanFiltering(Op):
+    """VLAN filtering on a switch's bridge: each port then carries only its own VLANs
+    (SetPortVlans), and a port that says nothing is in VLAN 1, untagged. Goes with the
+    bridge."""
+
+    kind: ClassVar[str] = "set-vlan-filtering"
+    ifname: str
+
+    def describe(self) -> str:
+        return f"turn on vlan filtering on bridge {self.ifname} in {self.ns}"
+
+
+@dataclass(frozen=True)
+class SetPortVlans(Op):
+    """The VLANs of a bridge port: an access port of `pvid` (untagged, instead of the
+    default VLAN 1), or a trunk carrying `tagged` besides VLAN 1 untagged. Goes with the
+    port."""
+
+    kind: ClassVar[str] = "set-port-vlans"
+    ifname: str
+    pvid: int | None = None
+    tagged: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tagged, list):  # read back from the journal
+            object.__setattr__(self, "tagged", tuple(self.tagged))
+
+    def describe(self) -> str:
+        if self.pvid is not None:
+            return f"make {self.ifname} in {self.ns} an access port of vlan {self.pvid}"
+        vids = ",".join(map(str, self.tagged))
+        return f"make {self.ifname} in {self.ns} a trunk of vlans {vids}"
+
+
+@dataclass(frozen=True)
 class SetLinkUp(Op):
     kind: ClassVar[str] = "set-link-up"
     ifname: str
@@ -580,6 +615,8 @@ OP_TYPES: dict[str, type[Op]] = {
         CreateVxlan,
         DeleteLink,
         SetLink,
+        SetVlanFiltering,
+        SetPortVlans,
         SetLinkUp,
         SetLinkDown,
         AddAddress,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from netlab.plan import bridgetree, kind_ops, naming, partition
+from netlab.plan import bridgetree, kind_ops, naming, partition, switch_vlans
 from netlab.plan.accounts import gid as _gid
 from netlab.plan.accounts import primary_gid
 from netlab.plan.accounts import uid as _uid
@@ -65,6 +65,8 @@ class ResolvedInterface:
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
     master: str | None = None  # the bridge or bond it is a port of, or the vrf it is in
     trunk: bool = False  # a veth joining two bridges of a switch (plan/bridgetree.py)
+    pvid: int | None = None  # a switch port's access VLAN (`vlan:` of its link)
+    tagged: tuple[int, ...] = ()  # a switch port's trunk VLANs (`vlans:` of its link)
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,11 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     for rl in links:
         for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
             spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
-            master = SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else spec.vrf_name
+            switch = topo.nodes[end_node].kind == "switch"
+            master = SWITCH_BRIDGE if switch else spec.vrf_name
+            pvid, tagged = rl.spec.switch_vlans() if switch else (None, ())
             ifaces[end_node][ifname] = ResolvedInterface(
-                end_node, ifname, "veth", spec, peer, master
+                end_node, ifname, "veth", spec, peer, master, pvid=pvid, tagged=tagged
             )
 
     for name, node in topo.nodes.items():
@@ -176,13 +180,15 @@ def _spread_ports(name: str, ifaces: dict[str, ResolvedInterface], taken: set[st
     mtus += [i.spec.mtu for i in ifaces.values() if i.spec.mtu]
     trunk = Interface(mtu=max(mtus, default=None))
     leaf = Interface(kind="bridge", stp=root.stp, mtu=root.mtu)
+    # ... and every VLAN any port of the switch is in, tagged.
+    vids = switch_vlans.used(list(ifaces.values()))
     for t in tree.trunks:
         ifaces[t.leaf] = ResolvedInterface(name, t.leaf, "bridge", leaf)
     for t in tree.trunks:
         ifaces[t.up] = ResolvedInterface(name, t.up, "veth", trunk, (name, t.down),
-                                         SWITCH_BRIDGE, trunk=True)
+                                         SWITCH_BRIDGE, trunk=True, tagged=vids)
         ifaces[t.down] = ResolvedInterface(name, t.down, "veth", trunk, (name, t.up),
-                                           t.leaf, trunk=True)
+                                           t.leaf, trunk=True, tagged=vids)
 
 
 def _write_files(ns: str, folder: str, node: Node) -> WriteFiles:
@@ -228,6 +234,7 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
     for ifc in ifaces:
         if ifc.master:
             ops.append(SetLink(ns, ifc.name, master=ifc.master))
+    ops.extend(switch_vlans.vlan_ops(ns, ifaces))
     # A joining port lowers its bridge to the smallest MTU of its ports, unless the bridge's
     # MTU was set after creation: set it again once the ports are in, so that it sticks.
     masters = {ifc.master for ifc in ifaces}

@@ -154,6 +154,7 @@ SysctlKey = Annotated[str, AfterValidator(_check_sysctl)]
 Mac = Annotated[str, AfterValidator(_check_mac)]
 Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
+VlanId = Annotated[int, Field(ge=1, le=4094), NotBool]  # 802.1Q: 0 and 4095 are reserved
 
 NodeKind = Literal["host", "router", "switch"]
 InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan",
@@ -191,7 +192,7 @@ class Vlan(_Strict):
     tagged with `id`, and it receives what arrives there so tagged."""
 
     parent: IfName
-    id: Annotated[int, Field(ge=1, le=4094), NotBool]
+    id: VlanId
 
 
 class Bond(_Strict):
@@ -681,6 +682,17 @@ class Link(Shaping):
 
     endpoints: Annotated[list[str | Endpoint], Field(min_length=2, max_length=2)]
     mtu: Mtu | None = None
+    vlan: VlanId | None = Field(
+        None, description="On a link to a switch: the switch's port is an access port of "
+        "this VLAN (untagged; its PVID). docs/links.md \"VLANs on switches\".")
+    vlans: Annotated[list[VlanId], Field(min_length=1)] | None = Field(
+        None, description="On a link to a switch: the switch's port is a trunk carrying "
+        "these VLANs tagged (and the default VLAN 1 untagged). Between two switches, both "
+        "ends are trunks.")
+
+    def switch_vlans(self) -> tuple[int | None, tuple[int, ...]]:
+        """(the access VLAN, the trunk's VLANs) a switch's end of this link has."""
+        return self.vlan, tuple(self.vlans or ())
 
     def ends(self) -> list[str]:
         """The endpoints as text, 'node:interface' or 'switch', whichever form was written."""

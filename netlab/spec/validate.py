@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from netlab.errors import Problem
-from netlab.spec import kinds, tc_check
+from netlab.spec import kinds, tc_check, vlan_check
 from netlab.spec.endpoints import parse_endpoint, parse_target
 from netlab.spec.ip import (
     IPAddress,
@@ -222,6 +222,8 @@ class _Checker:
                     f"{self.at_line(f'links[{first}]')}; an interface can be in one link only",
                 )
         self.shaping(path, link, ends)
+        for where, message in vlan_check.link_problems(self.topo, path, link, ends):
+            self.add(where, message)
         if link.mtu is not None:
             for node, iface in (e for e in known if e[1] is not None):
                 assert iface is not None

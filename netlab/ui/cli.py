@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from netlab import __version__
 from netlab.errors import (
+    EXIT_DRIFTED,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
     EXIT_KERNEL,
     EXIT_OK,
     EXIT_SIGPIPE,
     InputError,
+    LabStateConflict,
     LabStateError,
     NetlabError,
     PrivilegeError,
@@ -33,6 +35,7 @@ from netlab.ui.common import (
     overrides,
     print_json,
     progress,
+    status_exit,
     with_file,
     with_host,
     with_lab,
@@ -197,7 +200,7 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
         print_json({"lab": lab, "was_up": was_up, "undone": report.sent,
                     "with_namespace": report.implicit, "processes": report.processes})
     elif was_up:
-        stopped = f"; {report.processes}" if report.processes else ""
+        stopped = f"; {report.processes_said}" if report.processes else ""
         out.print(f"lab [bold]{lab}[/] is down ({report.sent} operations undone{stopped})")
     else:
         out.print(f"lab [bold]{lab}[/] is not up; nothing to do")
@@ -236,14 +239,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
         return status_all_hosts(args)
     require_privileges("read a lab's namespaces")  # reading a lab back means entering them
-    if not args.lab and not args.file and len(up_labs()) > 1:
-        return cmd_ls(args)
+    if not args.lab and not args.file and not args.check and len(up_labs()) > 1:
+        return cmd_ls(args)  # --check: which lab? (one is named, or the only one up)
     from netlab.lab.status_skeleton import recorded_lab
 
     # The record's skeleton, if it has one: no model to load, no plan to make (startup.py).
     lab = (None if args.file else recorded_lab(args.lab)) or _resolve_by_file(args, "status")
     if not lab.is_up():
-        raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
+        raise LabStateConflict(f"lab '{lab.name}' is not up",
+                               hint=f"netlab up {args.file or 'FILE'}")
     now = condition(lab.name)
     if now.state != "up":
         # What is there is shown, and what is not shows as missing; but first, why.
@@ -256,7 +260,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         from netlab.ui.render import status_view
 
         out.print(status_view(doc))
-    return EXIT_OK
+    return status_exit(doc, args.check)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -425,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show a lab as the kernel has it")
     with_lab(p)
     with_host(p, all_hosts=True, one=False)
+    p.add_argument("--check", action="store_true",
+                   help=f"exit {EXIT_DRIFTED} when the lab differs from its topology (the drift: "
+                   "a node, interface, address or service missing or changed), 0 when not")
     p.add_argument("--json", action="store_true", help="the netlab.status/1 document")
     p.set_defaults(func=cmd_status)
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, NetlabError
+from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, LabStateConflict
 from netlab.ui.common import err, escape, out, overrides, print_json, progress, with_host, with_lab
 
 if TYPE_CHECKING:
@@ -137,7 +137,8 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
     started = False
     if not lab.is_up():
         if not args.file:
-            raise NetlabError(f"lab '{lab.name}' is not up", hint="netlab test FILE brings it up")
+            raise LabStateConflict(f"lab '{lab.name}' is not up",
+                                   hint="netlab test FILE brings it up")
         with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
             lab.up(progress=advance)
         started = True

@@ -79,7 +79,17 @@ def _link_words(iface: dict[str, Any]) -> str:
         elif values:
             setting = values["mode"] if kind == "macvlan" else f"id {values['id']}"
             words.append(f"on {values['parent']} ({setting})")
+    vlans = iface.get("vlans") or {}
+    values = vlans.get("now") or vlans.get("planned")
+    if values:
+        words.append(_vlan_words(values) + ("" if vlans.get("as_planned") else " (drift)"))
     return ", ".join(words)
+
+
+def _vlan_words(values: dict[str, Any]) -> str:
+    """A switch port's VLANs, short: 'VLAN 10' (an access port), 'trunk 10,20'."""
+    tagged = ",".join(map(str, values.get("tagged") or []))
+    return f"trunk {tagged}" if tagged else f"VLAN {values.get('pvid')}"
 
 
 def status_view(doc: dict[str, Any]) -> RenderableType:

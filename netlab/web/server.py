@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from netlab.errors import InputError, LabStateError, NetlabError
+from netlab.errors import InputError, LabStateConflict, LabStateError, NetlabError
 from netlab.web import auth
 from netlab.web.terminal import Terminal
 
@@ -50,7 +50,7 @@ LABS: web.AppKey[Labs] = web.AppKey("labs")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 
 
-class NoSuchLab(LabStateError):
+class NoSuchLab(LabStateConflict):
     """A lab this server does not show (not up, or not the one of -l LAB): 404."""
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pwd
+import secrets
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -21,3 +24,16 @@ def fresh_lab(request: pytest.FixtureRequest) -> Iterator[str]:
         yield name
     finally:
         force_down(name)
+
+
+@pytest.fixture
+def lab_user() -> Iterator[pwd.struct_passwd]:
+    """An unprivileged user of its own (and its group), for services run as a user;
+    removed afterwards. It has no home: nothing it runs may need to read the checkout."""
+    name = f"nlp{secrets.token_hex(4)}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                    "--shell", "/bin/sh", name], check=True, capture_output=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)

@@ -98,7 +98,7 @@ def test_foreign_namespace_is_left_alone_by_cleanup(fresh_lab: str, foreign: str
 
 
 def test_foreign_namespace_stops_up_with_a_clear_error(fresh_lab: str, foreign: str) -> None:
-    result = netlab("up", str(HELLO), "--name", fresh_lab, check=1)
+    result = netlab("up", str(HELLO), "--name", fresh_lab, check=3)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: namespace {foreign} already exists and is not part of lab "
                       f"'{fresh_lab}'; netlab will not adopt or delete it"], result.stderr
@@ -303,7 +303,7 @@ def test_a_mount_point_never_mounted_shows_as_missing_and_goes(fresh_lab: str) -
     h2 = next(node for node in doc["nodes"] if node["name"] == "h2")
     assert h2["present"] is False
     assert f"h2: namespace {path.name} is missing" in doc["drift"]
-    result = netlab("exec", "-l", fresh_lab, "h2", "--", "true", check=1)
+    result = netlab("exec", "-l", fresh_lab, "h2", "--", "true", check=3)
     assert f"error: the namespace of node 'h2' of lab '{fresh_lab}' ({path.name}) is " \
            "missing" in result.stderr, result.stderr
 

@@ -64,7 +64,7 @@ def test_up_status_exec_down(lab_name: str) -> None:
     assert json.loads(netlab("status", lab_name, "--json").stdout)["lab"] == lab_name
 
     down = json.loads(netlab("down", lab_name, "--json").stdout)
-    assert down["was_up"] is True
+    assert down["was_up"] is True and down["processes"] == 0  # a number, none to stop
     assert _host(lab_name) == before
     # down again: nothing to do, still success
     assert "not up" in netlab("down", "-l", lab_name).stdout
@@ -73,7 +73,7 @@ def test_up_status_exec_down(lab_name: str) -> None:
 def test_changed_topology_needs_recreate(lab_name: str) -> None:
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name)
     changed = netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name,
-                     "--set", "net=192.168.51", check=1)
+                     "--set", "net=192.168.51", check=3)
     assert changed.stderr.splitlines() == [
         f"error: lab '{lab_name}' is already up with a different topology",
         # the hint is a command that works as it is: the file, and the lab's own name
@@ -96,7 +96,7 @@ def test_another_file_with_the_same_lab_name_is_not_offered_recreate(tmp_path: P
     first.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
     second.write_text(f"name: {lab_name}\nnodes: {{b: {{}}}}\n")
     netlab("up", str(first))
-    refused = netlab("up", str(second), check=1)
+    refused = netlab("up", str(second), check=3)
     assert refused.stderr.splitlines() == [
         f"error: lab '{lab_name}' is already up, built from {first}",
         f"hint: 'netlab up {second} --name OTHER' builds this one beside it; "
@@ -144,7 +144,7 @@ def test_foreign_namespace_is_not_adopted(lab_name: str) -> None:
     foreign = f"netlab-{lab_name}-a"
     subprocess.run(["ip", "netns", "add", foreign], check=True)
     try:
-        result = netlab("up", str(TOPO / "veth-pair.yaml"), "--name", lab_name, check=1)
+        result = netlab("up", str(TOPO / "veth-pair.yaml"), "--name", lab_name, check=3)
         assert foreign in result.stderr and "not part of lab" in result.stderr
         assert foreign in netlab_namespaces()  # untouched
         assert f"netlab-{lab_name}-b" not in netlab_namespaces()
@@ -183,7 +183,7 @@ def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> No
     ns = f"netlab-{lab_name}-r1"
     subprocess.run(["ip", "netns", "del", ns], check=True)
 
-    again = netlab("up", topo, "--name", lab_name, check=1)
+    again = netlab("up", topo, "--name", lab_name, check=3)
     assert again.stderr.splitlines() == [
         f"error: lab '{lab_name}' is up but the namespace of 1 node is missing: r1 ({ns})",
         f"hint: 'netlab up --recreate {topo} --name {lab_name}' builds it anew (or 'netlab "
@@ -191,7 +191,7 @@ def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> No
     ], again.stderr
     assert "nothing to do" not in again.stdout
 
-    exec_ = netlab("exec", "-l", lab_name, "r1", "--", "true", check=1)
+    exec_ = netlab("exec", "-l", lab_name, "r1", "--", "true", check=3)
     assert exec_.stderr.splitlines()[0] == (
         f"error: the namespace of node 'r1' of lab '{lab_name}' ({ns}) is missing"
     ), exec_.stderr
@@ -226,7 +226,7 @@ def test_a_name_clash_names_the_lab_that_owns_the_namespace(
     first.write_text("name: first\nnodes:\n  b-c: {}\n")
     second.write_text("name: second\nnodes:\n  c: {}\n")
     netlab("up", str(first), "--name", lab_name)
-    clash = netlab("up", str(second), "--name", lab_named_after, check=1)
+    clash = netlab("up", str(second), "--name", lab_named_after, check=3)
     ns = f"netlab-{lab_name}-b-c"
     assert clash.stderr.splitlines() == [
         f"error: namespace {ns} already exists and is not part of lab '{lab_named_after}'; "
@@ -298,3 +298,43 @@ def test_down_of_a_file_whose_lab_has_another_name_says_which_is_up(
         f"note: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' takes "
         "it down"]
     assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}
+
+
+def test_status_check_exits_4_when_the_lab_drifted(lab_name: str) -> None:
+    """`status --check` is CI's question "is the lab as its topology says?": 0 when it is,
+    4 with the drift listed when not (in the table, or the document's "drift")."""
+    netlab("up", str(TOPO / "router.yaml"), "--name", lab_name)
+    assert netlab("status", "-l", lab_name, "--check").stderr == ""
+    assert json.loads(netlab("status", "-l", lab_name, "--check", "--json").stdout)[
+        "drift"] == []
+
+    netlab("link", "-l", lab_name, "r1:eth1", "down")
+    doc = json.loads(netlab("status", "-l", lab_name, "--check", "--json", check=4).stdout)
+    assert "r1: eth1 is administratively down; the topology has it up" in doc["drift"]
+    drifted = netlab("status", "-l", lab_name, "--check", check=4)
+    assert all(line in drifted.stdout for line in doc["drift"])
+    assert drifted.stderr.splitlines() == [
+        f"error: lab {lab_name} is up but not as its topology says: "
+        f"{len(doc['drift'])} differences"]
+    assert netlab("status", "-l", lab_name).returncode == 0  # without --check: as before
+
+    subprocess.run(["ip", "netns", "del", f"netlab-{lab_name}-right"], check=True)
+    missing = json.loads(netlab("status", "-l", lab_name, "--check", "--json", check=4).stdout)
+    assert f"right: namespace netlab-{lab_name}-right is missing" in missing["drift"]
+    netlab("down", "-l", lab_name)
+    # Not up is not drift: exit 3, as every command that needs the lab up says it.
+    for command in (["status", "--check"], ["exec", "left", "--", "true"],
+                    ["ping", "left", "right"]):
+        gone = netlab(command[0], "-l", lab_name, *command[1:], check=3)
+        assert gone.stderr.splitlines()[0] == f"error: lab '{lab_name}' is not up", gone.stderr
+
+
+def test_down_json_counts_the_processes_it_stopped(tmp_path: Path, lab_name: str) -> None:
+    topo = tmp_path / "svc.yaml"
+    topo.write_text("name: svc\nnodes:\n  a:\n    services:\n"
+                    "      idle: {run: 'sleep 600 & echo started; wait', ready: started}\n")
+    netlab("up", str(topo), "--name", lab_name)
+    down = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
+    assert (down["was_up"], down["processes"]) == (True, 2), down  # sh and its sleep
+    again = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
+    assert (again["was_up"], again["processes"]) == (False, 0), again

@@ -2,8 +2,8 @@
 network namespace), never from a file the lab can write; a user's service gets a clean
 environment and the capabilities it asks for; `ready:` waits for a port; limits hold.
 
-The unprivileged user is made by a fixture (and removed after); nothing it runs needs to
-read the checkout."""
+The unprivileged user is made by a fixture (conftest.py's lab_user, removed after);
+nothing it runs needs to read the checkout."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pwd
 import re
 import secrets
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +21,6 @@ from netlab.plan.naming import namespace
 from netlab.state.store import state_root
 
 from .hostcheck import netlab, start, wait_for
-
-
-@pytest.fixture
-def lab_user() -> Iterator[pwd.struct_passwd]:
-    name = f"nlp{secrets.token_hex(4)}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                    "--shell", "/bin/sh", name], check=True, capture_output=True)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
 
 
 def _topology(tmp_path: Path, name: str, node_yaml: str) -> Path:

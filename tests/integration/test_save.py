@@ -165,6 +165,6 @@ def test_what_a_lab_plants_in_its_folders_is_never_followed(
 
 
 def test_save_says_what_is_wrong_in_one_line(fresh_lab: str, tmp_path: Path) -> None:
-    said = netlab("save", "-l", fresh_lab, str(tmp_path / "x"), check=1)
+    said = netlab("save", "-l", fresh_lab, str(tmp_path / "x"), check=3)
     assert f"lab '{fresh_lab}' is not up" in said.stderr.splitlines()[0]
     assert not (tmp_path / "x").exists()

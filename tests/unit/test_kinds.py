@@ -80,3 +80,10 @@ def test_a_kind_said_by_its_settings_survives_the_labs_record() -> None:
     said = Interface.model_validate({"macvlan": {"parent": "eth0", "mode": "bridge"}})
     recorded = Interface.model_validate(said.model_dump(mode="json"))
     assert infer("host", "mv0", said) == infer("host", "mv0", recorded) == "macvlan"
+
+
+def test_the_status_skeleton_carries_the_settings_of_every_kind_status_says() -> None:
+    from netlab.lab.status_doc import _SETTINGS_WORDS
+    from netlab.lab.status_skeleton import SETTINGS_KINDS
+
+    assert set(SETTINGS_KINDS) == set(_SETTINGS_WORDS)

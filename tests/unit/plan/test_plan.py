@@ -57,6 +57,7 @@ def test_teardown_is_exact_reverse(path: Path) -> None:
 def test_order_rules(path: Path) -> None:
     p = plan(load_topology(path).topology)
     seen: set[tuple[str, str]] = set()
+    attached: set[tuple[str, str]] = set()
     made_ns: set[str] = set()
     for op in p.ops:
         if isinstance(op, o.CreateNamespace):
@@ -68,10 +69,14 @@ def test_order_rules(path: Path) -> None:
             seen |= {(op.ns, op.ifname), (op.peer_ns, op.peer_ifname)}
         elif isinstance(op, CREATE_OPS):  # every other kind's device (plan/kind_ops.py)
             seen.add((op.ns, op.ifname))
-        elif isinstance(op, (o.SetLink, o.AddAddress, o.SetLinkUp)) and op.ifname != "lo":
+        elif isinstance(op, (o.SetLink, o.AddAddress, o.SetLinkUp, o.SetVlanFiltering,
+                             o.SetPortVlans)) and op.ifname != "lo":
             assert (op.ns, op.ifname) in seen, f"{op.describe()} before the device exists"
             if isinstance(op, o.SetLink) and op.master:
                 assert (op.ns, op.master) in seen
+                attached.add((op.ns, op.ifname))
+            if isinstance(op, o.SetPortVlans):  # a port's VLANs once it is in its bridge
+                assert (op.ns, op.ifname) in attached, f"{op.describe()} before it is a port"
     # routes come after the links they use are up, exec commands last of all
     kinds = [type(op) for op in p.ops]
     if o.AddRoute in kinds:

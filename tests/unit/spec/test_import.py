@@ -193,6 +193,23 @@ def test_import_writes_the_file_and_validate_takes_it(
     assert main(["import", str(tmp_path / "nothing.yml")]) == 2
 
 
+def test_import_keeps_an_existing_file_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A topology written by import and then mended by hand (checks added) is not
+    overwritten by the next import without --force."""
+    lab, out = kathara_lab(tmp_path), tmp_path / "lab.yaml"
+    out.write_text("# mended by hand\nchecks: []\n")
+    assert main(["import", str(lab), "-o", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {out} exists; not overwriting it",
+        f"hint: 'netlab import {lab} -o {out} --force' replaces it (or -o another file)"]
+    assert out.read_text() == "# mended by hand\nchecks: []\n"
+    assert main(["import", str(lab), "-o", str(out), "--force"]) == 0
+    assert "from Kathará" in capsys.readouterr().err
+    assert main(["validate", str(out)]) == 0
+
+
 def test_a_lab_whose_every_link_is_left_out_still_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -75,9 +75,10 @@ def test_status_json_from_the_records_skeleton_loads_no_model_template_yaml_or_o
     meta = json.loads((state / "t" / "lab.json").read_text())
     meta["status"] = {"version": 1, "links": [], "nodes": [{
         "name": "h1", "kind": "host", "host": None, "namespace": "netlab-t-h1",
-        "limits": False, "services": [], "qdiscs": {}, "interfaces": [{
+        "limits": False, "vlans": False, "services": [], "qdiscs": {}, "interfaces": [{
             "name": "eth0", "kind": "veth", "peer": "h2:eth0", "master": None,
-            "addresses": [], "up": True, "vrf": None, "settings": None, "mtu": None}]}]}
+            "addresses": [], "up": True, "vrf": None, "settings": None, "mtu": None,
+            "vlans": None}]}]}
     (state / "t" / "lab.json").write_text(json.dumps(meta))
     done = _run(STATUS, state)
     assert done.returncode == 0, done.stderr
