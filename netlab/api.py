@@ -178,6 +178,7 @@ class Lab:
         require_privileges("build a lab")
         from netlab.lab.faults import FaultInjectingKernel
         from netlab.lab.preflight import refuse_unsupported
+        from netlab.lab.status_skeleton import skeleton
         from netlab.lab.teardown_journal import teardown_journal
 
         refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
@@ -194,7 +195,8 @@ class Lab:
                     self._refuse_missing_namespaces()
                     if meta.get("topology") != self._topology_json():
                         # Only checks or the description changed: keep the new ones.
-                        self.state.write_meta({**meta, "topology": self._topology_json()})
+                        self.state.write_meta({**meta, "topology": self._topology_json(),
+                                               "status": skeleton(self)})
                     return UpResult(self.name, False, 0, time.monotonic() - started)
                 if finished and not recreate:
                     self._refuse_changed(str(meta.get("file") or ""))
@@ -210,6 +212,7 @@ class Lab:
                 "host": self.host,
                 "pid": os.getpid(),
                 "complete": False,
+                "status": skeleton(self),  # what `netlab status` reads instead of the model
             }
             kernel: FaultInjectingKernel | None = None
             try:
@@ -304,7 +307,7 @@ class Lab:
 
     def dead_services(self) -> list[tuple[str, str]]:
         """The (node, service) pairs of the lab whose process is not running."""
-        from netlab.kernel.services import service_state
+        from netlab.kernel.service_state import service_state
         from netlab.plan.naming import node_dir
         from netlab.state.store import state_root
 
@@ -414,9 +417,10 @@ class Lab:
 
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
-        from netlab.lab.status_doc import lab_status
+        from netlab.lab.status_doc import status_document
+        from netlab.lab.status_skeleton import skeleton
 
-        return lab_status(self, progress)
+        return status_document(skeleton(self), self.name, self.source, self.is_up(), progress)
 
     def shell_command(self, node: str) -> tuple[list[str], dict[str, str]]:
         """What `netlab shell NODE` runs (and the web page's terminal): the user's $SHELL
@@ -427,7 +431,7 @@ class Lab:
 
     def service_logs(self, node: str) -> dict[str, Path]:
         """The log file of each of the node's services, by service name (none: {})."""
-        from netlab.kernel.services import log_file
+        from netlab.kernel.service_state import log_file
         from netlab.plan.ops import StartService
 
         ns = self.namespace(node)  # a clear error for a node that does not exist
@@ -438,7 +442,8 @@ class Lab:
         """start, stop, restart or status of one of the node's services (or all of them,
         name None), as `up` started them. Returns each one's state afterwards. Not
         journaled: `down` stops a node's services whether they run or not."""
-        from netlab.kernel.services import ProcessOpsKernel, service_state, stop_service
+        from netlab.kernel.service_state import service_state
+        from netlab.kernel.services import ProcessOpsKernel, stop_service
         from netlab.plan.ops import StartService
 
         require_privileges("start and stop a lab's services")

@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from netlab.errors import LabStateError
 from netlab.kernel import cgroups, nodehost, safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.enter import node_argv, process_env
 from netlab.kernel.processes import Stopped
+from netlab.kernel.service_state import log_file, service_dir
 from netlab.plan.ops import (
     CreateNodeHost,
     DeleteNodeHost,
@@ -59,14 +59,6 @@ def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
     )
 
 
-def service_dir(node_dir: str, name: str) -> Path:
-    return Path(node_dir) / "services" / name
-
-
-def log_file(node_dir: str, name: str) -> Path:
-    return service_dir(node_dir, name) / "log"
-
-
 def read_log(path: Path, offset: int = 0) -> bytes:
     """A service's log as netlab wrote it. The log's name is in the service's folder,
     which its user can write: a link, or a file that is not root's own, planted there in
@@ -92,16 +84,6 @@ def last_lines(path: Path, count: int = 1) -> list[str]:
                  if ln.strip() and not ln.startswith("--- netlab: ")]
         return lines[-count:]
     return []
-
-
-def service_state(ns: str, node_dir: str, name: str) -> dict[str, Any]:
-    """What `status` says of a service: its pid, whether it runs, where its log is; from
-    the service's cgroup, not from any file the service could write."""
-    leaf = cgroups.service_leaf(name)
-    members = cgroups.pids(ns, leaf)
-    pid = cgroups.main_pid(ns, leaf) if members else None
-    return {"name": name, "pid": pid, "running": bool(members), "processes": len(members),
-            "log": str(log_file(node_dir, name))}
 
 
 @dataclass

@@ -89,7 +89,11 @@ def labs_hint() -> str:
 
 def read(name: str) -> Record:
     """The record of lab `name`, which must be up."""
-    meta = LabState(name).read_meta()
+    return of_meta(name, LabState(name).read_meta())
+
+
+def of_meta(name: str, meta: dict[str, Any]) -> Record:
+    """The record of lab `name` from its lab.json as read (LabState.read_meta)."""
     if not meta:
         raise LabStateConflict(f"lab '{name}' is not up", hint=labs_hint())
     topology = meta.get("topology")

@@ -57,8 +57,10 @@ def infer(node_kind: NodeKind, ifname: str, iface: Interface) -> str | None:
         return "bridge"
     if iface.kind is not None:
         return iface.kind
+    given = settings_given(iface)
     for kind in KINDS.values():
-        if kind.name in kind.keys and kind.name in settings_given(iface):
+        # Set and not null: a lab's record (the model's JSON) has `vxlan: null` and the like.
+        if kind.name in kind.keys and kind.name in given and getattr(iface, kind.name) is not None:
             return kind.name  # its settings say what it is: vxlan: {...}
     return None
 

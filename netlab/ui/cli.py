@@ -241,7 +241,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     require_privileges("read a lab's namespaces")  # reading a lab back means entering them
     if not args.lab and not args.file and not args.check and len(up_labs()) > 1:
         return cmd_ls(args)  # --check: which lab? (one is named, or the only one up)
-    lab = _resolve_by_file(args, "status")
+    from netlab.lab.status_skeleton import recorded_lab
+
+    # The record's skeleton, if it has one: no model to load, no plan to make (startup.py).
+    lab = (None if args.file else recorded_lab(args.lab)) or _resolve_by_file(args, "status")
     if not lab.is_up():
         raise LabStateConflict(f"lab '{lab.name}' is not up",
                                hint=f"netlab up {args.file or 'FILE'}")

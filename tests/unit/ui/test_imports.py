@@ -1,7 +1,8 @@
 """The import discipline of the commands a class runs most (bench/startup.py measures
-what it buys): `exec` and `ls` read a lab's record as plain data and load none of the
-model (pydantic), the template engine (jinja2), YAML, or (for `exec`, and `ls --json`)
-rich. Checked in a fresh interpreter, on a lab record written here; no root needed."""
+what it buys): `exec`, `ls` and `status` read a lab's record as plain data and load none
+of the model (pydantic), the template engine (jinja2), YAML, or (for `exec`, and `ls --json`)
+rich; `exec` and `status` none of the ops. Checked in a fresh interpreter, on a lab record
+written here; no root needed."""
 
 from __future__ import annotations
 
@@ -35,6 +36,21 @@ print(" ".join(m for m in HEAVY if m in sys.modules), file=sys.stderr)
 """
 
 
+# The status command's own path, short of the root check: the record's skeleton, the
+# document (its namespaces are not there: read as missing), printed as JSON.
+STATUS = """
+import sys
+from netlab.lab.status_skeleton import recorded_lab
+from netlab.ui.common import print_json
+lab = recorded_lab("t")
+assert lab is not None and lab.is_up()
+doc = lab.status()
+assert doc["drift"] == ["h1: namespace netlab-t-h1 is missing"], doc["drift"]
+print_json(doc)
+print(" ".join(m for m in (*HEAVY, *OPS) if m != "rich" and m in sys.modules), file=sys.stderr)
+"""
+
+
 def _run(code: str, state: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", f"HEAVY = {HEAVY!r}\nOPS = {OPS!r}\n{code}"],
@@ -51,6 +67,23 @@ def _record(tmp_path: Path) -> Path:
     topology = {"name": "t", "nodes": {"h1": {}, "h2": {}}, "links": [["h1:eth0", "h2:eth0"]]}
     (lab / "lab.json").write_text(json.dumps({"topology": topology, "file": "t.yaml"}))
     return tmp_path
+
+
+def test_status_json_from_the_records_skeleton_loads_no_model_template_yaml_or_ops(
+        tmp_path: Path) -> None:
+    state = _record(tmp_path)
+    meta = json.loads((state / "t" / "lab.json").read_text())
+    meta["status"] = {"version": 1, "links": [], "nodes": [{
+        "name": "h1", "kind": "host", "host": None, "namespace": "netlab-t-h1",
+        "limits": False, "vlans": False, "services": [], "qdiscs": {}, "interfaces": [{
+            "name": "eth0", "kind": "veth", "peer": "h2:eth0", "master": None,
+            "addresses": [], "up": True, "vrf": None, "settings": None, "mtu": None,
+            "vlans": None}]}]}
+    (state / "t" / "lab.json").write_text(json.dumps(meta))
+    done = _run(STATUS, state)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["nodes"][0]["interfaces"][0]["peer"] == "h2:eth0"
+    assert done.stderr.strip() == ""
 
 
 def test_exec_loads_no_model_template_yaml_rich_or_ops(tmp_path: Path) -> None:
