@@ -54,8 +54,8 @@ from netlab.plan.ops import (
     SetSysctl,
     SetVlanFiltering,
 )
-from netlab.plan.switch_vlans import DEFAULT_VLAN as DEFAULT_PVID
 from netlab.values import sysctls
+from netlab.values.names import DEFAULT_VLAN as DEFAULT_PVID
 from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netlab.plan import accounts
 from netlab.plan.ops import (
@@ -22,10 +23,13 @@ from netlab.plan.ops import (
     CreateVxlan,
     Op,
 )
-from netlab.spec.model import Interface, Vrf
+
+if TYPE_CHECKING:  # the model (pydantic) only for types: `down` and the kernel layer,
+    # which read this table, need not load it
+    from netlab.spec.model import Interface
 
 # (namespace, interface name, kind, its settings, the lab's mark) -> the ops that make it
-Maker = Callable[[str, str, str, Interface, str], list[Op]]
+Maker = Callable[[str, str, str, "Interface", str], list[Op]]
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def _vlan(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[O
 
 def _vrf(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
     # Its members join it later, as a bridge's ports do (the planner's SetLink master).
-    table = spec.vrf.table if isinstance(spec.vrf, Vrf) else 0
+    table = 0 if spec.vrf is None or isinstance(spec.vrf, str) else spec.vrf.table
     return [CreateVrf(ns, ifname, table, spec.mtu, mark)]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netlab.plan.ops import Op, SetPortVlans, SetVlanFiltering
-from netlab.spec.vlan_check import DEFAULT_VLAN
+from netlab.values.names import DEFAULT_VLAN
 
 if TYPE_CHECKING:
     from netlab.plan.planner import ResolvedInterface

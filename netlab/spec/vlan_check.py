@@ -11,8 +11,7 @@ over a link to a switch sends tagged frames, which the switch's port must carry.
 from __future__ import annotations
 
 from netlab.spec.model import Link, Topology
-
-DEFAULT_VLAN = 1  # the bridge's default PVID (vlan_default_pvid): untagged, on every port
+from netlab.values.names import DEFAULT_VLAN
 
 
 def link_problems(topo: Topology, path: str, link: Link,

@@ -1,8 +1,8 @@
 """The import discipline of the commands a class runs most (bench/startup.py measures
 what it buys): `exec`, `ls` and `status` read a lab's record as plain data and load none
 of the model (pydantic), the template engine (jinja2), YAML, or (for `exec`, and `ls --json`)
-rich; `exec` and `status` none of the ops. Checked in a fresh interpreter, on a lab record
-written here; no root needed."""
+rich; `exec` and `status` none of the ops; `down` none of the model, templates or YAML.
+Checked in a fresh interpreter, on a lab record written here; no root needed."""
 
 from __future__ import annotations
 
@@ -48,6 +48,18 @@ doc = lab.status()
 assert doc["drift"] == ["h1: namespace netlab-t-h1 is missing"], doc["drift"]
 print_json(doc)
 print(" ".join(m for m in (*HEAVY, *OPS) if m != "rich" and m in sys.modules), file=sys.stderr)
+"""
+
+
+# The down command's path, short of the root check: what tears a lab down from its journal
+# (the kernel layer's tables included) needs no model, templates or YAML.
+DOWN = """
+import sys
+from netlab.ui import cli
+args = cli.build_parser().parse_args(["down", "-l", "t"])
+from netlab import api
+from netlab.lab import teardown_journal
+print(" ".join(m for m in HEAVY if m != "rich" and m in sys.modules))
 """
 
 
@@ -98,3 +110,9 @@ def test_ls_json_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["labs"][0] == {
         "lab": "t", "nodes": 2, "file": "t.yaml", "state": "up"}
     assert done.stderr.strip() == ""
+
+
+def test_down_loads_no_model_template_or_yaml(tmp_path: Path) -> None:
+    done = _run(DOWN, _record(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
