@@ -16,7 +16,7 @@ from netlab.values.names import DEFAULT_VLAN
 if TYPE_CHECKING:
     from netlab.plan.planner import ResolvedInterface
 
-__all__ = ["DEFAULT_VLAN", "has_vlans", "planned_port", "used", "vlan_ops", "words"]
+__all__ = ["has_vlans", "planned_port", "used", "vlan_ops", "words"]
 
 
 def used(ifaces: list[ResolvedInterface]) -> tuple[int, ...]:

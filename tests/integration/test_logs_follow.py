@@ -23,15 +23,20 @@ nodes:
 """
 
 
-def test_follow_ends_when_the_lab_goes_down(tmp_path: Path, fresh_lab: str) -> None:
+def _ticker_followed(tmp_path: Path, lab_name: str) -> tuple[Lab, subprocess.Popen[str]]:
+    """The ticker lab up, and `netlab logs -f` following its service."""
     path = tmp_path / "logs.yaml"
     path.write_text(TICKER)
-    lab = Lab.from_file(path, name=fresh_lab)
+    lab = Lab.from_file(path, name=lab_name)
     lab.up()
-    follow = subprocess.Popen(
-        [sys.executable, "-m", "netlab", "logs", "-l", fresh_lab, "a", "ticker", "-f"],
+    return lab, subprocess.Popen(
+        [sys.executable, "-m", "netlab", "logs", "-l", lab_name, "a", "ticker", "-f"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+def test_follow_ends_when_the_lab_goes_down(tmp_path: Path, fresh_lab: str) -> None:
+    _, follow = _ticker_followed(tmp_path, fresh_lab)
     try:
         time.sleep(1.5)
         netlab("down", "-l", fresh_lab)
@@ -50,14 +55,7 @@ def test_follow_ends_when_the_lab_goes_down(tmp_path: Path, fresh_lab: str) -> N
 def test_follow_stopped_by_ctrl_c_exits_130(tmp_path: Path, fresh_lab: str) -> None:
     """Ctrl-C (a real SIGINT) stops following as it stops every command: exit 130, and the
     service goes on."""
-    path = tmp_path / "logs.yaml"
-    path.write_text(TICKER)
-    lab = Lab.from_file(path, name=fresh_lab)
-    lab.up()
-    follow = subprocess.Popen(
-        [sys.executable, "-m", "netlab", "logs", "-l", fresh_lab, "a", "ticker", "-f"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    lab, follow = _ticker_followed(tmp_path, fresh_lab)
     try:
         assert follow.stdout is not None
         ticks = 0
