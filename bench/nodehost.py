@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from netlab.kernel import nodehost, nsfs
 
 
-def one_round(n: int) -> tuple[float, float]:
+def one_round(n: int, workers: int) -> tuple[float, float]:
     names = [f"netlab-nhbench-h{i}" for i in range(n)]
     folder = "/run/netlab/nhbench"
     made = [name for name, result in zip(names, nsfs.create_many(names), strict=True)
@@ -37,7 +37,7 @@ def one_round(n: int) -> tuple[float, float]:
             hosts.append(nodehost.NodeHost(name, name.rsplit("-", 1)[1], node_dir,
                                            "127.0.0.1\tlocalhost\n"))
         started = time.perf_counter()
-        failed = nodehost.create(hosts)
+        failed = nodehost.create(hosts, workers)
         made_in = time.perf_counter() - started
         if failed:
             raise SystemExit(f"not made: {failed}")
@@ -57,8 +57,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="helper processes")
     args = parser.parse_args()
-    rounds = [one_round(args.nodes) for _ in range(args.rounds)]
+    rounds = [one_round(args.nodes, args.workers) for _ in range(args.rounds)]
     make = statistics.median(r[0] for r in rounds)
     remove = statistics.median(r[1] for r in rounds)
     print(f"{args.nodes} nodes, median of {args.rounds}: mount+uts namespaces made in "

@@ -6,7 +6,9 @@
 It runs `netlab ARGS` inside this process (cli.main), with the functions below wrapped to
 sum the time spent in them (inclusive: a phase contains the phases it calls). Python's own
 start (~0.1 s) is not in it; "imports" is what importing netlab.ui.cli and netlab.api
-costs. --profile N adds cProfile's top N functions by cumulative time (slower overall).
+costs. "sys s" is the kernel's part of a phase's CPU time (system time of this process;
+os.times() counts in ticks of 10 ms). --profile N adds cProfile's top N functions by
+cumulative time (slower overall).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib  # noqa: E402
 import functools  # noqa: E402
 import importlib  # noqa: E402
 import io  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -41,6 +44,11 @@ PHASES = [
     ("netlab.kernel.netlink", "NetlinkKernel._create_namespaces", "  namespaces"),
     ("netlab.kernel.netlink", "NetlinkKernel._netlink_batch", "  netlink batches"),
     ("netlab.kernel.netlink", "NetlinkKernel._delete_namespaces", "  namespaces removed"),
+    ("netlab.kernel.nodehost", "start", "  nodes' mount and UTS namespaces: helpers started"),
+    ("netlab.kernel.services", "ProcessOpsKernel.collect",
+     "  nodes' mount and UTS namespaces: waited for"),
+    ("netlab.kernel.services", "ProcessOpsKernel._unpin_all",
+     "  nodes' mount and UTS namespaces unpinned"),
     ("netlab.kernel.processes", "stop_all_in", "  stop processes in doomed namespaces"),
     ("netlab.kernel.lab_kernel", "wait_until_passing", "  wait until the links pass packets"),
     ("netlab.state.store", "LabState.write_meta", "  lab.json written"),
@@ -61,6 +69,7 @@ class Clock:
     def __init__(self) -> None:
         self.wall: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
+        self.sys: dict[str, float] = {}  # the kernel's part of cpu (system time)
         self.calls: dict[str, int] = {}
         self.depth: dict[str, int] = {}
 
@@ -70,7 +79,7 @@ class Clock:
             # Recursion (or a wrapper reached twice) counts once, at the outermost call.
             outer = self.depth.get(label, 0) == 0
             self.depth[label] = self.depth.get(label, 0) + 1
-            w, c = time.perf_counter(), time.process_time()
+            w, c, k = time.perf_counter(), time.process_time(), os.times().system
             try:
                 return fn(*args, **kwargs)
             finally:
@@ -78,6 +87,7 @@ class Clock:
                 if outer:
                     self.wall[label] = self.wall.get(label, 0.0) + time.perf_counter() - w
                     self.cpu[label] = self.cpu.get(label, 0.0) + time.process_time() - c
+                    self.sys[label] = self.sys.get(label, 0.0) + os.times().system - k
                     self.calls[label] = self.calls.get(label, 0) + 1
 
         return timed
@@ -129,13 +139,13 @@ def main() -> None:
         profiler.disable()
     total = (time.perf_counter() - T0, time.process_time() - C0)
     print(f"netlab {' '.join(opts.args)}  (exit {code})")
-    print(f"{'phase':<48}{'wall s':>8}{'cpu s':>8}{'calls':>7}")
+    print(f"{'phase':<48}{'wall s':>8}{'cpu s':>8}{'calls':>7}{'sys s':>8}")
     print(f"{'imports (netlab.ui.cli, netlab.api)':<48}{imports[0]:>8.3f}{imports[1]:>8.3f}")
     print(f"{'command (cli.main)':<48}{run[0]:>8.3f}{run[1]:>8.3f}")
     for _module, _attr, label in PHASES:
         if label in clock.wall:
             print(f"{label:<48}{clock.wall[label]:>8.3f}{clock.cpu[label]:>8.3f}"
-                  f"{clock.calls[label]:>7}")
+                  f"{clock.calls[label]:>7}{clock.sys[label]:>8.3f}")
     print(f"{'total in this process':<48}{total[0]:>8.3f}{total[1]:>8.3f}")
     if profiler is not None:
         import pstats

@@ -12,6 +12,7 @@ The kernel package (pyroute2) is imported only when a command needs the kernel, 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from netlab.engine import (
     apply,
     stop_on_signals,
 )
-from netlab.errors import InputError, LabStateError
+from netlab.errors import InputError, LabStateConflict, LabStateError
 from netlab.kernel.privileges import require_privileges as require_privileges
 from netlab.lab.record import labs_hint, node_command, only_lab, present
 from netlab.spec.builder import TopologyBuilder
@@ -44,10 +45,12 @@ if TYPE_CHECKING:
     from netlab.kernel.capture import Capture
     from netlab.lab.faults import FaultInjectingKernel
     from netlab.lab.link_control import LinkControl
+    from netlab.lab.save import Saved
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
     from netlab.spec.generate import Generated
     from netlab.spec.model import Topology
+    from netlab.spec.segments import Places
 
 @dataclass(frozen=True)
 class UpResult:
@@ -60,6 +63,14 @@ class UpResult:
 STDIN = "-"  # the FILE that says: read the topology from standard input
 
 
+def _shell_word(text: str) -> str:
+    """A path as a shell reads it back, inside a hint that is itself in single quotes:
+    as it is (ünï.yaml too), or in double quotes when the shell would split or expand it."""
+    if not re.search(r"""[\s'"\\$`!*?\[\]{}()<>|&;#~]""", text):
+        return text
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", text) + '"'
+
+
 class Lab:
     def __init__(self, topology: Topology, name: str | None = None, source: str = "",
                  host: str | None = None) -> None:
@@ -69,6 +80,7 @@ class Lab:
         self.host = host  # a lab across hosts: the part of this host (docs/multi-host.md)
         self.state = LabState(self.name)
         self._plan: Plan | None = None
+        self._places: Places | None = None  # where addresses meet, made when first asked
         self.loaded: LoadedTopology | None = None  # the file's lines, for messages
 
     # --- construction -----------------------------------------------------------------
@@ -99,13 +111,26 @@ class Lab:
         lab.loaded = loaded
         return lab
 
+    def with_saved_files(self, handin: str) -> tuple[Lab, list[str]]:
+        """This lab with the node files a `netlab save` handed in (`handin`: its folder):
+        their `files:` and FRR configs only; what runs stays this topology's
+        (netlab/spec/restore.py). And a note per handed-in node this lab has not."""
+        from netlab.spec import load_topology
+        from netlab.spec.restore import with_saved_files
+
+        loaded = self.loaded or load_topology(self.source)
+        restored, notes = with_saved_files(loaded, handin)
+        lab = Lab(restored.topology, self.name, self.source, self.host)
+        lab.loaded = restored
+        return lab, notes
+
     @classmethod
     def attach(cls, name: str) -> Lab:
         """A lab that is up, from its saved state (no file needed)."""
         state = LabState(name)
         meta = state.read_meta()
         if not meta:
-            raise LabStateError(f"lab '{name}' is not up", hint=labs_hint())
+            raise LabStateConflict(f"lab '{name}' is not up", hint=labs_hint())
         from pydantic import ValidationError
 
         from netlab.spec.model import Topology
@@ -153,6 +178,7 @@ class Lab:
         require_privileges("build a lab")
         from netlab.lab.faults import FaultInjectingKernel
         from netlab.lab.preflight import refuse_unsupported
+        from netlab.lab.status_skeleton import skeleton
         from netlab.lab.teardown_journal import teardown_journal
 
         refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
@@ -169,13 +195,11 @@ class Lab:
                     self._refuse_missing_namespaces()
                     if meta.get("topology") != self._topology_json():
                         # Only checks or the description changed: keep the new ones.
-                        self.state.write_meta({**meta, "topology": self._topology_json()})
+                        self.state.write_meta({**meta, "topology": self._topology_json(),
+                                               "status": skeleton(self)})
                     return UpResult(self.name, False, 0, time.monotonic() - started)
                 if finished and not recreate:
-                    raise LabStateError(
-                        f"lab '{self.name}' is already up with a different topology",
-                        hint="'netlab up --recreate' tears it down and builds it anew",
-                    )
+                    self._refuse_changed(str(meta.get("file") or ""))
                 teardown_journal(self.state, stop)
             if stop.signals:
                 raise Interrupted("interrupted", hint="nothing was built")
@@ -188,6 +212,7 @@ class Lab:
                 "host": self.host,
                 "pid": os.getpid(),
                 "complete": False,
+                "status": skeleton(self),  # what `netlab status` reads instead of the model
             }
             kernel: FaultInjectingKernel | None = None
             try:
@@ -230,7 +255,7 @@ class Lab:
                         f"take that one down with 'netlab down -l {owner}'")
             else:
                 hint = "if it is a leftover of a crashed run: 'netlab cleanup --dry-run'"
-            raise LabStateError(
+            raise LabStateConflict(
                 f"namespace {existing[0]} already exists and is not part of lab "
                 f"'{self.name}'; netlab will not adopt or delete it",
                 hint=hint,
@@ -247,17 +272,42 @@ class Lab:
         if missing:
             listed = ", ".join(f"{node} ({ns})" for node, ns in list(missing.items())[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            file = self.source or "FILE"
-            raise LabStateError(
+            again = self._up_args()
+            raise LabStateConflict(
                 f"lab '{self.name}' is up but the namespace of {count(missing, 'node')} is "
                 f"missing: {listed}{more}",
-                hint=f"'netlab up --recreate {file}' builds it anew (or 'netlab down -l "
-                f"{self.name}', then 'netlab up {file}')",
+                hint=f"'netlab up --recreate {again}' builds it anew (or 'netlab down -l "
+                f"{self.name}', then 'netlab up {again}')",
             )
+
+    def _refuse_changed(self, built_from: str) -> None:
+        if built_from and built_from != self.source:
+            # Another file that happens to use the same name: --recreate would replace it.
+            raise LabStateConflict(
+                f"lab '{self.name}' is already up, built from {built_from}",
+                hint=f"'netlab up {self._file_arg()} --name OTHER' builds this one beside it; "
+                f"'netlab up --recreate {self._up_args()}' replaces it",
+            )
+        raise LabStateConflict(
+            f"lab '{self.name}' is already up with a different topology",
+            hint=f"'netlab up --recreate {self._up_args()}' tears it down and builds it anew",
+        )
+
+    def _up_args(self) -> str:
+        """What `netlab up` is given to build this lab again, for hints: its file, and
+        --name when the lab is not named as its topology."""
+        name = f" --name {self.name}" if self.name != self.topology.name else ""
+        return self._file_arg() + name
+
+    def _file_arg(self) -> str:
+        """The lab's topology as `netlab up` takes it: its file, --topo, or '-' (stdin)."""
+        if self.source.startswith("--topo "):
+            return self.source
+        return _shell_word({"": "FILE", "<stdin>": "-"}.get(self.source, self.source))
 
     def dead_services(self) -> list[tuple[str, str]]:
         """The (node, service) pairs of the lab whose process is not running."""
-        from netlab.kernel.services import service_state
+        from netlab.kernel.service_state import service_state
         from netlab.plan.naming import node_dir
         from netlab.state.store import state_root
 
@@ -296,24 +346,67 @@ class Lab:
         """What a target means in the lab: an address is itself; a node (or node:interface)
         is its first address (of `family`, if given) in the topology, else the one it has
         in the kernel now (made by its commands, or by DHCP). InputError when none."""
-        from netlab.kernel.dumps import first_address
-        from netlab.spec.targets import no_address, written_address
+        from netlab.kernel.dumps import first_address, read_namespace
+        from netlab.spec.targets import (
+            no_address,
+            no_interface,
+            refuse_link_local,
+            written_address,
+        )
 
         address = written_address(self.topology, target, family)
         if address is None:
             node, _, iface = target.partition(":")
-            address = first_address(self.node_namespace(node), iface or None, family)
+            ns = self.node_namespace(node)
+            address = first_address(ns, iface or None, family)
+            if address is None and iface:
+                names = [link["ifname"] for link in read_namespace(ns)]
+                if iface not in names:
+                    raise InputError(no_interface(node, iface, [n for n in names if n != "lo"]))
         if address is None:
             raise InputError(no_address(target, family, live=True))
+        refuse_link_local(address)
         return address
 
+    def address_from(self, source: str, target: str, family: int | None = None) -> str:
+        """address(target) as probed from `source`, refused as refuse_ambiguous() says."""
+        address = self.address(target, family)
+        self.refuse_ambiguous(source, target, address)
+        return address
+
+    def refuse_ambiguous(self, source: str, target: str, address: str) -> None:
+        """InputError when `target` is a node (or node:interface), meaning `address`, which
+        the topology gives to several interfaces `source` may reach, or to `source` itself
+        (spec/segments.py): either could answer. An address is taken as written."""
+        from netlab.spec.endpoints import parse_target
+        from netlab.spec.ip import parse_address
+        from netlab.spec.segments import Places
+
+        parsed = parse_target(target)
+        if not isinstance(parsed, tuple) or parsed[0] == source \
+                or source not in self.topology.nodes:
+            return
+        if self._places is None:
+            self._places = Places(self.topology)
+        own, places = self._places.answering(source, parse_address(address))
+        hint = ("the topology gives that address to several interfaces (docs/links.md "
+                "\"Where the same address may appear\"); name an interface whose address only "
+                "it has, or give an address")
+        if own:
+            raise InputError(f"{target} means {address}, which is {source}'s own address "
+                             f"(on {places[0][1]})", hint=hint)
+        if places:
+            where = ", ".join(f"{n}:{i}" for n, i in places)
+            raise InputError(f"{target} means {address}, which {where} all have, and "
+                             f"{source} may reach either", hint=hint)
+
     def ping(self, source: str, target: str, count: int = 3, timeout: float = 1.0) -> bool:
-        """Whether `target` (a node, node:interface or an address: see address()) answers
-        an ICMP echo sent from inside `source`; one of `count` tries is enough."""
+        """Whether `target` (a node, node:interface or an address: see address_from())
+        answers an ICMP echo sent from inside `source`; one of `count` tries is enough."""
         from netlab.kernel.reach import ping
 
         ns = self.node_namespace(source)
-        return ping(ns, self.address(target), timeout, count) is not None
+        return ping(ns, self.address_from(source, target), timeout, count) is not None
 
     def socket(self, node: str, family: int = socket.AF_INET,
                kind: int = socket.SOCK_STREAM) -> socket.socket:
@@ -324,9 +417,10 @@ class Lab:
 
     def status(self, progress: Progress | None = None) -> dict[str, Any]:
         """The netlab.status/1 document (docs/status-json.md), read from the kernel."""
-        from netlab.lab.status_doc import lab_status
+        from netlab.lab.status_doc import status_document
+        from netlab.lab.status_skeleton import skeleton
 
-        return lab_status(self, progress)
+        return status_document(skeleton(self), self.name, self.source, self.is_up(), progress)
 
     def shell_command(self, node: str) -> tuple[list[str], dict[str, str]]:
         """What `netlab shell NODE` runs (and the web page's terminal): the user's $SHELL
@@ -337,7 +431,7 @@ class Lab:
 
     def service_logs(self, node: str) -> dict[str, Path]:
         """The log file of each of the node's services, by service name (none: {})."""
-        from netlab.kernel.services import log_file
+        from netlab.kernel.service_state import log_file
         from netlab.plan.ops import StartService
 
         ns = self.namespace(node)  # a clear error for a node that does not exist
@@ -348,7 +442,8 @@ class Lab:
         """start, stop, restart or status of one of the node's services (or all of them,
         name None), as `up` started them. Returns each one's state afterwards. Not
         journaled: `down` stops a node's services whether they run or not."""
-        from netlab.kernel.services import ProcessOpsKernel, service_state, stop_service
+        from netlab.kernel.service_state import service_state
+        from netlab.kernel.services import ProcessOpsKernel, stop_service
         from netlab.plan.ops import StartService
 
         require_privileges("start and stop a lab's services")
@@ -388,6 +483,14 @@ class Lab:
             ) from None
         capture.label = f"{node}:{ifname}"
         return capture
+
+    def save(self, folder: str, force: bool = False) -> Saved:
+        """Hand in the running lab: each node's private folders and files into `folder`,
+        and `folder`/topology.yaml, which `Lab.from_file` and `up` bring back (see
+        netlab/lab/save.py)."""
+        from netlab.lab.save import save
+
+        return save(self.name, folder, force)
 
     def link(self, endpoint: str) -> LinkControl:
         """One end of a cable, 'node:interface', to act on while the lab runs: down(), up(),

@@ -37,7 +37,8 @@ class Interrupted(KernelError):
 class TeardownReport:
     sent: int = 0
     implicit: int = 0  # objects that went away with their namespace
-    processes: str = ""  # what stopping the nodes' processes did, in words (from the kernel)
+    processes: int = 0  # how many of the nodes' processes were stopped (from the kernel)
+    processes_said: str = ""  # the same in words, with how many had to be killed
     errors: list[str] = field(default_factory=list)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 EXIT_OK = 0
 EXIT_KERNEL = 1  # the kernel or a process refused; state was rolled back
 EXIT_INPUT = 2  # bad input or usage; nothing was touched
+EXIT_STATE = 3  # the lab is not as the command needs it (not up, taken, busy); nothing done
+EXIT_DRIFTED = 4  # `status --check`: the lab is up but differs from its topology
 EXIT_INTERRUPTED = 130  # stopped by a signal, as a shell reports SIGINT (128 + 2)
 EXIT_SIGPIPE = 141  # the reader of stdout went away (as a shell reports SIGPIPE: 128 + 13)
 
@@ -79,3 +81,12 @@ class LabStateError(NetlabError):
     """The lab's state (journal, lock, ownership) does not allow the command."""
 
     exit_code = EXIT_KERNEL
+
+
+class LabStateConflict(LabStateError):
+    """The lab is not as the command needs it, and nothing was done: it is not up (or a
+    node's namespace is gone), it is up already with another topology, a namespace it
+    needs is another's, or another netlab command is at work on it. Exit 3, so that a
+    script tells "not up" from "the kernel refused" (1)."""
+
+    exit_code = EXIT_STATE

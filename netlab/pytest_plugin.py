@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from netlab.api import Lab
-from netlab.errors import InputError
+from netlab.errors import InputError, NetlabError
 from netlab.state.store import LabState
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class LabHandle:
         from netlab.kernel.reach import ping
 
         address = target if _is_ip(target) else self.address(target)
+        self.lab.refuse_ambiguous(source, target, address)
         return ping(self.namespace(source), address, timeout, count) is not None
 
     def socket(self, node: str, family: int = socket.AF_INET,
@@ -145,11 +146,20 @@ def _factory() -> tuple[LabFactory, Callable[[], None]]:
         path: str | os.PathLike[str], overrides: Mapping[str, str] | None = None,
         name: str | None = None,
     ) -> LabHandle:
-        probe = Lab.from_file(path, overrides)
-        lab = Lab(probe.topology, name or unique_name(probe.topology.name), probe.source)
-        lab.loaded = probe.loaded  # errors found before anything is made name the file's lines
-        labs.append(lab)  # before up(): a failed up rolls back, and down() is then a no-op
-        lab.up()
+        # A mistake in the topology, or a refusal of the kernel, shows as the test's line and
+        # netlab's message and hint, not as a walk through netlab's own frames (an internal
+        # error, any other exception, keeps its whole traceback).
+        __tracebackhide__ = True
+        try:
+            probe = Lab.from_file(path, overrides)
+            lab = Lab(probe.topology, name or unique_name(probe.topology.name), probe.source)
+            lab.loaded = probe.loaded  # errors found before anything is made name the lines
+            labs.append(lab)  # before up(): a failed up rolls back, and down() is then a no-op
+            lab.up()
+        except NetlabError as error:
+            if error.hint and f"hint: {error.hint}" not in getattr(error, "__notes__", ()):
+                error.add_note(f"hint: {error.hint}")
+            raise error.with_traceback(None) from None
         return LabHandle(lab)
 
     def finish() -> None:

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "topology-reference.md"
 
 # The order of sections; definitions the schema gains later follow, in alphabetical order.
-ORDER = ["Node", "File", "Private", "Frr", "Interface", "Vxlan", "Macvlan", "Vlan", "Bond", "Route",
+ORDER = ["Node", "File", "Private", "Frr", "Interface", "Vxlan", "Macvlan", "Vlan", "Bond", "Vrf",
+         "Route",
          "Link", "Check"]
 
 # Used only where the schema has no description of its own.
@@ -47,7 +48,8 @@ NOTES: dict[tuple[str, str], str] = {
     ("Interface", "kind"): "`veth` (implied by a link), `tun`, `tap`, `bridge`, `vxlan` "
     "(implied by `vxlan:`), `dummy` (an interface leading nowhere, always up; "
     "needs `CONFIG_DUMMY`), `macvlan` (implied by `macvlan:`), `vlan` (implied by `vlan:`; "
-    "needs `CONFIG_VLAN_8021Q`), `bond` (implied by `bond:`; needs `CONFIG_BONDING`).",
+    "needs `CONFIG_VLAN_8021Q`), `bond` (implied by `bond:`; needs `CONFIG_BONDING`), `vrf` "
+    "(implied by `vrf: {table: N}`; needs `CONFIG_NET_VRF`).",
     ("Interface", "addresses"): "Addresses with prefix length, IPv4 or IPv6: `10.0.1.1/24`, "
     "`fd00:1::1/64`.",
     ("Interface", "mtu"): "The interface's MTU.",
@@ -66,6 +68,13 @@ NOTES: dict[tuple[str, str], str] = {
     "makes the interface a vlan.",
     ("Interface", "bond"): "One interface over several of the node's links (its ports, "
     "which join it as a bridge's do); makes the interface a bond.",
+    ("Interface", "vrf"): "`{table: 10}` makes the interface a VRF, a routing table of its "
+    "own; a VRF's name (`vrf: red`) puts the interface in that VRF of the node (docs/links.md "
+    "\"VRFs\").",
+    ("Vrf", "table"): "The VRF's routing table, 1 to 4294967295 but 253, 254 and 255 (the "
+    "kernel's default, main and local); one per VRF of a node.",
+    ("Route", "vrf"): "The VRF (an interface of the node) whose table the route goes in; "
+    "left out: the main table.",
     ("Bond", "ports"): "The node's interfaces it is made of: veths (linked) or taps, in no "
     "other bridge or bond, without addresses of their own.",
     ("Bond", "mode"): "The kernel's bonding mode; `active-backup` sends through one port and "

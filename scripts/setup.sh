@@ -23,6 +23,13 @@ test_apt=(
     "qemu-system-x86:qemu-system-x86_64"
     "busybox-static:busybox"
     "frr:vtysh"             # the `frr:` tests run zebra and ospfd in nodes
+    # DHCP, DNS, firewall and NAT labs (topologies/dhcp-dns.yaml, nat.yaml, exercises).
+    # dnsmasq-base is the program alone: Debian's `dnsmasq` package adds a host service.
+    "dnsmasq-base:dnsmasq"
+    "isc-dhcp-client:dhclient"
+    "nftables:nft"
+    "tcpdump:tcpdump"       # for learners inside nodes (netlab's own capture and ping
+    "iputils-ping:ping"     # need neither)
     # The VPN and web examples run real daemons in nodes (docs/software/)
     "openvpn:openvpn"
     "wireguard-go:wireguard-go"

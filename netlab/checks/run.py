@@ -58,6 +58,9 @@ class Outcome:
     # A router's ICMP error (time exceeded) says more than the silence of a later try, which
     # the router's ICMP rate limit may cause: a check's reason keeps it.
     router_said: bool = False
+    # A command cut short because the check's time ran out mid-run: the try before it (a
+    # whole run, with its exit status and output) says more about why the check failed.
+    cut_short: bool = False
 
 
 class Stop:
@@ -122,7 +125,7 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
     started = time.monotonic()
     deadline = started + probe.timeout
     attempts = 0
-    last = said = Outcome(False, "not tried")
+    last = said = whole = Outcome(False, "not tried")
     while not (stop is not None and stop.is_set()):
         attempts += 1
         tried = time.monotonic()
@@ -131,6 +134,7 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
         except (NetlabError, OSError) as error:
             last = Outcome(False, f"error: {error}")
         said = last if last.router_said else said
+        whole = whole if last.cut_short else last
         now = time.monotonic()
         if last.answered:
             passed = probe.expect_reachable or probe.kind == "run"
@@ -144,6 +148,8 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
     seconds = time.monotonic() - started
     if said.router_said and last.why.startswith("no reply"):
         last = said
+    if last.cut_short and attempts > 1:
+        last = whole
     if stop is not None and stop.is_set():
         return CheckResult(probe, False, f"interrupted ({last.why})", seconds, attempts)
     if probe.kind != "run" and not probe.expect_reachable:
@@ -246,7 +252,7 @@ def node_command(lab: Lab, node: str, command: str, timeout: float,
     """A `run:` check's command, as the node's `exec:` runs: its env:, NETLAB_NODE_DIR (where
     its files: are) and the other NETLAB_* facts, in that folder. Past `timeout`, or when
     `stop` is set, the command and whatever it started are killed (TimeoutExpired)."""
-    from netlab.kernel.services import node_argv, process_env
+    from netlab.kernel.enter import node_argv, process_env
     from netlab.plan.naming import node_dir
     from netlab.state.store import state_root
 
@@ -280,7 +286,8 @@ def _run(lab: Lab, probe: Probe, left: float, stop: Stop | None = None) -> Outco
     except subprocess.TimeoutExpired:
         if stop is not None and stop.is_set():
             return Outcome(False, "the command was stopped")
-        return Outcome(False, f"the command did not finish in {left:.1f} s")
+        return Outcome(False, f"the command did not finish in {left:.1f} s",
+                       cut_short=left < probe.timeout)
     output = (done.stdout or "") + (done.stderr or "")
     if done.returncode != probe.expect_exit:
         tail = _last_line(done.stderr) or _last_line(done.stdout)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-from netlab.errors import InputError, LabStateError, PrivilegeError
+from netlab.errors import InputError, LabStateConflict, LabStateError, PrivilegeError
 from netlab.kernel import nsfs
 from netlab.kernel.reach import socket_in
 from netlab.values.pcap import LINKTYPE_ETHERNET, LINKTYPE_RAW, SNAPLEN
@@ -79,7 +79,7 @@ class Capture:
                 hint="run it with sudo",
             ) from None
         except FileNotFoundError:
-            raise LabStateError(
+            raise LabStateConflict(
                 f"namespace {ns} does not exist", hint="is the lab up? 'netlab status'"
             ) from None
         try:

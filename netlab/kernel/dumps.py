@@ -60,6 +60,7 @@ _TUN_ATTRS = frozenset({IFLA_TUN_OWNER, IFLA_TUN_GROUP, IFLA_TUN_TYPE})
 # IFLA_MACVLAN_MODE and IFLA_VLAN_ID are both 1: each read as its kind says.
 _ON_PARENT_ATTRS = frozenset({rtnl.IFLA_MACVLAN_MODE, rtnl.IFLA_VLAN_ID})
 _BOND_ATTRS = frozenset({rtnl.IFLA_BOND_MODE})
+_VRF_ATTRS = frozenset({rtnl.IFLA_VRF_TABLE})
 _ADDR_ATTRS = frozenset({rtnl.IFA_ADDRESS, rtnl.IFA_LOCAL})
 _ROUTE_ATTRS = frozenset({rtnl.RTA_DST, rtnl.RTA_OIF, rtnl.RTA_GATEWAY, rtnl.RTA_PRIORITY,
                           RTA_TABLE})
@@ -231,6 +232,10 @@ def _link(msg: _RawLink, names: dict[int, str | None]) -> dict[str, Any]:
         entry["bond"] = {  # its ports are filled in once every link is read
             "mode": (rtnl.BOND_MODES[number] if number is not None
                      and number < len(rtnl.BOND_MODES) else None), "ports": []}
+    if kind == "vrf":
+        raw = info_attrs.get(rtnl.IFLA_INFO_DATA)
+        own = _attrs(raw, 0, len(raw), _VRF_ATTRS) if raw is not None else {}
+        entry["vrf"] = {"table": _u32(own.get(rtnl.IFLA_VRF_TABLE))}
     if kind == "veth":
         # The peer's index in its own namespace; that namespace by its id as seen from here.
         entry["peer_index"] = _u32(attrs.get(IFLA_LINK))
@@ -262,7 +267,12 @@ def _links_with_addresses(links: list[_RawLink], addrs: list[Msg]) -> list[dict[
 # --- routes -----------------------------------------------------------------------------
 
 
-def _routes(msgs: list[Msg], names: dict[int, str | None]) -> list[dict[str, Any]]:
+def _routes(msgs: list[Msg], names: dict[int, str | None],
+            vrfs: dict[int, str] | None = None) -> list[dict[str, Any]]:
+    """The unicast routes of the main table, then those of each VRF's table (`vrfs`:
+    table -> the VRF's name), which say their VRF and table."""
+    vrfs = vrfs or {}
+    heads = {rtnl.RT_TABLE_MAIN, RT_TABLE_COMPAT, *(t for t in vrfs if t < RT_TABLE_COMPAT)}
     out: list[dict[str, Any]] = []
     for data, offset, end in msgs:
         family, dst_len, _src, _tos, head_table, proto, _scope, kind, _flags = (
@@ -270,24 +280,33 @@ def _routes(msgs: list[Msg], names: dict[int, str | None]) -> list[dict[str, Any
         )
         # Most of a dump is the local table (type local, broadcast, multicast): skip it
         # unread. The header names tables below 256 as RTA_TABLE does, others as COMPAT.
-        if kind != rtnl.RTN_UNICAST or head_table not in (rtnl.RT_TABLE_MAIN, RT_TABLE_COMPAT):
+        if kind != rtnl.RTN_UNICAST or head_table not in heads:
             continue
         attrs = _attrs(data, offset + _HDR + _RTMSG.size, end, _ROUTE_ATTRS)
         table = _u32(attrs.get(RTA_TABLE)) or head_table
-        if table != rtnl.RT_TABLE_MAIN or kind != rtnl.RTN_UNICAST:
+        if table != rtnl.RT_TABLE_MAIN and table not in vrfs:
             continue
         dst = _ip(family, attrs.get(rtnl.RTA_DST))
         oif = _u32(attrs.get(rtnl.RTA_OIF))
-        out.append({
+        route = {
             "family": 4 if family == socket.AF_INET else 6,
             "to": f"{dst}/{dst_len}" if dst else "default",
             "via": _ip(family, attrs.get(rtnl.RTA_GATEWAY)),
             "dev": names.get(oif) if oif else None,
             "metric": _u32(attrs.get(rtnl.RTA_PRIORITY)),
             "protocol": _PROTOCOLS.get(proto, str(proto)),
-        })
-    out.sort(key=lambda route: route["family"])
+        }
+        if table != rtnl.RT_TABLE_MAIN:
+            route.update(vrf=vrfs[table], table=table)
+        out.append(route)
+    out.sort(key=lambda route: (route.get("table", 0), route["family"]))
     return out
+
+
+def _vrf_tables(links: list[dict[str, Any]]) -> dict[int, str]:
+    """table -> the name of the VRF that routes through it."""
+    return {link["vrf"]["table"]: link["ifname"] for link in links
+            if link["kind"] == "vrf" and link["vrf"]["table"] is not None}
 
 
 # --- what callers use -------------------------------------------------------------------
@@ -307,7 +326,8 @@ def read_node(ns: str) -> NodeView:
         routes = _dump(sock, rtnl.get_routes(3, 0), rtnl.RTM_NEWROUTE)
         qdiscs = nlsock.dump(sock, tcmsg.get_qdiscs(4))
     names = {m.index: m.ifname for m in links}
-    return NodeView(_links_with_addresses(links, addrs), _routes(routes, names),
+    decoded = _links_with_addresses(links, addrs)
+    return NodeView(decoded, _routes(routes, names, _vrf_tables(decoded)),
                     _states(links, qdiscs))
 
 
@@ -317,9 +337,54 @@ def decode_node(links: Sequence[bytes], addrs: Sequence[bytes], routes: Sequence
     with its netlink header). Pure: tests feed it recorded dumps."""
     raw = [_RawLink((m, 0, len(m))) for m in links]
     names = {m.index: m.ifname for m in raw}
-    return NodeView(_links_with_addresses(raw, [(m, 0, len(m)) for m in addrs]),
-                    _routes([(m, 0, len(m)) for m in routes], names),
+    decoded = _links_with_addresses(raw, [(m, 0, len(m)) for m in addrs])
+    return NodeView(decoded,
+                    _routes([(m, 0, len(m)) for m in routes], names, _vrf_tables(decoded)),
                     _states(raw, [r for m in qdiscs for r in rtnl.replies(m)]))
+
+
+def read_port_vlans(ns: str) -> dict[str, dict[str, Any]]:
+    """Each bridge port's VLANs (`bridge vlan show`), by name: its PVID (the VLAN of what
+    arrives untagged), and the VLANs it sends untagged and tagged."""
+    with nlsock.open_in(ns) as sock:
+        msgs = _dump(sock, rtnl.get_bridge_vlans(1), rtnl.RTM_NEWLINK)
+    return decode_port_vlans([data[offset:end] for data, offset, end in msgs])
+
+
+def decode_port_vlans(msgs: Sequence[bytes]) -> dict[str, dict[str, Any]]:
+    """What read_port_vlans makes of the dump's messages (each with its header). Pure."""
+    ports: dict[str, dict[str, Any]] = {}
+    for data in msgs:
+        attrs = _attrs(data, _HDR + _IFINFO.size, len(data),
+                       frozenset({rtnl.IFLA_IFNAME, rtnl.IFLA_AF_SPEC}))
+        name, spec = _text(attrs.get(rtnl.IFLA_IFNAME)), attrs.get(rtnl.IFLA_AF_SPEC)
+        if name is None or spec is None:
+            continue
+        pvid: int | None = None
+        untagged: list[int] = []
+        tagged: list[int] = []
+        for kind, value in _all_attrs(spec):
+            if kind != rtnl.IFLA_BRIDGE_VLAN_INFO or len(value) < 4:
+                continue
+            flags, vid = rtnl.VLAN_INFO.unpack_from(value)
+            if flags & rtnl.BRIDGE_VLAN_INFO_PVID:
+                pvid = vid
+            (untagged if flags & rtnl.BRIDGE_VLAN_INFO_UNTAGGED else tagged).append(vid)
+        ports[name] = {"pvid": pvid, "untagged": sorted(untagged), "tagged": sorted(tagged)}
+    return ports
+
+
+def _all_attrs(data: bytes) -> list[tuple[int, bytes]]:
+    """Every attribute of a nest, in order (a nest may repeat one, as VLAN infos do)."""
+    out = []
+    offset = 0
+    while offset + 4 <= len(data):
+        length, kind = _NLA.unpack_from(data, offset)
+        if length < 4:
+            break
+        out.append((kind & _NLA_TYPE_MASK, data[offset + 4 : offset + length]))
+        offset += (length + 3) & ~3
+    return out
 
 
 def read_link_states(ns: str) -> dict[str, LinkState]:
@@ -392,11 +457,13 @@ def first_address(ns: str, iface: str | None = None, family: int | None = None) 
 
 
 def read_routes(ns: str) -> list[dict[str, Any]]:
-    """The main routing table of `ns`, IPv4 then IPv6 (kernel routes included)."""
+    """The main routing table of `ns`, IPv4 then IPv6 (kernel routes included), then each
+    VRF's table."""
     with nlsock.open_in(ns) as sock:
-        names = {m.index: m.ifname for m in _dump_links(sock)}
+        links = _dump_links(sock)
         routes = _dump(sock, rtnl.get_routes(2, 0), rtnl.RTM_NEWROUTE)
-    return _routes(routes, names)
+    names = {m.index: m.ifname for m in links}
+    return _routes(routes, names, _vrf_tables(_links_with_addresses(links, [])))
 
 
 def read_sysctl(ns: str, key: str) -> str:

@@ -1,5 +1,6 @@
-"""What this kernel supports, asked once per process: the qdiscs netlab sets (tbf, netem)
-and the interface kinds some kernels lack (dummy, 802.1Q vlan, bonding).
+"""What this kernel supports, asked once per process: the qdiscs netlab sets (tbf, netem),
+the interface kinds some kernels lack (dummy, 802.1Q vlan, bonding, vrf) and bridge VLAN
+filtering.
 
 The question is put to the kernel itself, not to its config file: a short-lived thread
 unshares a scratch network namespace of its own (no name, no mount: it goes with the
@@ -45,6 +46,7 @@ class Support:
     qdiscs: frozenset[str]
     probed: tuple[str, ...] = tuple(_SAMPLES)
     links: frozenset[str] = frozenset(LINK_OPTION)
+    bridge_vlans: bool = True  # bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)
 
     def has(self, kind: str) -> bool:
         return kind in self.qdiscs
@@ -137,4 +139,8 @@ def _try_each() -> Support:
             refused = nlsock.exchange(sock, [rtnl.new_kind(seq, f"probe-{kind}", kind)])
             if refused.get(seq, (0, ""))[0] != errno.EOPNOTSUPP:
                 links.add(kind)
-    return Support(frozenset(have), links=frozenset(links))
+        seq = len(_SAMPLES) + len(LINK_OPTION) + 1
+        refused = nlsock.exchange(sock, [rtnl.new_bridge(seq, 0, "probe-brvlan", False, None,
+                                                         vlan_filtering=True)])
+        bridge_vlans = refused.get(seq, (0, ""))[0] != errno.EOPNOTSUPP
+    return Support(frozenset(have), links=frozenset(links), bridge_vlans=bridge_vlans)

@@ -3,6 +3,7 @@ in plan order, with one journal (begin/done indexes stay those of the whole op l
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 
@@ -38,28 +39,54 @@ class LabKernel:
         self.stopped = Stopped()  # what stopping nodes' processes took (`down` says it)
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
-        start = 0
-        while start < len(ops):
-            is_process = isinstance(ops[start], PROCESS_OPS)
-            end = start
-            while end < len(ops) and isinstance(ops[end], PROCESS_OPS) == is_process:
-                end += 1
-            doomed = [op.ns for op in ops[start:end] if isinstance(op, DeleteNamespace)]
-            if doomed:
-                # A process left inside would keep the namespace (and its cables) alive.
-                self.stopped += stop_all_in(doomed)
-            target: Kernel = self.processes if is_process else self.netlink
-            try:
-                _execute_at(target, ops[start:end], start, begin, done)
-            finally:
-                self.stopped += self.processes.stopped
-                self.processes.stopped = Stopped()
-                if is_process:
-                    self.netlink.forget_links()  # a command may have made or removed links
-            if not is_process:
-                # Before the lab's programs start, and before `up` says the lab is up.
-                wait_until_passing(ops[start:end])
-            start = end
+        # Nodes' mount and UTS namespaces (a run of process ops that ends with them, right
+        # after the network namespaces are made) are made by helper processes while the
+        # netlink work goes on, and waited for before the next process op, or the end.
+        self.processes.overlap = True
+        making = -1  # where the run that left them in the making began
+        try:
+            start = 0
+            while start < len(ops):
+                is_process = isinstance(ops[start], PROCESS_OPS)
+                end = start
+                while end < len(ops) and isinstance(ops[end], PROCESS_OPS) == is_process:
+                    end += 1
+                if is_process and making >= 0:
+                    self._collect(making)
+                    making = -1
+                doomed = [op.ns for op in ops[start:end] if isinstance(op, DeleteNamespace)]
+                if doomed:
+                    # A process left inside would keep the namespace (and its cables) alive.
+                    self.stopped += stop_all_in(doomed)
+                target: Kernel = self.processes if is_process else self.netlink
+                try:
+                    _execute_at(target, ops[start:end], start, begin, done)
+                finally:
+                    self.stopped += self.processes.stopped
+                    self.processes.stopped = Stopped()
+                    if is_process:
+                        self.netlink.forget_links()  # a command may have made links
+                if is_process and isinstance(ops[end - 1], CreateNodeHost):
+                    making = start
+                if not is_process:
+                    # Before the lab's programs start, and before `up` says the lab is up.
+                    wait_until_passing(ops[start:end])
+                start = end
+            if making >= 0:
+                self._collect(making)
+                making = -1
+        finally:
+            if making >= 0:  # an error: what the helpers make must be journaled before
+                with contextlib.suppress(Exception):  # the rollback undoes it
+                    self._collect(making)
+            self.processes.overlap = False
+
+    def _collect(self, base: int) -> None:
+        try:
+            self.processes.collect()
+        except OpFailed as failure:
+            failure.index += base
+            raise
 
     def close(self) -> None:
         self.netlink.close()

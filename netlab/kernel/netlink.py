@@ -19,6 +19,7 @@ import resource
 import socket
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ from netlab.plan.ops import (
     CreateTunTap,
     CreateVeth,
     CreateVlan,
+    CreateVrf,
     CreateVxlan,
     DeleteAddress,
     DeleteLink,
@@ -47,15 +49,19 @@ from netlab.plan.ops import (
     SetLinkDown,
     SetLinkUp,
     SetOffload,
+    SetPortVlans,
     SetQdisc,
     SetSysctl,
+    SetVlanFiltering,
 )
 from netlab.values import sysctls
+from netlab.values.names import DEFAULT_VLAN as DEFAULT_PVID
 from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
 
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
+REMOVE_THREADS = 16  # namespaces unmounted side by side at `down` (each may wait for RCU)
 
 
 class _Refused(Exception):
@@ -263,12 +269,22 @@ class NetlinkKernel:
         # Its veth peers in other namespaces go with it: what we know of links is stale.
         self._forget_links()
         for k in range(first, last):
-            ns = ops[k].ns
-            self._socks.drop(ns)  # our socket would keep the namespace alive
-            try:
-                nsfs.remove(ns)
-            except OSError as err:
-                raise self._failed(k, ops[k], err) from None
+            self._socks.drop(ops[k].ns)  # our socket would keep the namespace alive
+        # Side by side while they are there: each unmount may wait for an RCU grace
+        # period (the kernel's cleanup of namespaces removed before), which waits in
+        # parallel share. From the first that is not there, one at a time: its refusal
+        # is what a teardown expects, and it goes on after it.
+        there = first
+        while there < last and nsfs.exists(ops[there].ns):
+            there += 1
+        errors: list[OSError | None] = []
+        if there > first:
+            with ThreadPoolExecutor(min(REMOVE_THREADS, there - first)) as pool:
+                errors = list(pool.map(_removed, [op.ns for op in ops[first:there]]))
+        for k in range(first, last):
+            error = errors[k - first] if k < there else _removed(ops[k].ns)
+            if error is not None:
+                raise self._failed(k, ops[k], error) from None
             done(k)
         if refused is not None:
             raise refused
@@ -451,6 +467,11 @@ class NetlinkKernel:
             return [_Msg(op.ns, rtnl.del_link(self._next_seq(), index), k)]
         if isinstance(op, SetLink):
             return [self._encode_set_link(k, op)]
+        if isinstance(op, SetVlanFiltering):
+            index = self._index(op.ns, op.ifname)
+            return [_Msg(op.ns, rtnl.vlan_filtering(self._next_seq(), index), k)]
+        if isinstance(op, SetPortVlans):
+            return self._encode_port_vlans(k, op)
         if isinstance(op, (SetLinkUp, SetLinkDown)):
             index = self._index(op.ns, op.ifname)
             up = isinstance(op, SetLinkUp)
@@ -504,17 +525,23 @@ class NetlinkKernel:
                                             op.mtu), k, index)]
         return self._named(op.ns, op.ifname, index, op.alias, k, msgs)
 
-    def _encode_dummy_or_bond(self, k: int, op: CreateDummy | CreateBond,
-                              batch: _Batch) -> list[_Msg]:
+    def _encode_standalone(self, k: int, op: CreateDummy | CreateBond | CreateVrf,
+                           batch: _Batch) -> list[_Msg]:
+        """A device of the node's own on no other: a dummy, a bond, a vrf."""
         _check_ifname(op.ifname)
         if isinstance(op, CreateBond) and op.mode not in rtnl.BOND_MODES:
             raise _Refused(f"invalid bond mode {op.mode!r} ({', '.join(rtnl.BOND_MODES)})")
+        if isinstance(op, CreateVrf) and not 0 < op.table < 1 << 32:
+            raise _Refused(f"invalid vrf table {op.table} (1 to 4294967295)")
         self._must_be_free(op.ns, op.ifname)
         index = self._alloc(op.ns)
         seq = self._next_seq()
-        msg = (rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
-               if isinstance(op, CreateBond)
-               else rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu))
+        if isinstance(op, CreateBond):
+            msg = rtnl.new_bond(seq, index, op.ifname, op.mode, op.mtu)
+        elif isinstance(op, CreateVrf):
+            msg = rtnl.new_vrf(seq, index, op.ifname, op.table, op.mtu)
+        else:
+            msg = rtnl.new_kind(seq, op.ifname, "dummy", index, op.mtu)
         return self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
 
     def _encode_on_parent(self, k: int, op: CreateMacvlan | CreateVlan,
@@ -592,6 +619,23 @@ class NetlinkKernel:
                             addrgen_none=op.addrgen_none)
         return _Msg(op.ns, msg, k)
 
+    def _encode_port_vlans(self, k: int, op: SetPortVlans) -> list[_Msg]:
+        vids = [op.pvid] if op.pvid is not None else list(op.tagged)
+        if not vids or not all(1 <= v <= 4094 for v in vids):
+            raise _Refused(f"invalid vlan ids {vids} (1 to 4094)")
+        index = self._index(op.ns, op.ifname)
+        if op.pvid is None:  # a trunk: tagged, besides the default VLAN untagged
+            return [_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
+                                                [(v, 0) for v in vids], add=True), k)]
+        # An access port: its VLAN untagged and for what arrives untagged, instead of VLAN 1.
+        access = rtnl.BRIDGE_VLAN_INFO_PVID | rtnl.BRIDGE_VLAN_INFO_UNTAGGED
+        msgs = [_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index, [(op.pvid, access)],
+                                            add=True), k)]
+        if op.pvid != DEFAULT_PVID:
+            msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
+                                                    [(DEFAULT_PVID, 0)], add=False), k))
+        return msgs
+
     def _encode_route(self, k: int, op: AddRoute | DeleteRoute) -> _Msg:
         if op.family not in (4, 6):
             raise _Refused(f"invalid address family {op.family} (4 or 6)")
@@ -607,7 +651,8 @@ class NetlinkKernel:
         oif = self._index(op.ns, op.dev) if op.dev else None
         if isinstance(op, AddRoute) and via is None and oif is None:
             raise _Refused("a route needs a gateway (via) or an interface (dev)")
-        msg = rtnl.route(self._next_seq(), isinstance(op, AddRoute), dst, via, oif, op.metric)
+        msg = rtnl.route(self._next_seq(), isinstance(op, AddRoute), dst, via, oif, op.metric,
+                         op.table)
         return _Msg(op.ns, msg, k)
 
     def _named(self, ns: str, ifname: str, index: int, alias: str, k: int,
@@ -781,8 +826,9 @@ ENCODERS: dict[type[Op], Callable[[NetlinkKernel, int, Any, _Batch], list[_Msg]]
     CreateVeth: NetlinkKernel._encode_veth,
     CreateBridge: NetlinkKernel._encode_bridge,
     CreateVxlan: NetlinkKernel._encode_vxlan,
-    CreateDummy: NetlinkKernel._encode_dummy_or_bond,
-    CreateBond: NetlinkKernel._encode_dummy_or_bond,
+    CreateDummy: NetlinkKernel._encode_standalone,
+    CreateBond: NetlinkKernel._encode_standalone,
+    CreateVrf: NetlinkKernel._encode_standalone,
     CreateMacvlan: NetlinkKernel._encode_on_parent,
     CreateVlan: NetlinkKernel._encode_on_parent,
 }
@@ -790,4 +836,14 @@ ONE_BY_ONE: dict[type[Op], Callable[[NetlinkKernel, int, Any, BeginHook], None]]
     CreateTunTap: NetlinkKernel._tuntap,
 }
 NETLINK_OPS = (*ENCODERS, DeleteLink, SetLink, SetLinkUp, SetLinkDown, AddAddress,
-               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc)
+               DeleteAddress, AddRoute, DeleteRoute, SetQdisc, DeleteQdisc,
+               SetVlanFiltering, SetPortVlans)
+
+
+def _removed(ns: str) -> OSError | None:
+    """Remove namespace `ns`: None, or why not."""
+    try:
+        nsfs.remove(ns)
+    except OSError as err:
+        return err
+    return None

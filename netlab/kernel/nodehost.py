@@ -10,9 +10,10 @@ host. Mounts made in a node stay in it: its mounts are slaves of the host's.
 
 unshare(CLONE_NEWNS) is refused to a thread of a multithreaded process, so the namespaces
 are made by a small single-threaded helper (`python -m netlab.kernel.nodehost`, JSON on
-stdin): it forks one child per node that enters the node's network namespace, unshares,
-mounts, and waits while the helper, back in the host's mount namespace, pins the child's
-namespaces. A mount namespace can only be pinned from an older one, as here.
+stdin): for each node in turn it enters the node's network namespace and a base mount
+namespace, unshares mount and UTS namespaces, mounts, and, back in the host's mount
+namespace, pins them through its descriptors of them (_make_one). A mount namespace can
+only be pinned from an older one, as here.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,43 +115,83 @@ def _is_pinned(pin: str) -> bool:
 # --- made and removed from the netlab process --------------------------------------------
 
 
+HOSTS_PER_HELPER = 200
+
+
 def create(hosts: Sequence[NodeHost], workers: int = 2) -> dict[str, str]:
     """Make the mount and UTS namespaces of these nodes (their network namespaces exist),
-    with `workers` helper processes side by side. Returns, per namespace that could not
-    be made, why; the others are pinned."""
+    with up to `workers` helper processes side by side. Returns, per namespace that could
+    not be made, why; the others are pinned."""
+    return start(hosts, workers).wait()
+
+
+class Making:
+    """Helpers at work on nodes' namespaces (`start`); `wait` for what they made."""
+
+    def __init__(self, hosts: Sequence[NodeHost], procs: list[subprocess.Popen[bytes]],
+                 feeders: list[threading.Thread]) -> None:
+        self._hosts = hosts
+        self._procs = procs
+        self._feeders = feeders
+
+    def wait(self) -> dict[str, str]:
+        """Per namespace that could not be made, why; the others are pinned."""
+        failed: dict[str, str] = {}
+        made: set[str] = set()
+        complaints: list[str] = []
+        for feeder in self._feeders:  # the helpers read all their input before they speak
+            feeder.join()
+        for proc in self._procs:
+            assert proc.stdout is not None and proc.stderr is not None
+            with proc:  # closes the pipes, waits
+                out = proc.stdout.read()  # the helper says little on stderr: no deadlock
+                err = proc.stderr.read()
+            complaints += err.decode(errors="replace").strip().splitlines()[-1:]
+            for line in out.splitlines():
+                with contextlib.suppress(ValueError):
+                    said = json.loads(line)
+                    if said.get("error"):
+                        failed[said["ns"]] = said["error"]
+                    else:
+                        made.add(said["ns"])
+        for h in self._hosts:
+            if h.ns not in made and h.ns not in failed:
+                failed[h.ns] = complaints[0] if complaints else "the helper stopped"
+        return failed
+
+
+def start(hosts: Sequence[NodeHost], workers: int = 2) -> Making:
+    """Start making the mount and UTS namespaces of these nodes (as `create`), and return
+    at once: the caller does other work (the lab's netlink work) while the helpers run,
+    then waits (Making.wait). The helpers die with this process."""
     if not hosts:
-        return {}
+        return Making(hosts, [], [])
     _ensure_pin_dir()  # here, once: the helpers then find it made
-    count = max(1, min(workers, len(hosts), os.cpu_count() or 1))
-    procs = [subprocess.Popen(
+    # A helper makes a node's namespaces in ~1 ms: a second one pays its start-up (~40 ms
+    # of Python) back only past a few hundred nodes, and only with a CPU to spare.
+    count = max(1, min(workers, len(hosts) // HOSTS_PER_HELPER, (os.cpu_count() or 2) - 1))
+    procs: list[subprocess.Popen[bytes]] = [subprocess.Popen(
         [sys.executable, "-m", "netlab.kernel.nodehost", str(os.getpid())],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
     ) for _ in range(count)]
+    feeders = []
     for k, proc in enumerate(procs):
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps([h.__dict__ for h in hosts[k::count]]))
-        proc.stdin.close()
-    failed: dict[str, str] = {}
-    made: set[str] = set()
-    complaints: list[str] = []
-    for proc in procs:
-        assert proc.stdout is not None and proc.stderr is not None
-        out = proc.stdout.read()  # the helper says little on stderr: no deadlock
-        err = proc.stderr.read()
-        proc.wait()
-        complaints += err.strip().splitlines()[-1:]
-        for line in out.splitlines():
-            with contextlib.suppress(ValueError):
-                said = json.loads(line)
-                if said.get("error"):
-                    failed[said["ns"]] = said["error"]
-                else:
-                    made.add(said["ns"])
-    for h in hosts:
-        if h.ns not in made and h.ns not in failed:
-            failed[h.ns] = complaints[0] if complaints else "the helper stopped"
-    return failed
+        # Fed from a thread: the pipe takes the input only as fast as the helper, still
+        # starting, reads it.
+        feeder = threading.Thread(target=_feed, args=(proc, hosts[k::count]), daemon=True)
+        feeder.start()
+        feeders.append(feeder)
+    return Making(hosts, procs, feeders)
+
+
+def _feed(proc: subprocess.Popen[bytes], hosts: Sequence[NodeHost]) -> None:
+    """The helper's input: each distinct /etc/hosts text once (a lab's nodes share it),
+    and the nodes naming theirs by number."""
+    texts: dict[str, int] = {}
+    nodes = [{**h.__dict__, "hosts": texts.setdefault(h.hosts, len(texts))} for h in hosts]
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError), proc.stdin:  # died: wait() says so
+        proc.stdin.write(json.dumps({"texts": list(texts), "nodes": nodes}).encode())
 
 
 def remove(ns: str) -> bool:
@@ -232,12 +274,8 @@ def _bind_file(source: str, target: str) -> None:
         _mount(source, real, None, MS_BIND)
 
 
-def _setup(host: dict[str, Any], netfd: int) -> None:
-    """In a forked child: enter the node's network namespace, unshare mount and UTS
-    namespaces, and furnish them."""
-    _setns(netfd, CLONE_NEWNET)
-    if _libc.unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0:
-        raise _fail("unshare")
+def _furnish(host: dict[str, Any]) -> None:
+    """Furnish the mount and UTS namespaces just unshared (hostname, mounts, files)."""
     name = host["hostname"].encode()
     if _libc.sethostname(name, len(name)) != 0:
         raise _fail("sethostname")
@@ -250,40 +288,41 @@ def _setup(host: dict[str, Any], netfd: int) -> None:
             shutil.copytree(path, source, symlinks=True, dirs_exist_ok=True)
         os.makedirs(source, mode=0o755, exist_ok=True)
         private.append((path, source))
-    # Hold what the new mounts will cover, to bind it back on top.
-    folder = os.open(node_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    netns = -1
-    if host["netns"]:
-        netns = os.open(NETNS_DIR, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    cgroup = -1
-    with contextlib.suppress(OSError):
-        cgroup = os.open("/sys/fs/cgroup", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    sources = [os.open(s, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-               for _, s in private]
-    install = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
-               for path in _hidden_install()]
-    # A /sys of the node's network namespace (as `ip netns exec` makes), cgroups kept.
-    _mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV)
-    if cgroup >= 0 and os.path.isdir("/sys/fs/cgroup"):
-        _mount(f"/proc/self/fd/{cgroup}", "/sys/fs/cgroup", None, MS_BIND | MS_REC)
-    _mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    os.makedirs("/run/lock", exist_ok=True)
-    os.chmod("/run/lock", 0o1777)
-    for path, fd in install:  # netlab's own programs, wherever netlab is installed
-        _bind_back(fd, path)
-    _bind_back(folder, node_dir)
-    if netns >= 0:  # the lab's other namespaces, for netlab's programs
-        os.makedirs(NETNS_DIR, mode=0o755)
-        _mount(f"/proc/self/fd/{netns}", NETNS_DIR, None, MS_BIND | MS_REC)
-    os.makedirs(ETC_DIR, mode=0o755)
-    _write(f"{ETC_DIR}/hosts", host["hosts"])
-    _write(f"{ETC_DIR}/hostname", host["hostname"] + "\n")
-    _write(f"{ETC_DIR}/resolv.conf", host["resolv"])
-    for entry in ("hosts", "hostname", "resolv.conf"):
-        _bind_file(f"{ETC_DIR}/{entry}", f"/etc/{entry}")
-    for (path, _), fd in zip(private, sources, strict=True):
-        _bind_private(fd, path)
+    with contextlib.ExitStack() as held:  # what the new mounts will cover, bound back
+        def hold(path: str, flags: int = 0) -> int:
+            fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC | flags)
+            held.callback(os.close, fd)
+            return fd
+
+        folder = hold(node_dir)
+        netns = hold(NETNS_DIR) if host["netns"] else -1
+        cgroup = -1
+        with contextlib.suppress(OSError):
+            cgroup = hold("/sys/fs/cgroup")
+        sources = [hold(s, os.O_NOFOLLOW) for _, s in private]
+        install = [(path, hold(path)) for path in _hidden_install()]
+        # A /sys of the node's network namespace (as `ip netns exec` makes), cgroups kept.
+        _mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV)
+        if cgroup >= 0 and os.path.isdir("/sys/fs/cgroup"):
+            _mount(f"/proc/self/fd/{cgroup}", "/sys/fs/cgroup", None, MS_BIND | MS_REC)
+        _mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        os.makedirs("/run/lock", exist_ok=True)
+        os.chmod("/run/lock", 0o1777)
+        for path, fd in install:  # netlab's own programs, wherever netlab is installed
+            _bind_back(fd, path)
+        _bind_back(folder, node_dir)
+        if netns >= 0:  # the lab's other namespaces, for netlab's programs
+            os.makedirs(NETNS_DIR, mode=0o755)
+            _mount(f"/proc/self/fd/{netns}", NETNS_DIR, None, MS_BIND | MS_REC)
+        os.makedirs(ETC_DIR, mode=0o755)
+        _write(f"{ETC_DIR}/hosts", host["hosts"])
+        _write(f"{ETC_DIR}/hostname", host["hostname"] + "\n")
+        _write(f"{ETC_DIR}/resolv.conf", host["resolv"])
+        for entry in ("hosts", "hostname", "resolv.conf"):
+            _bind_file(f"{ETC_DIR}/{entry}", f"/etc/{entry}")
+        for (path, _), fd in zip(private, sources, strict=True):
+            _bind_private(fd, path)
 
 
 def _hidden_install() -> list[str]:
@@ -318,53 +357,19 @@ def _bind_private(fd: int, path: str) -> None:
     _mount(f"/proc/self/fd/{fd}", real, None, MS_BIND)
 
 
-def _pin(pid: int, ns: str) -> None:
+def _pin(sources: Sequence[str], ns: str) -> None:
+    """Bind the namespaces `sources` (mnt, uts) onto the node's pins."""
     done: list[str] = []
     try:
-        for kind, pin in zip(("mnt", "uts"), pins(ns), strict=True):
+        for source, pin in zip(sources, pins(ns), strict=True):
             os.close(os.open(pin, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0))
             done.append(pin)
-            _mount(f"/proc/{pid}/ns/{kind}", pin, None, MS_BIND)
+            _mount(source, pin, None, MS_BIND)
     except OSError:
         for pin in done:
             _libc.umount2(pin.encode(), MNT_DETACH)
             os.unlink(pin)
         raise
-
-
-class _Child:
-    """A forked child that furnishes a node's namespaces, then waits to be pinned."""
-
-    def __init__(self, host: dict[str, Any], netfd: int, cpu: int) -> None:
-        said_r, said_w = os.pipe()
-        go_r, self._go = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: furnish, say so, wait to be pinned
-            os.close(said_r)
-            os.close(self._go)
-            try:
-                os.sched_setaffinity(0, {cpu})  # where its namespace id comes from
-                _setup(host, netfd)
-                os.write(said_w, b"ok")
-            except BaseException as error:  # said to the parent, in words
-                text = error.strerror if isinstance(error, OSError) and error.strerror else error
-                os.write(said_w, f"{text}".encode()[:4000])
-            os.close(said_w)
-            os.read(go_r, 1)
-            os._exit(0)
-        os.close(said_w)
-        os.close(go_r)
-        said = b""
-        try:
-            while chunk := os.read(said_r, 4096):
-                said += chunk
-        finally:
-            os.close(said_r)
-        self.said = said.decode(errors="replace")
-
-    def finish(self) -> None:
-        os.close(self._go)
-        os.waitpid(self.pid, 0)
 
 
 NS_GET_MNTNS_ID = 0x8008B705  # _IOR(0xb7, 5, __u64)
@@ -389,37 +394,54 @@ def _mnt_ns_id(path: str) -> int | None:
 PIN_TRIES = 64
 
 
-def _make_one(host: dict[str, Any], netfd: int, home: int, base: int, cpus: list[int]
-              ) -> None:
-    """Make the node's namespaces and pin them from the host's mount namespace. The
-    kernel pins a mount namespace only from one whose id is lower (its guard against
+@dataclass(frozen=True)
+class _Home:
+    """The helper's mount namespaces: the host's (`home`, where pins are made, and its
+    id) and the bases a node's is copied from."""
+
+    home: int
+    home_id: int | None
+    with_netns: int
+    plain: int
+
+
+def _make_one(host: dict[str, Any], netfd: int, at: _Home, cpus: list[int]) -> None:
+    """Make the node's namespaces in this process: enter its network namespace and the
+    base mount namespace, unshare mount and UTS namespaces, furnish them, and pin them
+    from the host's mount namespace (through this process's descriptors of them: the
+    next node's unshare leaves them). No process per node: each would cost a fork, its
+    page faults and its reaping, 3x what the kernel charges for the namespaces.
+
+    The kernel pins a mount namespace only from one whose id is lower (its guard against
     namespace loops). Ids are handed out in batches per CPU, so outside the first mount
     namespace (a container, a simulated host) a new namespace can get a lower id than
-    the host's: it is made again on another CPU. `cpus` starts with the one that last
-    served (and is reordered so)."""
-    home_id = _mnt_ns_id(f"/proc/self/fd/{home}")
+    the host's: it is then made again on another CPU (this process stays on the CPU that
+    served)."""
+    base = at.with_netns if host["netns"] else at.plain
     for attempt in range(PIN_TRIES):
-        cpu = cpus[attempt % len(cpus)]
-        child = _Child(host, netfd, cpu)
+        if attempt:
+            os.sched_setaffinity(0, {cpus[attempt % len(cpus)]})
+        _setns(netfd, CLONE_NEWNET)
+        _setns(base, CLONE_NEWNS)
+        if _libc.unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0:
+            raise _fail("unshare")
+        _furnish(host)
+        mnt = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        uts = os.open("/proc/self/ns/uts", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            if child.said != "ok":
-                raise RuntimeError(child.said or "the child died")
-            child_id = _mnt_ns_id(f"/proc/{child.pid}/ns/mnt")
-            if home_id is not None and child_id is not None and child_id <= home_id:
+            made_id = _mnt_ns_id(f"/proc/self/fd/{mnt}")
+            if at.home_id is not None and made_id is not None and made_id <= at.home_id:
                 continue
-            _setns(home, CLONE_NEWNS)
+            _setns(at.home, CLONE_NEWNS)
             try:
-                _pin(child.pid, host["ns"])
+                _pin((f"/proc/self/fd/{mnt}", f"/proc/self/fd/{uts}"), host["ns"])
             except OSError as error:
                 if error.errno != errno.EINVAL:
                     raise
                 continue
-            finally:
-                _setns(base, CLONE_NEWNS)
         finally:
-            child.finish()
-        cpus.remove(cpu)
-        cpus.insert(0, cpu)
+            os.close(mnt)
+            os.close(uts)
         return
     raise RuntimeError(f"the kernel refused {PIN_TRIES} times to pin the node's mount "
                        "namespace (EINVAL)")
@@ -447,14 +469,13 @@ def _helper(hosts: list[dict[str, Any]]) -> Iterator[dict[str, str]]:
         raise _fail("unshare")
     _libc.umount2(NETNS_DIR.encode(), MNT_DETACH)
     plain = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    at = _Home(home, _mnt_ns_id(f"/proc/self/fd/{home}"), with_netns, plain)
     cpus = sorted(os.sched_getaffinity(0))
     for host in hosts:
-        _check_name(host["ns"])
         try:
-            base = with_netns if host["netns"] else plain
-            _setns(base, CLONE_NEWNS)
-            _make_one(host, netfds[host["ns"]], home, base, cpus)
-        except (OSError, RuntimeError) as error:
+            _check_name(host["ns"])
+            _make_one(host, netfds[host["ns"]], at, cpus)
+        except (OSError, RuntimeError, ValueError) as error:
             text = error.strerror if isinstance(error, OSError) and error.strerror else error
             yield {"ns": host["ns"], "error": str(text)}
             continue
@@ -467,12 +488,14 @@ PR_SET_PDEATHSIG = 1
 def _main(args: Iterable[str]) -> int:
     del args
     # Die with netlab: a helper left pinning after `up` was killed would race the `down`
-    # that undoes it (its forked children, waiting to be pinned, then go too).
+    # that undoes it.
     parent = int(sys.argv[-1]) if len(sys.argv) > 1 and sys.argv[-1].isdigit() else None
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if parent is not None and os.getppid() != parent:
         return 1  # netlab died before the line above
-    for said in _helper(json.load(sys.stdin)):
+    given = json.load(sys.stdin)
+    hosts = [{**h, "hosts": given["texts"][h["hosts"]]} for h in given["nodes"]]
+    for said in _helper(hosts):
         sys.stdout.write(json.dumps(said) + "\n")
         sys.stdout.flush()
     return 0

@@ -38,6 +38,7 @@ KERNEL_OPTION: dict[str, str] = {
     "macvlan": "CONFIG_MACVLAN",
     "vlan": "CONFIG_VLAN_8021Q",
     "bond": "CONFIG_BONDING",
+    "vrf": "CONFIG_NET_VRF",
 }
 _KIND_OF_OP = {planned.op: kind for kind, planned in reversed(PLANNED.items())}
 
@@ -136,7 +137,11 @@ def _exists(op: Op) -> str:
 # The kernel option behind each interface kind some kernels lack (asked by kernel/features.py),
 # and its module.
 LINK_OPTION = {"dummy": ("CONFIG_DUMMY", "dummy"), "vlan": ("CONFIG_VLAN_8021Q", "8021q"),
-               "bond": ("CONFIG_BONDING", "bonding")}
+               "bond": ("CONFIG_BONDING", "bonding"), "vrf": ("CONFIG_NET_VRF", "vrf")}
+
+# What a switch with VLANs (a link's `vlan:`/`vlans:`) needs of the bridge (asked by
+# kernel/features.py): an option of the bridge module, not a module of its own.
+BRIDGE_VLAN_OPTION = "CONFIG_BRIDGE_VLAN_FILTERING"
 
 # The kernel option behind each qdisc netlab sets.
 QDISC_OPTION = {"netem": "CONFIG_NET_SCH_NETEM", "tbf": "CONFIG_NET_SCH_TBF"}

@@ -60,6 +60,7 @@ IFLA_INFO_DATA = 2
 VETH_INFO_PEER = 1
 IFLA_BR_FORWARD_DELAY = 1
 IFLA_BR_STP_STATE = 5
+IFLA_BR_VLAN_FILTERING = 7
 STP_FORWARD_DELAY = 200  # centiseconds: 2 s, the least the kernel takes (the default is 15)
 IFLA_VXLAN_ID = 1
 IFLA_VXLAN_GROUP = 2
@@ -81,6 +82,8 @@ RTA_DST = 1
 RTA_OIF = 4
 RTA_GATEWAY = 5
 RTA_PRIORITY = 6
+RTA_TABLE = 15
+RT_TABLE_UNSPEC = 0
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3  # what `ip route add` uses
 RTN_UNICAST = 1
@@ -124,8 +127,9 @@ def seq_of(msg: bytes | bytearray) -> int:
     return int(struct.unpack_from("=I", msg, 8)[0])
 
 
-def ifinfo(index: int = 0, flags: int = 0, change: int = 0) -> bytes:
-    return _IFINFO.pack(socket.AF_UNSPEC, 0, index, flags, change)
+def ifinfo(index: int = 0, flags: int = 0, change: int = 0,
+           family: int = socket.AF_UNSPEC) -> bytes:
+    return _IFINFO.pack(family, 0, index, flags, change)
 
 
 # --- links ------------------------------------------------------------------------------
@@ -150,11 +154,14 @@ def new_veth(
     return _new_link(seq, index, ifname, mtu, info, _ONE_QUEUE)
 
 
-def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None) -> bytearray:
+def new_bridge(seq: int, index: int, ifname: str, stp: bool, mtu: int | None,
+               vlan_filtering: bool = False) -> bytearray:
     # With the spanning tree on, a port forwards after listening and learning for twice the
     # forward delay: 4 s in a lab rather than the standard 30 s.
     data = nla_u32(IFLA_BR_FORWARD_DELAY, STP_FORWARD_DELAY) if stp else b""
     data += nla_u32(IFLA_BR_STP_STATE, 1 if stp else 0)
+    if vlan_filtering:
+        data += nla(IFLA_BR_VLAN_FILTERING, b"\1")
     info = nla_str(IFLA_INFO_KIND, "bridge") + nla(IFLA_INFO_DATA, data)
     return _new_link(seq, index, ifname, mtu, info)
 
@@ -191,6 +198,14 @@ def new_bond(seq: int, index: int, ifname: str, mode: str, mtu: int | None) -> b
     data += nla_u32(IFLA_BOND_MIIMON, BOND_MIIMON_MS)
     return _new_link(seq, index, ifname, mtu,
                      nla_str(IFLA_INFO_KIND, "bond") + nla(IFLA_INFO_DATA, data))
+
+
+IFLA_VRF_TABLE = 1
+
+
+def new_vrf(seq: int, index: int, ifname: str, table: int, mtu: int | None) -> bytearray:
+    info = nla_str(IFLA_INFO_KIND, "vrf") + nla(IFLA_INFO_DATA, nla_u32(IFLA_VRF_TABLE, table))
+    return _new_link(seq, index, ifname, mtu, info)
 
 
 def new_vlan(seq: int, index: int, ifname: str, parent_index: int, vid: int,
@@ -254,6 +269,36 @@ def set_link(
     return message(RTM_SETLINK, 0, seq, body)
 
 
+# --- a bridge's VLANs (linux/if_bridge.h) -------------------------------------------------
+IFLA_EXT_MASK = 29
+RTEXT_FILTER_BRVLAN = 1 << 1
+IFLA_BRIDGE_VLAN_INFO = 2
+BRIDGE_VLAN_INFO_PVID = 1 << 1
+BRIDGE_VLAN_INFO_UNTAGGED = 1 << 2
+VLAN_INFO = struct.Struct("=HH")  # struct bridge_vlan_info: flags, vid
+
+
+def vlan_filtering(seq: int, index: int) -> bytearray:
+    """Turn VLAN filtering on in an existing bridge."""
+    data = nla(IFLA_BR_VLAN_FILTERING, b"\1")
+    info = nla_str(IFLA_INFO_KIND, "bridge") + nla(IFLA_INFO_DATA, data)
+    return message(RTM_NEWLINK, 0, seq, ifinfo(index) + nla(IFLA_LINKINFO, info))
+
+
+def port_vlans(seq: int, index: int, vids: list[tuple[int, int]], add: bool) -> bytearray:
+    """Add (or remove) VLANs on a bridge port: (vid, BRIDGE_VLAN_INFO_* flags) each."""
+    spec = b"".join(nla(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(flags, vid))
+                    for vid, flags in vids)
+    body = ifinfo(index, family=socket.AF_BRIDGE) + nla(IFLA_AF_SPEC, spec)
+    return message(RTM_SETLINK if add else RTM_DELLINK, 0, seq, body)
+
+
+def get_bridge_vlans(seq: int) -> bytearray:
+    """Dump every bridge port with its VLANs (`bridge vlan show`)."""
+    body = ifinfo(family=socket.AF_BRIDGE) + nla_u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN)
+    return message(RTM_GETLINK, NLM_F_DUMP, seq, body)
+
+
 def del_link(seq: int, index: int) -> bytearray:
     return message(RTM_DELLINK, 0, seq, ifinfo(index))
 
@@ -302,17 +347,23 @@ def get_addresses(seq: int) -> bytearray:
 def route(
     seq: int, add: bool, dst: ipaddress.IPv4Network | ipaddress.IPv6Network,
     gateway: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
-    oif: int | None, metric: int | None,
+    oif: int | None, metric: int | None, table: int | None = None,
 ) -> bytearray:
+    """A route in the main table, or in `table` (a VRF's), as `ip route` sends it: the
+    header holds a table below 256, RTA_TABLE any."""
     family = socket.AF_INET if dst.version == 4 else socket.AF_INET6
+    number = RT_TABLE_MAIN if table is None else table
+    head_table = number if number < 256 else RT_TABLE_UNSPEC
     if add:
         # A route with no gateway is on-link: scope link, as `ip route add ... dev X` does.
         scope = RT_SCOPE_LINK if gateway is None and dst.version == 4 else RT_SCOPE_UNIVERSE
-        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, scope,
+        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, head_table, RTPROT_BOOT, scope,
                            RTN_UNICAST, 0)
     else:
-        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, RT_TABLE_MAIN, 0, RT_SCOPE_NOWHERE, 0, 0)
+        head = _RTMSG.pack(family, dst.prefixlen, 0, 0, head_table, 0, RT_SCOPE_NOWHERE, 0, 0)
     body = head
+    if table is not None:
+        body += nla_u32(RTA_TABLE, number)
     if dst.prefixlen:
         body += nla(RTA_DST, dst.network_address.packed)
     if gateway is not None:

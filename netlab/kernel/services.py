@@ -1,11 +1,11 @@
 """Processes netlab runs in nodes: `exec:` commands, services, the node's files.
 
-Everything runs inside its node through node_argv: in the node's cgroup (kernel/cgroups.py),
-then its network, mount and UTS namespaces (nodehost.enter_argv). A service is started with
-`sh -c COMMAND` there, in a cgroup of its own below the node's and a session of its own. Its
-folder <node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by the service's user) holds
-`log`, its output. Nothing there decides what netlab signals: its processes are those of its
-cgroup, as the kernel lists them.
+Everything runs inside its node through node_argv (kernel/enter.py): in the node's cgroup
+(kernel/cgroups.py), then its network, mount and UTS namespaces (nodehost.enter_argv). A
+service is started with `sh -c COMMAND` there, in a cgroup of its own below the node's and
+a session of its own. Its folder <node_dir>/services/<name>/ (NETLAB_SERVICE_DIR, owned by
+the service's user) holds `log`, its output. Nothing there decides what netlab signals: its
+processes are those of its cgroup, as the kernel lists them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import pwd
-import shutil
 import signal
 import stat
 import subprocess
@@ -22,14 +20,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from netlab.errors import LabStateError
 from netlab.kernel import cgroups, nodehost, safefs
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
+from netlab.kernel.enter import node_argv, process_env
 from netlab.kernel.processes import Stopped
+from netlab.kernel.service_state import log_file, service_dir
 from netlab.plan.ops import (
     CreateNodeHost,
     DeleteNodeHost,
@@ -44,36 +44,8 @@ from netlab.values.names import NETNS_DIR
 
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
 STOP_GRACE = 3.0  # seconds between SIGTERM and killing the service's cgroup
-STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # sudo's
+UNPIN_THREADS = 64  # unpins side by side: each waits for an RCU grace period
 LOG_TAIL = 10  # lines of a failed service's log shown when `up` rolls back
-
-
-def process_env(ns: str, node_dir: str, extra: Mapping[str, str],
-                uid: int | None = None) -> dict[str, str]:
-    """The environment of a process in a node: the node's NETLAB_* facts, the topology's
-    env, and netlab's own bin directory first on PATH (so `netlab-tunnel` and the python
-    that runs netlab are found, venv or not). Run as root: on top of ours. Run as another
-    user: a clean one as sudo gives (that user's HOME, USER, LOGNAME, SHELL, a standard
-    PATH), so nothing of root's environment (its secrets) reaches that user."""
-    bindir = os.path.dirname(sys.executable)
-    if uid is None or uid == 0:
-        env = dict(os.environ)
-        env["PATH"] = f"{bindir}:{env.get('PATH', STANDARD_PATH)}"
-    else:
-        env = {"PATH": f"{bindir}:{STANDARD_PATH}"}
-        try:
-            user = pwd.getpwuid(uid)
-            env.update({"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name,
-                        "SHELL": user.pw_shell or "/bin/sh"})
-        except KeyError:  # a uid with no name: as sudo -u '#uid' does
-            env.update({"HOME": "/", "USER": str(uid), "LOGNAME": str(uid),
-                        "SHELL": "/bin/sh"})
-    env.update({"NETLAB_NAMESPACE": ns, "NETLAB_NODE_DIR": node_dir})
-    parts = Path(node_dir).parts  # .../<lab>/nodes/<node>, as naming.node_dir makes it
-    if len(parts) >= 3 and parts[-2] == "nodes":
-        env.update({"NETLAB_LAB": parts[-3], "NETLAB_NODE": parts[-1]})
-    env.update(extra)
-    return env
 
 
 def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
@@ -85,36 +57,6 @@ def run_in_node(ns: str, node_dir: str, extra: Mapping[str, str], command: str,
         capture_output=True, text=True, errors="replace", timeout=timeout, check=False,
         env=process_env(ns, node_dir, extra),
     )
-
-
-def node_argv(ns: str, node_dir: str, argv: Sequence[str], uid: int | None = None,
-              gid: int | None = None, leaf: str = cgroups.RUN_LEAF,
-              capabilities: Sequence[str] = ()) -> list[str]:
-    """argv as netlab runs it in a node: in the node's cgroup `leaf` (joined before
-    anything runs, so every child is there too), inside its namespaces, in its folder (when
-    there is one), as `uid`/`gid` when given, with `capabilities` as ambient ones. Every
-    process netlab starts in a node (exec:, prepare:, services, checks, `netlab
-    exec`/`shell`) is made here."""
-    if uid is not None:
-        # Drop to the user inside the node: entering the namespaces needs root.
-        gid = gid if gid is not None else uid
-        drop = [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}",
-                "--clear-groups"]
-        if capabilities:
-            # Ambient capabilities: kept by the user's programs across exec.
-            caps = ",".join(f"+{c.lower().removeprefix('cap_')}" for c in capabilities)
-            drop += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
-        argv = [*drop, *argv]
-    entered = nodehost.enter_argv(ns, argv, node_dir if os.path.isdir(node_dir) else None)
-    return cgroups.wrap(entered, ns, leaf)
-
-
-def service_dir(node_dir: str, name: str) -> Path:
-    return Path(node_dir) / "services" / name
-
-
-def log_file(node_dir: str, name: str) -> Path:
-    return service_dir(node_dir, name) / "log"
 
 
 def read_log(path: Path, offset: int = 0) -> bytes:
@@ -144,14 +86,14 @@ def last_lines(path: Path, count: int = 1) -> list[str]:
     return []
 
 
-def service_state(ns: str, node_dir: str, name: str) -> dict[str, Any]:
-    """What `status` says of a service: its pid, whether it runs, where its log is; from
-    the service's cgroup, not from any file the service could write."""
-    leaf = cgroups.service_leaf(name)
-    members = cgroups.pids(ns, leaf)
-    pid = cgroups.main_pid(ns, leaf) if members else None
-    return {"name": name, "pid": pid, "running": bool(members), "processes": len(members),
-            "log": str(log_file(node_dir, name))}
+@dataclass
+class _Making:
+    """CreateNodeHost ops from index `first`, their namespaces in the making."""
+
+    first: int
+    ops: list[CreateNodeHost]
+    helpers: nodehost.Making
+    done: DoneHook
 
 
 class ProcessOpsKernel:
@@ -160,6 +102,10 @@ class ProcessOpsKernel:
     def __init__(self) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
         self.stopped = Stopped()  # the processes of services StopService ops stopped
+        # Nodes' namespaces may be left in the making when a run ends with them (see
+        # LabKernel): `collect` waits for them.
+        self.overlap = False
+        self._making: _Making | None = None
 
     def execute(self, ops: Sequence[Op], begin: BeginHook, done: DoneHook) -> None:
         k = 0
@@ -167,6 +113,9 @@ class ProcessOpsKernel:
             op = ops[k]
             if isinstance(op, CreateNodeHost):
                 k = self._make_hosts(ops, k, begin, done)
+                continue
+            if isinstance(op, DeleteNodeHost) and nodehost.exists(op.ns):
+                k = self._unpin_all(ops, k, begin, done)
                 continue
             if isinstance(op, StartService):
                 # Services that follow each other start together (see _start_all).
@@ -214,12 +163,41 @@ class ProcessOpsKernel:
                 op.ns, op.hostname, op.node_dir, texts[op.hosts_file] + op.extra_hosts,
                 op.resolv, op.private, op.netns,
             ))
-        failed = nodehost.create(hosts)
-        for k, op in enumerate(batch, start=first):
-            if op.ns in failed:
-                raise OpFailed(k, op, failed[op.ns])
+        self._making = _Making(first, batch, nodehost.start(hosts), done)
+        if not (self.overlap and last == len(ops)):
+            self.collect()
+        return last
+
+    def _unpin_all(self, ops: Sequence[Op], first: int, begin: BeginHook,
+                   done: DoneHook) -> int:
+        """The run of DeleteNodeHost ops from `first` whose pins are there, side by side:
+        freeing a mount namespace waits for an RCU grace period (~3 ms a node on a busy
+        machine), which waits in parallel cost one. One whose pin is missing is left to
+        the one-at-a-time path (its refusal is what a teardown expects)."""
+        last = first
+        while (last < len(ops) and isinstance(ops[last], DeleteNodeHost)
+               and nodehost.exists(ops[last].ns)):
+            last += 1
+        begin(first, last)
+        with ThreadPoolExecutor(UNPIN_THREADS) as pool:
+            unpinned = list(pool.map(lambda op: nodehost.remove(op.ns), ops[first:last]))
+        for k in range(first, last):
+            if not unpinned[k - first]:
+                raise OpFailed(k, ops[k], "no such mount namespace")
             done(k)
         return last
+
+    def collect(self) -> None:
+        """Wait for the nodes' namespaces in the making, and say which were made (op
+        indexes: those of the run that started them)."""
+        making, self._making = self._making, None
+        if making is None:
+            return
+        failed = making.helpers.wait()
+        for k, op in enumerate(making.ops, start=making.first):
+            if op.ns in failed:
+                raise OpFailed(k, op, failed[op.ns])
+            making.done(k)
 
     def close(self) -> None:
         # Services outlive this process by design; reap none of them here.
@@ -262,10 +240,10 @@ class ProcessOpsKernel:
         sys.stderr.flush()
         if proc.returncode == 0:
             return
-        lines = [line for line in complaint.splitlines() if line.strip()]
         status = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
                   else f"exit status {proc.returncode}")
-        tail = f": {lines[-1].strip()}" if lines else ""
+        said_why = complaint_line(complaint)
+        tail = f": {said_why}" if said_why else ""
         raise OpFailed(k, op, f"the command failed ({status}){tail}")
 
     # --- files: -----------------------------------------------------------------------
@@ -489,3 +467,14 @@ def stop_service(ns: str, name: str, grace: float = STOP_GRACE) -> Stopped:
         time.sleep(0.02)
     killed = cgroups.kill(ns, leaf)
     return Stopped(terminated=len(signalled - killed), killed=len(killed))
+
+
+def complaint_line(stderr: str) -> str:
+    """The line of a failed command's error output that says what went wrong: its first
+    line that says "error" (nft, for one, ends with the offending input and a line of
+    carets under it), else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    if errors:
+        return errors[0]
+    return lines[-1] if lines else ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from netlab.plan.planner import Plan
-from netlab.spec.model import Topology
+from netlab.spec.model import Topology, Vrf
 
 # Node kind -> Mermaid shape (open, close) and Graphviz attributes.
 MERMAID_SHAPES = {"host": ('["', '"]'), "router": ('(("', '"))'), "switch": ('{{"', '"}}')}
@@ -35,7 +35,7 @@ class Port:
     """One interface of a node, as drawn."""
 
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond, vrf
     addresses: tuple[str, ...]
     notes: tuple[str, ...]  # "owner 1000", "in br0", "vni 42 to 192.0.2.1", "down"
     cable: bool  # a cable end (drawn as an edge) rather than a device inside the node
@@ -90,10 +90,18 @@ def build(topology: Topology, plan: Plan) -> Graph:
                 notes.append(f"vlan {spec.vlan.id} on {spec.vlan.parent}")
             if ifc.kind == "bond" and spec.bond is not None:
                 notes.append(f"{spec.bond.mode} over {', '.join(spec.bond.ports)}")
+            if isinstance(spec.vrf, Vrf):
+                notes.append(f"table {spec.vrf.table}")
             if ifc.kind == "bridge" and spec.stp:
                 notes.append("stp")
-            if ifc.master:
+            if spec.vrf_name is not None:
+                notes.append(f"vrf {spec.vrf_name}")
+            elif ifc.master:
                 notes.append(f"in {ifc.master}")
+            if ifc.tagged:  # a switch port's VLANs (its link's vlans: or vlan:)
+                notes.append(f"trunk {','.join(map(str, ifc.tagged))}")
+            elif ifc.pvid is not None:
+                notes.append(f"vlan {ifc.pvid}")
             if spec.mtu and ifc.kind != "veth":
                 notes.append(f"mtu {spec.mtu}")
             if not spec.up:
@@ -105,7 +113,8 @@ def build(topology: Topology, plan: Plan) -> Graph:
         nodes.append(GraphNode(name, node.kind, plan.namespaces[name], tuple(ports)))
     edges = []
     for link in plan.links:
-        notes = _settings(link.spec.model_dump(exclude_none=True), ("endpoints",))
+        # A link's VLANs are said at its switch ends (their ports' notes).
+        notes = _settings(link.spec.model_dump(exclude_none=True), ("endpoints", "vlan"))
         # An endpoint written long may carry settings of its own (shaping of what leaves it).
         for (node_name, ifname), end in zip((link.a, link.b), link.spec.endpoints, strict=True):
             if isinstance(end, BaseModel):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from netlab.errors import InputError, LabStateError
+from netlab.errors import InputError, LabStateConflict
 from netlab.kernel.base import OpFailed
 from netlab.lab.preflight import refuse_values
 from netlab.plan import shaping
@@ -195,12 +195,12 @@ class LinkControl:
         from netlab.kernel.dumps import read_link_states
 
         if not nsfs.exists(self.ns):
-            raise LabStateError(f"lab '{self.lab.name}' has no namespace {self.ns}; "
-                                "is it up?")
+            raise LabStateConflict(f"lab '{self.lab.name}' has no namespace {self.ns}; "
+                                   "is it up?")
         found = read_link_states(self.ns).get(self.ifname)
         if found is None:
-            raise LabStateError(f"{self.endpoint}: the kernel has no interface "
-                                f"{self.ifname} in {self.ns}")
+            raise LabStateConflict(f"{self.endpoint}: the kernel has no interface "
+                                   f"{self.ifname} in {self.ns}")
         return found
 
     def planned(self) -> tc.Qdisc | None:
@@ -258,8 +258,8 @@ class LinkControl:
         state = self.lab.state
         with state.locked(what="link"):
             if not state.exists():
-                raise LabStateError(f"lab '{self.lab.name}' is not up",
-                                    hint="start it with 'netlab up FILE'")
+                raise LabStateConflict(f"lab '{self.lab.name}' is not up",
+                                       hint="start it with 'netlab up FILE'")
             base = state.next_index()
             kernel = NetlinkKernel()
             try:

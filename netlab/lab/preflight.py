@@ -1,7 +1,7 @@
 """What a topology asks of the kernel, checked before anything is made: a lab that needs
-netem, or an interface kind (dummy, vlan, bond), on a kernel without it is refused as bad
-input (exit 2), naming the link or interface, the key and the missing kernel option, not
-half built and rolled back."""
+netem, an interface kind (dummy, vlan, bond, vrf) or bridge VLAN filtering (a link's
+`vlan:` or `vlans:`) on a kernel without it is refused as bad input (exit 2), naming the
+link or interface, the key and the missing kernel option, not half built and rolled back."""
 
 from __future__ import annotations
 
@@ -26,16 +26,19 @@ def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
     _refuse_missing_frr(topology)
     uses = qdisc_uses(topology)
     kinds = _kind_uses(topology)
-    if not uses and not kinds:
+    vlan_links = _vlan_uses(topology)
+    if not uses and not kinds and not vlan_links:
         return
     from netlab.kernel import features
+    from netlab.kernel.reasons import BRIDGE_VLAN_OPTION
 
     support = features.qdiscs()
     missing, missing_links = support.missing(), support.missing_links()
     lacking = [u for u in uses if u.kind in missing]
     lacking_kinds = [(path, where, kind) for path, where, kind in kinds
                      if kind in missing_links]
-    if not lacking and not lacking_kinds:
+    lacking_vlans = [] if support.bridge_vlans else vlan_links
+    if not lacking and not lacking_kinds and not lacking_vlans:
         return
     filename = loaded.filename if loaded is not None else (source or "topology")
     lines = loaded.lines if loaded is not None else {}
@@ -45,7 +48,13 @@ def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
                          f"{where} is a {kind} device, which this kernel lacks "
                          f"({missing_links[kind][0]})")
                  for path, where, kind in lacking_kinds]
+    problems += [Problem(filename, line_in(lines, path), path,
+                         f"VLANs on a switch's port need bridge VLAN filtering, which this "
+                         f"kernel lacks ({BRIDGE_VLAN_OPTION})")
+                 for path in lacking_vlans]
     hints = [_hint({u.kind for u in lacking}, missing)] if lacking else []
+    if lacking_vlans:
+        hints.append(f"use a kernel built with {BRIDGE_VLAN_OPTION} (every distribution's is)")
     for kind in sorted({kind for _, _, kind in lacking_kinds}):
         option, module = missing_links[kind]
         hints.append(f"enable {option} in the kernel (or load its module: modprobe {module})")
@@ -74,6 +83,13 @@ def _kind_uses(topology: Topology) -> list[tuple[str, str, str]]:
                 found.append((f"nodes.{name}.interfaces.{iname}" + (".kind" if iface.kind else ""),
                               f"{name}:{iname}", kind))
     return found
+
+
+def _vlan_uses(topology: Topology) -> list[str]:
+    """The path of each link's `vlan:` or `vlans:` (a switch port's VLANs)."""
+    return [f"links[{i}].{'vlans' if link.vlans is not None else 'vlan'}"
+            for i, link in enumerate(topology.links)
+            if link.vlan is not None or link.vlans is not None]
 
 
 def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from netlab.errors import InputError, LabStateError
+from netlab.errors import InputError, LabStateConflict, LabStateError
 from netlab.plan.naming import namespace
 from netlab.state.store import LabState, labs_with_state
 
@@ -60,7 +61,7 @@ def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
     """argv and environment that run a program inside `node` as its `exec:` commands
     run: in its namespaces (network, mount, UTS), in its folder, with its env: and the
     NETLAB_* variables."""
-    from netlab.kernel.services import node_argv, process_env
+    from netlab.kernel.enter import node_argv, process_env
     from netlab.plan.naming import node_dir
     from netlab.state.store import state_root
 
@@ -73,7 +74,7 @@ def present(lab: str, node: str, ns: str, file: str) -> str:
     from netlab.kernel import nsfs
 
     if not nsfs.exists(ns):
-        raise LabStateError(
+        raise LabStateConflict(
             f"the namespace of node '{node}' of lab '{lab}' ({ns}) is missing",
             hint=f"'netlab up --recreate {file or 'FILE'}' builds the lab anew; "
             "'netlab status' shows what else is missing",
@@ -88,14 +89,31 @@ def labs_hint() -> str:
 
 def read(name: str) -> Record:
     """The record of lab `name`, which must be up."""
-    meta = LabState(name).read_meta()
+    return of_meta(name, LabState(name).read_meta())
+
+
+def of_meta(name: str, meta: dict[str, Any]) -> Record:
+    """The record of lab `name` from its lab.json as read (LabState.read_meta)."""
     if not meta:
-        raise LabStateError(f"lab '{name}' is not up", hint=labs_hint())
+        raise LabStateConflict(f"lab '{name}' is not up", hint=labs_hint())
     topology = meta.get("topology")
     if not isinstance(topology, dict):
         raise LabStateError(f"the state of lab '{name}' is unreadable (lab.json: no topology)",
                             hint=f"'netlab down -l {name}' still works from the journal")
     return Record(name, str(meta.get("file") or ""), meta.get("host"), topology)
+
+
+def built_from(file: str) -> list[str]:
+    """The labs that are up whose record names this topology file (as `up` resolved it)."""
+    path = str(Path(file).resolve())
+    found = []
+    for name in labs_with_state():
+        try:
+            if read(name).file == path:
+                found.append(name)
+        except LabStateError:
+            continue  # an unreadable record names no file
+    return found
 
 
 def resolve(name: str | None) -> Record:
@@ -109,5 +127,5 @@ def only_lab() -> str:
     if len(labs) == 1:
         return labs[0]
     if not labs:
-        raise LabStateError("no lab is up", hint="start one with 'netlab up FILE'")
+        raise LabStateConflict("no lab is up", hint="start one with 'netlab up FILE'")
     raise InputError(f"several labs are up ({', '.join(labs)}); name one with -l LAB")

@@ -9,16 +9,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from netlab.plan.kind_ops import CREATE_OPS
-from netlab.plan.ops import CreateVeth, Op, SetLink
 from netlab.values.names import SWITCH_BRIDGE
-
-if TYPE_CHECKING:
-    from netlab.api import Lab
-    from netlab.plan.planner import ResolvedInterface
 
 SCHEMA = "netlab.status/1"
 
@@ -35,6 +29,7 @@ READ_BACK: dict[str, str] = {
     "macvlan": "macvlan",
     "vlan": "vlan",
     "bond": "bond",
+    "vrf": "vrf",
 }
 
 
@@ -53,24 +48,24 @@ def _is_link_local(cidr: str) -> bool:
     return ipaddress.ip_interface(cidr).ip.is_link_local
 
 
-def _addresses(live: list[str], want: ResolvedInterface | None) -> list[str]:
+def _addresses(live: list[str], want: dict[str, Any] | None) -> list[str]:
     """The interface's addresses, less the link-local ones the kernel gave it by itself
     (fe80::/64 from the MAC): one the topology gives is shown like any other."""
-    given = set(want.spec.addresses) if want else set()
+    given = set(want["addresses"]) if want else set()
     return [a for a in live if a in given or not _is_link_local(a)]
 
 
-def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
+def _services(lab: str, node: dict[str, Any]) -> list[dict[str, Any]]:
     """The node's services: pid, running or not, log; what they publish (a MAC table)."""
-    from netlab.kernel.services import service_dir, service_state
+    from netlab.kernel.service_state import service_dir, service_state
     from netlab.plan.naming import node_dir
     from netlab.state.store import state_root
 
-    folder = node_dir(str(state_root()), lab.name, node)
+    folder = node_dir(str(state_root()), lab, node["name"])
     found = []
-    for name, spec in lab.topology.nodes[node].services.items():
-        entry = service_state(lab.namespace(node), folder, name)
-        entry["command"] = spec.run
+    for name, run in node["services"]:
+        entry = service_state(node["namespace"], folder, name)
+        entry["command"] = run
         table = service_dir(folder, name) / "mac-table.json"
         # A table being rewritten right now is skipped; the next status shows it. A dead
         # switch's table is history, not what it knows: left out.
@@ -81,35 +76,13 @@ def _services(lab: Lab, node: str) -> list[dict[str, Any]]:
     return found
 
 
-def _condition(lab: Lab) -> str:
-    from netlab.state.condition import condition
-
-    return condition(lab.name).state if lab.is_up() else "down"
-
-
-def _planned_mtus(ops: Sequence[Op]) -> dict[tuple[str, str], int]:
-    """The MTU the plan gives each interface that it gives one: (namespace, name) -> MTU."""
-    mtus: dict[tuple[str, str], int] = {}
-    for op in ops:
-        if not isinstance(op, (*CREATE_OPS, SetLink)):
-            continue
-        # Every op that makes a device (plan/kind_ops.py) names it and may give its MTU.
-        mtu: int | None = getattr(op, "mtu", None)
-        ifname: str = getattr(op, "ifname", "")
-        if mtu:
-            mtus[(op.ns, ifname)] = mtu
-            if isinstance(op, CreateVeth):
-                mtus[(op.peer_ns, op.peer_ifname)] = mtu
-    return mtus
-
-
-def _kind_settings(node: str, ifname: str, want: ResolvedInterface | None,
+def _kind_settings(node: str, ifname: str, want: dict[str, Any] | None,
                    got: dict[str, Any] | None, drift: list[str]) -> tuple[str, Any] | None:
     """A kind's own settings, now and planned (a macvlan's parent and mode, a vlan's parent
     and id), with the drift between them; None for kinds without such settings."""
     for kind in _SETTINGS_WORDS:
-        spec = getattr(want.spec, kind) if want is not None and want.kind == kind else None
-        planned = spec.model_dump() if spec is not None else None
+        spec = want["settings"] if want is not None and want["kind"] == kind else None
+        planned = dict(spec) if spec is not None else None  # a copy: a bond's are sorted
         now = (got or {}).get(kind)
         if kind == "bond":  # the same ports in any order
             for values in (planned, now):
@@ -125,34 +98,57 @@ def _kind_settings(node: str, ifname: str, want: ResolvedInterface | None,
     return None
 
 
+def _port_vlans(node: str, ifname: str, want: dict[str, Any], now: dict[str, Any] | None,
+                drift: list[str]) -> dict[str, Any]:
+    """A switch port's VLANs, now and planned, with their drift (a VLAN added or removed
+    by hand: `bridge vlan add` in the switch)."""
+    planned = want["vlans"]
+    if now is not None and now != planned:
+        from netlab.plan import switch_vlans  # only for drift: it loads the ops
+
+        drift.append(f"{node}: port {ifname} is {switch_vlans.words(now)}; the topology "
+                     f"says {switch_vlans.words(planned)}")
+    return {"now": now, "planned": planned, "as_planned": now == planned}
+
+
+def _vrf_drift(node: str, ifname: str, want: dict[str, Any], got: dict[str, Any],
+               live: dict[str, dict[str, Any]], drift: list[str]) -> None:
+    """An interface in another VRF than planned (or in one, or out of one)."""
+    planned = want["vrf"]
+    master = got.get("master")
+    now = master if (live.get(master or "") or {}).get("kind") == "vrf" else None
+    if now != planned:
+        drift.append(f"{node}: {ifname} is in {f'vrf {now}' if now else 'no vrf'}; the "
+                     f"topology says {f'vrf {planned}' if planned else 'no vrf'}")
+
+
 # The kinds with settings of their own, and how to say them.
 _SETTINGS_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
     "macvlan": lambda v: f"on {v['parent']} in mode {v['mode']}",
     "vlan": lambda v: f"{v['id']} on {v['parent']}",
     "bond": lambda v: f"{v['mode']} over {', '.join(v['ports']) or 'no port'}",
+    "vrf": lambda v: f"with table {v['table']}",
 }
 
 
-def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """The status document; progress(n), if given, after each of the n nodes read."""
+def status_document(skel: dict[str, Any], lab: str, source: str, up: bool,
+                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """The status document of `lab` from its skeleton (lab/status_skeleton.py) and what
+    the kernel has; progress(n), if given, after each of the n nodes read."""
     from netlab.kernel import nsfs
-    from netlab.kernel.dumps import read_node
+    from netlab.kernel.dumps import read_node, read_port_vlans
     from netlab.lab.status_links import StatusLinks
 
-    plan = lab.plan
     nodes: list[dict[str, Any]] = []
     drift: list[str] = []
-    status_links = StatusLinks(plan)  # shaping and carrier counters, now and planned
-    mtus = _planned_mtus(plan.ops)
-    from netlab.plan.partition import host_of
-
-    for name, node in lab.topology.nodes.items():
-        if name not in plan.namespaces:
-            continue  # on another host (docs/multi-host.md)
-        ns = plan.namespaces[name]
+    for node in skel["nodes"]:
+        name, ns = node["name"], node["namespace"]
+        status_links = StatusLinks(node["qdiscs"])  # shaping and carrier counters
         present = nsfs.exists(ns)
-        planned = {i.name: i for i in plan.interfaces[name]}
+        planned = {i["name"]: i for i in node["interfaces"]}
         links, routes, link_now = read_node(ns) if present else ([], [], {})
+        with_vlans = node["vlans"]
+        port_vlans = read_port_vlans(ns) if present and with_vlans else {}
         live = {link["ifname"]: link for link in links}
         interfaces: list[dict[str, Any]] = []
         for ifname in [*planned, *(n for n in live if n not in planned and n != "lo")]:
@@ -161,9 +157,9 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
             addresses = _addresses((got or {}).get("addresses", []), want)
             entry: dict[str, Any] = {
                 "name": ifname,
-                "kind": (got or {}).get("kind") or (want.kind if want else None),
-                "peer": f"{want.peer[0]}:{want.peer[1]}" if want and want.peer else None,
-                "master": (got or {}).get("master") or (want.master if want else None),
+                "kind": (got or {}).get("kind") or (want["kind"] if want else None),
+                "peer": want["peer"] if want else None,
+                "master": (got or {}).get("master") or (want["master"] if want else None),
                 "addresses": addresses,
                 "mac": (got or {}).get("mac"),
                 "mtu": (got or {}).get("mtu"),
@@ -182,19 +178,22 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
             settings = _kind_settings(name, ifname, want, got, drift)
             if settings is not None:
                 entry[settings[0]] = settings[1]
+            if with_vlans and want is not None and want["master"] is not None:
+                entry["vlans"] = _port_vlans(name, ifname, want, port_vlans.get(ifname), drift)
             interfaces.append(entry)
-            status_links.annotate(entry, name, ns, want, link_now.get(ifname), drift)
+            status_links.annotate(entry, name, want, link_now.get(ifname), drift)
             if present and want and not got:
                 drift.append(f"{name}: interface {ifname} is missing")
             elif want and got:
-                for address in want.spec.addresses:
+                for address in want["addresses"]:
                     if address not in addresses:
                         drift.append(f"{name}: {ifname} lacks address {address}")
                 kind = got.get("kind")
-                if kind != READ_BACK[want.kind] and kind in READ_BACK.values():
+                if kind != READ_BACK[want["kind"]] and kind in READ_BACK.values():
                     drift.append(f"{name}: {ifname} is a {kind}; the topology says "
-                                 f"{want.kind}")
-                mtu = mtus.get((ns, ifname))
+                                 f"{want['kind']}")
+                _vrf_drift(name, ifname, want, got, live, drift)
+                mtu = want["mtu"]
                 if mtu is not None and got.get("mtu") != mtu:
                     drift.append(f"{name}: {ifname} has mtu {got.get('mtu')}; the topology "
                                  f"says {mtu}")
@@ -202,9 +201,9 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
                 drift.append(f"{name}: interface {ifname} is not in the topology")
         if not present:
             drift.append(f"{name}: namespace {ns} is missing")
-        services = _services(lab, name)
+        services = _services(lab, node)
         limits: dict[str, str] = {}
-        if node.limits is not None:
+        if node["limits"]:
             from netlab.kernel.cgroups import limits_of
 
             limits = limits_of(ns)  # as the kernel has them, not as the file says
@@ -213,31 +212,35 @@ def lab_status(lab: Lab, progress: Callable[[int], None] | None = None) -> dict[
         for service in services:
             if present and not service["running"]:
                 drift.append(f"{name}: service {service['name']} is not running (its log: "
-                             f"netlab logs -l {lab.name} {name} {service['name']})")
+                             f"netlab logs -l {lab} {name} {service['name']})")
         nodes.append(
             {
                 "name": name,
-                "kind": node.kind,
-                "host": host_of(lab.topology, name),
+                "kind": node["kind"],
+                "host": node["host"],
                 "namespace": ns,
                 "present": present,
                 "interfaces": interfaces,
                 "routes": routes,
                 "services": services,
-                **({"limits": limits} if node.limits is not None else {}),
+                **({"limits": limits} if node["limits"] else {}),
             }
         )
         if progress is not None:
             progress(len(nodes))
     return {
         "schema": SCHEMA,
-        "lab": lab.name,
-        "file": lab.source,
-        "up": lab.is_up(),
-        "state": _condition(lab),
+        "lab": lab,
+        "file": source,
+        "up": up,
+        "state": _condition(lab, up),
         "nodes": nodes,
-        "links": [
-            {"a": f"{rl.a[0]}:{rl.a[1]}", "b": f"{rl.b[0]}:{rl.b[1]}"} for rl in plan.links
-        ],
+        "links": skel["links"],
         "drift": drift,
     }
+
+
+def _condition(lab: str, up: bool) -> str:
+    from netlab.state.condition import condition
+
+    return condition(lab).state if up else "down"

@@ -8,30 +8,29 @@ Used by netlab/lab/status_doc.py, a few lines there; the fields are in docs/stat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from netlab.plan.ops import SetQdisc
 from netlab.values.tc import Qdisc
 
 if TYPE_CHECKING:
     from netlab.kernel.link_state_decode import LinkState
-    from netlab.plan.planner import Plan, ResolvedInterface
 
 BURST_SLACK = 0.01  # the kernel keeps the bucket as time, in 64 ns ticks: bytes come back near
 
 
 class StatusLinks:
-    def __init__(self, plan: Plan) -> None:
-        self.planned: dict[tuple[str, str], Qdisc] = {
-            (op.ns, op.ifname): op.qdisc for op in plan.ops if isinstance(op, SetQdisc)
-        }
+    """One node's: `planned` is the root qdisc the plan gives each of its interfaces
+    (ifname -> Qdisc.to_json(), as the status skeleton has it)."""
 
-    def annotate(self, entry: dict[str, Any], node: str, ns: str,
-                 want: ResolvedInterface | None, now: LinkState | None,
-                 drift: list[str]) -> None:
+    def __init__(self, planned: Mapping[str, Mapping[str, Any]]) -> None:
+        self.planned = {ifname: Qdisc.from_json(q) for ifname, q in planned.items()}
+
+    def annotate(self, entry: dict[str, Any], node: str, want: Mapping[str, Any] | None,
+                 now: LinkState | None, drift: list[str]) -> None:
         """Add `shaping` and the carrier counters to an interface's entry; note drift."""
         ifname = entry["name"]
-        planned = self.planned.get((ns, ifname))
+        planned = self.planned.get(ifname)
         current = now.qdisc if now is not None else None
         same = matches(planned, current)
         entry["shaping"] = {
@@ -45,8 +44,8 @@ class StatusLinks:
         entry["carrier_down_count"] = now.carrier_down_count if now else 0
         if want is None or now is None:
             return
-        if now.up != want.spec.up:
-            said = "up" if want.spec.up else "down"
+        if now.up != want["up"]:
+            said = "up" if want["up"] else "down"
             drift.append(f"{node}: {ifname} is administratively {'up' if now.up else 'down'}; "
                          f"the topology has it {said}")
         if not same:

@@ -20,8 +20,9 @@ def teardown_journal(state: LabState, stop: Stop | None = None,
     kernel = FaultInjectingKernel()
     try:
         report = teardown(state, kernel, stop, progress)
-        if kernel.inner.stopped.total:
-            report.processes = kernel.inner.stopped.words()
+        stopped = kernel.inner.stopped
+        if stopped.total:
+            report.processes, report.processes_said = stopped.total, stopped.words()
     finally:
         kernel.close()
         state.close()

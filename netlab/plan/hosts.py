@@ -24,11 +24,19 @@ def hosts_text(topo: Topology, lab: str) -> str:
     """The lab's /etc/hosts: the usual localhost lines, then each node by its name (its
     first address) and each of its interfaces as node-interface."""
     lines = [LOCALHOST, f"# the nodes of lab {lab} (netlab)\n"]
+    owners: dict[str, list[str]] = {}
     for name, node in topo.nodes.items():
         firsts = _first_addresses(node)
         if firsts:
             lines.append(f"{firsts[0][1]}\t{name}\n")
         lines.extend(f"{address}\t{name}-{ifname}\n" for ifname, address in firsts)
+        for _ifname, address in firsts:
+            owners.setdefault(address, []).append(name)
+    # The same address in two VRFs or two separate parts of the lab (docs/links.md "VRFs").
+    for address, names in owners.items():
+        if len(set(names)) > 1:
+            lines.append(f"# {address} is an address of {', '.join(dict.fromkeys(names))}: "
+                         "which one it reaches depends on where it is used\n")
     return "".join(lines)
 
 

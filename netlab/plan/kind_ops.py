@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netlab.plan import accounts
 from netlab.plan.ops import (
@@ -18,13 +19,17 @@ from netlab.plan.ops import (
     CreateTunTap,
     CreateVeth,
     CreateVlan,
+    CreateVrf,
     CreateVxlan,
     Op,
 )
-from netlab.spec.model import Interface
+
+if TYPE_CHECKING:  # the model (pydantic) only for types: `down` and the kernel layer,
+    # which read this table, need not load it
+    from netlab.spec.model import Interface
 
 # (namespace, interface name, kind, its settings, the lab's mark) -> the ops that make it
-Maker = Callable[[str, str, str, Interface, str], list[Op]]
+Maker = Callable[[str, str, str, "Interface", str], list[Op]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,12 @@ def _vlan(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[O
     return [] if vl is None else [CreateVlan(ns, ifname, vl.parent, vl.id, spec.mtu, mark)]
 
 
+def _vrf(ns: str, ifname: str, kind: str, spec: Interface, mark: str) -> list[Op]:
+    # Its members join it later, as a bridge's ports do (the planner's SetLink master).
+    table = 0 if spec.vrf is None or isinstance(spec.vrf, str) else spec.vrf.table
+    return [CreateVrf(ns, ifname, table, spec.mtu, mark)]
+
+
 PLANNED: dict[str, PlannedKind] = {
     "veth": PlannedKind(CreateVeth, None, mtu_when_made=False),
     "tun": PlannedKind(CreateTunTap, _tuntap),
@@ -80,6 +91,7 @@ PLANNED: dict[str, PlannedKind] = {
     "vxlan": PlannedKind(CreateVxlan, _vxlan, late=True),
     "dummy": PlannedKind(CreateDummy, _dummy),
     "bond": PlannedKind(CreateBond, _bond),
+    "vrf": PlannedKind(CreateVrf, _vrf),
     # on a parent: made once the node's other devices are (validation refuses a parent
     # that is itself a macvlan or vlan)
     "macvlan": PlannedKind(CreateMacvlan, _macvlan, late=True),

@@ -166,6 +166,23 @@ class CreateBond(Op):
 
 
 @dataclass(frozen=True)
+class CreateVrf(Op):
+    """A VRF: its members (SetLink master) route through its own table."""
+
+    kind: ClassVar[str] = "create-vrf"
+    ifname: str
+    table: int
+    mtu: int | None = None
+    alias: str = ""
+
+    def describe(self) -> str:
+        return f"create vrf {self.ifname} (table {self.table}) in {self.ns}"
+
+    def undo(self) -> Op:
+        return DeleteLink(self.ns, self.ifname, in_namespace=True)
+
+
+@dataclass(frozen=True)
 class CreateDummy(Op):
     """A dummy device: an interface of the node's own that is always up and goes nowhere
     (an address that stays reachable whichever cable is down, a router's loopback)."""
@@ -280,7 +297,7 @@ class SetLink(Op):
     def describe(self) -> str:
         parts = []
         if self.master:
-            parts.append(f"attach {self.ifname} to bridge {self.master}")
+            parts.append(f"attach {self.ifname} to {self.master}")
         if self.mtu:
             parts.append(f"set mtu {self.mtu} on {self.ifname}")
         if self.mac:
@@ -293,6 +310,41 @@ class SetLink(Op):
         if self.master:
             return SetLink(self.ns, self.ifname, master="")
         return None
+
+
+@dataclass(frozen=True)
+class SetVlanFiltering(Op):
+    """VLAN filtering on a switch's bridge: each port then carries only its own VLANs
+    (SetPortVlans), and a port that says nothing is in VLAN 1, untagged. Goes with the
+    bridge."""
+
+    kind: ClassVar[str] = "set-vlan-filtering"
+    ifname: str
+
+    def describe(self) -> str:
+        return f"turn on vlan filtering on bridge {self.ifname} in {self.ns}"
+
+
+@dataclass(frozen=True)
+class SetPortVlans(Op):
+    """The VLANs of a bridge port: an access port of `pvid` (untagged, instead of the
+    default VLAN 1), or a trunk carrying `tagged` besides VLAN 1 untagged. Goes with the
+    port."""
+
+    kind: ClassVar[str] = "set-port-vlans"
+    ifname: str
+    pvid: int | None = None
+    tagged: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tagged, list):  # read back from the journal
+            object.__setattr__(self, "tagged", tuple(self.tagged))
+
+    def describe(self) -> str:
+        if self.pvid is not None:
+            return f"make {self.ifname} in {self.ns} an access port of vlan {self.pvid}"
+        vids = ",".join(map(str, self.tagged))
+        return f"make {self.ifname} in {self.ns} a trunk of vlans {vids}"
 
 
 @dataclass(frozen=True)
@@ -350,6 +402,7 @@ class AddRoute(Op):
     dev: str | None = None
     metric: int | None = None
     family: int = 4  # 4 or 6; decides what "default" means
+    table: int | None = None  # a VRF's table; None: the main table
 
     def describe(self) -> str:
         words = [f"add route {self.to}"]
@@ -361,10 +414,13 @@ class AddRoute(Op):
             words.append(f"dev {self.dev}")
         if self.metric is not None:
             words.append(f"metric {self.metric}")
+        if self.table is not None:
+            words.append(f"table {self.table}")
         return " ".join(words) + f" in {self.ns}"
 
     def undo(self) -> Op:
-        return DeleteRoute(self.ns, self.to, self.via, self.dev, self.metric, self.family)
+        return DeleteRoute(self.ns, self.to, self.via, self.dev, self.metric, self.family,
+                           self.table)
 
 
 @dataclass(frozen=True)
@@ -375,9 +431,11 @@ class DeleteRoute(Op):
     dev: str | None = None
     metric: int | None = None
     family: int = 4
+    table: int | None = None
 
     def describe(self) -> str:
-        return f"delete route {self.to} in {self.ns}"
+        table = f" table {self.table}" if self.table is not None else ""
+        return f"delete route {self.to}{table} in {self.ns}"
 
 
 @dataclass(frozen=True)
@@ -548,6 +606,7 @@ OP_TYPES: dict[str, type[Op]] = {
         DeleteNodeHost,
         CreateVeth,
         CreateBond,
+        CreateVrf,
         CreateBridge,
         CreateDummy,
         CreateMacvlan,
@@ -556,6 +615,8 @@ OP_TYPES: dict[str, type[Op]] = {
         CreateVxlan,
         DeleteLink,
         SetLink,
+        SetVlanFiltering,
+        SetPortVlans,
         SetLinkUp,
         SetLinkDown,
         AddAddress,

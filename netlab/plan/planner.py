@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from netlab.plan import bridgetree, kind_ops, naming, partition
+from netlab.plan import bridgetree, kind_ops, naming, partition, switch_vlans
 from netlab.plan.accounts import gid as _gid
 from netlab.plan.accounts import primary_gid
 from netlab.plan.accounts import uid as _uid
@@ -60,11 +60,13 @@ class ResolvedInterface:
 
     node: str
     name: str
-    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond
+    kind: str  # veth, tun, tap, bridge, vxlan, dummy, macvlan, vlan, bond, vrf
     spec: Interface
     peer: tuple[str, str] | None = None  # (node, ifname) at the other end of the cable
-    master: str | None = None  # the bridge (or bond) this interface is a port of
+    master: str | None = None  # the bridge or bond it is a port of, or the vrf it is in
     trunk: bool = False  # a veth joining two bridges of a switch (plan/bridgetree.py)
+    pvid: int | None = None  # a switch port's access VLAN (`vlan:` of its link)
+    tagged: tuple[int, ...] = ()  # a switch port's trunk VLANs (`vlans:` of its link)
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,11 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
     for rl in links:
         for (end_node, ifname), peer in ((rl.a, rl.b), (rl.b, rl.a)):
             spec = topo.nodes[end_node].interfaces.get(ifname, Interface())
-            master = SWITCH_BRIDGE if topo.nodes[end_node].kind == "switch" else None
+            switch = topo.nodes[end_node].kind == "switch"
+            master = SWITCH_BRIDGE if switch else spec.vrf_name
+            pvid, tagged = rl.spec.switch_vlans() if switch else (None, ())
             ifaces[end_node][ifname] = ResolvedInterface(
-                end_node, ifname, "veth", spec, peer, master
+                end_node, ifname, "veth", spec, peer, master, pvid=pvid, tagged=tagged
             )
 
     for name, node in topo.nodes.items():
@@ -145,7 +149,8 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
             if ifname in ifaces[name]:
                 continue
             kind = kinds.infer(node.kind, ifname, spec) or kinds.DEFAULT
-            ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec)
+            ifaces[name][ifname] = ResolvedInterface(name, ifname, kind, spec,
+                                                     master=spec.vrf_name)
         for ifname, spec in node.interfaces.items():
             for port in spec.port_names:
                 if port in ifaces[name]:
@@ -175,13 +180,15 @@ def _spread_ports(name: str, ifaces: dict[str, ResolvedInterface], taken: set[st
     mtus += [i.spec.mtu for i in ifaces.values() if i.spec.mtu]
     trunk = Interface(mtu=max(mtus, default=None))
     leaf = Interface(kind="bridge", stp=root.stp, mtu=root.mtu)
+    # ... and every VLAN any port of the switch is in, tagged.
+    vids = switch_vlans.used(list(ifaces.values()))
     for t in tree.trunks:
         ifaces[t.leaf] = ResolvedInterface(name, t.leaf, "bridge", leaf)
     for t in tree.trunks:
         ifaces[t.up] = ResolvedInterface(name, t.up, "veth", trunk, (name, t.down),
-                                         SWITCH_BRIDGE, trunk=True)
+                                         SWITCH_BRIDGE, trunk=True, tagged=vids)
         ifaces[t.down] = ResolvedInterface(name, t.down, "veth", trunk, (name, t.up),
-                                           t.leaf, trunk=True)
+                                           t.leaf, trunk=True, tagged=vids)
 
 
 def _write_files(ns: str, folder: str, node: Node) -> WriteFiles:
@@ -227,6 +234,7 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
     for ifc in ifaces:
         if ifc.master:
             ops.append(SetLink(ns, ifc.name, master=ifc.master))
+    ops.extend(switch_vlans.vlan_ops(ns, ifaces))
     # A joining port lowers its bridge to the smallest MTU of its ports, unless the bridge's
     # MTU was set after creation: set it again once the ports are in, so that it sticks.
     masters = {ifc.master for ifc in ifaces}
@@ -241,9 +249,11 @@ def _node_ops(lab: str, name: str, node: Node, ifaces: list[ResolvedInterface]) 
     for ifc in sorted(ifaces, key=lambda i: i.kind != "bridge"):
         if ifc.spec.up:
             ops.append(SetLinkUp(ns, ifc.name))
+    tables = node.vrf_tables()
     for route in node.routes:
         family = _route_family(route.to, route.via)
-        ops.append(AddRoute(ns, route.to, route.via, route.dev, route.metric, family))
+        table = tables[route.vrf] if route.vrf is not None else None
+        ops.append(AddRoute(ns, route.to, route.via, route.dev, route.metric, family, table))
     return ops
 
 
@@ -291,6 +301,19 @@ def plan(
     everywhere = {name: naming.namespace(lab, name) for name in topo.nodes}
     namespaces = {name: everywhere[name] for name in nodes}
     ops: list[Op] = [CreateNamespace(ns, mark) for ns in namespaces.values()]
+    # Each node a small host right away: its mount and UTS namespaces are made by helper
+    # processes while the netlink work below goes on (kernel/lab_kernel.py).
+    lab_dir = naming.lab_dir(state_root, lab)
+    if namespaces:
+        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
+        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
+    for name, node in nodes.items():
+        ops.append(CreateNodeHost(
+            namespaces[name], name, naming.node_dir(state_root, lab, name),
+            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
+            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
+            bool(node.services or node.prepare or node.exec),
+        ))
 
     for name, node in nodes.items():
         for key, value in _global_sysctls(node).items():
@@ -339,19 +362,8 @@ def plan(
     shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)
     ops.extend(op for op in shaped if op.ns in namespaces.values())
 
-    # Each node a small host, then its files and `prepare:` commands, then the services,
-    # and last `exec:`, once every node's services are ready.
-    lab_dir = naming.lab_dir(state_root, lab)
-    if namespaces:
-        hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
-        ops.append(WriteFiles(next(iter(namespaces.values())), lab_dir, hosts, mode=0o644))
-    for name, node in nodes.items():
-        ops.append(CreateNodeHost(
-            namespaces[name], name, naming.node_dir(state_root, lab, name),
-            f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
-            tuple((p.path, p.from_ == "host") for p in node.private_paths()),
-            bool(node.services or node.prepare or node.exec),
-        ))
+    # Each node's files and `prepare:` commands, then the services, and last `exec:`,
+    # once every node's services are ready.
     for name, node in nodes.items():
         folder = naming.node_dir(state_root, lab, name)
         if node.limits is not None:

@@ -109,7 +109,7 @@ class Imported:
             lines += [f"  # {note}" for note in self.node_notes.get(name, [])]
             lines += _node(name, body, self.parked.get(name, []))
         if self.links or self.link_notes:
-            lines.append("links:")
+            lines.append("links:" if self.links else "links: []")  # every link left out
         lines += [f"  # {note}" for note in self.link_notes]
         for ends, keys in zip(self.links, self.link_keys, strict=True):
             if keys:

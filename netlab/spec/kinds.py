@@ -39,6 +39,8 @@ KINDS: dict[str, Kind] = {
     "macvlan": Kind("macvlan", frozenset({"macvlan"}), "kind: macvlan"),
     "vlan": Kind("vlan", frozenset({"vlan"}), "kind: vlan"),
     "bond": Kind("bond", frozenset({"bond"}), "kind: bond"),
+    "vrf": Kind("vrf", frozenset({"vrf"}), "kind: vrf",
+                not_a_port="'{port}' is a vrf; a vrf cannot be a port of a bridge or bond"),
 }
 
 KIND_KEYS = frozenset().union(*(k.keys for k in KINDS.values()))  # keys some kind owns
@@ -49,16 +51,25 @@ DEFAULT = "veth"  # an interface whose kind is not said: made by its link
 
 def infer(node_kind: NodeKind, ifname: str, iface: Interface) -> str | None:
     """The kind of a declared interface: a switch's bridge, given, or implied by its
-    settings (`vxlan:`, `macvlan:`, `vlan:`, `bond:`); None if not said (DEFAULT, when it
-    is linked)."""
+    settings (`vxlan:`, `macvlan:`, `vlan:`, `bond:`, `vrf: {table}`); None if not said
+    (DEFAULT, when it is linked)."""
     if node_kind == "switch" and ifname == SWITCH_BRIDGE:
         return "bridge"
     if iface.kind is not None:
         return iface.kind
+    given = settings_given(iface)
     for kind in KINDS.values():
-        if kind.name in kind.keys and kind.name in iface.model_fields_set:
+        # Set and not null: a lab's record (the model's JSON) has `vxlan: null` and the like.
+        if kind.name in kind.keys and kind.name in given and getattr(iface, kind.name) is not None:
             return kind.name  # its settings say what it is: vxlan: {...}
     return None
+
+
+def settings_given(iface: Interface) -> set[str]:
+    """The keys of some kind's own that `iface` sets. `vrf: red` is not a VRF's settings
+    but the VRF the interface is in (any kind may be in one)."""
+    given = iface.model_fields_set & KIND_KEYS
+    return given - {"vrf"} if iface.vrf_name is not None else set(given)
 
 
 def misplaced_key(key: str, kind: str) -> str | None:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from netlab.errors import Problem, TopologyError
 from netlab.spec import foreign, messages, template, validate, yamltree
 from netlab.spec.generate import Generated
-from netlab.spec.loaded import LoadedTopology, one_line
+from netlab.spec.loaded import LoadedTopology, join, line_in, one_line
 from netlab.spec.model import Topology
 from netlab.spec.source import MAX_BYTES, read_source
 
@@ -111,10 +111,30 @@ def load_data(
         topology = Topology.model_validate(data)
     except ValidationError as e:
         raise _error(messages.problems_from(e, data, lines, raw, filename)) from None
-    problems = validate.check(topology, filename, lines)
+    problems = _decimal_modes(topology, raw, filename, lines) or validate.check(
+        topology, filename, lines)
     if problems:
         raise _error(problems)
     return LoadedTopology(topology, filename, lines, text)
+
+
+def _decimal_modes(topology: Topology, raw: Mapping[str, str], filename: str,
+                   lines: dict[str, int]) -> list[Problem]:
+    """`mode: 644` is YAML's decimal 644 (octal 1204: no read for the owner, the sticky
+    bit), never what was meant; `mode: 0644` and `mode: "0644"` are octal."""
+    problems = []
+    for name, node in topology.nodes.items():
+        for fname, spec in node.files.items():
+            path = join(join(join(f"nodes.{name}", "files"), fname), "mode")
+            text = raw.get(path, "")
+            if isinstance(spec, str) or not text[:1].isdigit() or text.startswith("0") \
+                    or spec.mode < 8:  # 0..7 read the same either way
+                continue
+            fix = f'"0{text}"' if set(text) <= set("01234567") else 'such as "0640"'
+            problems.append(Problem(filename, line_in(lines, path), path,
+                                    f"mode {text} is a decimal number to YAML; write the mode "
+                                    f"in octal, quoted: {fix}"))
+    return problems
 
 
 def _what(value: Any) -> str:

@@ -16,14 +16,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from netlab.errors import Problem
 from netlab.spec.loaded import join, line_in
-from netlab.spec.model import Bond, Check, Interface, Link, Macvlan, Node, Service, Topology
-from netlab.spec.yamltree import key_text
+from netlab.spec.model import (
+    Bond,
+    Check,
+    Interface,
+    Link,
+    Macvlan,
+    Node,
+    Route,
+    Service,
+    Topology,
+)
+from netlab.spec.yamltree import KEY, key_text
 
 # What a value is called where it is expected, by its role: a field name, "field[]" for an
 # item of a list field, "field{}" for a value in a mapping field, "field{key}" for a key.
@@ -103,6 +113,9 @@ _WHAT: dict[str, str] = {
     "up": "true or false",
     "vxlan": "vxlan settings such as {id: 42, remote: 192.0.2.2}",
     "id": "a whole number (0..16777215) such as 42",
+    "vrf": "the name of one of the node's vrfs, such as red, or a vrf's settings, such as "
+    "{table: 10}",
+    "table": "a routing table number (1..4294967295; not 253, 254, 255) such as 10",
     "remote": "an IP address such as 192.0.2.2",
     "local": "an IP address such as 192.0.2.1",
     "port": "a port number (1..65535) such as 4789",
@@ -141,6 +154,7 @@ _WHAT_IN: dict[tuple[type[BaseModel], str], str] = {
     (Check, "name"): "a text such as 'h1 reaches the web'",
     (Service, "run"): "a command (a text) such as 'python3 -m http.server 80'",
     (Macvlan, "mode"): "a macvlan mode such as bridge (private, vepa, bridge, passthru)",
+    (Route, "vrf"): "the name of one of the node's vrfs, such as red",
     (Bond, "mode"): "a bonding mode such as active-backup (balance-rr, active-backup, "
                     "balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb)",
 }
@@ -273,7 +287,7 @@ def locate(loc: Sequence[str | int], data: Any) -> _At:
             i += 1
             continue
         at.parent = at.value
-        at.meta = []
+        shaping, at.meta = at.meta, []
         if _is_model(tp):
             if tp is Link and isinstance(at.value, list) and elem == "endpoints":
                 # The short form `- [a:eth0, b:eth0]`: its endpoints are the list itself.
@@ -290,11 +304,11 @@ def locate(loc: Sequence[str | int], data: Any) -> _At:
             at.role = f"{at.field}[]"
             at.tp = get_args(tp)[0]
             at.parts.append(elem)
-            at.value = _item(at.value, elem)
+            at.value = _item(_reshaped(at.value, list, shaping), elem)
         elif get_origin(tp) is dict:
             key_type, value_type = get_args(tp)
             at.parts.append(key_text(elem))
-            at.value = at.value.get(elem) if isinstance(at.value, dict) else None
+            at.value = _item(_reshaped(at.value, dict, shaping), elem)
             if i + 1 < len(loc) and loc[i + 1] == "[key]":
                 at.key, at.tp, at.role, at.value = True, key_type, f"{at.field}{{key}}", elem
                 i += 1
@@ -322,6 +336,20 @@ def _field_type(model: type[BaseModel], name: str, meta: list[Any]) -> Any:
 def _tag_matches(member: Any, tag: str) -> bool:
     base = _strip(member, [])
     return getattr(base, "__name__", "") in tag or (base is str and "str" in tag)
+
+
+def _reshaped(value: Any, kind: type, meta: list[Any]) -> Any:
+    """The input as the field's before-validators make it, where it is not yet of `kind`
+    (`services: [cmd]` is {name: cmd}, `after: x` is [x]): its items are found there."""
+    if isinstance(value, kind):
+        return value
+    for m in meta:
+        if isinstance(m, BeforeValidator):
+            try:
+                value = m.func(value)  # type: ignore[call-arg]  # (a with-info one: caught)
+            except Exception:  # an input it cannot reshape: no item is found in it
+                return None
+    return value
 
 
 def _item(value: Any, index: Any) -> Any:
@@ -398,10 +426,12 @@ class Wording:
             get_origin(base) or base, "a value as in docs/topology-reference.md")
 
     def type_error(self, at: _At) -> str:
-        raw = self.raw.get(at.path)
+        raw = self.raw.get(at.path + KEY if at.key else at.path)
         message = f"expected {self.expected(at)}, got {_got(at.value, raw)}"
         if at.role == "endpoints[]" and isinstance(at.value, dict) and len(at.value) == 1:
             [(node, iface)] = at.value.items()
+            if iface is None:  # `[a:, b:eth0]`: YAML reads 'a:' as a mapping
+                return f"expected {self.expected(at)}, got '{node}:' with no interface"
             return f"{message}; write '{node}:{iface}' with no space after ':'"
         if at.role in _LIST_ROLES and isinstance(at.value, str):
             return f"{message}; write it as a list: [{at.value}]"
@@ -467,7 +497,10 @@ class Wording:
 
     def length(self, at: _At, error: ErrorDetails) -> str:
         ctx = error.get("ctx", {})
-        actual = ctx.get("actual_length", len(at.value) if hasattr(at.value, "__len__") else "?")
+        # pydantic's input, not at.value: the value at a path that a before-validator made
+        # (services: [cmd] becomes {name: cmd}) is not in the data as written.
+        value = error.get("input", at.value)
+        actual = ctx.get("actual_length", len(value) if hasattr(value, "__len__") else "?")
         if at.role == "endpoints":
             ends = ", ".join(str(v) for v in at.value) if isinstance(at.value, list) else ""
             hint = "; for more, join them with a switch node (kind: switch)" if actual > 2 else ""
@@ -544,7 +577,7 @@ def problems_from(
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     unions: dict[str, list[tuple[_At, ErrorDetails]]] = {}
-    located = [(locate(d["loc"], data), d) for d in error.errors(include_url=False)]
+    located = [(_keyed(locate(d["loc"], data), d), d) for d in error.errors(include_url=False)]
     # `node:` for `nodes:` is one mistake: say "did you mean 'nodes'", not also "missing".
     meant = {
         (at.parent_path, m.group(1))
@@ -568,6 +601,14 @@ def problems_from(
             seen.add((p.path, p.message))
             unique.append(p)
     return unique
+
+
+def _keyed(at: _At, details: ErrorDetails) -> _At:
+    """A key as YAML read it: pydantic's loc has `on:` (true) as 1, its input has true."""
+    if at.key and "input" in details and at.parts:
+        at.value = details["input"]
+        at.parts[-1] = key_text(at.value)
+    return at
 
 
 def _problem(

@@ -154,10 +154,11 @@ SysctlKey = Annotated[str, AfterValidator(_check_sysctl)]
 Mac = Annotated[str, AfterValidator(_check_mac)]
 Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
+VlanId = Annotated[int, Field(ge=1, le=4094), NotBool]  # 802.1Q: 0 and 4095 are reserved
 
 NodeKind = Literal["host", "router", "switch"]
 InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan",
-                        "bond"]
+                        "bond", "vrf"]
 # The kernel's bonding modes (BOND_MODE_*), in its order.
 BondMode = Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad",
                    "balance-tlb", "balance-alb"]
@@ -191,7 +192,7 @@ class Vlan(_Strict):
     tagged with `id`, and it receives what arrives there so tagged."""
 
     parent: IfName
-    id: Annotated[int, Field(ge=1, le=4094), NotBool]
+    id: VlanId
 
 
 class Bond(_Strict):
@@ -199,6 +200,23 @@ class Bond(_Strict):
 
     ports: Annotated[list[IfName], Field(min_length=1)]
     mode: BondMode = "active-backup"
+
+
+# Routing tables a VRF may not take: unspec (0), default (253), main (254), local (255).
+RESERVED_TABLES = {0: "unspec", 253: "default", 254: "main", 255: "local"}
+
+
+def _check_table(value: int) -> int:
+    if value in RESERVED_TABLES:
+        raise ValueError(f"table {value} is the kernel's '{RESERVED_TABLES[value]}' table; "
+                         "give the vrf a table of its own, e.g. 10")
+    return value
+
+
+class Vrf(_Strict):
+    """A VRF device: a routing table of its own for the interfaces that name it (`vrf:`)."""
+
+    table: Annotated[int, Field(ge=1, le=4294967295), NotBool, AfterValidator(_check_table)]
 
 
 class Interface(_Strict):
@@ -214,6 +232,8 @@ class Interface(_Strict):
     macvlan: Macvlan | None = None
     vlan: Vlan | None = None
     bond: Bond | None = None
+    # `vrf: {table: 10}` makes the interface a VRF; `vrf: red` puts it in the VRF red.
+    vrf: Vrf | IfName | None = None
     up: bool = True
 
     @model_validator(mode="before")
@@ -221,6 +241,11 @@ class Interface(_Strict):
     def _empty_is_default(cls, data: Any) -> Any:
         # `eth1:` with nothing after it: YAML reads null; it means "all defaults".
         return {} if data is None else data
+
+    @property
+    def vrf_name(self) -> str | None:
+        """The VRF this interface is in (`vrf: red`); None for a VRF itself or none."""
+        return self.vrf if isinstance(self.vrf, str) else None
 
     @property
     def port_names(self) -> list[str]:
@@ -239,6 +264,7 @@ class Route(_Strict):
     via: IpAddr | None = None
     dev: IfName | None = None
     metric: Annotated[int, Field(ge=0, le=4294967295), NotBool] | None = None
+    vrf: IfName | None = None  # the VRF (an interface of the node) whose table it goes in
 
     @model_validator(mode="after")
     def _needs_gateway_or_dev(self) -> Route:
@@ -278,6 +304,8 @@ def _check_file_path(value: str) -> str:
 
 
 def _check_private_path(value: str) -> str:
+    if value in ("/", "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/usr", "/var"):
+        raise ValueError(f"'{value}' cannot be private: name a folder inside it")
     parts = value.split("/")[1:]
     if (not value.startswith("/") or not FILE_RE.match(value[1:])
             or any(p in (".", "..") for p in parts)):
@@ -285,8 +313,6 @@ def _check_private_path(value: str) -> str:
             f"'{value}' is not an absolute path such as /etc/frr: use letters, digits, "
             "'_', '.', '-' and '/' between names, not '..'"
         )
-    if value in ("/", "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/usr", "/var"):
-        raise ValueError(f"'{value}' cannot be private: name a folder inside it")
     return value
 
 
@@ -586,6 +612,11 @@ class Node(_Strict):
         # `h1:` with nothing after it: YAML reads null; it means a node with all defaults.
         return {} if data is None else data
 
+    def vrf_tables(self) -> dict[str, int]:
+        """The node's VRFs: name -> routing table."""
+        return {name: iface.vrf.table for name, iface in self.interfaces.items()
+                if isinstance(iface.vrf, Vrf)}
+
     def first_address(self, family: int | None = None, interface: str | None = None) -> str | None:
         """What a node (or node:interface) means as a target: its first address as written
         (of `family`, if given), without prefix; None if it has none."""
@@ -651,6 +682,17 @@ class Link(Shaping):
 
     endpoints: Annotated[list[str | Endpoint], Field(min_length=2, max_length=2)]
     mtu: Mtu | None = None
+    vlan: VlanId | None = Field(
+        None, description="On a link to a switch: the switch's port is an access port of "
+        "this VLAN (untagged; its PVID). docs/links.md \"VLANs on switches\".")
+    vlans: Annotated[list[VlanId], Field(min_length=1)] | None = Field(
+        None, description="On a link to a switch: the switch's port is a trunk carrying "
+        "these VLANs tagged (and the default VLAN 1 untagged). Between two switches, both "
+        "ends are trunks.")
+
+    def switch_vlans(self) -> tuple[int | None, tuple[int, ...]]:
+        """(the access VLAN, the trunk's VLANs) a switch's end of this link has."""
+        return self.vlan, tuple(self.vlans or ())
 
     def ends(self) -> list[str]:
         """The endpoints as text, 'node:interface' or 'switch', whichever form was written."""

@@ -5,6 +5,8 @@ caller asks the kernel (Lab.address)."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from netlab.errors import InputError
 from netlab.spec import endpoints
 from netlab.spec.model import Topology
@@ -27,6 +29,29 @@ def written_address(topology: Topology, target: str, family: int | None = None) 
     if node is None:
         raise InputError(f"no node '{name}' (nodes: {', '.join(topology.nodes)})")
     return node.first_address(family, iface)
+
+
+def refuse_link_local(address: str) -> None:
+    """InputError for an IPv6 link-local address (fe80::/10): every interface has one of
+    that prefix, so it needs the interface to leave by (fe80::1%eth0), which netlab's
+    probes do not take; the kernel would only say "Invalid argument"."""
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6 and ip.is_link_local:
+        bare, zone, _ = str(ip).partition("%")
+        raise InputError(
+            f"{address}: netlab does not support an interface (%zone) for a link-local "
+            "address" if zone else
+            f"{address} is an IPv6 link-local address, which needs an interface to leave by "
+            f"({bare}%eth0); netlab does not support that",
+            hint=f"give a global address, or a node (or node:interface) by name; 'netlab "
+            f"exec NODE -- ping {bare}%IFACE' pings it (ping must be installed)",
+        )
+
+
+def no_interface(node: str, iface: str, interfaces: list[str]) -> str:
+    """That a node has no such interface, and which it has."""
+    return (f"node '{node}' has no interface '{iface}' (its interfaces: "
+            f"{', '.join(interfaces) or 'none'})")
 
 
 def no_address(target: str, family: int | None = None, live: bool = False) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from netlab.errors import Problem
-from netlab.spec import kinds, tc_check
+from netlab.spec import kinds, tc_check, vlan_check
 from netlab.spec.endpoints import parse_endpoint, parse_target
 from netlab.spec.ip import (
     IPAddress,
@@ -37,6 +37,7 @@ from netlab.spec.model import (
     Topology,
     service_key,
 )
+from netlab.spec.segments import Places
 from netlab.values import sysctls
 from netlab.values.names import LOOPBACK, SWITCH_BRIDGE
 from netlab.values.tc import DEFAULT_MTU
@@ -52,6 +53,7 @@ class _Address:
     iface: str
     index: int
     value: IPInterface
+    vrf: str | None  # the VRF whose table it is in (None: the main table)
 
     @property
     def path(self) -> str:
@@ -95,6 +97,7 @@ class _Checker:
         self.linked: dict[tuple[str, str], int] = {}  # (node, iface) -> index of its link
         # The interfaces of each node's links, in the order they were first linked.
         self.linked_of: dict[str, list[str]] = {}
+        self.places = Places(topology)
         self.addresses = list(self._addresses())
         # The same addresses node by node (in their order), so that per-node checks do not
         # scan the whole lab: a 1000-node lab would cost a million steps per check.
@@ -130,8 +133,9 @@ class _Checker:
     def _addresses(self) -> Iterator[_Address]:
         for name, node in self.topo.nodes.items():
             for iname, iface in node.interfaces.items():
+                vrf = self.places.vrf_of(name, iname)
                 for k, text in enumerate(iface.addresses):
-                    yield _Address(name, iname, k, parse_interface(text))
+                    yield _Address(name, iname, k, parse_interface(text), vrf)
 
     # -- the checks ------------------------------------------------------------------------
 
@@ -218,6 +222,8 @@ class _Checker:
                     f"{self.at_line(f'links[{first}]')}; an interface can be in one link only",
                 )
         self.shaping(path, link, ends)
+        for where, message in vlan_check.link_problems(self.topo, path, link, ends):
+            self.add(where, message)
         if link.mtu is not None:
             for node, iface in (e for e in known if e[1] is not None):
                 assert iface is not None
@@ -289,11 +295,14 @@ class _Checker:
         ports = self.bridges(name, node)
         for iname, iface in node.interfaces.items():
             self.interface(name, node, iname, iface, ports)
+        self.vrfs(name, node)
         self.routes(name, node)
         self.subnets(name)
         self.sysctls(name, node)
         self.files(name, node)
         for sname, service in node.services.items():
+            if not service.run.strip():
+                self.add(f"{path}.services.{sname}.run", "an empty command")
             self.owner(f"{path}.services.{sname}.user", service.user, user=True)
             self.owner(f"{path}.services.{sname}.group", service.group, user=False)
         for key in ("prepare", "exec"):
@@ -334,14 +343,15 @@ class _Checker:
     def subnets(self, name: str) -> None:
         # Two interfaces of one node in one subnet: the kernel takes it, and then routes
         # through whichever it likes; with a router it is nearly always a typo.
-        first: dict[IPNetwork, _Address] = {}
+        # Each VRF is a routing table of its own: the same subnet may be in two.
+        first: dict[tuple[str | None, IPNetwork], _Address] = {}
         for a in self.addresses_of.get(name, ()):
             net = a.value.network
             if net.prefixlen == net.max_prefixlen or a.value.is_link_local:
                 continue
             if a.value.is_loopback:
                 continue  # reported on its own (only lo may have it)
-            seen = first.setdefault(net, a)
+            seen = first.setdefault((a.vrf, net), a)
             if seen.iface != a.iface:
                 self.add(
                     a.path,
@@ -428,6 +438,9 @@ class _Checker:
                 )
             if iface.ports:
                 self.add(f"{ipath}.ports", "a switch's ports are its links; leave out 'ports'")
+            if iface.vrf is not None:
+                self.add(f"{ipath}.vrf", f"a switch does not route, so it has no vrf; make "
+                                         f"'{name}' a router for that")
 
     def bridges(self, name: str, node: Node) -> dict[str, str]:
         """Check the ports of each bridge and bond of a node; return {port: its master}."""
@@ -519,7 +532,7 @@ class _Checker:
                 f"a {kind} device has no MAC (it carries IP packets, not Ethernet frames); "
                 "leave out mac, or make it a tap",
             )
-        for key in sorted(given & kinds.KIND_KEYS, key=list(Interface.model_fields).index):
+        for key in sorted(kinds.settings_given(iface), key=list(Interface.model_fields).index):
             misplaced = kinds.misplaced_key(key, kind or kinds.DEFAULT)
             if misplaced:
                 self.add(f"{path}.{key}", misplaced)
@@ -532,6 +545,13 @@ class _Checker:
         if kind == "bond" and iface.bond is None:
             self.add(path, "a bond needs its settings: bond: {ports: [eth1, eth2], "
                            "mode: active-backup}")
+        if kind == "vrf" and iface.vrf_name is not None:
+            self.add(f"{path}.vrf", f"a vrf cannot be in another vrf; give '{iname}' its "
+                                    "table: vrf: {table: 10}")
+        elif kind == "vrf" and iface.vrf is None:
+            self.add(path, "a vrf needs its table: vrf: {table: 10}")
+        elif iface.vrf_name is not None and node.kind != "switch":  # switch() says why not
+            self.vrf_member(name, node, iname, iface.vrf_name, port_of)
         if kind in ("tun", "tap"):
             self.owner(f"{path}.owner", iface.owner, user=True)
             self.owner(f"{path}.group", iface.group, user=False)
@@ -550,6 +570,29 @@ class _Checker:
                     f"give it a kind ({', '.join(kinds.standalone())}) or link it"
                 )
             self.add(path, message)
+
+    def vrf_member(self, name: str, node: Node, iname: str, vrf: str,
+                   port_of: dict[str, str]) -> None:
+        path = f"nodes.{name}.interfaces.{iname}.vrf"
+        vrfs = node.vrf_tables()
+        if vrf not in vrfs:
+            known = ", ".join(vrfs) or "none; declare one: " + vrf + ": {vrf: {table: 10}}"
+            self.add(path, f"'{vrf}' is not a vrf of node '{name}' (its vrfs: {known})")
+        elif iname in port_of:
+            owner = port_of[iname]
+            what = kinds.infer(node.kind, owner, node.interfaces[owner])
+            self.add(path, f"'{iname}' is a port of {what} '{owner}', and an interface has "
+                           f"one master; put the {what} in vrf {vrf} instead")
+
+    def vrfs(self, name: str, node: Node) -> None:
+        """Each VRF of a node routes through a table of its own."""
+        first: dict[int, str] = {}
+        for vrf, table in node.vrf_tables().items():
+            other = first.setdefault(table, vrf)
+            if other != vrf:
+                self.add(f"nodes.{name}.interfaces.{vrf}.vrf.table",
+                         f"vrf '{other}' already has table {table}; give each vrf of a "
+                         "node its own table")
 
     def macvlan(self, name: str, iname: str, iface: Interface, port_of: dict[str, str]) -> None:
         path = f"nodes.{name}.interfaces.{iname}"
@@ -668,15 +711,28 @@ class _Checker:
             self.add(path, f"{word} '{value}' does not exist on this machine")
 
     def routes(self, name: str, node: Node) -> None:
-        own = list(self.addresses_of.get(name, ()))
-        # Where a gateway can be: a subnet of an interface, or behind a route with no gateway.
-        reachable: list[tuple[IPNetwork, str]] = [(a.value.network, a.iface) for a in own]
+        vrfs = node.vrf_tables()
+        # Per routing table (the main one: None; each VRF's), where a gateway can be: a
+        # subnet of an interface, or behind a route with no gateway.
+        own_of: dict[str | None, list[_Address]] = {}
+        for a in self.addresses_of.get(name, ()):
+            own_of.setdefault(a.vrf, []).append(a)
+        reachable_of: dict[str | None, list[tuple[IPNetwork, str]]] = {
+            vrf: [(a.value.network, a.iface) for a in own] for vrf, own in own_of.items()}
         for route in node.routes:
             if route.dev is not None and route.via is None and route.to != "default":
-                reachable.append((parse_network(route.to), route.dev))
-        seen: dict[tuple[int, str, int], int] = {}
+                reachable_of.setdefault(route.vrf, []).append((parse_network(route.to),
+                                                               route.dev))
+        seen: dict[tuple[str | None, int, str, int], int] = {}
         for k, route in enumerate(node.routes):
             path = f"nodes.{name}.routes[{k}]"
+            if route.vrf is not None and route.vrf not in vrfs:
+                known = ", ".join(vrfs) or "none"
+                self.add(f"{path}.vrf", f"'{route.vrf}' is not a vrf of node '{name}' "
+                                        f"(its vrfs: {known})")
+                continue
+            own = own_of.get(route.vrf, [])
+            reachable = reachable_of.get(route.vrf, [])
             names = self.interfaces_of(name)
             if route.dev is not None and route.dev not in names and route.dev != LOOPBACK:
                 self.add(
@@ -684,6 +740,13 @@ class _Checker:
                     f"node '{name}' has no interface '{route.dev}' "
                     f"(its interfaces: {', '.join(names) or 'none'})",
                 )
+            elif route.dev is not None and self.places.vrf_of(name, route.dev) != route.vrf:
+                dev_vrf = self.places.vrf_of(name, route.dev)
+                table = f"vrf {route.vrf}" if route.vrf else "the main table"
+                fix = f"say vrf: {dev_vrf} on the route" if dev_vrf else "leave out vrf"
+                self.add(f"{path}.dev", f"'{route.dev}' is "
+                         f"{f'in vrf {dev_vrf}' if dev_vrf else 'in no vrf'}, but the route "
+                         f"is in {table}; {fix}")
             to = None if route.to == "default" else parse_network(route.to)
             via = parse_address(route.via) if route.via is not None else None
             if via is not None and to is not None and via.version != to.version:
@@ -693,9 +756,12 @@ class _Checker:
                     f"is IPv{to.version}",
                 )
             elif via is not None:
-                self.gateway(path, name, route.dev, via, own, reachable)
+                # A node with VRFs has several tables: say which one lacks the gateway.
+                table = ("" if not vrfs else f" in vrf {route.vrf}" if route.vrf
+                         else " in its main table")
+                self.gateway(path, name, route.dev, via, own, reachable, table)
             family = to.version if to else via.version if via else 4
-            key = (family, route.to, route.metric or 0)
+            key = (route.vrf, family, route.to, route.metric or 0)
             if key in seen:
                 self.add(
                     path,
@@ -721,6 +787,7 @@ class _Checker:
         via: IPAddress,
         own: list[_Address],
         reachable: list[tuple[IPNetwork, str]],
+        table: str = "",
     ) -> None:
         if any(a.value.ip == via for a in own):
             self.add(path, f"the gateway {via} is an address of node '{name}' itself")
@@ -740,28 +807,37 @@ class _Checker:
         if not same:
             self.add(
                 path,
-                f"node '{name}' has no IPv{via.version} address, so it cannot reach "
+                f"node '{name}' has no IPv{via.version} address{table}, so it cannot reach "
                 f"the gateway {via}",
             )
             return
         mine = ", ".join(str(a.value) for a in own if a.value.version == via.version)
         self.add(
             path,
+            f"the gateway {via} is in no subnet of node '{name}'{table} (its addresses "
+            f"there: {mine or 'none'})" if table else
             f"the gateway {via} is in no subnet of node '{name}' (its addresses: {mine})",
         )
 
     def unique_addresses(self) -> None:
-        first: dict[IPAddress, _Address] = {}
+        """An address once per L2 segment, and once per routing table of a node (its main
+        table, each VRF's); spec/segments.py says where addresses can meet."""
+        first: dict[tuple[object, ...], _Address] = {}
         for a in self.addresses:
             message = _host_problem(a.value)
             if message:
                 self.add(a.path, message)
-            seen = first.setdefault(a.value.ip, a)
+            ip = a.value.ip
+            in_table = first.setdefault((a.node, a.vrf, ip), a)
+            on_segment = first.setdefault((self.places.segment(a.node, a.iface), ip), a)
+            seen, where = ((in_table, f"in the same vrf {a.vrf} of {a.node}" if a.vrf else
+                            f"in the same routing table of {a.node}") if in_table is not a
+                           else (on_segment, "on the same segment (both would answer for it)"))
             if seen is not a:
                 self.add(
                     a.path,
-                    f"address {a.value.ip} is already given to {seen.node}:{seen.iface}"
-                    f"{self.at_line(seen.path)}",
+                    f"address {ip} is already given to {seen.node}:{seen.iface}"
+                    f"{self.at_line(seen.path)}, {where}",
                 )
 
     def macs(self) -> None:
@@ -830,10 +906,34 @@ class _Checker:
             if value is None:
                 other = "to" if key == "from" else "from"
                 self.add(path, f"missing key '{key}' (a check with '{other}' needs both)")
-        if item.from_ is not None:
-            self.check_node(f"{path}.from", item.from_)
-        if item.to is not None:
-            self.check_target(f"{path}.to", item.to)
+        known = item.from_ is not None and self.check_node(f"{path}.from", item.from_)
+        if item.to is not None and self.check_target(f"{path}.to", item.to) and known:
+            assert item.from_ is not None
+            self.ambiguous_target(f"{path}.to", item.from_, item.to)
+
+    def ambiguous_target(self, path: str, source: str, text: str) -> None:
+        """A target named by node whose address more than one interface has where the check
+        runs from (spec/segments.py): either could answer, so it proves nothing. An address
+        written as such is taken as written."""
+        target = parse_target(text)
+        if not isinstance(target, tuple) or target[0] == source:
+            return
+        written = self.topo.nodes[target[0]].first_address(None, target[1])
+        if written is None:
+            return
+        ip = parse_address(written)
+        own, places = self.places.answering(source, ip)
+        if not places:
+            return
+        paths = {(a.node, a.iface): a.path for a in self.addresses if a.value.ip == ip}
+        where = [f"{n}:{i}{self.at_line(paths[(n, i)])}" for n, i in places]
+        means = f"'{text}' means {ip}, which"
+        if own:
+            self.add(path, f"{means} is {source}'s own address, on {places[0][1]}"
+                           f"{self.at_line(paths[places[0]])}: the check would reach itself")
+        else:
+            self.add(path, f"{means} is on {', '.join(where)}, all reachable from {source}: "
+                           "either could answer; check an address only one of them has")
 
     def run_check(self, path: str, item: Check) -> None:
         if item.node is None:
@@ -851,7 +951,13 @@ class _Checker:
             return False
         return True
 
-    def check_target(self, path: str, text: str) -> None:
+    def check_target(self, path: str, text: str) -> bool:
+        """Whether `text` is a usable target (if not, the problem is reported)."""
+        problems = len(self.problems)
+        self.target_problems(path, text)
+        return len(self.problems) == problems
+
+    def target_problems(self, path: str, text: str) -> None:
         try:
             target = parse_target(text)
         except ValueError as e:

@@ -139,14 +139,16 @@ class Builder:
         finally:
             self.active.discard(id(node))
 
-    def scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+    def scalar(self, node: yaml.ScalarNode, path: str, key: bool = False) -> Any:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError:
             self.problem(node, path, f"unknown YAML tag '{_tag_text(node.tag)}'; leave it out")
             return None
         if node.tag != _STR_TAG and isinstance(node.value, str):
-            self.tree.raw[path] = node.value
+            # A key's spelling (`on:`, read as true) is kept apart from its mapping's.
+            where = join(path, key_text(value)) + KEY if key else path
+            self.tree.raw[where] = node.value
         if isinstance(value, str) and "\x00" in value:
             # ("\0" in a quoted YAML string.) No command line, environment, name or path
             # can hold one: the kernel would cut the text there.
@@ -160,7 +162,7 @@ class Builder:
             kind = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
             self.problem(node, path, f"a key must be a plain name, not a {kind}")
             return False, None
-        return True, self.scalar(node, path)
+        return True, self.scalar(node, path, key=True)
 
     def mapping(self, node: yaml.MappingNode, path: str) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -206,6 +208,9 @@ class Builder:
 
 def _tag_text(tag: str) -> str:
     return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml") else tag
+
+
+KEY = "{key}"  # after a path in LoadedTree.raw: how the key itself was written
 
 
 def key_text(key: Any) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netlab.errors import InputError, LabStateError
+from netlab.errors import InputError, LabStateConflict, LabStateError
 from netlab.kernel import safefs
 from netlab.kernel.safefs import StateFull as StateFull  # (re-exported for the engine)
 
@@ -162,7 +162,7 @@ class LabState:
                 why = ("which brought it up and takes it down when done" if pid else
                        "which tests it as it is; bringing it up and down now would pull it "
                        "from under that run")
-                raise LabStateError(
+                raise LabStateConflict(
                     f"lab '{self.lab}' is in use by {who}, {why}",
                     hint="wait for that run to end, or run this one under another lab name "
                     "(--name)",
@@ -229,11 +229,11 @@ class LabState:
             os.close(fd)
         return None
 
-    def _busy(self, fd: int) -> LabStateError:
+    def _busy(self, fd: int) -> LabStateConflict:
         holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
         pid, _, what = holder.partition(" ")
         who = f"netlab {what}" if what else "another netlab command"
-        return LabStateError(
+        return LabStateConflict(
             f"lab '{self.lab}' is busy: {who} (pid {pid or '?'}) is working on it",
             hint="wait for it to finish, or stop that process; NETLAB_LOCK_TIMEOUT=SECONDS "
             "sets how long to wait",

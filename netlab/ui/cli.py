@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from netlab import __version__
 from netlab.errors import (
+    EXIT_DRIFTED,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
     EXIT_KERNEL,
     EXIT_OK,
     EXIT_SIGPIPE,
     InputError,
+    LabStateConflict,
     LabStateError,
     NetlabError,
     PrivilegeError,
@@ -33,6 +35,7 @@ from netlab.ui.common import (
     overrides,
     print_json,
     progress,
+    status_exit,
     with_file,
     with_host,
     with_lab,
@@ -50,6 +53,7 @@ COMMAND_MODULES: list[str] = [
     "netlab.ui.cmd_capture",
     "netlab.ui.cmd_logs",
     "netlab.ui.cmd_service",
+    "netlab.ui.cmd_save",
     "netlab.ui.cmd_link",
     "netlab.ui.cmd_web",
     "netlab.ui.cmd_import",
@@ -60,12 +64,16 @@ COMMAND_MODULES: list[str] = [
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from netlab.spec import load_topology
+    from netlab.api import STDIN, Lab
 
-    loaded = load_topology(args.file, overrides(args.set))
-    topo = loaded.topology
+    topo = Lab.from_file(args.file, overrides(args.set)).topology  # "-": from stdin, as up
+    shown = "<stdin>" if args.file == STDIN else str(args.file)
+    if args.json:  # a problem is the netlab.error/1 document, as for every --json
+        print_json({"file": shown, "ok": True, "lab": topo.name, "nodes": len(topo.nodes),
+                    "links": len(topo.links)})
+        return EXIT_OK
     out.print(
-        f"{args.file}: ok: lab '{topo.name}', {count(topo.nodes, 'node')}, "
+        f"{shown}: ok: lab '{topo.name}', {count(topo.nodes, 'node')}, "
         f"{count(topo.links, 'link')}"
     )
     return EXIT_OK
@@ -135,8 +143,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.all_hosts:
         from netlab.ui.cmd_hosts import up_all_hosts
 
+        if args.restore:
+            raise InputError("--restore builds the lab on this host only, not --all-hosts")
         return up_all_hosts(args)
     lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
+    if args.restore:
+        lab, notes = lab.with_saved_files(args.restore)
+        for note in notes:
+            err.print(f"warning: {escape(note)}")
     with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
@@ -160,7 +174,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from netlab.api import down_lab, resolve_lab
+    from netlab.api import down_lab
 
     if args.all_hosts:
         from netlab.ui.cmd_hosts import down_all_hosts
@@ -173,7 +187,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         with progress(0, f"down {args.lab}", not args.json) as advance:
             was_up, report = down_lab(args.lab, advance)
         return _down_result(args, args.lab, was_up, report)
-    lab = resolve_lab(args.lab, args.file, overrides(args.set))
+    lab = _resolve_by_file(args, "down")
     was_up = lab.is_up()
     with progress(0, f"down {lab.name}", not args.json) as advance:
         report = lab.down(advance)
@@ -186,26 +200,54 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
         print_json({"lab": lab, "was_up": was_up, "undone": report.sent,
                     "with_namespace": report.implicit, "processes": report.processes})
     elif was_up:
-        stopped = f"; {report.processes}" if report.processes else ""
+        stopped = f"; {report.processes_said}" if report.processes else ""
         out.print(f"lab [bold]{lab}[/] is down ({report.sent} operations undone{stopped})")
     else:
         out.print(f"lab [bold]{lab}[/] is not up; nothing to do")
+        if isinstance(args.file, str):  # the file's lab under another name (--name, --set)
+            from netlab.lab.record import built_from
+
+            for other in built_from(args.file):
+                err.print(f"note: lab {escape(other)} is up, built from {escape(args.file)}: "
+                          f"'netlab down -l {escape(other)}' takes it down")
     return EXIT_OK
 
 
+def _resolve_by_file(args: argparse.Namespace, verb: str) -> Any:
+    """The lab of -l, FILE or the only one up. A FILE that no longer loads (edited or
+    removed since `up`) still names the lab built from it: the hint says how to reach it."""
+    from netlab.api import resolve_lab
+
+    try:
+        return resolve_lab(args.lab, args.file, overrides(args.set))
+    except InputError as error:
+        if isinstance(args.file, str) and error.hint is None:
+            from netlab.lab.record import built_from
+
+            labs = built_from(args.file)
+            if labs:
+                error.hint = "; ".join(f"lab {n} is up, built from {args.file}: 'netlab {verb} "
+                                       f"-l {n}' needs no file" for n in labs)
+        raise
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    from netlab.api import condition, require_privileges, resolve_lab, up_labs
+    from netlab.api import condition, require_privileges, up_labs
 
     if args.all_hosts:
         from netlab.ui.cmd_hosts import status_all_hosts
 
         return status_all_hosts(args)
     require_privileges("read a lab's namespaces")  # reading a lab back means entering them
-    if not args.lab and not args.file and len(up_labs()) > 1:
-        return cmd_ls(args)
-    lab = resolve_lab(args.lab, args.file, overrides(args.set))
+    if not args.lab and not args.file and not args.check and len(up_labs()) > 1:
+        return cmd_ls(args)  # --check: which lab? (one is named, or the only one up)
+    from netlab.lab.status_skeleton import recorded_lab
+
+    # The record's skeleton, if it has one: no model to load, no plan to make (startup.py).
+    lab = (None if args.file else recorded_lab(args.lab)) or _resolve_by_file(args, "status")
     if not lab.is_up():
-        raise NetlabError(f"lab '{lab.name}' is not up", hint=f"netlab up {args.file or 'FILE'}")
+        raise LabStateConflict(f"lab '{lab.name}' is not up",
+                               hint=f"netlab up {args.file or 'FILE'}")
     now = condition(lab.name)
     if now.state != "up":
         # What is there is shown, and what is not shows as missing; but first, why.
@@ -218,7 +260,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         from netlab.ui.render import status_view
 
         out.print(status_view(doc))
-    return EXIT_OK
+    return status_exit(doc, args.check)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -357,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a topology file")
     with_file(p)
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (for scripts): the lab's size, or the netlab.error/1 "
+                   "document with every problem")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("plan", help="print the operations 'up' would do, touching nothing")
@@ -375,12 +420,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep a half-built lab for debugging instead of rolling back")
     p.add_argument("--recreate", action="store_true",
                    help="if the lab is up with another topology, tear it down first")
+    p.add_argument("--restore", metavar="HANDIN",
+                   help="with the node files of a folder 'netlab save' wrote (their files: "
+                   "and FRR configs only; what runs is FILE's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("status", help="show a lab as the kernel has it")
     with_lab(p)
     with_host(p, all_hosts=True, one=False)
+    p.add_argument("--check", action="store_true",
+                   help=f"exit {EXIT_DRIFTED} when the lab differs from its topology (the drift: "
+                   "a node, interface, address or service missing or changed), 0 when not")
     p.add_argument("--json", action="store_true", help="the netlab.status/1 document")
     p.set_defaults(func=cmd_status)
 
@@ -401,13 +452,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run it in every node, side by side; each line of output begins "
                        "with its node's name; the exit status is the worst")
     which.add_argument("--nodes", metavar="A,B", help="run it in these nodes (as --all)")
-    p.add_argument("node", metavar="NODE", nargs="?")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("node", metavar="NODE", nargs="?",
+                   help="the node to run it in (none with --all or --nodes)")
+    p.add_argument("command", metavar="-- CMD...", nargs=argparse.REMAINDER,
+                   help="the command and its arguments, after '--'; its exit status is "
+                   "netlab's")
     p.set_defaults(func=cmd_exec)
 
     p = sub.add_parser("shell", help="open an interactive shell in a node")
     with_lab(p, file=False)
-    p.add_argument("node")
+    p.add_argument("node", help="the node to open the shell in")
     p.set_defaults(func=cmd_shell)
 
     p = sub.add_parser(

@@ -10,7 +10,7 @@ from typing import Any
 from netlab.api import Lab, resolve_lab
 from netlab.errors import EXIT_OK, InputError, LabStateError
 from netlab.lab.fanout import REMOTE_NETLAB, HostResult, run_all
-from netlab.ui.common import err, out, overrides, print_json
+from netlab.ui.common import err, out, overrides, print_json, status_exit
 
 
 def lab_across_hosts(args: argparse.Namespace, name: str | None = None) -> Lab:
@@ -136,5 +136,5 @@ def status_all_hosts(args: argparse.Namespace) -> int:
         from netlab.ui.render import status_view
 
         out.print(status_view(doc))
-    return EXIT_OK
+    return status_exit(doc, args.check)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from netlab.errors import EXIT_OK, InputError
 from netlab.ui.common import err, escape, out
+from netlab.values.words import count
 
 
 def register(sub: Any) -> None:
@@ -22,7 +23,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument("source", metavar="FILE|DIR", help="the .clab.yml, or the Kathará folder")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="write the topology here (default: print it)")
+                   help="write the topology here (default: print it); an existing file "
+                   "is refused unless --force")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="with -o: replace OUT if it exists")
     p.set_defaults(func=cmd_import)
 
 
@@ -51,7 +55,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     shown = args.output or f"{args.source} (imported)"
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            # "x": a file already there (a topology mended by hand, checks added) is kept.
+            with open(args.output, "w" if args.force else "x", encoding="utf-8") as file:
+                file.write(text)
+        except FileExistsError:
+            raise InputError(f"{args.output} exists; not overwriting it",
+                             hint=f"'netlab import {args.source} -o {args.output} --force' "
+                             "replaces it (or -o another file)") from None
         except OSError as e:
             raise InputError(f"cannot write {args.output}: {e.strerror or e}") from None
     else:
@@ -61,6 +71,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     notes = sum(1 for line in text.splitlines() if line.lstrip().startswith("#")) - 1
     if args.output:
         err.print(f"wrote {escape(args.output)}: lab '{topo.name}' from {tool}, "
-                  f"{len(topo.nodes)} nodes, {len(topo.links)} links; {notes} comment lines say "
+                  f"{count(topo.nodes, 'node')}, {count(topo.links, 'link')}; {notes} comment "
+                  "lines say "
                   "what was not carried or changed")
     return EXIT_OK

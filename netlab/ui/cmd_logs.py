@@ -44,9 +44,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def _follow(node: str, lab: str, ns: str, files: dict[str, Path],
             offsets: dict[str, int]) -> int:
-    """Print what the logs gain, until Ctrl-C, or until the node's namespace is gone (the
-    lab was taken down) or every log file it had was deleted: what was written before that
-    is printed first (a deleted file read through its open descriptor)."""
+    """Print what the logs gain, until the node's namespace is gone (the lab was taken
+    down) or every log file it had was deleted (exit 0): what was written before that is
+    printed first (a deleted file read through its open descriptor). Ctrl-C is left to
+    cli.main: `error: interrupted`, exit 130, as for every command."""
     from netlab.kernel import nsfs
 
     handles: dict[str, BinaryIO] = {}
@@ -64,8 +65,6 @@ def _follow(node: str, lab: str, ns: str, files: dict[str, Path],
                 err.print(gone)
                 return EXIT_OK
             time.sleep(0.2)
-    except KeyboardInterrupt:
-        return EXIT_OK
     finally:
         for handle in handles.values():
             handle.close()

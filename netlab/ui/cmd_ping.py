@@ -51,7 +51,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
         raise InputError(f"--ttl {args.ttl}: give a time to live between 1 and 255")
     lab = resolve_lab(args.lab, None, {})
     ns = lab.node_namespace(args.source)
-    address = lab.address(args.target, args.family)
+    address = lab.address_from(args.source, args.target, args.family)
     shown = address if args.target == address else f"{args.target} ({address})"
     out.print(f"PING {escape(shown)} from {escape(args.source)} in lab {escape(lab.name)}")
     problem = route_problem(ns, args.source, address)

@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, NetlabError
+from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, LabStateConflict
 from netlab.ui.common import err, escape, out, overrides, print_json, progress, with_host, with_lab
 
 if TYPE_CHECKING:
@@ -68,6 +68,9 @@ def cmd_test(args: argparse.Namespace) -> int:
         raise InputError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
     if args.name is not None and not args.file:
         raise InputError("--name names the lab of a FILE; a lab that is up is named by -l")
+    if args.junit and not Path(args.junit).resolve().parent.is_dir():
+        # said before a lab is brought up and its checks run, not after
+        raise InputError(f"cannot write {args.junit}: its folder does not exist")
     if args.all_hosts:
         return test_all_hosts(args)
     if args.file:
@@ -89,11 +92,12 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def checks_of(lab: Lab, args: argparse.Namespace) -> list[Probe]:
     """The lab's checks, ready to run (its file's lines in their messages); none: refused."""
+    from netlab.api import STDIN
     from netlab.checks import resolve
 
     probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
     if not probes:
-        where = args.file or f"lab '{lab.name}'"
+        where = lab.source if args.file == STDIN else args.file or f"lab '{lab.name}'"
         raise InputError(f"{where} has no checks; add a checks: section, such as "
                          "checks: [{from: h1, to: h2}]")
     return probes
@@ -133,7 +137,8 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
     started = False
     if not lab.is_up():
         if not args.file:
-            raise NetlabError(f"lab '{lab.name}' is not up", hint="netlab test FILE brings it up")
+            raise LabStateConflict(f"lab '{lab.name}' is not up",
+                                   hint="netlab test FILE brings it up")
         with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
             lab.up(progress=advance)
         started = True

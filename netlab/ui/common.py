@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from netlab.errors import InputError
+from netlab.errors import EXIT_DRIFTED, EXIT_OK, InputError
+from netlab.values.words import count
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -77,6 +78,17 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
+
+
+def status_exit(doc: dict[str, Any], check: bool) -> int:
+    """`status`'s exit status: with --check, EXIT_DRIFTED when the lab is not as its
+    topology says (a node, interface, address or service missing or changed), said in one
+    line after the drift was listed (in the table, or in the JSON document's "drift")."""
+    if not check or (not doc["drift"] and doc["state"] == "up"):
+        return EXIT_OK
+    err.print(f"[bold red]error:[/] lab {escape(doc['lab'])} is {doc['state']} but not as its "
+              f"topology says: {count(doc['drift'], 'difference')}")
+    return EXIT_DRIFTED
 
 
 def overrides(pairs: Sequence[str]) -> dict[str, str]:

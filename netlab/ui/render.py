@@ -69,15 +69,27 @@ def _link_words(iface: dict[str, Any]) -> str:
         words.append(f"in {iface['master']}")
     if iface["kind"] in ("tun", "tap") and iface.get("owner") is not None:
         words.append(f"owner {iface['owner']}")
-    for kind in ("macvlan", "vlan", "bond"):
+    for kind in ("macvlan", "vlan", "bond", "vrf"):
         settings = iface.get(kind) or {}
         values = settings.get("now") or settings.get("planned")
-        if values and kind == "bond":
+        if values and kind == "vrf":
+            words.append(f"table {values['table']}")
+        elif values and kind == "bond":
             words.append(f"{values['mode']} over {', '.join(values['ports'])}")
         elif values:
             setting = values["mode"] if kind == "macvlan" else f"id {values['id']}"
             words.append(f"on {values['parent']} ({setting})")
+    vlans = iface.get("vlans") or {}
+    values = vlans.get("now") or vlans.get("planned")
+    if values:
+        words.append(_vlan_words(values) + ("" if vlans.get("as_planned") else " (drift)"))
     return ", ".join(words)
+
+
+def _vlan_words(values: dict[str, Any]) -> str:
+    """A switch port's VLANs, short: 'VLAN 10' (an access port), 'trunk 10,20'."""
+    tagged = ",".join(map(str, values.get("tagged") or []))
+    return f"trunk {tagged}" if tagged else f"VLAN {values.get('pvid')}"
 
 
 def status_view(doc: dict[str, Any]) -> RenderableType:

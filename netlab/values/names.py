@@ -8,3 +8,5 @@ NS_PREFIX = "netlab-"  # every namespace netlab makes: netlab-<lab>-<node>
 MARK_PREFIX = "netlab:"  # the interface alias that marks a lab's own objects
 SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
 LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
+
+DEFAULT_VLAN = 1  # a bridge's default PVID (vlan_default_pvid): untagged, on every port

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from netlab.errors import InputError, LabStateError, NetlabError
+from netlab.errors import InputError, LabStateConflict, LabStateError, NetlabError
 from netlab.web import auth
 from netlab.web.terminal import Terminal
 
@@ -49,7 +50,7 @@ LABS: web.AppKey[Labs] = web.AppKey("labs")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 
 
-class NoSuchLab(LabStateError):
+class NoSuchLab(LabStateConflict):
     """A lab this server does not show (not up, or not the one of -l LAB): 404."""
 
 
@@ -381,6 +382,11 @@ def listen(family: socket.AddressFamily, address: str, ports: list[int]) -> sock
             return sock
         except OSError as error:
             sock.close()
+            if error.errno == errno.EADDRNOTAVAIL:  # the address, not the port: stop here
+                raise InputError(f"cannot listen on {address}: no interface of this machine "
+                                 "has that address",
+                                 hint="--bind takes one of this machine's addresses; the "
+                                 "default, 127.0.0.1, serves this machine only") from None
             last = error
     shown = f"port {ports[0]}" if len(ports) == 1 else f"ports {ports[0]}-{ports[-1]}"
     raise InputError(f"cannot listen on {address}, {shown}: "

@@ -156,3 +156,28 @@ def env_without(*names: str) -> Iterator[None]:
         yield
     finally:
         os.environ.update(saved)
+
+
+def namespace_inodes(lab: str) -> set[tuple[str, int]]:
+    """The network namespaces of a lab's nodes and their pinned mount namespaces, as
+    (kind, inode): what the processes of the lab's nodes are in."""
+    found = {("net", os.stat(f"/run/netns/{n}").st_ino) for n in namespaces(f"netlab-{lab}-")}
+    found |= {("mnt", os.stat(f"/run/netlab-ns/{n}").st_ino)
+              for n in namespaces(f"netlab-{lab}-", "/run/netlab-ns") if n.endswith(".mnt")}
+    return found
+
+
+def processes_in(inodes: set[tuple[str, int]]) -> list[str]:
+    """Processes (pid and command) in any of these namespaces, found from the kernel: a
+    process that outlived `down` keeps its namespace, and so its inode, alive."""
+    found = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            mine = {(kind, os.stat(f"/proc/{pid}/ns/{kind}").st_ino) for kind in ("net", "mnt")}
+            if mine & inodes:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    command = f.read().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{pid} {command.strip()}")
+        except OSError:  # gone meanwhile
+            continue
+    return found

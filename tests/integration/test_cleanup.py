@@ -98,7 +98,7 @@ def test_foreign_namespace_is_left_alone_by_cleanup(fresh_lab: str, foreign: str
 
 
 def test_foreign_namespace_stops_up_with_a_clear_error(fresh_lab: str, foreign: str) -> None:
-    result = netlab("up", str(HELLO), "--name", fresh_lab, check=1)
+    result = netlab("up", str(HELLO), "--name", fresh_lab, check=3)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: namespace {foreign} already exists and is not part of lab "
                       f"'{fresh_lab}'; netlab will not adopt or delete it"], result.stderr
@@ -303,7 +303,7 @@ def test_a_mount_point_never_mounted_shows_as_missing_and_goes(fresh_lab: str) -
     h2 = next(node for node in doc["nodes"] if node["name"] == "h2")
     assert h2["present"] is False
     assert f"h2: namespace {path.name} is missing" in doc["drift"]
-    result = netlab("exec", "-l", fresh_lab, "h2", "--", "true", check=1)
+    result = netlab("exec", "-l", fresh_lab, "h2", "--", "true", check=3)
     assert f"error: the namespace of node 'h2' of lab '{fresh_lab}' ({path.name}) is " \
            "missing" in result.stderr, result.stderr
 
@@ -344,3 +344,31 @@ def test_a_lab_being_built_is_not_incomplete(fresh_lab: str) -> None:
         dry = json.loads(netlab("cleanup", "-l", fresh_lab, "--dry-run", "--json").stdout)
         assert dry["leftovers"] == [], dry
     assert Lab.attach(fresh_lab).status()["drift"] == []
+
+
+def _makes_a_node_host(line: dict[str, object]) -> bool:
+    op = line.get("op")
+    return isinstance(op, dict) and op.get("op") == "create-node-host"
+
+
+def test_an_up_killed_while_nodes_become_hosts_is_cleaned_up(fresh_lab: str,
+                                                             tmp_path: Path) -> None:
+    """Nodes' mount and UTS namespaces are made by helper processes while `up` goes on
+    with the links: `up` killed once they are journaled (begun, not done) leaves pins that
+    `cleanup` removes with the rest; the helpers die with `up`."""
+    before = Host.of(fresh_lab)
+    topo = star(tmp_path, hosts=30, held=True)
+    proc = start("up", str(topo), "--name", fresh_lab)
+    try:
+        assert wait_for(lambda: any(_makes_a_node_host(line) for line in journal(fresh_lab)),
+                        proc)
+        proc.kill()
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "up ended before the kill point"
+    begun = {line["i"] for line in journal(fresh_lab) if line["s"] == "begin"}
+    assert begun, "the killed up journaled nothing"
+    out = netlab("cleanup", "-l", fresh_lab).stdout
+    assert f"removing lab {fresh_lab}" in out, out
+    assert Host.of(fresh_lab) == before  # namespaces, pins, links, state, lock: all gone
+    assert "nothing to clean up" in netlab("cleanup", "-l", fresh_lab).stdout

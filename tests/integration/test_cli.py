@@ -64,7 +64,7 @@ def test_up_status_exec_down(lab_name: str) -> None:
     assert json.loads(netlab("status", lab_name, "--json").stdout)["lab"] == lab_name
 
     down = json.loads(netlab("down", lab_name, "--json").stdout)
-    assert down["was_up"] is True
+    assert down["was_up"] is True and down["processes"] == 0  # a number, none to stop
     assert _host(lab_name) == before
     # down again: nothing to do, still success
     assert "not up" in netlab("down", "-l", lab_name).stdout
@@ -73,14 +73,36 @@ def test_up_status_exec_down(lab_name: str) -> None:
 def test_changed_topology_needs_recreate(lab_name: str) -> None:
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name)
     changed = netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name,
-                     "--set", "net=192.168.51", check=1)
-    assert "different topology" in changed.stderr and "--recreate" in changed.stderr
+                     "--set", "net=192.168.51", check=3)
+    assert changed.stderr.splitlines() == [
+        f"error: lab '{lab_name}' is already up with a different topology",
+        # the hint is a command that works as it is: the file, and the lab's own name
+        f"hint: 'netlab up --recreate {TOPO / 'bridge.yaml'} --name {lab_name}' tears it down "
+        "and builds it anew",
+    ], changed.stderr
     netlab("up", str(TOPO / "bridge.yaml"), "--name", lab_name, "--set", "net=192.168.51",
            "--recreate")
     doc = json.loads(netlab("status", "-l", lab_name, "--json").stdout)
     h1 = next(n for n in doc["nodes"] if n["name"] == "h1")
     assert "192.168.51.1/24" in h1["interfaces"][0]["addresses"]
     netlab("down", "-l", lab_name)
+
+
+def test_another_file_with_the_same_lab_name_is_not_offered_recreate(tmp_path: Path,
+                                                                       lab_name: str) -> None:
+    """Two files that happen to use one `name:`: the second up names the file the lab was
+    built from, and offers --name first; --recreate would replace the other lab."""
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
+    second.write_text(f"name: {lab_name}\nnodes: {{b: {{}}}}\n")
+    netlab("up", str(first))
+    refused = netlab("up", str(second), check=3)
+    assert refused.stderr.splitlines() == [
+        f"error: lab '{lab_name}' is already up, built from {first}",
+        f"hint: 'netlab up {second} --name OTHER' builds this one beside it; "
+        f"'netlab up --recreate {second}' replaces it",
+    ], refused.stderr
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}
 
 
 def test_failing_exec_command_rolls_back(tmp_path: Path, lab_name: str) -> None:
@@ -122,7 +144,7 @@ def test_foreign_namespace_is_not_adopted(lab_name: str) -> None:
     foreign = f"netlab-{lab_name}-a"
     subprocess.run(["ip", "netns", "add", foreign], check=True)
     try:
-        result = netlab("up", str(TOPO / "veth-pair.yaml"), "--name", lab_name, check=1)
+        result = netlab("up", str(TOPO / "veth-pair.yaml"), "--name", lab_name, check=3)
         assert foreign in result.stderr and "not part of lab" in result.stderr
         assert foreign in netlab_namespaces()  # untouched
         assert f"netlab-{lab_name}-b" not in netlab_namespaces()
@@ -161,15 +183,15 @@ def test_a_namespace_removed_by_hand_is_said_by_up_and_exec(lab_name: str) -> No
     ns = f"netlab-{lab_name}-r1"
     subprocess.run(["ip", "netns", "del", ns], check=True)
 
-    again = netlab("up", topo, "--name", lab_name, check=1)
+    again = netlab("up", topo, "--name", lab_name, check=3)
     assert again.stderr.splitlines() == [
         f"error: lab '{lab_name}' is up but the namespace of 1 node is missing: r1 ({ns})",
-        f"hint: 'netlab up --recreate {topo}' builds it anew (or 'netlab down -l {lab_name}', "
-        f"then 'netlab up {topo}')",
+        f"hint: 'netlab up --recreate {topo} --name {lab_name}' builds it anew (or 'netlab "
+        f"down -l {lab_name}', then 'netlab up {topo} --name {lab_name}')",
     ], again.stderr
     assert "nothing to do" not in again.stdout
 
-    exec_ = netlab("exec", "-l", lab_name, "r1", "--", "true", check=1)
+    exec_ = netlab("exec", "-l", lab_name, "r1", "--", "true", check=3)
     assert exec_.stderr.splitlines()[0] == (
         f"error: the namespace of node 'r1' of lab '{lab_name}' ({ns}) is missing"
     ), exec_.stderr
@@ -204,7 +226,7 @@ def test_a_name_clash_names_the_lab_that_owns_the_namespace(
     first.write_text("name: first\nnodes:\n  b-c: {}\n")
     second.write_text("name: second\nnodes:\n  c: {}\n")
     netlab("up", str(first), "--name", lab_name)
-    clash = netlab("up", str(second), "--name", lab_named_after, check=1)
+    clash = netlab("up", str(second), "--name", lab_named_after, check=3)
     ns = f"netlab-{lab_name}-b-c"
     assert clash.stderr.splitlines() == [
         f"error: namespace {ns} already exists and is not part of lab '{lab_named_after}'; "
@@ -225,6 +247,7 @@ def test_a_name_clash_names_the_lab_that_owns_the_namespace(
     (["cleanup", "--dry-run"], "find and remove what crashed runs left behind"),
     (["down", "-l", "LAB"], "take a lab down"),
     (["exec", "-l", "LAB", "left", "--", "true"], "enter a lab's namespaces"),
+    (["save", "-l", "LAB", "/nonexistent/handin"], "save a lab"),
 ])
 def test_without_root_each_command_says_what_it_needs_root_for(
     command: list[str], needs: str, lab_name: str
@@ -241,3 +264,77 @@ def test_without_root_each_command_says_what_it_needs_root_for(
         f"error: netlab needs root to {needs} (missing CAP_NET_ADMIN and CAP_SYS_ADMIN)"
     ), result.stderr
     assert json.loads(netlab("status", "-l", lab_name, "--json").stdout)["drift"] == []
+
+
+def test_a_file_broken_after_up_still_names_its_lab(tmp_path: Path, lab_name: str) -> None:
+    """A student edits the file into a mistake (or deletes it), then `netlab down FILE`:
+    the mistake is said, and so is how to take the lab down without the file."""
+    topo = tmp_path / "lab.yaml"
+    topo.write_text(f"name: {lab_name}\nnodes: {{a: {{}}}}\n")
+    netlab("up", str(topo))
+    topo.write_text(f"name: {lab_name}\nnodes: {{a: {{knd: router}}}}\n")
+    hint = (f"hint: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' "
+            "needs no file")
+    assert netlab("down", str(topo), check=2).stderr.splitlines()[-1] == hint
+    topo.unlink()
+    assert netlab("down", str(topo), check=2).stderr.splitlines() == [
+        f"{topo}: no such file", hint]
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}  # untouched
+    netlab("down", "-l", lab_name)
+    assert not netlab_namespaces(f"netlab-{lab_name}-")
+
+
+def test_down_of_a_file_whose_lab_has_another_name_says_which_is_up(
+    tmp_path: Path, lab_name: str,
+) -> None:
+    """`up lab.yaml --name X` (or --set changing the name), then `down lab.yaml`: nothing
+    to do for the file's own name (exit 0, as always), and a note names the lab it built."""
+    topo = tmp_path / "lab.yaml"
+    topo.write_text("name: qa-own-name\nnodes: {a: {}}\n")
+    netlab("up", str(topo), "--name", lab_name)
+    down = netlab("down", str(topo))
+    assert down.stdout.strip() == "lab qa-own-name is not up; nothing to do"
+    assert down.stderr.splitlines() == [
+        f"note: lab {lab_name} is up, built from {topo}: 'netlab down -l {lab_name}' takes "
+        "it down"]
+    assert netlab_namespaces(f"netlab-{lab_name}-") == {f"netlab-{lab_name}-a"}
+
+
+def test_status_check_exits_4_when_the_lab_drifted(lab_name: str) -> None:
+    """`status --check` is CI's question "is the lab as its topology says?": 0 when it is,
+    4 with the drift listed when not (in the table, or the document's "drift")."""
+    netlab("up", str(TOPO / "router.yaml"), "--name", lab_name)
+    assert netlab("status", "-l", lab_name, "--check").stderr == ""
+    assert json.loads(netlab("status", "-l", lab_name, "--check", "--json").stdout)[
+        "drift"] == []
+
+    netlab("link", "-l", lab_name, "r1:eth1", "down")
+    doc = json.loads(netlab("status", "-l", lab_name, "--check", "--json", check=4).stdout)
+    assert "r1: eth1 is administratively down; the topology has it up" in doc["drift"]
+    drifted = netlab("status", "-l", lab_name, "--check", check=4)
+    assert all(line in drifted.stdout for line in doc["drift"])
+    assert drifted.stderr.splitlines() == [
+        f"error: lab {lab_name} is up but not as its topology says: "
+        f"{len(doc['drift'])} differences"]
+    assert netlab("status", "-l", lab_name).returncode == 0  # without --check: as before
+
+    subprocess.run(["ip", "netns", "del", f"netlab-{lab_name}-right"], check=True)
+    missing = json.loads(netlab("status", "-l", lab_name, "--check", "--json", check=4).stdout)
+    assert f"right: namespace netlab-{lab_name}-right is missing" in missing["drift"]
+    netlab("down", "-l", lab_name)
+    # Not up is not drift: exit 3, as every command that needs the lab up says it.
+    for command in (["status", "--check"], ["exec", "left", "--", "true"],
+                    ["ping", "left", "right"]):
+        gone = netlab(command[0], "-l", lab_name, *command[1:], check=3)
+        assert gone.stderr.splitlines()[0] == f"error: lab '{lab_name}' is not up", gone.stderr
+
+
+def test_down_json_counts_the_processes_it_stopped(tmp_path: Path, lab_name: str) -> None:
+    topo = tmp_path / "svc.yaml"
+    topo.write_text("name: svc\nnodes:\n  a:\n    services:\n"
+                    "      idle: {run: 'sleep 600 & echo started; wait', ready: started}\n")
+    netlab("up", str(topo), "--name", lab_name)
+    down = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
+    assert (down["was_up"], down["processes"]) == (True, 2), down  # sh and its sleep
+    again = json.loads(netlab("down", "-l", lab_name, "--json").stdout)
+    assert (again["was_up"], again["processes"]) == (False, 0), again

@@ -153,14 +153,14 @@ def test_a_lab_that_is_up_but_with_another_topology_is_tested_with_a_warning(
         lab.down()
 
 
-def test_usage_errors_exit_2_and_a_lab_not_up_exits_1(tmp_path: Path, lab_name: str) -> None:
+def test_usage_errors_exit_2_and_a_lab_not_up_exits_3(tmp_path: Path, lab_name: str) -> None:
     no_checks = tmp_path / "none.yaml"
     no_checks.write_text(LAB.format(checks="").replace("checks:\n", ""))
     assert "has no checks" in netlab("test", str(no_checks), "-l", lab_name, check=2).stderr
     bad = topology(tmp_path, "  - {from: alice, to: nobody}\n")
     result = netlab("test", str(bad), check=2)
     assert "lab.yaml:10: checks[0].to: node 'nobody' is not defined" in result.stderr
-    assert "not up" in netlab("test", "-l", lab_name, check=1).stderr
+    assert "not up" in netlab("test", "-l", lab_name, check=3).stderr
     assert namespaces_of(lab_name) == set()
 
 
@@ -192,6 +192,22 @@ def test_ping(tmp_path: Path, lab_name: str) -> None:
                                              check=2).stderr
         assert "no node 'bob'" in netlab("ping", "-l", lab_name, "alice", "bob",
                                          check=2).stderr
+
+        # An interface the node does not have is named as such, with those it has.
+        assert netlab("ping", "-l", lab_name, "alice", "srv:eth9", check=2).stderr == (
+            "error: node 'srv' has no interface 'eth9' (its interfaces: eth0)\n")
+        # A link-local address needs an interface, which netlab ping does not take: said
+        # so, not the kernel's "Invalid argument".
+        hint = ("hint: give a global address, or a node (or node:interface) by name; 'netlab "
+                "exec NODE -- ping fe80::1%IFACE' pings it (ping must be installed)")
+        assert netlab("ping", "-l", lab_name, "alice", "fe80::1",
+                      check=2).stderr.splitlines() == [
+            "error: fe80::1 is an IPv6 link-local address, which needs an interface to leave "
+            "by (fe80::1%eth0); netlab does not support that", hint]
+        assert netlab("ping", "-l", lab_name, "alice", "fe80::1%eth0",
+                      check=2).stderr.splitlines() == [
+            "error: fe80::1%eth0: netlab does not support an interface (%zone) for a "
+            "link-local address", hint]
     finally:
         lab.down()
 

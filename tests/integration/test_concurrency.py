@@ -125,7 +125,7 @@ def test_loser_says_who_holds_the_lock(fresh_lab: str) -> None:
     before = Host.of(fresh_lab)
     with LabState(fresh_lab).locked(what="up"):
         started = time.monotonic()
-        result = netlab("up", str(HELLO), "--name", fresh_lab, check=1,
+        result = netlab("up", str(HELLO), "--name", fresh_lab, check=3,
                         env={"NETLAB_LOCK_TIMEOUT": "0.5"})
         waited = time.monotonic() - started
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -140,7 +140,7 @@ def test_down_of_a_busy_lab_says_so(fresh_lab: str) -> None:
     lab = Lab.from_file(HELLO, name=fresh_lab)
     lab.up()
     with LabState(fresh_lab).locked(what="exec"):
-        result = netlab("down", "-l", fresh_lab, check=1, env={"NETLAB_LOCK_TIMEOUT": "0.2"})
+        result = netlab("down", "-l", fresh_lab, check=3, env={"NETLAB_LOCK_TIMEOUT": "0.2"})
     assert f"lab '{fresh_lab}' is busy: netlab exec (pid {os.getpid()})" in result.stderr
     _works(lab)  # untouched
     lab.down()

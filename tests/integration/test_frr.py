@@ -3,14 +3,13 @@ networks by OSPF, vtysh in a node talks to that node's daemons, and `down` leave
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from netlab.api import Lab
 
-from .hostcheck import Host, netlab
+from .hostcheck import Host, namespace_inodes, netlab, processes_in
 
 TOPOLOGY = Path(__file__).parents[2] / "topologies" / "ospf.yaml"
 WAIT = 60.0  # OSPF's hellos come every 10 s
@@ -23,34 +22,13 @@ def _poll(check: Callable[[], bool], what: str) -> None:
         time.sleep(1)
 
 
-def _processes_in(lab: Lab) -> set[int]:
-    """The processes in the lab's network namespaces, found from the kernel (each
-    namespace's inode), not from pid files. A namespace's link reads net:[inode], never
-    its name: compare inodes."""
-    inodes = {os.stat(f"/run/netns/{lab.namespace(n)}").st_ino for n in lab.topology.nodes}
-    found = set()
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            if os.stat(f"/proc/{pid}/ns/net").st_ino in inodes:
-                found.add(int(pid))
-        except OSError:
-            continue
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_three_routers_learn_their_routes_by_ospf(fresh_lab: str) -> None:
     before = Host.of(fresh_lab)
     lab = Lab.from_file(TOPOLOGY, name=fresh_lab)
     lab.up()
     try:
+        inodes = namespace_inodes(fresh_lab)
+
         def full() -> bool:
             said = netlab("exec", "-l", fresh_lab, "r1", "--", "vtysh", "-c",
                           "show ip ospf neighbor", check=None)
@@ -66,11 +44,33 @@ def test_three_routers_learn_their_routes_by_ospf(fresh_lab: str) -> None:
         said = lab.exec("r2", "vtysh -c 'show ip ospf neighbor'").stdout
         assert said.count("Full") == 2, said
         assert "hostname r3" in lab.exec("r3", "vtysh -c 'show running-config'").stdout
-        daemons = _processes_in(lab)
-        assert len(daemons) >= 9, daemons  # zebra, staticd and ospfd in each router
+        running = processes_in(inodes)  # FRR's daemons, found from the kernel
+        assert sum("ospfd" in p for p in running) == 3, running
     finally:
         lab.down()
     assert Host.of(fresh_lab) == before
-    assert [p for p in daemons if _alive(p)] == []
+    assert processes_in(inodes) == []
     with open("/proc/self/mountinfo") as f:
         assert [line for line in f if f"netlab-{fresh_lab}-" in line] == []
+
+
+def test_two_ases_exchange_their_networks_by_ebgp(fresh_lab: str) -> None:
+    """topologies/bgp.yaml: each AS announces its network, the other learns it over eBGP
+    (AS path = the peer's AS), and the lab's own checks pass through `netlab test`."""
+    before = Host.of(fresh_lab)
+    lab = Lab.from_file(TOPOLOGY.with_name("bgp.yaml"), name=fresh_lab)
+    lab.up()
+    try:
+        inodes = namespace_inodes(fresh_lab)
+        running = processes_in(inodes)
+        assert sum("bgpd" in p for p in running) == 2, running
+        tested = netlab("test", "-l", fresh_lab, check=None)
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        route = lab.exec("r1", "ip route show 10.2.0.0/24").stdout
+        assert "via 10.12.0.2" in route and "proto bgp" in route, route
+        table = lab.exec("r2", "vtysh -c 'show bgp ipv4 unicast 10.1.0.0/24'").stdout
+        assert "65001" in table and "10.12.0.1" in table, table
+    finally:
+        lab.down()
+    assert Host.of(fresh_lab) == before
+    assert processes_in(inodes) == []

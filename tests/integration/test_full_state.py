@@ -68,5 +68,7 @@ def test_a_lab_that_is_up_goes_down_when_its_state_folder_is_full(
         assert not (where / fresh_lab).exists()
         assert Host.of(fresh_lab).namespaces == before.namespaces
     finally:
-        force_down(fresh_lab)
-        subprocess.run(["umount", "-l", str(where)], check=True)
+        try:
+            force_down(fresh_lab)
+        finally:  # the tmpfs goes even when taking the lab down fails
+            subprocess.run(["umount", "-l", str(where)], check=True)

@@ -158,3 +158,41 @@ def test_cleanup_removes_pinned_namespaces_a_killed_up_left(fresh_lab: str) -> N
     assert not nodehost.exists(ns) and not nsfs.exists(ns)
     assert Host.of(fresh_lab) == before
     assert _mounts_of(fresh_lab) == []
+
+
+def test_a_refusal_while_nodes_become_hosts_rolls_back_all(fresh_lab: str, tmp_path: Path,
+                                                          monkeypatch: object) -> None:
+    """The nodes' mount and UTS namespaces are made by helpers while the netlink work goes
+    on: a refusal of a netlink op then waits for the helpers, journals what they made, and
+    the rollback removes it all (no pin is made after the rollback looked)."""
+    import pytest
+
+    from netlab.errors import KernelError
+    from netlab.kernel.netlink import NetlinkKernel
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    real = NetlinkKernel._netlink_batch
+    calls: list[int] = []
+
+    def refuse_once_hosts_are_in_the_making(self: NetlinkKernel, *args: object,
+                                            **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(95, "refused by this test")  # EOPNOTSUPP: said as the op's refusal
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NetlinkKernel, "_netlink_batch", refuse_once_hosts_are_in_the_making)
+    topo = tmp_path / "hosts.yaml"
+    topo.write_text(TOPOLOGY)
+    before = Host.of(fresh_lab)
+    lab = Lab.from_file(topo, name=fresh_lab)
+    try:
+        lab.up()
+    except KernelError as error:
+        assert "could not create veth" in error.message  # the first op of the batch
+    else:
+        lab.down()
+        raise AssertionError("up should have been refused")
+    assert calls, "the netlink batch was never reached"
+    assert Host.of(fresh_lab) == before
+    assert _mounts_of(fresh_lab) == []

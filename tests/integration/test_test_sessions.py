@@ -36,10 +36,10 @@ def test_a_second_run_of_one_lab_is_refused_not_torn_down(
         while not (state.exists() and state.read_meta().get("complete")):
             assert time.monotonic() < deadline and first.poll() is None
             time.sleep(0.05)
-        second = netlab("test", str(path), "--name", fresh_lab, check=1)
+        second = netlab("test", str(path), "--name", fresh_lab, check=3)
         assert f"lab '{fresh_lab}' is in use by netlab test (pid {first.pid}), which brought " \
             "it up and takes it down when done" in second.stderr
-        by_lab = netlab("test", "-l", fresh_lab, check=1)
+        by_lab = netlab("test", "-l", fresh_lab, check=3)
         assert "is in use by netlab test" in by_lab.stderr
         other = netlab("test", str(path), "--name", f"{fresh_lab}-2", "--json")
         assert json.loads(other.stdout)["ok"] is True

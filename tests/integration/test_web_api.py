@@ -335,5 +335,5 @@ def test_a_lab_that_is_not_up() -> None:
     done = subprocess.run([sys.executable, "-m", "netlab", "web", "-l", "no-such-lab-x",
                            "--port", "0"], capture_output=True, text=True, timeout=30,
                           check=False)
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 3, done.stderr
     assert done.stderr.splitlines()[0] == "error: lab 'no-such-lab-x' is not up"

@@ -69,3 +69,21 @@ def test_the_reference_names_every_kind() -> None:
     missing = [kind for kind in KINDS_OF_MODEL if f"`{kind}`" not in described]
     assert not missing, (f"docs/topology-reference.md (Interface.kind, from NOTES in "
                          f"scripts/gen_topology_docs.py) does not name the kinds {missing}")
+
+
+def test_a_kind_said_by_its_settings_survives_the_labs_record() -> None:
+    """A lab's record holds the model's JSON, where every kind's key is there (null but
+    one): the kind read back from it is the one the file's settings said."""
+    from netlab.spec.kinds import infer
+    from netlab.spec.model import Interface
+
+    said = Interface.model_validate({"macvlan": {"parent": "eth0", "mode": "bridge"}})
+    recorded = Interface.model_validate(said.model_dump(mode="json"))
+    assert infer("host", "mv0", said) == infer("host", "mv0", recorded) == "macvlan"
+
+
+def test_the_status_skeleton_carries_the_settings_of_every_kind_status_says() -> None:
+    from netlab.lab.status_doc import _SETTINGS_WORDS
+    from netlab.lab.status_skeleton import SETTINGS_KINDS
+
+    assert set(SETTINGS_KINDS) == set(_SETTINGS_WORDS)

@@ -6,6 +6,7 @@ stock-kernel VM)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,8 @@ from netlab.lab.preflight import refuse_unsupported
 from netlab.plan import ops as o
 from netlab.plan.planner import plan
 from netlab.spec import load_text
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DUMMY = """\
 name: dm
@@ -202,3 +205,56 @@ def test_the_bond_request_decodes_as_pyroute2_reads_it() -> None:
     assert info.get_attr("IFLA_INFO_KIND") == "bond"
     data = info.get_attr("IFLA_INFO_DATA")
     assert data.get_attr("IFLA_BOND_MODE") == 1 and data.get_attr("IFLA_BOND_MIIMON") == 100
+
+
+VRF = ROOT / "topologies" / "vrf.yaml"
+
+
+def test_a_vrf_is_made_before_its_members_join_it_and_before_its_routes() -> None:
+    loaded = load_text(VRF.read_text(), "vrf.yaml")
+    p = plan(loaded.topology)
+    ns = "netlab-vrf-pe"
+    op = o.CreateVrf(ns, "red", 10, None, "netlab:vrf")
+    made = p.ops.index(op)
+    joins = [i for i, x in enumerate(p.ops)
+             if isinstance(x, o.SetLink) and x.ns == ns and x.master == "red"]
+    addressed = [i for i, x in enumerate(p.ops) if isinstance(x, o.AddAddress) and x.ns == ns]
+    route = o.AddRoute(ns, "10.1.0.0/24", "10.9.0.2", None, None, 4, 10)
+    assert len(joins) == 2 and made < min(joins) and max(joins) < min(addressed)
+    assert max(addressed) < p.ops.index(route)
+    assert route.describe() == f"add route 10.1.0.0/24 via 10.9.0.2 table 10 in {ns}"
+    for each in (op, route, route.undo()):
+        assert o.op_from_json(json.loads(json.dumps(each.to_json()))) == each
+    drawn = graph.mermaid(graph.build(loaded.topology, p))
+    assert "red vrf table 10" in drawn and "pe:eth1 10.0.0.1/24 vrf red" in drawn
+
+
+def test_the_vrf_and_its_route_decode_as_pyroute2_reads_them() -> None:
+    import ipaddress
+
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+    from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+    msg = ifinfmsg(bytes(rtnl.new_vrf(9, 6, "red", 10, None)))
+    msg.decode()
+    info = msg.get_attr("IFLA_LINKINFO")
+    assert info.get_attr("IFLA_INFO_KIND") == "vrf"
+    assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_VRF_TABLE") == 10
+    for table in (10, 1000):  # below 256 in the header too; above, RTA_TABLE alone
+        route = rtmsg(bytes(rtnl.route(3, True, ipaddress.ip_network("10.1.0.0/24"),
+                                       ipaddress.ip_address("10.9.0.2"), None, None, table)))
+        route.decode()
+        assert route.get_attr("RTA_TABLE") == table
+        assert route["table"] == (table if table < 256 else 0)
+
+
+def test_a_vrf_refused_before_anything_when_the_kernel_lacks_it() -> None:
+    loaded = load_text(VRF.read_text(), "vrf.yaml")
+    without = features.Support(frozenset({"tbf", "netem"}), links=frozenset({"dummy"}))
+    with features.assumed(without), pytest.raises(TopologyError) as info:
+        refuse_unsupported(loaded.topology, loaded)
+    assert str(info.value).splitlines()[0] == (
+        "vrf.yaml:11: nodes.pe.interfaces.red: pe:red is a vrf device, which this kernel "
+        "lacks (CONFIG_NET_VRF)")
+    assert info.value.hint == ("enable CONFIG_NET_VRF in the kernel "
+                               "(or load its module: modprobe vrf)")

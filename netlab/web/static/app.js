@@ -223,16 +223,25 @@ function makeLink(link, i) {
   return group;
 }
 
+// A switch port's VLANs (status `vlans`), short: "VLAN 10" (access port) or "trunk 10,20".
+function vlanWords(iface) {
+  const v = iface && iface.vlans ? (iface.vlans.now || iface.vlans.planned) : null;
+  if (!v) return "";
+  return v.tagged && v.tagged.length ? `trunk ${v.tagged.join(",")}` : `VLAN ${v.pvid}`;
+}
+
 function updateLink(doc, link, group) {
   const up = linkIsUp(doc, link);
   const ia = interfaceOf(doc, link.a) || {};
   const shaped = ia.shaping && ia.shaping.text ? ia.shaping.text : "";
+  const vlans = vlanWords(ia) || vlanWords(interfaceOf(doc, link.b));
   group.setAttribute("class", `link ${up ? "up" : "down"}${group.classList.contains("busy") ? " busy" : ""}`);
   group.dataset.state = up ? "up" : "down";
   group.querySelector("title").textContent = `${link.a} — ${link.b}: ${up ? "up" : "down"}; ${link.a} sent ` +
     `${ia.tx_packets || 0} and received ${ia.rx_packets || 0} packets` + (shaped ? `; shaped: ${shaped}` : "") +
     `. Click to take it ${up ? "down" : "up"}.`;
-  group.querySelector("text.counters").textContent = `${ia.tx_packets || 0}↑ ${ia.rx_packets || 0}↓` + (shaped ? ` · ${shaped}` : "");
+  group.querySelector("text.counters").textContent = `${ia.tx_packets || 0}↑ ${ia.rx_packets || 0}↓` + (shaped ? ` · ${shaped}` : "") +
+    (vlans ? ` · ${vlans}` : "");
 }
 
 function makeNode(node) {

@@ -345,6 +345,19 @@ def test_a_command_check_with_another_exit_status(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.usefixtures("fake_commands")
+def test_a_command_cut_short_by_the_checks_time_reports_the_whole_run_before_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow command (vtysh) whose last try the deadline cuts: the reason is the last whole
+    run's output, not 'did not finish in 0.1 s'."""
+    monkeypatch.setattr("netlab.checks.run.RUN_PAUSE", 0.01)
+    lab = FakeLab([(0, "% Network not in table\n"), (-1, "")])
+    result = run_probe(lab, _run_probe("Known via", timeout=0.2))  # type: ignore[arg-type]
+    assert not result.passed and result.attempts > 1
+    assert result.why.startswith("the output has no 'Known via' (it begins: % Network not in")
+    assert result.output == "% Network not in table\n"
+
+
+@pytest.mark.usefixtures("fake_commands")
 def test_checks_run_side_by_side_and_keep_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = FakeLab([(0, "ok\n")])
     probes = [Probe(i, f"c{i}", "run", "gw", 1.0, command="true") for i in range(5)]

@@ -153,3 +153,24 @@ def test_every_kind_netlab_makes_is_told_apart() -> None:
     eth0 = next(link for link in links if link["ifname"] == "eth0")
     assert (eth0["mtu"], eth0["mac"], eth0["addresses"][:2]) == (
         1400, "02:00:00:00:00:0a", ["10.0.1.1/24", "10.9.9.9/32"])
+
+
+def test_a_vrf_and_the_routes_of_its_table_read_back() -> None:
+    # Requests have the layout of the kernel's answers: a vrf (index 6, table 10), a member
+    # (index 7), and a route in table 10 and one in main.
+    import ipaddress
+
+    from netlab.kernel import rtnl
+    from netlab.kernel.dumps import decode_node
+
+    vrf = rtnl.new_vrf(1, 6, "red", 10, None)
+    member = rtnl.new_kind(2, "eth1", "dummy", 7)
+    net = ipaddress.ip_network("10.1.0.0/24")
+    via = ipaddress.ip_address("10.9.0.2")
+    view = decode_node([bytes(vrf), bytes(member)], [],
+                       [bytes(rtnl.route(3, True, net, via, 7, None, 10)),
+                        bytes(rtnl.route(4, True, net, via, 7, None))], [])
+    red = next(link for link in view.links if link["ifname"] == "red")
+    assert red["kind"] == "vrf" and red["vrf"] == {"table": 10}
+    assert [(r["to"], r.get("vrf"), r.get("table")) for r in view.routes] == [
+        ("10.1.0.0/24", None, None), ("10.1.0.0/24", "red", 10)]

@@ -11,6 +11,7 @@ import pytest
 
 from netlab.errors import InputError
 from netlab.plan import ops as o
+from netlab.plan.kind_ops import CREATE_OPS
 from netlab.plan.planner import plan
 from netlab.spec import load_text, load_topology
 from netlab.spec.model import Topology
@@ -56,6 +57,7 @@ def test_teardown_is_exact_reverse(path: Path) -> None:
 def test_order_rules(path: Path) -> None:
     p = plan(load_topology(path).topology)
     seen: set[tuple[str, str]] = set()
+    attached: set[tuple[str, str]] = set()
     made_ns: set[str] = set()
     for op in p.ops:
         if isinstance(op, o.CreateNamespace):
@@ -65,12 +67,16 @@ def test_order_rules(path: Path) -> None:
         if isinstance(op, o.CreateVeth):
             assert op.peer_ns in made_ns
             seen |= {(op.ns, op.ifname), (op.peer_ns, op.peer_ifname)}
-        elif isinstance(op, (o.CreateBridge, o.CreateTunTap, o.CreateVxlan)):
+        elif isinstance(op, CREATE_OPS):  # every other kind's device (plan/kind_ops.py)
             seen.add((op.ns, op.ifname))
-        elif isinstance(op, (o.SetLink, o.AddAddress, o.SetLinkUp)) and op.ifname != "lo":
+        elif isinstance(op, (o.SetLink, o.AddAddress, o.SetLinkUp, o.SetVlanFiltering,
+                             o.SetPortVlans)) and op.ifname != "lo":
             assert (op.ns, op.ifname) in seen, f"{op.describe()} before the device exists"
             if isinstance(op, o.SetLink) and op.master:
                 assert (op.ns, op.master) in seen
+                attached.add((op.ns, op.ifname))
+            if isinstance(op, o.SetPortVlans):  # a port's VLANs once it is in its bridge
+                assert (op.ns, op.ifname) in attached, f"{op.describe()} before it is a port"
     # routes come after the links they use are up, exec commands last of all
     kinds = [type(op) for op in p.ops]
     if o.AddRoute in kinds:

@@ -191,3 +191,35 @@ def test_import_writes_the_file_and_validate_takes_it(
     assert "this is a Kathará lab, not a netlab topology; 'netlab import" in \
         capsys.readouterr().err
     assert main(["import", str(tmp_path / "nothing.yml")]) == 2
+
+
+def test_import_keeps_an_existing_file_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A topology written by import and then mended by hand (checks added) is not
+    overwritten by the next import without --force."""
+    lab, out = kathara_lab(tmp_path), tmp_path / "lab.yaml"
+    out.write_text("# mended by hand\nchecks: []\n")
+    assert main(["import", str(lab), "-o", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {out} exists; not overwriting it",
+        f"hint: 'netlab import {lab} -o {out} --force' replaces it (or -o another file)"]
+    assert out.read_text() == "# mended by hand\nchecks: []\n"
+    assert main(["import", str(lab), "-o", str(out), "--force"]) == 0
+    assert "from Kathará" in capsys.readouterr().err
+    assert main(["validate", str(out)]) == 0
+
+
+def test_a_lab_whose_every_link_is_left_out_still_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A link to a node that is not carried is a comment; with no link left, 'links:' must
+    not read as null (it was "links: expected a list of links ..., got nothing", exit 2)."""
+    clab = tmp_path / "one.clab.yml"
+    clab.write_text("name: one\ntopology:\n  nodes:\n    a: {kind: linux}\n  links:\n"
+                    '    - endpoints: ["a:eth1", "b:eth1"]\n')
+    out = tmp_path / "one.yaml"
+    assert main(["import", str(clab), "-o", str(out)]) == 0
+    assert "from containerlab, 1 node, 0 links;" in capsys.readouterr().err
+    assert "# links[0] ['a:eth1', 'b:eth1'] is not carried" in out.read_text()
+    assert load_text(out.read_text(), "one.yaml").topology.links == []

@@ -1,7 +1,8 @@
 """The import discipline of the commands a class runs most (bench/startup.py measures
-what it buys): `exec` and `ls` read a lab's record as plain data and load none of the
-model (pydantic), the template engine (jinja2), YAML, or (for `exec`, and `ls --json`)
-rich. Checked in a fresh interpreter, on a lab record written here; no root needed."""
+what it buys): `exec`, `ls` and `status` read a lab's record as plain data and load none
+of the model (pydantic), the template engine (jinja2), YAML, or (for `exec`, and `ls --json`)
+rich; `exec` and `status` none of the ops; `down` none of the model, templates or YAML.
+Checked in a fresh interpreter, on a lab record written here; no root needed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 HEAVY = ("pydantic", "jinja2", "yaml", "rich")
+# netlab's own heavy part for `exec`: the ops (25 dataclasses) and the engine that runs them.
+OPS = ("netlab.plan.ops", "netlab.kernel.services", "netlab.engine")
 
 # The exec command's own path, short of entering the namespace: parse, find the node's
 # namespace in the record, load what enters it.
@@ -18,10 +21,11 @@ EXEC_PATH = """
 import sys
 from netlab.ui import cli
 args = cli.build_parser().parse_args(["exec", "-l", "t", "h1", "--", "true"])
-from netlab.kernel import privileges, processes
+from netlab.kernel import enter, privileges, processes
 from netlab.lab import record
 assert record.resolve(args.lab).namespace(args.node) == "netlab-t-h1"
-print(" ".join(m for m in HEAVY if m in sys.modules))
+assert enter.node_argv("netlab-t-h1", "/nonexistent", ["true"])[-1] == "true"
+print(" ".join(m for m in (*HEAVY, *OPS) if m in sys.modules))
 """
 
 LS = """
@@ -32,9 +36,37 @@ print(" ".join(m for m in HEAVY if m in sys.modules), file=sys.stderr)
 """
 
 
+# The status command's own path, short of the root check: the record's skeleton, the
+# document (its namespaces are not there: read as missing), printed as JSON.
+STATUS = """
+import sys
+from netlab.lab.status_skeleton import recorded_lab
+from netlab.ui.common import print_json
+lab = recorded_lab("t")
+assert lab is not None and lab.is_up()
+doc = lab.status()
+assert doc["drift"] == ["h1: namespace netlab-t-h1 is missing"], doc["drift"]
+print_json(doc)
+print(" ".join(m for m in (*HEAVY, *OPS) if m != "rich" and m in sys.modules), file=sys.stderr)
+"""
+
+
+# The down command's path, short of the root check: what tears a lab down from its journal
+# (the kernel layer's tables included) needs no model, templates or YAML.
+DOWN = """
+import sys
+from netlab.ui import cli
+args = cli.build_parser().parse_args(["down", "-l", "t"])
+from netlab import api
+from netlab.lab import teardown_journal
+print(" ".join(m for m in HEAVY if m != "rich" and m in sys.modules))
+"""
+
+
 def _run(code: str, state: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{code}"], capture_output=True, text=True,
+        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\nOPS = {OPS!r}\n{code}"],
+        capture_output=True, text=True,
         env={"NETLAB_STATE_DIR": str(state), "PATH": "/usr/bin:/bin"}, check=False,
         cwd=Path(__file__).resolve().parents[3],
     )
@@ -49,7 +81,24 @@ def _record(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_exec_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
+def test_status_json_from_the_records_skeleton_loads_no_model_template_yaml_or_ops(
+        tmp_path: Path) -> None:
+    state = _record(tmp_path)
+    meta = json.loads((state / "t" / "lab.json").read_text())
+    meta["status"] = {"version": 1, "links": [], "nodes": [{
+        "name": "h1", "kind": "host", "host": None, "namespace": "netlab-t-h1",
+        "limits": False, "vlans": False, "services": [], "qdiscs": {}, "interfaces": [{
+            "name": "eth0", "kind": "veth", "peer": "h2:eth0", "master": None,
+            "addresses": [], "up": True, "vrf": None, "settings": None, "mtu": None,
+            "vlans": None}]}]}
+    (state / "t" / "lab.json").write_text(json.dumps(meta))
+    done = _run(STATUS, state)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["nodes"][0]["interfaces"][0]["peer"] == "h2:eth0"
+    assert done.stderr.strip() == ""
+
+
+def test_exec_loads_no_model_template_yaml_rich_or_ops(tmp_path: Path) -> None:
     done = _run(EXEC_PATH, _record(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
@@ -61,3 +110,9 @@ def test_ls_json_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["labs"][0] == {
         "lab": "t", "nodes": 2, "file": "t.yaml", "state": "up"}
     assert done.stderr.strip() == ""
+
+
+def test_down_loads_no_model_template_or_yaml(tmp_path: Path) -> None:
+    done = _run(DOWN, _record(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

@@ -35,3 +35,22 @@ def test_a_usage_error_as_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_without_json_stdout_stays_empty(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--topo", "ring,2"]) == 2
     assert capsys.readouterr().out == ""
+
+
+def test_a_lab_not_as_needed_is_exit_3_and_drift_under_check_is_4(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from netlab.errors import LabStateConflict
+    from netlab.ui.cli import error_document
+    from netlab.ui.common import status_exit
+
+    doc = error_document(LabStateConflict("lab 'x' is not up"))
+    assert (doc["exit_code"], doc["kind"]) == (3, "LabStateConflict")
+
+    status = {"lab": "x", "state": "up", "drift": []}
+    assert status_exit(status, check=True) == 0
+    drifted = {**status, "drift": ["a: interface eth1 is missing"]}
+    assert status_exit(drifted, check=False) == 0  # without --check: as ever
+    assert capsys.readouterr().err == ""
+    assert status_exit(drifted, check=True) == 4
+    assert capsys.readouterr().err == (
+        "error: lab x is up but not as its topology says: 1 difference\n")

@@ -69,3 +69,61 @@ def test_ctrl_c_at_any_moment_of_a_short_command_is_never_a_traceback(delay: flo
         # before the command began / while it ran
         assert stderr in ("error: interrupted\nhint: nothing was done\n",
                           "error: interrupted\n"), stderr
+
+
+def test_validate_reads_stdin_as_up_does() -> None:
+    """`netlab import lab.clab.yml | netlab validate -`: '-' is stdin for validate too (it was
+    "-: no such file" while up, plan and graph read it)."""
+    import subprocess
+    import sys
+
+    good = subprocess.run([sys.executable, "-m", "netlab", "validate", "-"], text=True,
+                          input=Path(HELLO).read_text(), capture_output=True, timeout=60)
+    assert (good.returncode, good.stdout) == (0, "<stdin>: ok: lab 'hello', 5 nodes, 4 links\n")
+    bad = subprocess.run([sys.executable, "-m", "netlab", "validate", "-"], text=True,
+                         input="name: x\nnodes: {a: {knd: router}}\n", capture_output=True,
+                         timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr == "<stdin>:2: nodes.a: unknown key 'knd' (did you mean 'kind'?)\n"
+
+
+def test_a_topology_from_stdin_without_checks_is_named_as_stdin() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "netlab", "test", "-"], text=True,
+                         input="name: x\nnodes: {a: {}}\n", capture_output=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.startswith("error: <stdin> has no checks;"), run.stderr
+
+
+def test_validate_json_is_the_size_or_every_problem(tmp_path: Path) -> None:
+    """For CI: `netlab validate --json` says ok with the lab's size, or gives each problem
+    with its file, line and path (the netlab.error/1 document), exit 2."""
+    import json
+    import subprocess
+    import sys
+
+    def validate(path: str) -> tuple[int, dict[str, object]]:
+        run = subprocess.run([sys.executable, "-m", "netlab", "validate", path, "--json"],
+                             capture_output=True, text=True, timeout=60)
+        return run.returncode, json.loads(run.stdout)
+
+    assert validate(HELLO) == (0, {"file": HELLO, "ok": True, "lab": "hello", "nodes": 5,
+                                   "links": 4})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nnodes:\n  a: {knd: router}\n  b: {kind: ruoter}\n")
+    code, doc = validate(str(bad))
+    assert code == 2 and doc["schema"] == "netlab.error/1" and doc["exit_code"] == 2
+    problems = doc["problems"]
+    assert isinstance(problems, list)
+    assert [(p["line"], p["path"]) for p in problems] == [(3, "nodes.a"), (4, "nodes.b.kind")]
+
+
+def test_a_junit_file_that_cannot_be_written_is_said_before_any_check_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """(It was said after the lab had been brought up and every check had run.)"""
+    out = tmp_path / "no-such-folder" / "results.xml"
+    assert main(["test", HELLO, "--junit", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: cannot write {out}: its folder does not exist\n"

@@ -101,3 +101,18 @@ def test_the_page_loads_only_files_that_are_vendored_with_their_licences() -> No
     script = (Path(__file__).parents[3] / "scripts" / "vendor_web.sh").read_text()
     for line in pins:
         assert f"={line.split()[1]}\n" in script, f"VERSIONS and vendor_web.sh disagree: {line}"
+
+
+def test_an_address_no_interface_has_is_named_not_the_ports() -> None:
+    """--bind 192.0.2.1 (no interface has it): the address is wrong, and another --port
+    would not help (the hint said to pick one)."""
+    import socket
+
+    from netlab.errors import InputError
+    from netlab.web.server import listen
+
+    with pytest.raises(InputError) as info:
+        listen(socket.AF_INET, "192.0.2.1", [8040, 8041])
+    assert str(info.value) == "cannot listen on 192.0.2.1: no interface of this machine " \
+        "has that address"
+    assert info.value.hint is not None and "--bind" in info.value.hint

@@ -3,8 +3,8 @@
 
 Run it inside the node that has the device (as root, or as the device's owner):
 
-    netlab exec gw -- python3 tun_echo.py            # tun0
-    netlab exec gw -- python3 tun_echo.py tun0 -q    # quietly
+    netlab exec gw -- python3 "$PWD/tun_echo.py"            # tun0 (from this folder)
+    netlab exec gw -- python3 "$PWD/tun_echo.py" tun0 -q    # quietly
 
 Every IP packet the kernel routes into tun0 is handed to this program, whole, by read();
 whatever it write()s goes back into the kernel as if it had arrived on tun0. It answers

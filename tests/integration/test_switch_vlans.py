@@ -1,0 +1,51 @@
+"""VLANs on switches on a real kernel: topologies/vlans.yaml in the stock-kernel VM (this
+machine's kernel lacks bridge VLAN filtering) — one VLAN across a trunk, another VLAN kept
+out, a router on a stick between them, each port's VLANs read back; and refused before
+anything is made (exit 2, naming the kernel option) where the kernel lacks it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netlab.kernel import features
+from netlab.pytest_plugin import LabFactory, unique_name
+
+from ..conftest import netlab_namespaces
+from .hostcheck import netlab
+from .test_shaping import iface
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "topologies" / "vlans.yaml"
+
+
+def test_vlans_refused_before_anything_is_made(tmp_path: Path) -> None:
+    if features.qdiscs().bridge_vlans:
+        pytest.skip("this kernel has bridge VLAN filtering: nothing to refuse")
+    name = unique_name("vlans")
+    result = netlab("up", str(EXAMPLE), "--name", name, check=2)
+    assert (f"{EXAMPLE}:42: links[0].vlans: VLANs on a switch's port need bridge VLAN "
+            "filtering, which this kernel lacks (CONFIG_BRIDGE_VLAN_FILTERING)") in result.stderr
+    assert netlab_namespaces(f"netlab-{name}-") == set()
+
+
+@pytest.mark.stock_kernel
+def test_vlans_across_a_trunk_and_a_router_on_a_stick(netlab_lab: LabFactory) -> None:
+    lab = netlab_lab(EXAMPLE)
+    report = lab.run_checks()  # h1-h2 across the trunk, h1-h3 routed, mallory kept out
+    assert report.ok, report.summary()
+    assert lab.ping("h3", "10.0.10.2")  # VLAN 20 on sw2 to VLAN 10 on sw2, through sw1's r1
+    doc = lab.status()
+    assert doc["drift"] == []
+    assert iface(doc, "sw1", "h1-eth0")["vlans"]["now"] == {
+        "pvid": 10, "untagged": [10], "tagged": []}
+    assert iface(doc, "sw2", "trunk")["vlans"] == {
+        "now": {"pvid": 1, "untagged": [1], "tagged": [10, 20]},
+        "planned": {"pvid": 1, "untagged": [1], "tagged": [10, 20]}, "as_planned": True}
+    # A VLAN taken off the trunk by hand: VLAN 10 no longer crosses, and status says so.
+    done = lab.exec("sw2", ["bridge", "vlan", "del", "dev", "trunk", "vid", "10"])
+    assert done.returncode == 0, done.stderr
+    assert not lab.ping("h1", "10.0.10.2", timeout=0.5, count=2)
+    assert lab.status()["drift"] == [
+        "sw2: port trunk is untagged in VLAN 1; tagged in VLAN 20; PVID 1; the topology "
+        "says untagged in VLAN 1; tagged in VLAN 10, 20; PVID 1"]
