@@ -93,7 +93,10 @@ def enter_argv(ns: str, argv: Sequence[str], cwd: str | None = None) -> list[str
     if _is_pinned(mnt):
         cmd += [f"--mount={mnt}", f"--uts={uts}"]
     if cwd:
-        cmd.append(f"--wd={cwd}")
+        # Into the folder once inside, not with nsenter's --wd: that opens the folder in
+        # the caller's mount namespace, so a program then run as a user could not name
+        # its own folder (getcwd: "Permission denied").
+        argv = [shutil.which("env") or "env", f"--chdir={cwd}", *argv]
     return [*cmd, "--", *argv]
 
 

@@ -139,7 +139,8 @@ def test_a_users_service_gets_a_clean_environment(
     path = _topology(tmp_path, fresh_lab, f"""\
     env: {{GREETING: hello}}
     services:
-      show: {{run: "env > $NETLAB_SERVICE_DIR/env.txt; echo done; exec sleep 300",
+      show: {{run: "env > $NETLAB_SERVICE_DIR/env.txt; /bin/pwd > $NETLAB_SERVICE_DIR/pwd.txt;
+                   echo done; exec sleep 300",
               user: {lab_user.pw_name}, env: {{PORT: "7000"}}, ready: done}}
 """)
     netlab("up", str(path), env={"ROOTS_SECRET": "s3cret", "PYENV_ROOT": "/root/.pyenv"})
@@ -154,6 +155,9 @@ def test_a_users_service_gets_a_clean_environment(
         assert (env["NETLAB_LAB"], env["NETLAB_NODE"]) == (fresh_lab, "h1")
         assert "ROOTS_SECRET" not in env and "PYENV_ROOT" not in env
         assert "s3cret" not in text
+        # It can name its folder (the node's): it was entered inside the node, not before.
+        pwd_txt = (_service_dir(fresh_lab, "show") / "pwd.txt").read_text()
+        assert pwd_txt == f"{state_root() / fresh_lab / 'nodes' / 'h1'}\n", pwd_txt
     finally:
         netlab("down", "-l", fresh_lab)
 
