@@ -223,13 +223,18 @@ def _feed(proc: subprocess.Popen[bytes], hosts: Sequence[NodeHost]) -> None:
 def promise(ns: str, hostname: str, node_dir: str, hosts_file: str, extra_hosts: str,
             resolv: str, netns: bool) -> None:
     """Leave what the node's first entry needs to make its namespaces (at `up`)."""
-    _ensure_pin_dir()
     data = json.dumps({"hostname": hostname, "node_dir": node_dir, "hosts_file": hosts_file,
                        "extra_hosts": extra_hosts, "resolv": resolv, "netns": netns})
-    fd = os.open(promise_path(ns), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                 | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(data)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(promise_path(ns), flags, 0o600)
+    except FileNotFoundError:  # PIN_DIR itself is made private by whoever pins first
+        os.makedirs(PIN_DIR, mode=0o755, exist_ok=True)
+        fd = os.open(promise_path(ns), flags, 0o600)
+    try:
+        os.write(fd, data.encode())
+    finally:
+        os.close(fd)
 
 
 def ensure(ns: str) -> None:
