@@ -14,6 +14,9 @@ stdin): for each node in turn it enters the node's network namespace and a base 
 namespace, unshares mount and UTS namespaces, mounts, and, back in the host's mount
 namespace, pins them through its descriptors of them (_make_one). A mount namespace can
 only be pinned from an older one, as here.
+
+A node that runs nothing at `up` (plan/planner.py) gets them on first entry instead:
+`up` leaves only its promise, and enter_argv makes them (ensure) before entering it.
 """
 
 from __future__ import annotations

@@ -159,6 +159,10 @@ class ProcessOpsKernel:
                 try:
                     nodehost.promise(op.ns, op.hostname, op.node_dir, op.hosts_file,
                                      op.extra_hosts, op.resolv, op.netns)
+                except FileExistsError:
+                    raise OpFailed(k, op, f"{nodehost.promise_path(op.ns)} already exists",
+                                   "a lab of that name crashed: 'netlab cleanup' removes "
+                                   "what it left") from None
                 except OSError as error:
                     raise OpFailed(k, op, error.strerror or str(error)) from None
                 done(k)
