@@ -332,7 +332,8 @@ def remove(ns: str) -> bool:
         if error.errno != errno.ELOOP:
             raise
         os.unlink(promise_path(ns))  # a link: not ours to follow, only to remove
-        return _unpin(ns) or True
+        _unpin(ns)
+        return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # a first entry at work on it finishes first
         _unpin(ns)
