@@ -8,20 +8,23 @@ and data path; they are raised together, once, as a TopologyError sorted by line
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from netlab.errors import Problem, TopologyError
 from netlab.spec import foreign, validate, yamltree
-from netlab.spec.generate import Generated
 from netlab.spec.loaded import LoadedTopology, join, line_in, one_line
 from netlab.spec.model import Topology
 from netlab.spec.rendering import Rendered, TemplateProblems, as_is, is_template
 from netlab.spec.source import MAX_BYTES, read_source
+
+if TYPE_CHECKING:
+    from netlab.spec.generate import Generated  # --topo's; not imported to load a file
 
 _EMPTY = "the file is empty; a topology needs at least 'name' and 'nodes'"
 
@@ -35,7 +38,7 @@ def load_topology(
     Problems are reported against `path` as given (so relative paths stay short).
     """
     shown = str(path)
-    if isinstance(path, Generated):
+    if not isinstance(path, (str, os.PathLike)):  # a Generated
         return load_text(path.text(), shown, overrides)
     return load_text(read_source(Path(path), shown), shown, overrides)
 

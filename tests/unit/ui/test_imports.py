@@ -3,7 +3,7 @@ what it buys): `exec`, `ls` and `status` read a lab's record as plain data and l
 of the model (pydantic), the template engine (jinja2), YAML, or (for `exec`, and `ls --json`)
 rich; `exec` and `status` none of the ops; `down` none of the model, templates or YAML;
 `up` of a plain file (no template) not Jinja2, nor the words for pydantic's errors, nor
-the modules of the other commands.
+--topo's generator, nor the modules of the other commands.
 Checked in a fresh interpreter, on a lab record written here; no root needed."""
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ from netlab.api import Lab
 lab = Lab.from_file(args.file)
 assert len(lab.plan.ops) > 0
 print(" ".join(m for m in sys.modules if m in ("jinja2", "netlab.spec.template",
-      "netlab.spec.messages") or m.startswith("netlab.ui.cmd_") or m == "netlab.ui.completion"))
+      "netlab.spec.messages", "netlab.spec.generate") or m.startswith("netlab.ui.cmd_")
+      or m == "netlab.ui.completion"))
 Lab.from_file(TEMPLATE, {"n": "2"})
 print(" ".join(m for m in ("jinja2", "netlab.spec.template") if m in sys.modules))
 """
