@@ -491,6 +491,7 @@ def _add_schema(sub: Subparsers) -> None:
     p = sub.add_parser("schema", help="print the JSON Schema of the topology format")
     p.set_defaults(func=cmd_schema)
 
+
 # The commands of this module, in the order `netlab --help` lists them.
 CORE_COMMANDS: dict[str, Callable[[Subparsers], None]] = {
     "validate": _add_validate,

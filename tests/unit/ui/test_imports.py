@@ -151,3 +151,18 @@ def test_up_of_a_plain_file_loads_no_jinja2_error_words_or_other_commands(
     plain, template = done.stdout.splitlines()
     assert plain == ""
     assert template == "jinja2 netlab.spec.template"  # the guard above can see them
+
+
+def test_the_models_defaults_are_not_builtin_factories() -> None:
+    """pydantic reads a builtin's signature by tokenizing its text (model.py, _no_items):
+    an empty default comes from one of the model's own functions."""
+    from pydantic import BaseModel
+
+    from netlab.spec import model
+
+    classes = [c for c in vars(model).values()
+               if isinstance(c, type) and issubclass(c, BaseModel) and c is not BaseModel]
+    builtin = [f"{c.__name__}.{name}" for c in classes for name, f in c.model_fields.items()
+               if f.default_factory in (dict, list, set, tuple)]
+    assert len(classes) > 15
+    assert not builtin
