@@ -44,4 +44,3 @@ def is_template(text: str, overrides: Mapping[str, str] = {}) -> bool:
     """Whether Jinja2 has anything to do with the text (--set always goes through it: an
     override must name a variable of the file)."""
     return bool(overrides) or any(s in text for s in _JINJA_SYNTAX)
-
