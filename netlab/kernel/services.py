@@ -17,7 +17,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -219,6 +218,8 @@ class ProcessOpsKernel:
     def _run(self, k: int, op: RunCommand) -> None:
         if op.node_dir:
             _node_folder(k, op, op.node_dir)
+        import tempfile  # here: `down` need not import it (nor random, which it imports)
+
         argv = node_argv(op.ns, op.node_dir, ["sh", "-c", op.command])
         # Its output goes through a file, not a pipe: a command that leaves a process in
         # the background (`daemon &`) would hold a pipe open and make `up` wait for it.
