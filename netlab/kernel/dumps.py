@@ -444,14 +444,15 @@ def read_namespace(ns: str) -> list[dict[str, Any]]:
 def first_address(ns: str, iface: str | None = None, family: int | None = None) -> str | None:
     """The first address `ns` has now (on `iface`, if given; of `family`, if given), for a
     node whose topology gives it none: made by its own commands or by DHCP. Loopback and
-    link-local addresses are left out (unless `iface` is lo)."""
+    link-local addresses are left out, on lo too: 127.0.0.1 or ::1 is every node's own, so
+    probed from another node it would answer from that node itself."""
     for link in read_namespace(ns):
         if link["ifname"] != (iface or link["ifname"]) or (not iface and link["ifname"] == "lo"):
             continue
         for cidr in link["addresses"]:
             ip = ipaddress.ip_interface(cidr).ip
             if (family is None or ip.version == family) and not ip.is_link_local \
-                    and (iface == "lo" or not ip.is_loopback):
+                    and not ip.is_loopback:
                 return str(ip)
     return None
 

@@ -60,5 +60,8 @@ def no_address(target: str, family: int | None = None, live: bool = False) -> st
     which = f"{name}:{iface}" if iface else f"node '{name}'"
     kind = f"IPv{family} " if family else ""
     if live:
+        if iface == "lo":
+            return (f"{which} has no {kind}address but loopback's (127.0.0.1, ::1), which "
+                    "every node has for itself: give lo an address in the topology")
         return f"{which} has no {kind}address (none in the topology, none in the kernel now)"
     return f"{which} has no {kind}address"

@@ -40,6 +40,10 @@ def test_exec_made_address_is_pinged_checked_and_shown(tmp_path: Path, fresh_lab
     quiet = netlab("ping", "-l", fresh_lab, "server", "quiet", "-c", "1", check=2)
     assert "node 'quiet' has no address (none in the topology, none in the kernel now)" \
         in quiet.stderr
+    # Its lo has only loopback's address, which would answer from server itself: refused.
+    own = netlab("ping", "-l", fresh_lab, "server", "quiet:lo", "-c", "1", check=2)
+    assert "quiet:lo has no address but loopback's (127.0.0.1, ::1)" in own.stderr
+    assert "PING" not in own.stdout
 
     test = netlab("test", "-l", fresh_lab, "--json")
     doc = json.loads(test.stdout)
