@@ -9,20 +9,41 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 from netlab.values.tc import Qdisc
 
-# Every op class is a frozen dataclass whose __eq__, __hash__ and __repr__ are Op's own,
-# written once below, not generated per class (eq=False, repr=False): dataclass() compiles
-# each method it makes from source, and making 32 classes' six methods cost ~15 ms of every
-# command that reads the journal (`down`). They behave as the generated ones would: equal
-# when of the same class with equal fields, the hash of the fields' tuple, the same repr.
+_O = TypeVar("_O", bound=type)
+_MADE: list[type] = []  # the op classes, for _make_inits
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+class _Factory:
+    """The default of a field that has a default_factory, in __init__'s signature."""
+
+    def __repr__(self) -> str:
+        return "<factory>"  # as dataclass says it
+
+
+_NO_VALUE = _Factory()
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def op_class(cls: _O) -> _O:
+    """A frozen dataclass, made for a fraction of what dataclass(frozen=True) costs:
+    dataclass() compiles each method it makes from source, six per class, and making the
+    32 op classes so cost ~15 ms of every command that reads the journal (`down`). Here
+    dataclass() makes no method: Op's own __eq__, __hash__, __repr__, __setattr__ and
+    __delattr__ serve every class, and the __init__ of all of them is compiled at once
+    (_make_inits, below the classes). They behave as dataclass(frozen=True) makes them
+    (tests/unit/plan/test_ops.py holds each class to one made the standard way)."""
+    dataclass(init=False, repr=False, eq=False)(cls)  # the same class, with its fields
+    _MADE.append(cls)
+    return cls
+
+
+@op_class
 class Op:
     kind: ClassVar[str] = "op"
     ns: str
@@ -40,6 +61,15 @@ class Op:
         names = _field_names(self.__class__)
         said = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"{self.__class__.__qualname__}({said})"
+
+    # Unseen by mypy, which knows the ops frozen (op_class) and would read a __setattr__
+    # as leave to set any attribute.
+    if not TYPE_CHECKING:
+        def __setattr__(self, name: str, value: Any) -> None:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+        def __delattr__(self, name: str) -> None:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -89,7 +119,7 @@ def _values_of(cls: type[Op]) -> Callable[[Any], tuple[Any, ...]]:
 # --- namespaces -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateNamespace(Op):
     """A new network namespace; its loopback carries the lab's mark as alias, so that
     `netlab cleanup` can tell our namespaces from someone else's with a similar name."""
@@ -104,7 +134,7 @@ class CreateNamespace(Op):
         return DeleteNamespace(self.ns)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class DeleteNamespace(Op):
     kind: ClassVar[str] = "delete-namespace"
 
@@ -112,7 +142,7 @@ class DeleteNamespace(Op):
         return f"delete namespace {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateNodeHost(Op):
     """The node's mount and UTS namespaces (kernel/nodehost.py): hostname, its own /run,
     /tmp, /etc/hosts, /etc/resolv.conf and `private:` folders. `hosts_file` names the lab's
@@ -139,7 +169,7 @@ class CreateNodeHost(Op):
         return DeleteNodeHost(self.ns)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class DeleteNodeHost(Op):
     """Unpin the node's mount and UTS namespaces. Carried out even when the network
     namespace goes too: their pins live elsewhere."""
@@ -154,7 +184,7 @@ class DeleteNodeHost(Op):
 # --- links ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateVeth(Op):
     """A veth pair made in one request, each end straight in its own namespace."""
 
@@ -172,7 +202,7 @@ class CreateVeth(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateBridge(Op):
     kind: ClassVar[str] = "create-bridge"
     ifname: str
@@ -188,7 +218,7 @@ class CreateBridge(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateBond(Op):
     """A bond; its ports join it as a bridge's do (SetLink master), while still down."""
 
@@ -205,7 +235,7 @@ class CreateBond(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateVrf(Op):
     """A VRF: its members (SetLink master) route through its own table."""
 
@@ -222,7 +252,7 @@ class CreateVrf(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateDummy(Op):
     """A dummy device: an interface of the node's own that is always up and goes nowhere
     (an address that stays reachable whichever cable is down, a router's loopback)."""
@@ -239,7 +269,7 @@ class CreateDummy(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateMacvlan(Op):
     kind: ClassVar[str] = "create-macvlan"
     ifname: str
@@ -255,7 +285,7 @@ class CreateMacvlan(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateVlan(Op):
     kind: ClassVar[str] = "create-vlan"
     ifname: str
@@ -271,7 +301,7 @@ class CreateVlan(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateTunTap(Op):
     kind: ClassVar[str] = "create-tuntap"
     ifname: str
@@ -290,7 +320,7 @@ class CreateTunTap(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class CreateVxlan(Op):
     kind: ClassVar[str] = "create-vxlan"
     ifname: str
@@ -313,7 +343,7 @@ class CreateVxlan(Op):
         return DeleteLink(self.ns, self.ifname, in_namespace=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class DeleteLink(Op):
     kind: ClassVar[str] = "delete-link"
     ifname: str
@@ -323,7 +353,7 @@ class DeleteLink(Op):
         return f"delete {self.ifname} in {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetLink(Op):
     """Link attributes set after creation: MTU, MAC, bridge master, IPv6 address generation."""
 
@@ -352,7 +382,7 @@ class SetLink(Op):
         return None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetVlanFiltering(Op):
     """VLAN filtering on a switch's bridge: each port then carries only its own VLANs
     (SetPortVlans), and a port that says nothing is in VLAN 1, untagged. Goes with the
@@ -365,7 +395,7 @@ class SetVlanFiltering(Op):
         return f"turn on vlan filtering on bridge {self.ifname} in {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetPortVlans(Op):
     """The VLANs of a bridge port: an access port of `pvid` (untagged, instead of the
     default VLAN 1), or a trunk carrying `tagged` besides VLAN 1 untagged. Goes with the
@@ -387,7 +417,7 @@ class SetPortVlans(Op):
         return f"make {self.ifname} in {self.ns} a trunk of vlans {vids}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetLinkUp(Op):
     kind: ClassVar[str] = "set-link-up"
     ifname: str
@@ -399,7 +429,7 @@ class SetLinkUp(Op):
         return SetLinkDown(self.ns, self.ifname)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetLinkDown(Op):
     kind: ClassVar[str] = "set-link-down"
     ifname: str
@@ -411,7 +441,7 @@ class SetLinkDown(Op):
 # --- layer 3 ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class AddAddress(Op):
     kind: ClassVar[str] = "add-address"
     ifname: str
@@ -424,7 +454,7 @@ class AddAddress(Op):
         return DeleteAddress(self.ns, self.ifname, self.address)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class DeleteAddress(Op):
     kind: ClassVar[str] = "delete-address"
     ifname: str
@@ -434,7 +464,7 @@ class DeleteAddress(Op):
         return f"delete address {self.address} from {self.ifname} in {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class AddRoute(Op):
     kind: ClassVar[str] = "add-route"
     to: str  # "default" or a network
@@ -463,7 +493,7 @@ class AddRoute(Op):
                            self.table)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class DeleteRoute(Op):
     kind: ClassVar[str] = "delete-route"
     to: str
@@ -478,7 +508,7 @@ class DeleteRoute(Op):
         return f"delete route {self.to}{table} in {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetSysctl(Op):
     """A sysctl under net., written inside the namespace. No undo: it lives and dies with
     the namespace, which is new and ours."""
@@ -491,7 +521,7 @@ class SetSysctl(Op):
         return f"set {self.key}={self.value} in {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetOffload(Op):
     """Offload features of a veth end (ethtool's gro and tso). With GRO on at the end that
     receives, and TSO off at the end that sends, a veth hands frames over through the
@@ -513,7 +543,7 @@ class SetOffload(Op):
 # --- traffic control --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetQdisc(Op):
     """The root qdisc of an interface (its egress): tbf or netem, in the kernel's numbers.
     Replaces whatever root qdisc is there (`tc qdisc replace ... root`)."""
@@ -537,7 +567,7 @@ class SetQdisc(Op):
                 "op": self.kind}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class DeleteQdisc(Op):
     """Back to the interface's default qdisc (no shaping)."""
 
@@ -552,7 +582,7 @@ class DeleteQdisc(Op):
 # --- processes --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class SetLimits(Op):
     """The node's `limits:` on its cgroup, before anything runs there. They go with the
     node's cgroup when its namespace is deleted."""
@@ -568,7 +598,7 @@ class SetLimits(Op):
         return f"limit {', '.join(said)} in {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class RunCommand(Op):
     """A command run to completion inside the node once the lab is up (`exec:`)."""
 
@@ -581,7 +611,7 @@ class RunCommand(Op):
         return f"run '{self.command}' in {self.ns}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class WriteFiles(Op):
     """The node's `files:` written into its folder (names relative to it; a private
     folder's files under private/). They go when the lab's state does. `owners` gives a
@@ -597,7 +627,7 @@ class WriteFiles(Op):
         return f"write {', '.join(self.files)} into {self.node_dir}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class StartService(Op):
     """A long-running program in the node, tracked by pid, its output in a log."""
 
@@ -623,7 +653,7 @@ class StartService(Op):
         return StopService(self.ns, self.name, self.node_dir)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@op_class
 class StopService(Op):
     """Stop a service netlab started: the processes of its cgroup, as the kernel lists them.
     Not left to the namespace's removal: a process keeps a namespace alive."""
@@ -674,6 +704,39 @@ OP_TYPES: dict[str, type[Op]] = {
         StopService,
     )
 }
+
+
+def _make_inits(classes: list[type]) -> None:
+    """The __init__ of every op class, as dataclass(frozen=True) would write it (fields
+    set through object.__setattr__, defaults, default factories, __post_init__), compiled
+    in one go."""
+    scope: dict[str, Any] = {"_set": object.__setattr__, "_NO_VALUE": _NO_VALUE}
+    source = []
+    for number, cls in enumerate(classes):
+        params, body = [], []
+        for f in dataclasses.fields(cls):
+            value = f.name
+            if f.default is not dataclasses.MISSING:
+                scope[f"_default_{number}_{f.name}"] = f.default
+                params.append(f"{f.name}=_default_{number}_{f.name}")
+            elif f.default_factory is not dataclasses.MISSING:
+                scope[f"_factory_{number}_{f.name}"] = f.default_factory
+                params.append(f"{f.name}=_NO_VALUE")
+                value = f"_factory_{number}_{f.name}() if {f.name} is _NO_VALUE else {f.name}"
+            else:
+                params.append(f.name)
+            body.append(f"    _set(self, {f.name!r}, {value})")
+        if hasattr(cls, "__post_init__"):
+            body.append("    self.__post_init__()")
+        source.append(f"def _init_{number}(self, {', '.join(params)}):\n" + "\n".join(body))
+    exec("\n".join(source), scope)  # as dataclasses does, but once
+    for number, cls in enumerate(classes):
+        init = scope[f"_init_{number}"]
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = init  # type: ignore[misc]
+
+
+_make_inits(_MADE)
 
 
 def op_from_json(data: dict[str, Any]) -> Op:

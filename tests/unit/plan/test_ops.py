@@ -5,6 +5,7 @@ standard way with the same fields and values. And they stay frozen."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import pytest
@@ -39,13 +40,39 @@ def _op(cls: type[o.Op], variant: int = 0) -> o.Op:
     return cls(**{f.name: _sample(f, variant) for f in dataclasses.fields(cls)})
 
 
+def _reference_class(cls: type[o.Op]) -> Any:
+    """A dataclass made the standard way (its methods its own), with the same fields."""
+    ref = dataclasses.make_dataclass(cls.__name__, [
+        (f.name, Any, dataclasses.field(default=f.default, default_factory=f.default_factory))
+        for f in dataclasses.fields(cls)], frozen=True)
+    ref.__qualname__ = cls.__qualname__
+    return ref
+
+
 def _reference(op: o.Op) -> Any:
-    """The same fields and values in a dataclass that generates its own methods."""
+    """The same fields and values in a dataclass made the standard way."""
     fields = dataclasses.fields(op)
-    ref = dataclasses.make_dataclass(
-        type(op).__name__, [(f.name, Any) for f in fields], frozen=True)
-    ref.__qualname__ = type(op).__qualname__
-    return ref(**{f.name: getattr(op, f.name) for f in fields})
+    return _reference_class(type(op))(**{f.name: getattr(op, f.name) for f in fields})
+
+
+@pytest.mark.parametrize("cls", list(o.OP_TYPES.values()), ids=list(o.OP_TYPES))
+def test_init_takes_what_the_generated_one_takes(cls: type[o.Op]) -> None:
+    def said(c: Any) -> list[tuple[str, Any, str]]:
+        return [(p.name, p.kind, repr(p.default))
+                for p in inspect.signature(c).parameters.values()]
+
+    assert said(cls) == said(_reference_class(cls))
+    assert cls.__init__.__qualname__ == f"{cls.__qualname__}.__init__"
+    with pytest.raises(TypeError, match="missing"):
+        cls()  # type: ignore[call-arg]
+    fields = dataclasses.fields(cls)
+    needed = {f.name: _sample(f, 0) for f in fields
+              if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    one, two, ref = cls(**needed), cls(**needed), _reference_class(cls)(**needed)
+    assert repr(one) == repr(ref)  # the defaults, as the generated __init__ gives them
+    for f in fields:
+        if f.default_factory is not dataclasses.MISSING:
+            assert getattr(one, f.name) is not getattr(two, f.name)  # a new one each
 
 
 @pytest.mark.parametrize("cls", list(o.OP_TYPES.values()), ids=list(o.OP_TYPES))
