@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 from netlab.values.tc import Qdisc
 
 _O = TypeVar("_O", bound=type)
-_MADE: list[type] = []  # the op classes, for _make_inits
+_MADE: list[type] = []  # the op classes, for _finish
 
 
 class _Factory:
@@ -36,7 +36,7 @@ def op_class(cls: _O) -> _O:
     32 op classes so cost ~15 ms of every command that reads the journal (`down`). Here
     dataclass() makes no method: Op's own __eq__, __hash__, __repr__, __setattr__ and
     __delattr__ serve every class, and the __init__ of all of them is compiled at once
-    (_make_inits, below the classes). They behave as dataclass(frozen=True) makes them
+    (_finish, below the classes). They behave as dataclass(frozen=True) makes them
     (tests/unit/plan/test_ops.py holds each class to one made the standard way)."""
     dataclass(init=False, repr=False, eq=False)(cls)  # the same class, with its fields
     _MADE.append(cls)
@@ -46,20 +46,23 @@ def op_class(cls: _O) -> _O:
 @op_class
 class Op:
     kind: ClassVar[str] = "op"
+    # Set for each class by _finish: its fields' names, and a function giving their values
+    # as a tuple (one C call: what dataclass's methods compare and hash).
+    _field_names: ClassVar[tuple[str, ...]]
+    _values: ClassVar[Callable[[Any], tuple[Any, ...]]]
     ns: str
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        values = _values_of(self.__class__)
+        values = self.__class__._values
         return bool(values(self) == values(other))
 
     def __hash__(self) -> int:
-        return hash(_values_of(self.__class__)(self))
+        return hash(self.__class__._values(self))
 
     def __repr__(self) -> str:
-        names = _field_names(self.__class__)
-        said = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        said = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._field_names)
         return f"{self.__class__.__qualname__}({said})"
 
     # Unseen by mypy, which knows the ops frozen (op_class) and would read a __setattr__
@@ -87,33 +90,9 @@ class Op:
         # A shallow dict: the fields are text, numbers, tuples of those and dicts of text
         # (asdict's deep copy cost 0.12 s per 15,000 ops; an op with a dataclass inside,
         # SetQdisc, says its own).
-        data = {name: getattr(self, name) for name in _field_names(self.__class__)}
+        data = {name: getattr(self, name) for name in self._field_names}
         data["op"] = self.kind
         return data
-
-
-_FIELD_NAMES: dict[type[Op], tuple[str, ...]] = {}
-_VALUES: dict[type[Op], Callable[[Any], tuple[Any, ...]]] = {}
-
-
-def _field_names(cls: type[Op]) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
-
-
-def _values_of(cls: type[Op]) -> Callable[[Any], tuple[Any, ...]]:
-    """A function giving an op's field values as a tuple, in order (one C call)."""
-    values = _VALUES.get(cls)
-    if values is None:
-        names = _field_names(cls)
-        if len(names) == 1:  # attrgetter of one name gives the value, not a tuple
-            name = names[0]
-            values = _VALUES[cls] = lambda op: (getattr(op, name),)
-        else:
-            values = _VALUES[cls] = attrgetter(*names)
-    return values
 
 
 # --- namespaces -------------------------------------------------------------------------
@@ -706,15 +685,23 @@ OP_TYPES: dict[str, type[Op]] = {
 }
 
 
-def _make_inits(classes: list[type]) -> None:
+def _finish(classes: list[type]) -> None:
     """The __init__ of every op class, as dataclass(frozen=True) would write it (fields
     set through object.__setattr__, defaults, default factories, __post_init__), compiled
-    in one go."""
+    in one go; and what Op's methods need of each class."""
     scope: dict[str, Any] = {"_set": object.__setattr__, "_NO_VALUE": _NO_VALUE}
     source = []
     for number, cls in enumerate(classes):
+        fields = dataclasses.fields(cls)
+        names = tuple(f.name for f in fields)
+        cls._field_names = names  # type: ignore[attr-defined]
+        # (attrgetter of one name gives the value itself, not a tuple of one)
+        cls._values = attrgetter(*names) if len(names) > 1 else _one_value(names[0])  # type: ignore[attr-defined]
         params, body = [], []
-        for f in dataclasses.fields(cls):
+        for f in fields:
+            if f.kw_only is True or not f.init:  # not written here: say so, not misbuild
+                raise TypeError(f"op_class: field {cls.__name__}.{f.name} is keyword-only "
+                                "or not in __init__")
             value = f.name
             if f.default is not dataclasses.MISSING:
                 scope[f"_default_{number}_{f.name}"] = f.default
@@ -736,7 +723,11 @@ def _make_inits(classes: list[type]) -> None:
         cls.__init__ = init  # type: ignore[misc]
 
 
-_make_inits(_MADE)
+def _one_value(name: str) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda op: (getattr(op, name),)
+
+
+_finish(_MADE)
 
 
 def op_from_json(data: dict[str, Any]) -> Op:
