@@ -1,6 +1,7 @@
-"""The ops' equality, hash and repr (written once in Op, not generated per class) are those
-dataclass() would generate: checked for every op class against a dataclass made the
-standard way with the same fields and values. And they stay frozen."""
+"""The op classes (made by ops.op_class: Op's own methods, their __init__s compiled in one
+go) behave as dataclass(frozen=True) makes them: __init__'s signature, defaults and
+factories, equality, hash and repr, checked for every op class against a dataclass made
+the standard way with the same fields and values; and they stay frozen."""
 
 from __future__ import annotations
 
