@@ -35,6 +35,14 @@ assert cli.main(["ls", "--json"]) == 0
 print(" ".join(m for m in HEAVY if m in sys.modules), file=sys.stderr)
 """
 
+# ... and its table (as `status`'s): rich, but none of the ops.
+LS_TABLE = """
+import sys
+from netlab.ui import cli, render
+assert cli.main(["ls"]) == 0
+print(" ".join(m for m in OPS if m in sys.modules), file=sys.stderr)
+"""
+
 
 # The status command's own path, short of the root check: the record's skeleton, the
 # document (its namespaces are not there: read as missing), printed as JSON.
@@ -115,6 +123,13 @@ def test_ls_json_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["labs"][0] == {
         "lab": "t", "nodes": 2, "file": "t.yaml", "state": "up"}
+    assert done.stderr.strip() == ""
+
+
+def test_the_tables_of_ls_and_status_load_no_ops(tmp_path: Path) -> None:
+    done = _run(LS_TABLE, _record(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "t.yaml" in done.stdout
     assert done.stderr.strip() == ""
 
 
