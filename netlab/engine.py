@@ -154,11 +154,7 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     def done(index: int) -> None:
         nonlocal finished
         stop.interruptible = False
-        try:
-            state.done(index)
-        except StateFull as full:
-            batch.full = full
-            raise
+        state.done(index)  # written with the next begin (or the flush at the end)
         batch.done.add(index)
         finished += 1
         if progress:
@@ -167,6 +163,11 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     try:
         try:
             kernel.execute(ops, begin, done)
+            try:
+                state.flush()  # the last run's "done"
+            except StateFull as full:
+                batch.full = full
+                raise
         except Exception as error:
             if batch.full is not None:  # not the op's fault: the journal could not be written
                 raise KernelError(batch.full.message, batch.full.hint) from error
