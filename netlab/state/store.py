@@ -2,9 +2,9 @@
 
 - journal.jsonl: one JSON line per run of ops, appended with one write() each: {"i": n,
   "s": "begin", "ops": [{...}, ...]} before ops n, n+1, ... are sent; {"i": n, "s": "done",
-  "n": count} once ops n to n+count-1 completed (written with the next begin, or when the
-  run of ops ends: "done" only tells a finished op from one that may half exist, and
-  teardown undoes both alike); {"i": n, "s": "undone"} once an op's effect is reversed. A
+  "n": count} once ops n to n+count-1 completed (when the whole batch has, or with the next
+  line: "done" only tells a finished op from one that may half exist, and teardown undoes
+  both alike); {"i": n, "s": "undone"} once an op's effect is reversed. A
   crash leaves begun-but-not-done ops, which teardown undoes too. Journals written before
   (one line per op: "op": {...} for a begin, no "n" for a done) are read the same way.
 - lab.json: the resolved topology and where it came from, so `down -l LAB` needs no file.
@@ -327,9 +327,10 @@ class LabState:
         self._write(json.dumps(line, separators=(",", ":")) + "\n")
 
     def done(self, index: int) -> None:
-        """The op completed. Kept until the next line is written (or flush()): a line per
-        op cost 0.23 s of a 1000-node `up`, and until it is written the op counts as begun,
-        which teardown undoes just the same."""
+        """The op completed. Kept until the next line is written or flush(), which the
+        engine calls once a batch is all done: a line per op cost 0.23 s of a 1000-node
+        `up`, and until it is written the op counts as begun, which teardown undoes just
+        the same."""
         runs = self._done
         if runs and runs[-1][0] + runs[-1][1] == index:
             runs[-1][1] += 1
