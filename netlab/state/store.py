@@ -286,10 +286,6 @@ class LabState:
         )
 
     # --- journal ----------------------------------------------------------------------
-    def _append(self, lines: Sequence[dict[str, Any]]) -> None:
-        payload = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
-        self._write(payload)
-
     def _write(self, payload: str) -> None:
         # Ops said done and not yet written go first, in the same write(): lost with it
         # on a full folder, they only leave those ops begun, which teardown undoes alike.
@@ -324,7 +320,7 @@ class LabState:
         """Ops first_index, first_index+1, ... are about to be sent: one line for them all
         (one JSON encoding: a line per op cost 0.1 s of a 1000-node `up`)."""
         line = {"i": first_index, "s": "begin", "ops": [op.to_json() for op in ops]}
-        self._write(json.dumps(line, separators=(",", ":")) + "\n")
+        self._write(json.dumps(line, separators=(",", ":")) + "\n" if ops else "")
 
     def done(self, index: int) -> None:
         """The op completed. Kept until the next line is written or flush(), which the
@@ -357,7 +353,7 @@ class LabState:
         folder the undo stands unrecorded: a later `down` finds its object gone, which
         undoing again takes as done."""
         with contextlib.suppress(StateFull):
-            self._append([{"i": index, "s": "undone"}])
+            self._write(f'{{"i":{index},"s":"undone"}}\n')
 
     def next_index(self) -> int:
         """The index for an op journaled after all the others (a change made while the lab
