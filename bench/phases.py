@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # module: attribute (dotted inside the module) - the name as the caller looks it up.
 PHASES = [
     ("netlab.api", "load_topology", "load + validate the file"),
-    ("netlab.spec.load", "template.render", "  Jinja2 render"),
+    ("netlab.spec.load", "_render", "  Jinja2 render"),
     ("netlab.spec.load", "yamltree.parse", "  YAML parse"),
     ("netlab.spec.load", "Topology.model_validate", "  pydantic"),
     ("netlab.spec.load", "validate.check", "  cross-checks"),

@@ -94,9 +94,8 @@ class Lab:
         there is a topology already rendered, as `--all-hosts` sends it: no Jinja2); a
         Generated is the topology `--topo` makes."""
         from netlab.spec import load_text, load_topology
-        from netlab.spec.generate import Generated
 
-        if isinstance(path, Generated):
+        if not isinstance(path, (str, os.PathLike)):  # Generated (not imported for a file)
             loaded: LoadedTopology = load_topology(path, overrides or {})
             source = str(path)
         elif os.fspath(path) == STDIN:

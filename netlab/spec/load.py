@@ -1,4 +1,5 @@
-"""Load a topology file: read, render (Jinja2), parse (YAML), type (pydantic), cross-check.
+"""Load a topology file: read, render (Jinja2, a template only), parse (YAML), type
+(pydantic), cross-check.
 
 Pure: reads the one file it is given and nothing else (but the user and group names of
 tun/tap owners, which are looked up). Every problem found is collected with its file, line
@@ -7,19 +8,23 @@ and data path; they are raised together, once, as a TopologyError sorted by line
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from netlab.errors import Problem, TopologyError
-from netlab.spec import foreign, messages, template, validate, yamltree
-from netlab.spec.generate import Generated
+from netlab.spec import foreign, validate, yamltree
 from netlab.spec.loaded import LoadedTopology, join, line_in, one_line
 from netlab.spec.model import Topology
+from netlab.spec.rendering import Rendered, TemplateProblems, as_is, is_template
 from netlab.spec.source import MAX_BYTES, read_source
+
+if TYPE_CHECKING:
+    from netlab.spec.generate import Generated  # --topo's; not imported to load a file
 
 _EMPTY = "the file is empty; a topology needs at least 'name' and 'nodes'"
 
@@ -33,7 +38,7 @@ def load_topology(
     Problems are reported against `path` as given (so relative paths stay short).
     """
     shown = str(path)
-    if isinstance(path, Generated):
+    if not isinstance(path, (str, os.PathLike)):  # a Generated
         return load_text(path.text(), shown, overrides)
     return load_text(read_source(Path(path), shown), shown, overrides)
 
@@ -65,11 +70,8 @@ def _load(
         raise _error([Problem(filename, None, "", foreign.import_hint(tool, filename))])
 
     try:
-        rendered, variables = (
-            (template.as_is(text), {}) if as_rendered
-            else template.render(text, filename, overrides)
-        )
-    except template.TemplateProblems as e:
+        rendered, variables = _render(text, filename, overrides, as_rendered)
+    except TemplateProblems as e:
         raise _error(e.problems) from None
 
     tree = yamltree.parse(rendered.text, filename, rendered.line_map)
@@ -100,6 +102,17 @@ def _load(
     return loaded
 
 
+def _render(text: str, filename: str, overrides: Mapping[str, str], as_rendered: bool
+            ) -> tuple[Rendered, dict[str, Any]]:
+    """The text to parse, and the variables it was rendered with: Jinja2 is imported only
+    for a file that is a template (rendering.py)."""
+    if as_rendered or not is_template(text, overrides):
+        return as_is(text), {}
+    from netlab.spec import template
+
+    return template.render_template(text, filename, overrides)
+
+
 def load_data(
     data: dict[str, Any], filename: str, lines: dict[str, int],
     raw: Mapping[str, str] = {}, text: str = "",
@@ -110,6 +123,8 @@ def load_data(
     try:
         topology = Topology.model_validate(data)
     except ValidationError as e:
+        from netlab.spec import messages  # pydantic's errors in words: only for a bad file
+
         raise _error(messages.problems_from(e, data, lines, raw, filename)) from None
     problems = _decimal_modes(topology, raw, filename, lines) or validate.check(
         topology, filename, lines)

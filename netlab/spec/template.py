@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -23,36 +22,17 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from netlab.errors import Problem
 from netlab.spec import yamltree
+from netlab.spec.rendering import Rendered, TemplateProblems, as_is, is_template
 from netlab.spec.source import MAX_BYTES
 
 MAX_RENDERED = 4 * MAX_BYTES  # loops may make a file bigger than its template, within reason
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _TAG = "\x00"  # cannot occur in the text: NUL bytes are refused when the file is read
 _TAGGED_NEWLINE = re.compile("\x00(\\d+)\x00\n|\n")
-# What makes Jinja2 change a text: its three opening delimiters, and "\r" (its lexer
-# turns every line ending into "\n").
-_JINJA_SYNTAX = re.compile(r"\{[{%#]|\r")
 _VARS_LINE = re.compile(r"^vars[ \t]*:", re.MULTILINE)
 _TOP_LEVEL = re.compile(r"^[^\s#]", re.MULTILINE)
 # Blocks whose text is used as a value rather than written out; line tags stay out of them.
 _VALUE_BLOCKS = (nodes.AssignBlock, nodes.Macro, nodes.CallBlock, nodes.FilterBlock)
-
-
-class TemplateProblems(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Rendered:
-    text: str
-    source_lines: tuple[int, ...]  # source_lines[i]: the template line of rendered line i + 1
-
-    def line_map(self, line: int) -> int:
-        if 1 <= line <= len(self.source_lines):
-            return self.source_lines[line - 1]
-        return self.source_lines[-1] if self.source_lines else line
 
 
 # Bounds on the work a template may do (validate/plan of an untrusted file must end within
@@ -259,20 +239,12 @@ def environment() -> _Environment:
                         optimized=False)
 
 
-def as_is(text: str) -> Rendered:
-    """The text as it is, line for line (nothing to render)."""
-    return Rendered(text, tuple(range(1, text.count("\n") + 2)))
-
-
 def render(
     text: str, filename: str, overrides: Mapping[str, str] = {}
 ) -> tuple[Rendered, dict[str, Any]]:
     """The rendered text and the variables it was rendered with; TemplateProblems if it fails."""
-    if not overrides and not _JINJA_SYNTAX.search(text):
-        # Nothing to render (a generated or hand-written plain file): Jinja2 would give the
-        # text back line for line, after parsing, compiling and running it (and reading
-        # `vars:`, which needs the whole YAML composed): 0.3 s for a 1000-node file.
-        return as_is(text), {}
+    if not is_template(text, overrides):
+        return as_is(text), {}  # what Jinja2 would give back (rendering.py)
     return render_template(text, filename, overrides)
 
 

@@ -140,11 +140,14 @@ class Builder:
             self.active.discard(id(node))
 
     def scalar(self, node: yaml.ScalarNode, path: str, key: bool = False) -> Any:
-        try:
-            value = self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError:
-            self.problem(node, path, f"unknown YAML tag '{_tag_text(node.tag)}'; leave it out")
-            return None
+        if node.tag == _STR_TAG:  # most of a topology: what the constructor would return
+            value = node.value
+        else:
+            try:
+                value = self.constructor.construct_object(node, deep=True)
+            except yaml.YAMLError:
+                self.problem(node, path, f"unknown YAML tag '{_tag_text(node.tag)}'; leave it out")
+                return None
         if node.tag != _STR_TAG and isinstance(node.value, str):
             # A key's spelling (`on:`, read as true) is kept apart from its mapping's.
             where = join(path, key_text(value)) + KEY if key else path

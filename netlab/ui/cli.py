@@ -9,7 +9,7 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from netlab import __version__
@@ -43,22 +43,27 @@ from netlab.ui.common import (
 from netlab.values.words import count
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from netlab.engine import TeardownReport
 
-# Commands beyond the core live in modules of their own, each with register(subparsers).
-COMMAND_MODULES: list[str] = [
-    "netlab.ui.cmd_graph",
-    "netlab.ui.cmd_test",
-    "netlab.ui.cmd_ping",
-    "netlab.ui.cmd_capture",
-    "netlab.ui.cmd_logs",
-    "netlab.ui.cmd_service",
-    "netlab.ui.cmd_save",
-    "netlab.ui.cmd_link",
-    "netlab.ui.cmd_web",
-    "netlab.ui.cmd_import",
-    "netlab.ui.completion",
-]
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+# Commands beyond the core live in modules of their own, each with register(subparsers)
+# adding that one command: command -> module, in the order `netlab --help` lists them.
+COMMAND_MODULES: dict[str, str] = {
+    "graph": "netlab.ui.cmd_graph",
+    "test": "netlab.ui.cmd_test",
+    "ping": "netlab.ui.cmd_ping",
+    "capture": "netlab.ui.cmd_capture",
+    "logs": "netlab.ui.cmd_logs",
+    "service": "netlab.ui.cmd_service",
+    "save": "netlab.ui.cmd_save",
+    "link": "netlab.ui.cmd_link",
+    "web": "netlab.ui.cmd_web",
+    "import": "netlab.ui.cmd_import",
+    "completion": "netlab.ui.completion",
+}
 
 # --- commands ---------------------------------------------------------------------------
 
@@ -389,14 +394,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="netlab",
-        description="Build a network lab of Linux namespaces from a YAML topology.",
-    )
-    parser.add_argument("--version", action="version", version=f"netlab {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_validate(sub: Subparsers) -> None:
     p = sub.add_parser("validate", help="check a topology file")
     with_file(p)
     p.add_argument("--json", action="store_true",
@@ -404,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "document with every problem")
     p.set_defaults(func=cmd_validate)
 
+
+def _add_plan(sub: Subparsers) -> None:
     p = sub.add_parser("plan", help="print the operations 'up' would do, touching nothing")
     with_file(p)
     p.add_argument("--down", action="store_true", help="print the teardown order instead")
@@ -412,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
+
+def _add_up(sub: Subparsers) -> None:
     p = sub.add_parser("up", help="build the lab (FILE - reads the topology from stdin)")
     with_file(p)
     p.add_argument("--name", help="lab name (default: the file's name:)")
@@ -426,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_up)
 
+
+def _add_status(sub: Subparsers) -> None:
     p = sub.add_parser("status", help="show a lab as the kernel has it")
     with_lab(p)
     with_host(p, all_hosts=True, one=False)
@@ -435,16 +439,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the netlab.status/1 document")
     p.set_defaults(func=cmd_status)
 
+
+def _add_down(sub: Subparsers) -> None:
     p = sub.add_parser("down", help="tear a lab down in exact reverse order")
     with_lab(p)
     with_host(p, all_hosts=True, one=False)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_down)
 
+
+def _add_ls(sub: Subparsers) -> None:
     p = sub.add_parser("ls", help="list the labs that are up")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ls)
 
+
+def _add_exec(sub: Subparsers) -> None:
     p = sub.add_parser("exec", help="run a command in a node: netlab exec NODE -- CMD...")
     with_lab(p, file=False)
     which = p.add_mutually_exclusive_group()
@@ -459,11 +469,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "netlab's")
     p.set_defaults(func=cmd_exec)
 
+
+def _add_shell(sub: Subparsers) -> None:
     p = sub.add_parser("shell", help="open an interactive shell in a node")
     with_lab(p, file=False)
     p.add_argument("node", help="the node to open the shell in")
     p.set_defaults(func=cmd_shell)
 
+
+def _add_cleanup(sub: Subparsers) -> None:
     p = sub.add_parser(
         "cleanup", help="remove what crashed runs left behind (only what carries netlab's mark)"
     )
@@ -472,11 +486,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cleanup)
 
+
+def _add_schema(sub: Subparsers) -> None:
     p = sub.add_parser("schema", help="print the JSON Schema of the topology format")
     p.set_defaults(func=cmd_schema)
 
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(sub)
+
+# The commands of this module, in the order `netlab --help` lists them.
+CORE_COMMANDS: dict[str, Callable[[Subparsers], None]] = {
+    "validate": _add_validate,
+    "plan": _add_plan,
+    "up": _add_up,
+    "status": _add_status,
+    "down": _add_down,
+    "ls": _add_ls,
+    "exec": _add_exec,
+    "shell": _add_shell,
+    "cleanup": _add_cleanup,
+    "schema": _add_schema,
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of `command` alone when it names one: what a run
+    needs, since it parses a line that begins with that command the same way (and the
+    other commands' modules and parsers cost ~9 ms at every run). `--help`, completion and
+    docs/cli.md take every command (tests/unit/ui/test_cli_lazy.py)."""
+    parser = argparse.ArgumentParser(
+        prog="netlab",
+        description="Build a network lab of Linux namespaces from a YAML topology.",
+    )
+    parser.add_argument("--version", action="version", version=f"netlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if command in CORE_COMMANDS:
+        CORE_COMMANDS[command](sub)
+    elif command in COMMAND_MODULES:
+        importlib.import_module(COMMAND_MODULES[command]).register(sub)
+    else:
+        for add in CORE_COMMANDS.values():
+            add(sub)
+        for module in COMMAND_MODULES.values():
+            importlib.import_module(module).register(sub)
     return parser
 
 
@@ -510,7 +560,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from netlab.ui.completion import complete
 
         return complete(words[1:], build_parser)
-    parser = build_parser()
+    parser = build_parser(words[0] if words else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
