@@ -697,6 +697,11 @@ class NetlinkKernel:
         self._next[ns] = index + 1
         return index
 
+    def socket_in(self, ns: str) -> socket.socket:
+        """The route socket this kernel sends through in `ns` (FileNotFoundError when the
+        namespace is gone), for a question asked between batches."""
+        return self._socks.get(ns)
+
     def forget_links(self, ns: str | None = None) -> None:
         """Drop what netlab knows of the links in `ns` (or everywhere): something else
         (an `exec:` command, a service) may have made or removed links there."""
