@@ -154,12 +154,13 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     def done(index: int) -> None:
         nonlocal finished
         stop.interruptible = False
-        try:
-            state.done(index)
-        except StateFull as full:
-            batch.full = full
-            raise
-        batch.done.add(index)
+        state.done(index)
+        if batch.completes(index):
+            try:
+                state.flush()  # the batch's one "done" line
+            except StateFull as full:
+                batch.full = full
+                raise
         finished += 1
         if progress:
             progress(finished)
@@ -167,6 +168,11 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     try:
         try:
             kernel.execute(ops, begin, done)
+            try:
+                state.flush()  # the last run's "done"
+            except StateFull as full:
+                batch.full = full
+                raise
         except Exception as error:
             if batch.full is not None:  # not the op's fault: the journal could not be written
                 raise KernelError(batch.full.message, batch.full.hint) from error
@@ -202,6 +208,14 @@ class _Batch:
     def begun(self, first: int, last: int) -> None:
         self.first, self.last = first, last
         self.done.clear()
+
+    def completes(self, index: int) -> bool:
+        """Note op `index` done: whether that was the last of the batch in flight (an op
+        of an earlier batch may be said done late: node hosts made by helpers)."""
+        if not self.first <= index < self.last or index in self.done:
+            return False
+        self.done.add(index)
+        return len(self.done) == self.last - self.first
 
     def failure(self, ops: Sequence[Op], error: Exception) -> KernelError:
         """The error as the refusal of the first op in flight that did not complete."""

@@ -21,7 +21,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -342,6 +342,19 @@ def _remove_limits(h: Hierarchies, ns: str) -> None:
             continue
         with contextlib.suppress(OSError):
             (root / BASE / ns).rmdir()
+
+
+def with_groups(namespaces: Iterable[str]) -> list[str]:
+    """Those of `namespaces` that have a netlab cgroup, in any hierarchy: one listing of
+    each hierarchy's folder, not a look per node (most nodes of a big lab run nothing)."""
+    h = detect()
+    if h is None:
+        return []
+    found: set[str] = set()
+    for root in {h.tracking, *h.limits.values()}:
+        with contextlib.suppress(OSError):
+            found.update(os.listdir(root / BASE))
+    return [ns for ns in namespaces if ns in found]
 
 
 def groups() -> list[str]:

@@ -4,6 +4,7 @@ in plan order, with one journal (begin/done indexes stay those of the whole op l
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 
@@ -70,7 +71,7 @@ class LabKernel:
                     making = start
                 if not is_process:
                     # Before the lab's programs start, and before `up` says the lab is up.
-                    wait_until_passing(ops[start:end])
+                    wait_until_passing(ops[start:end], socket_of=self.netlink.socket_in)
                 start = end
             if making >= 0:
                 self._collect(making)
@@ -94,11 +95,13 @@ class LabKernel:
 
 
 def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT,
-                       also: Iterable[tuple[str, str]] = ()) -> None:
+                       also: Iterable[tuple[str, str]] = (),
+                       socket_of: Callable[[str], socket.socket] | None = None) -> None:
     """Wait (at most `timeout` seconds) until the links these ops set up (and `also`, as
     (namespace, interface)) pass packets: a ping sent the moment `up` returns must not be
     dropped by a link the kernel has not started yet (kernel/dumps.links_still_starting).
-    Links still starting after that are left to `status` to show."""
+    Links still starting after that are left to `status` to show. `socket_of(ns)`: a
+    route socket already open there (else one is opened for each question)."""
     # A bridge with no address of its own forwards between its ports before the kernel
     # starts its own queue (which only its own stack's packets use): waiting for it would
     # wait for the linkwatch run that the kernel delays up to a second for a bridge.
@@ -106,7 +109,10 @@ def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT,
             - {(op.ns, op.ifname) for op in ops if isinstance(op, AddAddress)})
     links = [(op.ns, op.ifname) for op in ops
              if isinstance(op, SetLinkUp) and (op.ns, op.ifname) not in bare]
-    _wait(links + list(also), links_still_starting, timeout)
+    def still(ns: str, names: Collection[str]) -> list[str]:
+        return links_still_starting(ns, names, socket_of(ns) if socket_of else None)
+
+    _wait(links + list(also), still, timeout)
 
 
 def wait_until_stopped(links: Iterable[tuple[str, str]], timeout: float = SETTLE_TIMEOUT,

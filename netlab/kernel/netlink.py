@@ -19,13 +19,13 @@ import resource
 import socket
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from netlab.kernel import ethtool, nlsock, nsfs, rtnl, tcmsg, tun
 from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.reasons import explain, vni_taken
+from netlab.kernel.threads import map_side_by_side, threads_for
 from netlab.plan.ops import (
     AddAddress,
     AddRoute,
@@ -62,6 +62,7 @@ HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable t
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
 _RUN_BYTES = 64 * 1024
 REMOVE_THREADS = 16  # namespaces unmounted side by side at `down` (each may wait for RCU)
+REMOVALS_PER_THREAD = 25  # fewer threads for fewer namespaces: starting one costs as much
 
 
 class _Refused(Exception):
@@ -279,8 +280,9 @@ class NetlinkKernel:
             there += 1
         errors: list[OSError | None] = []
         if there > first:
-            with ThreadPoolExecutor(min(REMOVE_THREADS, there - first)) as pool:
-                errors = list(pool.map(_removed, [op.ns for op in ops[first:there]]))
+            errors = map_side_by_side(
+                _removed, [op.ns for op in ops[first:there]],
+                threads_for(there - first, REMOVALS_PER_THREAD, REMOVE_THREADS))
         for k in range(first, last):
             error = errors[k - first] if k < there else _removed(ops[k].ns)
             if error is not None:
@@ -694,6 +696,11 @@ class NetlinkKernel:
             index += 1
         self._next[ns] = index + 1
         return index
+
+    def socket_in(self, ns: str) -> socket.socket:
+        """The route socket this kernel sends through in `ns` (FileNotFoundError when the
+        namespace is gone), for a question asked between batches."""
+        return self._socks.get(ns)
 
     def forget_links(self, ns: str | None = None) -> None:
         """Drop what netlab knows of the links in `ns` (or everywhere): something else

@@ -83,7 +83,7 @@ def stop_all_in(namespaces: Sequence[str], grace: float = 2.0) -> Stopped:
     for pid in seen:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+    while seen and time.monotonic() < deadline:
         left = set(_everyone(targets)) - {me}
         if not left:
             break
@@ -91,7 +91,7 @@ def stop_all_in(namespaces: Sequence[str], grace: float = 2.0) -> Stopped:
     result = Stopped()
     killed: set[int] = set()
     for _ in range(100):  # bounded: a namespace cannot be entered without privilege
-        for ns in targets:
+        for ns in cgroups.with_groups(targets):
             killed |= cgroups.kill(ns)
         strays = [p for found in _pids_by_namespace(targets).values() for p in found
                   if p != me]
@@ -108,7 +108,7 @@ def stop_all_in(namespaces: Sequence[str], grace: float = 2.0) -> Stopped:
 
 
 def _everyone(namespaces: Sequence[str]) -> list[int]:
-    in_groups = [p for ns in namespaces for p in cgroups.pids(ns)]
+    in_groups = [p for ns in cgroups.with_groups(namespaces) for p in cgroups.pids(ns)]
     return in_groups + [p for found in _pids_by_namespace(namespaces).values() for p in found]
 
 

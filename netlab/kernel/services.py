@@ -17,10 +17,8 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from netlab.kernel.base import BeginHook, DoneHook, OpFailed
 from netlab.kernel.enter import node_argv, process_env
 from netlab.kernel.processes import Stopped
 from netlab.kernel.service_state import log_file, service_dir
+from netlab.kernel.threads import map_side_by_side, threads_for
 from netlab.plan.ops import (
     CreateNodeHost,
     DeleteNodeHost,
@@ -45,6 +44,7 @@ from netlab.values.names import NETNS_DIR
 STARTUP_GRACE = 0.15  # seconds a service must survive to count as started
 STOP_GRACE = 3.0  # seconds between SIGTERM and killing the service's cgroup
 UNPIN_THREADS = 64  # unpins side by side: each waits for an RCU grace period
+UNPINS_PER_THREAD = 12  # fewer threads for fewer nodes: starting one costs as much
 LOG_TAIL = 10  # lines of a failed service's log shown when `up` rolls back
 
 
@@ -203,9 +203,10 @@ class ProcessOpsKernel:
                 break
             last += 1
         begin(first, last)
-        with ThreadPoolExecutor(UNPIN_THREADS) as pool:
-            unpinned = dict(zip(pinned, pool.map(lambda k: nodehost.remove(ops[k].ns),
-                                                 pinned), strict=True))
+        removed = map_side_by_side(
+            lambda k: nodehost.remove(ops[k].ns), pinned,
+            threads_for(len(pinned), UNPINS_PER_THREAD, UNPIN_THREADS))
+        unpinned = dict(zip(pinned, removed, strict=True))
         for k in range(first, last):
             if k not in unpinned:
                 nodehost.remove(ops[k].ns)  # lazy: its promise, whatever it left
@@ -244,6 +245,8 @@ class ProcessOpsKernel:
     def _run(self, k: int, op: RunCommand) -> None:
         if op.node_dir:
             _node_folder(k, op, op.node_dir)
+        import tempfile  # here: `down` need not import it (nor random, which it imports)
+
         argv = node_argv(op.ns, op.node_dir, ["sh", "-c", op.command])
         # Its output goes through a file, not a pipe: a command that leaves a process in
         # the background (`daemon &`) would hold a pipe open and make `up` wait for it.

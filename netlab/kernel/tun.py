@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import platform
 import socket
 import struct
 
@@ -19,7 +18,8 @@ IFF_TUN = 0x0001
 IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
 # _IOW('T', nr, int): the write direction bit differs on a few architectures.
-_IOC_WRITE = 4 if platform.machine().startswith(("ppc", "mips", "sparc")) else 1
+# (os.uname().machine is platform.machine(), without importing platform: ~1 ms of `down`)
+_IOC_WRITE = 4 if os.uname().machine.startswith(("ppc", "mips", "sparc")) else 1
 
 
 def _iow(nr: int) -> int:

@@ -358,13 +358,16 @@ def plan(
                 if planned.make is not None and planned.late == late:
                     ops.extend(planned.make(ns, ifc.name, ifc.kind, ifc.spec, mark))
 
+    # Before the ports join their bridge and come up: then each change is the port's
+    # alone, where on a port of a bridge it makes the kernel go over every other port
+    # (the bridge's features), and on a running veth it starts or stops its NAPI.
+    ops.extend(_flood_ops(topo, links, namespaces))
+
     for name, node in nodes.items():
         ops.extend(_node_ops(lab, name, node, ifaces[name]))
         for key, setting in node.sysctls.items():
             if _per_interface(key):
                 ops.append(SetSysctl(namespaces[name], key, str(setting)))
-
-    ops.extend(_flood_ops(topo, links, namespaces))
 
     # Shaping once the links are up: a root qdisc on each shaped end (plan/shaping.py).
     shaped = qdisc_ops(topo, [(rl.a, rl.b, rl.spec) for rl in links], everywhere)

@@ -1,8 +1,12 @@
 """A lab's state on disk: /run/netlab/<lab>/ (tmpfs, gone at reboot like the namespaces).
 
-- journal.jsonl: one JSON line per event, appended with one write() each: {"i": n, "s": "begin",
-  "op": {...}} before an op is sent, {"i": n, "s": "done"} after it completed. A crash
-  leaves begun-but-not-done ops, which teardown undoes too (their objects may half exist).
+- journal.jsonl: one JSON line per run of ops, appended with one write() each: {"i": n,
+  "s": "begin", "ops": [{...}, ...]} before ops n, n+1, ... are sent; {"i": n, "s": "done",
+  "n": count} once ops n to n+count-1 completed (when the whole batch has, or with the next
+  line: "done" only tells a finished op from one that may half exist, and teardown undoes
+  both alike); {"i": n, "s": "undone"} once an op's effect is reversed. A
+  crash leaves begun-but-not-done ops, which teardown undoes too. Journals written before
+  (one line per op: "op": {...} for a begin, no "n" for a done) are read the same way.
 - lab.json: the resolved topology and where it came from, so `down -l LAB` needs no file.
 - Both are root's alone (0600 in a 0711 folder, made so from their first byte): they hold
   the topology's `env:` values. Opened relative to the lab's folder and never through a
@@ -37,6 +41,7 @@ LAB_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
 
 DEFAULT_LOCK_TIMEOUT = 30.0
+_MAX_RUN = 1 << 20  # ops in one "done" line, at most (a damaged count is not expanded)
 
 
 def state_root() -> Path:
@@ -81,6 +86,7 @@ class LabState:
         self.dir = (root or state_root()) / lab
         self._journal_fd: int | None = None
         self._torn = False  # the last write to the journal left a partial line
+        self._done: list[list[int]] = []  # ops done, not yet written: [first, count] runs
 
     # --- presence ---------------------------------------------------------------------
     @property
@@ -280,8 +286,10 @@ class LabState:
         )
 
     # --- journal ----------------------------------------------------------------------
-    def _append(self, lines: Sequence[dict[str, Any]]) -> None:
-        payload = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+    def _write(self, payload: str) -> None:
+        # Ops said done and not yet written go first, in the same write(): lost with it
+        # on a full folder, they only leave those ops begun, which teardown undoes alike.
+        payload = self._done_lines() + payload
         with safefs.room(self.dir.parent, f"the journal of lab '{self.lab}'"):
             self._write_journal(payload)
 
@@ -309,76 +317,132 @@ class LabState:
         self._torn = False
 
     def begin(self, first_index: int, ops: Sequence[Op]) -> None:
-        self._append(
-            [{"i": first_index + k, "s": "begin", "op": op.to_json()} for k, op in enumerate(ops)]
-        )
+        """Ops first_index, first_index+1, ... are about to be sent: one line for them all
+        (one JSON encoding: a line per op cost 0.1 s of a 1000-node `up`)."""
+        line = {"i": first_index, "s": "begin", "ops": [op.to_json() for op in ops]}
+        self._write(json.dumps(line, separators=(",", ":")) + "\n" if ops else "")
 
     def done(self, index: int) -> None:
-        self._append([{"i": index, "s": "done"}])
+        """The op completed. Kept until the next line is written or flush(), which the
+        engine calls once a batch is all done: a line per op cost 0.23 s of a 1000-node
+        `up`, and until it is written the op counts as begun, which teardown undoes just
+        the same."""
+        runs = self._done
+        if runs and runs[-1][0] + runs[-1][1] == index:
+            runs[-1][1] += 1
+        else:
+            runs.append([index, 1])
+
+    def flush(self) -> None:
+        """Write the ops said done and not yet written (StateFull on a full folder)."""
+        if self._done:
+            self._write("")
+
+    def _done_lines(self) -> str:
+        runs, self._done = self._done, []
+        return "".join(f'{{"i":{first},"s":"done","n":{count}}}\n' if count > 1
+                       else f'{{"i":{first},"s":"done"}}\n' for first, count in runs)
+
+    def _flush_quietly(self) -> None:
+        """Before reading the journal back: what fails to be written stays begun."""
+        with contextlib.suppress(StateFull):
+            self.flush()
 
     def undone(self, index: int) -> None:
         """The op's effect has been reversed (by rollback or teardown). On a full state
         folder the undo stands unrecorded: a later `down` finds its object gone, which
         undoing again takes as done."""
         with contextlib.suppress(StateFull):
-            self._append([{"i": index, "s": "undone"}])
+            self._write(f'{{"i":{index},"s":"undone"}}\n')
 
     def next_index(self) -> int:
         """The index for an op journaled after all the others (a change made while the lab
         runs): above every index ever written, undone ones included."""
+        self._flush_quietly()
         highest = -1
         try:
             text = self._read("journal.jsonl")
         except FileNotFoundError:
             return 0
         for raw in text.splitlines():
-            with contextlib.suppress(ValueError, TypeError, KeyError):
-                index = json.loads(raw)["i"]
+            with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                line = json.loads(raw)
+                index, ops = line["i"], line.get("ops")
                 if type(index) is int:
-                    highest = max(highest, index)
+                    last = index + len(ops) - 1 if isinstance(ops, list) and ops else index
+                    highest = max(highest, last)
         return highest + 1
 
     def entries(self) -> list[JournalEntry]:
         """Every op begun and not yet undone, in the order it was begun."""
         from netlab.plan.ops import op_from_json
 
+        self._flush_quietly()
         ops: dict[int, Op] = {}
         done: set[int] = set()
         try:
             text = self._read("journal.jsonl")
         except FileNotFoundError:
             return []
-        for number, raw in enumerate(text.splitlines(), 1):
+        lines = text.splitlines()
+        parsed = _parsed_whole(lines)
+        for number, raw in enumerate(lines, 1):
             try:
-                line = json.loads(raw)
+                line = parsed[number - 1] if parsed is not None else json.loads(raw)
             except json.JSONDecodeError:
-                continue  # a line torn by a crash mid-write: the op was never sent
+                continue  # a line torn by a crash mid-write: its ops were never sent
             try:
                 index, status = line["i"], line["s"]
                 if type(index) is not int or status not in ("begin", "done", "undone"):
                     raise ValueError(f"no such entry: {raw[:60]}")
                 if status == "begin":
-                    ops[index] = op_from_json(line["op"])
+                    if "ops" in line:  # a run of ops
+                        if not isinstance(line["ops"], list):
+                            raise ValueError(f"no list of ops: {raw[:60]}")
+                        for k, data in enumerate(line["ops"]):
+                            ops[index + k] = op_from_json(data)
+                    else:  # one op (journals written before runs were)
+                        ops[index] = op_from_json(line["op"])
+                elif status == "done":
+                    count = line.get("n", 1)
+                    if type(count) is not int or not 1 <= count <= _MAX_RUN:
+                        raise ValueError(f"no such count of ops: {raw[:60]}")
+                    done.update(range(index, index + count))
+                else:
+                    ops.pop(index, None)
             except (KeyError, TypeError, ValueError) as err:
                 raise LabStateError(
                     f"the journal of lab '{self.lab}' is damaged at line {number} "
                     f"({type(err).__name__}: {err}); not guessing what to undo",
                     hint="'netlab cleanup --dry-run' lists what carries the lab's mark",
                 ) from None
-            if status == "done":
-                done.add(index)
-            elif status == "undone":
-                ops.pop(index, None)
         return [JournalEntry(i, ops[i], i in done) for i in sorted(ops)]
 
     def close(self) -> None:
+        self._flush_quietly()
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
 
     def remove(self) -> None:
+        self._done = []  # nothing left to say of ops whose record goes
         self.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _parsed_whole(lines: list[str]) -> list[Any] | None:
+    """The journal's lines parsed in one go, as the items of one JSON array (5x faster
+    than a parse per line: ~6 ms less for 100 nodes), when that reads them as a parse
+    per line would: one object a line. Else None, and each line is read by itself: a
+    line torn by a crash (it always leaves its object open, so it fails the whole), a
+    blank one."""
+    try:
+        parsed: list[Any] = json.loads("[" + ",".join(lines) + "]")
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if len(parsed) != len(lines) or not all(type(line) is dict for line in parsed):
+        return None
+    return parsed
 
 
 def labs_with_state(root: Path | None = None) -> list[str]:

@@ -6,6 +6,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,23 +46,89 @@ class _LazyConsole:
     def is_terminal(self) -> bool:
         # Rich says no for a stream that is no tty unless told otherwise: say so unmade.
         stream = sys.stderr if self._stderr else sys.stdout
-        if self._console is None and not stream.isatty() and "FORCE_TERMINAL" not in os.environ:
+        if self._console is None and not _styled(stream):
             return False
         return self._made().is_terminal
 
     def print(self, *objects: Any, **options: Any) -> None:
-        # One plain line (no markup, no options) is written as it is: rich would write the
-        # same characters, after ~15 ms of importing itself (`down` prints just that).
+        # One line of text (no options) is written here when rich would write the same
+        # characters: text without markup, or with markup on a stream that shows no styles
+        # (a pipe, a file: the tags dropped). Importing rich costs ~15 ms: more than a
+        # short command's own work (`down` prints just its last line).
         text = objects[0] if len(objects) == 1 else None
-        if self._console is None and not options and isinstance(text, str) and "[" not in text:
+        if self._console is None and not options and isinstance(text, str):
             stream = sys.stderr if self._stderr else sys.stdout
-            stream.write(text + "\n")
-            stream.flush()
-            return
+            plain = _as_rich_writes(text, stream)
+            if plain is not None:
+                stream.write(plain + "\n")
+                stream.flush()
+                return
         self._made().print(*objects, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._made(), name)
+
+
+def _styled(stream: Any) -> bool:
+    """Whether rich would style what it writes to `stream`: a terminal, or told so by the
+    variables rich obeys (FORCE_COLOR, TTY_COMPATIBLE)."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    if "FORCE_COLOR" in os.environ:
+        return os.environ["FORCE_COLOR"] != ""
+    return bool(stream.isatty())
+
+
+def _as_rich_writes(text: str, stream: Any) -> str | None:
+    """The characters rich would write for `text` on `stream`, when that needs no rich."""
+    if "[" not in text:
+        return None if _NOT_PLAIN.search(text) else text
+    return None if _styled(stream) else plain_markup(text)
+
+
+# rich.markup's tag (RE_TAGS), after the backslashes that may escape it.
+_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
+# What rich's Text changes in the characters themselves: tabs (expanded), and the control
+# codes it strips (rich.control.STRIP_CONTROL_CODES).
+_NOT_PLAIN = re.compile("[\t\a\b\v\f\r]")
+
+
+def plain_markup(text: str) -> str | None:
+    """The characters rich prints for markup `text` where it shows no styles: its tags
+    dropped, escaped ones (\\[bold]) kept as text, as rich.markup.render reads them. None
+    when rich would do more (expand a tab, strip a control code) or could refuse the
+    markup (a closing tag that closes no open tag, a meta tag [@...]): rich then prints it
+    itself. (tests/unit/ui/test_plain_markup.py holds it to rich's own output.)"""
+    if _NOT_PLAIN.search(text):
+        return None
+    parts: list[str] = []
+    opened: list[str] = []
+    position = 0
+    for match in _TAG.finditer(text):
+        whole, escapes, tag = match.groups()
+        start, end = match.span()
+        if start > position:
+            parts.append(text[position:start].replace("\\[", "["))
+        position = end
+        if escapes:
+            backslashes, escaped = divmod(len(escapes), 2)
+            parts.append("\\" * backslashes)
+            if escaped:
+                parts.append(whole[len(escapes):])
+                continue
+        name = tag.partition("=")[0]
+        if name.startswith("@"):
+            return None
+        if not name.startswith("/"):
+            opened.append(name)
+        elif opened and name[1:].strip() in ("", opened[-1]):
+            opened.pop()
+        else:
+            return None  # rich's MarkupError, or a match rich finds by normalising names
+    if position < len(text):
+        parts.append(text[position:].replace("\\[", "["))
+    return "".join(parts)
 
 
 def _real(console: Console) -> Console:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from netlab.plan.ops import CreateNamespace, DeleteNamespace, Op
 from netlab.ui.grid import Cell, Column, grid_table
 from netlab.values.names import NS_PREFIX
+
+if TYPE_CHECKING:  # the ops' kinds are all the tables need: `ls` and `status` load no ops
+    from netlab.plan.ops import Op
+
+NAMESPACE_KINDS = ("create-namespace", "delete-namespace")
 
 
 def _short(text: str, lab: str) -> str:
@@ -22,7 +26,7 @@ def plan_table(ops: list[Op], title: str, lab: str) -> RenderableType:
     rows = []
     for n, op in enumerate(ops, 1):
         words = op.describe().removesuffix(f" in {op.ns}")
-        if not isinstance(op, (CreateNamespace, DeleteNamespace)):
+        if op.kind not in NAMESPACE_KINDS:
             words = _short(words, lab)
         rows.append([str(n), _short(op.ns, lab), words])
     columns = [Column("#", "right", "dim"), Column("node"), Column("operation")]
@@ -40,7 +44,7 @@ def teardown_table(steps: list[tuple[Op, bool]], title: str, lab: str) -> Render
     rows: list[list[Cell]] = []
     for n, (op, carried_out) in enumerate(steps, 1):
         words = op.describe()
-        if not isinstance(op, DeleteNamespace):
+        if op.kind != "delete-namespace":
             words = _short(words, lab)
         text = Text(words)
         if not carried_out:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from netlab.state.store import state_root
 
@@ -99,17 +100,37 @@ def force_down(lab: str) -> None:
             remove(survey(lab).leftovers)
 
 
-def journal(lab: str) -> list[dict[str, object]]:
-    """The lab's journal lines that parse (a line being written may be torn)."""
+def journal(lab: str) -> list[dict[str, Any]]:
+    """The lab's journal as one event per op, from the lines that parse (a line being
+    written may be torn): a run of ops begun or done, one line in the file, is as many
+    events here ({"i": n, "s": "begin", "op": {...}}, {"i": n, "s": "done"})."""
     try:
         text = (state_root() / lab / "journal.jsonl").read_text()
     except FileNotFoundError:
         return []
-    lines = []
+    events: list[dict[str, Any]] = []
     for raw in text.splitlines():
         with suppress(json.JSONDecodeError):
-            lines.append(json.loads(raw))
-    return lines
+            events.extend(per_op(json.loads(raw)))
+    return events
+
+
+def per_op(line: dict[str, Any]) -> list[dict[str, Any]]:
+    """One journal line as one event per op (what netlab wrote before it wrote runs)."""
+    first, status = line["i"], line["s"]
+    if "ops" in line:
+        return [{"i": first + k, "s": status, "op": op} for k, op in enumerate(line["ops"])]
+    return [{"i": first + k, "s": status} for k in range(line.get("n", 1))] \
+        if status == "done" else [line]
+
+
+def write_old_journal(lab: str) -> int:
+    """Rewrite the lab's journal as netlab wrote it before runs (one line per op and
+    event): a lab brought up by that netlab. Returns how many lines it has."""
+    path = state_root() / lab / "journal.jsonl"
+    lines = [json.dumps(event, separators=(",", ":")) + "\n" for event in journal(lab)]
+    path.write_text("".join(lines))
+    return len(lines)
 
 
 def count(lab: str, status: str) -> int:

@@ -21,7 +21,7 @@ from netlab.api import Lab
 from netlab.errors import KernelError
 from netlab.state.store import LabState
 
-from .hostcheck import HELLO, Host, journal, netlab, star, start, wait_for
+from .hostcheck import HELLO, Host, journal, netlab, star, start, wait_for, write_old_journal
 
 
 def _killed_up(lab: str, tmp_path: Path, lines: int = 150) -> None:
@@ -372,3 +372,40 @@ def test_an_up_killed_while_nodes_become_hosts_is_cleaned_up(fresh_lab: str,
     assert f"removing lab {fresh_lab}" in out, out
     assert Host.of(fresh_lab) == before  # namespaces, pins, links, state, lock: all gone
     assert "nothing to clean up" in netlab("cleanup", "-l", fresh_lab).stdout
+
+
+# --- a journal written by netlab before it journaled runs of ops --------------------------
+
+def test_a_lab_brought_up_by_the_previous_netlab_goes_down(fresh_lab: str,
+                                                           tmp_path: Path) -> None:
+    """A lab brought up by a netlab that journaled one line per op and event (main before
+    runs were journaled as one line) goes down with this one, and leaves nothing."""
+    before = Host.of(fresh_lab)
+    netlab("up", str(star(tmp_path, hosts=20, held=True)), "--name", fresh_lab)
+    events = journal(fresh_lab)
+    assert write_old_journal(fresh_lab) == len(events) > 100  # one line per event now
+    assert all("ops" not in line and "n" not in line for line in _lines(fresh_lab))
+    out = netlab("down", "-l", fresh_lab).stdout
+    begun = sum(1 for e in events if e["s"] == "begin")
+    assert f"lab {fresh_lab} is down" in out, out
+    assert begun > 100
+    assert Host.of(fresh_lab) == before
+
+
+def test_a_killed_up_journaled_the_previous_way_is_cleaned_up(fresh_lab: str,
+                                                              tmp_path: Path) -> None:
+    """The same for an `up` of that netlab killed half way: its begun ops are undone."""
+    before = Host.of(fresh_lab)
+    _killed_up(fresh_lab, tmp_path)
+    events = journal(fresh_lab)
+    assert {e["i"] for e in events if e["s"] == "begin"} \
+        - {e["i"] for e in events if e["s"] == "done"}, "nothing in flight at the kill"
+    write_old_journal(fresh_lab)
+    out = netlab("cleanup", "-l", fresh_lab).stdout
+    assert f"removing lab {fresh_lab} (its 'up' did not finish" in out, out
+    assert Host.of(fresh_lab) == before
+
+
+def _lines(lab: str) -> list[dict[str, object]]:
+    text = LabState(lab).journal_path.read_text()
+    return [json.loads(raw) for raw in text.splitlines()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from netlab.errors import LabStateError
 from netlab.plan import ops as o
+from netlab.state import store
 from netlab.state.store import LabState, dirs_without_journal, labs_with_state, lock_timeout
 
 
@@ -116,3 +118,45 @@ def test_state_listings_ignore_what_is_not_a_lab(tmp_path: Path) -> None:
     (tmp_path / "record-only").mkdir()
     assert labs_with_state(tmp_path) == ["good"]
     assert dirs_without_journal(tmp_path) == ["record-only"]
+
+
+def _read(state: LabState) -> list[tuple[int, o.Op, bool]] | str:
+    try:
+        return [(e.index, e.op, e.done) for e in state.entries()]
+    except LabStateError as error:
+        return str(error)
+
+
+def test_the_journal_read_in_one_go_reads_as_line_by_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """entries() parses the whole journal at once when it is whole lines (store.
+    _parsed_whole): whatever a journal holds - torn lines anywhere, blank ones, lines
+    that are no object - it reads the same as a parse per line."""
+    ops = [o.CreateNamespace(f"netlab-t-n{k}", alias="netlab:t") for k in range(6)]
+    whole = [json.dumps({"i": k, "s": "begin", "op": op.to_json()}) for k, op in
+             enumerate(ops)] + [json.dumps({"i": k, "s": s}) for k, s in
+                                ((0, "done"), (1, "done"), (2, "undone"), (3, "done"))]
+    # ... and lines no crash leaves, that only a whole parse would read together
+    odd = ["", "[1, 2]", "7", '{"i": 9, "s": "maybe"}', "{", "}", "1, 2",
+           '{"i": 5, "s": "done"}, {"i": 4, "s": "done"}', '{"i": 4, "s": "done", "x": [{}\n{}]}']
+    rng = random.Random(14)
+    state = LabState("t", tmp_path)
+    state.dir.mkdir(parents=True)
+    for _ in range(300):
+        lines = []
+        for line in whole:
+            roll = rng.random()
+            if roll < 0.1:
+                lines.append(line[:rng.randrange(1, len(line))])  # torn by a crash
+            elif roll < 0.13:
+                lines.append(rng.choice(odd))
+            lines.append(line)
+        state.journal_path.write_text("\n".join(lines) + "\n")
+        in_one_go = _read(state)
+        with monkeypatch.context() as m:
+            m.setattr(store, "_parsed_whole", lambda lines: None)
+            assert _read(state) == in_one_go, lines
+    state.journal_path.write_text("\n".join(whole) + "\n")
+    assert store._parsed_whole(whole) is not None  # the usual journal: in one go
+    read = _read(state)
+    assert not isinstance(read, str) and [i for i, _, _ in read] == [0, 1, 3, 4, 5]

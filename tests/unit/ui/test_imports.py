@@ -37,6 +37,14 @@ assert cli.main(["ls", "--json"]) == 0
 print(" ".join(m for m in HEAVY if m in sys.modules), file=sys.stderr)
 """
 
+# ... and its table (as `status`'s): rich, but none of the ops.
+LS_TABLE = """
+import sys
+from netlab.ui import cli, render
+assert cli.main(["ls"]) == 0
+print(" ".join(m for m in OPS if m in sys.modules), file=sys.stderr)
+"""
+
 
 # The status command's own path, short of the root check: the record's skeleton, the
 # document (its namespaces are not there: read as missing), printed as JSON.
@@ -54,15 +62,21 @@ print(" ".join(m for m in (*HEAVY, *OPS) if m != "rich" and m in sys.modules), f
 
 
 # The down command's path, short of the root check: what tears a lab down from its journal
-# (the kernel layer's tables included) needs no model, templates or YAML.
+# (the kernel layer's tables included) needs no model, templates or YAML; and its last line,
+# printed to a pipe, no rich. Nor a pool of threads from concurrent.futures (and logging).
 DOWN = """
 import sys
 from netlab.ui import cli
-args = cli.build_parser().parse_args(["down", "-l", "t"])
+args = cli.build_parser("down").parse_args(["down", "-l", "t"])
 from netlab import api
+from netlab.engine import TeardownReport
 from netlab.lab import teardown_journal
-print(" ".join(m for m in HEAVY if m != "rich" and m in sys.modules))
+from netlab.state.store import LabState
+assert LabState("t").entries() == []
+cli._down_result(args, "t", True, TeardownReport(sent=3))
+print(" ".join(m for m in (*HEAVY, *POOLS) if m in sys.modules), file=sys.stderr)
 """
+POOLS = ("concurrent.futures", "logging")
 
 
 # The up command's own path, short of the root check and the kernel: parse, load, check
@@ -84,7 +98,7 @@ print(" ".join(m for m in ("jinja2", "netlab.spec.template") if m in sys.modules
 
 def _run(code: str, state: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\nOPS = {OPS!r}\n{code}"],
+        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\nOPS = {OPS!r}\nPOOLS = {POOLS!r}\n{code}"],
         capture_output=True, text=True,
         env={"NETLAB_STATE_DIR": str(state), "PATH": "/usr/bin:/bin"}, check=False,
         cwd=Path(__file__).resolve().parents[3],
@@ -131,10 +145,18 @@ def test_ls_json_loads_no_model_template_yaml_or_rich(tmp_path: Path) -> None:
     assert done.stderr.strip() == ""
 
 
-def test_down_loads_no_model_template_or_yaml(tmp_path: Path) -> None:
+def test_the_tables_of_ls_and_status_load_no_ops(tmp_path: Path) -> None:
+    done = _run(LS_TABLE, _record(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "t.yaml" in done.stdout
+    assert done.stderr.strip() == ""
+
+
+def test_down_loads_no_model_template_yaml_rich_or_thread_pool(tmp_path: Path) -> None:
     done = _run(DOWN, _record(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
+    assert done.stdout == "lab t is down (3 operations undone)\n"
+    assert done.stderr.strip() == ""
 
 
 def test_up_of_a_plain_file_loads_no_jinja2_error_words_or_other_commands(
