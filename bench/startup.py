@@ -4,7 +4,9 @@ interpreter's bare start-up (`python -c pass` from the same venv).
     sudo .venv/bin/python bench/startup.py                 # 15 rounds, the table
     sudo .venv/bin/python bench/startup.py --imports       # and what each command imports
 
-It brings up a small lab (topologies/hello.yaml under a name of its own), then times whole
+It brings up a small lab (topologies/hello.yaml under a name of its own) and a lab of plain
+nodes (one per round; "exec, first entry" enters a new one each round, so it pays for
+making that node's mount and UTS namespaces: kernel/nodehost.py ensure), then times whole
 processes in rounds, each round running every command once in turn with `python -c pass`
 between each, so that a busy machine weighs alike on all; medians of wall and CPU time
 (user + system of the process, from wait4), and each median over the bare start-up's.
@@ -22,6 +24,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,15 +85,24 @@ def main() -> None:
     netlab = str(Path(PYTHON).parent / "netlab")
     subprocess.run([netlab, "up", str(ROOT / "topologies" / "hello.yaml"), "--name", lab],
                    check=True, stdout=subprocess.DEVNULL)
+    plain = f"{lab}-p"
+    topo = Path(tempfile.mkdtemp()) / "plain.yaml"
+    topo.write_text(f"name: {plain}\nnodes:\n" + "".join(f"  p{i}: {{}}\n"
+                                                         for i in range(args.rounds)))
+    subprocess.run([netlab, "up", str(topo)], check=True, stdout=subprocess.DEVNULL)
     try:
         cmds = commands(lab, f"netlab-{lab}-h1")
+        subprocess.run(cmds["exec"], check=True)  # h1's first entry: "exec" times later ones
+        firsts = iter([[netlab, "exec", "-l", plain, f"p{i}", "--", "true"]
+                       for i in range(args.rounds)])
         bare = [PYTHON, "-c", "pass"]
-        walls: dict[str, list[float]] = {name: [] for name in ["python -c pass", *cmds]}
+        walls: dict[str, list[float]] = {name: [] for name in
+                                         ["python -c pass", *cmds, "exec, first entry"]}
         cpus: dict[str, list[float]] = {name: [] for name in walls}
         with open("/proc/loadavg") as f:
             load_before = f.read().split()[:3]
         for _ in range(args.rounds):
-            for name, argv in cmds.items():
+            for name, argv in [*cmds.items(), ("exec, first entry", next(firsts))]:
                 for label, run in (("python -c pass", bare), (name, argv)):
                     wall, cpu = timed(run)
                     walls[label].append(wall)
@@ -119,7 +131,9 @@ def main() -> None:
                 print(f"\n{name}: imports {total * 1e3:.1f} ms (self times, ms: {listed}); "
                       f"heavy: {', '.join(sorted(heavy)) or 'none'}")
     finally:
-        subprocess.run([netlab, "down", "-l", lab], check=False, stdout=subprocess.DEVNULL)
+        for name in (lab, plain):
+            subprocess.run([netlab, "down", "-l", name], check=False,
+                           stdout=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ stdin): for each node in turn it enters the node's network namespace and a base 
 namespace, unshares mount and UTS namespaces, mounts, and, back in the host's mount
 namespace, pins them through its descriptors of them (_make_one). A mount namespace can
 only be pinned from an older one, as here.
+
+A node that runs nothing at `up` (plan/planner.py) gets them on first entry instead:
+`up` leaves only its promise, and enter_argv makes them (ensure) before entering it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -35,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netlab.errors import LabStateError
 from netlab.kernel.libc import libc as _libc
 from netlab.plan.naming import PRIVATE_DIR
 from netlab.values.names import NETNS_DIR, NS_PREFIX
@@ -74,9 +79,20 @@ def pins(ns: str) -> tuple[str, str]:
     return f"{PIN_DIR}/{ns}.mnt", f"{PIN_DIR}/{ns}.uts"
 
 
+def promise_path(ns: str) -> str:
+    """The file that says how to make a lazy node's namespaces on first entry (root's, in
+    PIN_DIR, beside its pins); flock()ed by whoever makes or removes them."""
+    _check_name(ns)
+    return f"{PIN_DIR}/{ns}.host"
+
+
 def exists(ns: str) -> bool:
     mnt, _ = pins(ns)
     return _is_pinned(mnt)
+
+
+def _made(ns: str) -> bool:
+    return all(_is_pinned(pin) for pin in pins(ns))
 
 
 def private_source(node_dir: str, path: str) -> str:
@@ -90,6 +106,8 @@ def enter_argv(ns: str, argv: Sequence[str], cwd: str | None = None) -> list[str
     node sees it. The one place that says how a program enters a node."""
     cmd = [shutil.which("nsenter") or "nsenter", f"--net={NETNS_DIR}/{ns}"]
     mnt, uts = pins(ns)
+    if not _made(ns):
+        ensure(ns)
     if _is_pinned(mnt):
         cmd += [f"--mount={mnt}", f"--uts={uts}"]
     if cwd:
@@ -194,10 +212,139 @@ def _feed(proc: subprocess.Popen[bytes], hosts: Sequence[NodeHost]) -> None:
         proc.stdin.write(json.dumps({"texts": list(texts), "nodes": nodes}).encode())
 
 
+# --- a lazy node: made on first entry ------------------------------------------------------
+#
+# `up` writes, for a node that runs nothing at `up`, only its promise (PIN_DIR/<ns>.host:
+# root's, made O_EXCL, read without following links; its hostname, folder, the lab's hosts
+# file and its own line, resolv.conf). The first entry makes the namespaces from it under
+# an flock of it; `remove` (down, cleanup) takes the same lock, unpins and unlinks it. So
+# two first entries make one pair of namespaces, and an entry that comes after `down` has
+# taken a node's promise away (it finds it gone, or unlinked once it holds the lock) makes
+# nothing that `down` would not remove.
+
+
+def promise(ns: str, hostname: str, node_dir: str, hosts_file: str, extra_hosts: str,
+            resolv: str, netns: bool) -> None:
+    """Leave what the node's first entry needs to make its namespaces (at `up`)."""
+    data = json.dumps({"hostname": hostname, "node_dir": node_dir, "hosts_file": hosts_file,
+                       "extra_hosts": extra_hosts, "resolv": resolv, "netns": netns})
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(promise_path(ns), flags, 0o600)
+    except FileNotFoundError:  # PIN_DIR itself is made private by whoever pins first
+        os.makedirs(PIN_DIR, mode=0o755, exist_ok=True)
+        fd = os.open(promise_path(ns), flags, 0o600)
+    try:
+        os.write(fd, data.encode())
+    finally:
+        os.close(fd)
+
+
+def ensure(ns: str) -> None:
+    """Make the namespaces of a lazy node that has none yet (enter_argv, before entering
+    it). Nothing to do for a node made at `up`, one whose lab is going down (its promise
+    gone), or a caller that may not read the promise (not root: it cannot enter either)."""
+    try:
+        fd = os.open(promise_path(ns), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, PermissionError):
+        return
+    with os.fdopen(fd, "rb") as f:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another entry making it: wait, then use its work
+        info = os.fstat(fd)
+        if info.st_nlink == 0 or _made(ns):  # removed meanwhile (down), or made meanwhile
+            return
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != 0:
+            raise LabStateError(f"{promise_path(ns)} is not netlab's own; not following it")
+        spec = json.loads(f.read())
+        host = NodeHost(ns, spec["hostname"], spec["node_dir"],
+                        _read_hosts(spec["hosts_file"]) + spec["extra_hosts"],
+                        spec["resolv"], (), bool(spec["netns"]))
+        _unpin(ns)  # what an entry killed half-way left
+        # A forked child when this process has one thread (`netlab exec`: no helper's
+        # interpreter to start, ~40 ms); else (the web terminal, checks side by side) a
+        # helper process, as at `up`.
+        why = (_make_forked(host) if threading.active_count() == 1
+               else create([host], workers=1).get(ns))
+        if why is not None:
+            raise LabStateError(f"could not make the mount and uts namespaces of {ns}: "
+                                f"{why}", hint="'netlab status' shows what the lab lacks; "
+                                "'netlab up --recreate FILE' builds it anew")
+
+
+def _make_forked(host: NodeHost) -> str | None:
+    """Make one node's namespaces in a child forked from this single-threaded process (its
+    mount namespace is the host's, as a helper's); why not, or None."""
+    parent = os.getpid()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: says what it made on the pipe, and exits at once
+        code = 1
+        try:
+            os.close(read)
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its caller
+            if os.getppid() == parent:
+                for said in _helper([dict(host.__dict__)]):
+                    os.write(write, json.dumps(said).encode())
+                code = 0
+        except BaseException as error:  # said on the pipe, never raised
+            with contextlib.suppress(BaseException):
+                text = error.strerror if isinstance(error, OSError) else None
+                os.write(write, json.dumps({"ns": host.ns,
+                                            "error": str(text or error)}).encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        out = f.read()
+    os.waitpid(pid, 0)
+    try:
+        said = json.loads(out)
+    except ValueError:
+        return "the child making them stopped"
+    return None if said.get("ns") == host.ns and not said.get("error") else str(
+        said.get("error") or "not made")
+
+
+def _read_hosts(path: str) -> str:
+    """The lab's /etc/hosts text (<state root>/<lab>/hosts), every folder below the state
+    root and the file opened without following links."""
+    from netlab.kernel import safefs
+
+    lab_dir = Path(path).parent
+    folder = safefs.open_dir(lab_dir.parent, [lab_dir.name], create=False)
+    try:
+        fd = safefs.open_file(folder, Path(path).name, os.O_RDONLY, lab_dir)
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "rb") as f:
+        return f.read().decode()
+
+
 def remove(ns: str) -> bool:
-    """Unpin the node's mount and UTS namespaces; False if there was nothing. The
-    namespaces go when their last process does (the network namespace's removal stops
-    them)."""
+    """Unpin the node's mount and UTS namespaces, and take its promise away (a lazy node);
+    False if there was nothing. The namespaces go when their last process does (the
+    network namespace's removal stops them)."""
+    try:
+        fd = os.open(promise_path(ns), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return _unpin(ns)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        os.unlink(promise_path(ns))  # a link: not ours to follow, only to remove
+        _unpin(ns)
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a first entry at work on it finishes first
+        _unpin(ns)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(promise_path(ns))
+    finally:
+        os.close(fd)
+    return True
+
+
+def _unpin(ns: str) -> bool:
     found = False
     for pin in pins(ns):
         if not os.path.lexists(pin):
@@ -212,13 +359,13 @@ def remove(ns: str) -> bool:
 
 
 def leftovers(prefix: str = NS_PREFIX) -> list[str]:
-    """Namespace names that have a pin in PIN_DIR (for `cleanup`)."""
+    """Namespace names that have a pin or a promise in PIN_DIR (for `cleanup`)."""
     try:
         names = os.listdir(PIN_DIR)
     except FileNotFoundError:
         return []
     return sorted({n.rsplit(".", 1)[0] for n in names
-                   if n.startswith(prefix) and n.endswith((".mnt", ".uts"))})
+                   if n.startswith(prefix) and n.endswith((".mnt", ".uts", ".host"))})
 
 
 # --- the helper process ------------------------------------------------------------------

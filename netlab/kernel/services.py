@@ -88,10 +88,9 @@ def last_lines(path: Path, count: int = 1) -> list[str]:
 
 @dataclass
 class _Making:
-    """CreateNodeHost ops from index `first`, their namespaces in the making."""
+    """CreateNodeHost ops (with their indexes), their namespaces in the making."""
 
-    first: int
-    ops: list[CreateNodeHost]
+    ops: list[tuple[int, CreateNodeHost]]
     helpers: nodehost.Making
     done: DoneHook
 
@@ -114,7 +113,7 @@ class ProcessOpsKernel:
             if isinstance(op, CreateNodeHost):
                 k = self._make_hosts(ops, k, begin, done)
                 continue
-            if isinstance(op, DeleteNodeHost) and nodehost.exists(op.ns):
+            if isinstance(op, DeleteNodeHost) and (op.lazy or nodehost.exists(op.ns)):
                 k = self._unpin_all(ops, k, begin, done)
                 continue
             if isinstance(op, StartService):
@@ -155,6 +154,19 @@ class ProcessOpsKernel:
         hosts: list[nodehost.NodeHost] = []
         texts: dict[str, str] = {}
         for k, op in enumerate(batch, start=first):
+            if op.lazy:  # made on first entry: what that needs, and done
+                _node_folder(k, op, op.node_dir)
+                try:
+                    nodehost.promise(op.ns, op.hostname, op.node_dir, op.hosts_file,
+                                     op.extra_hosts, op.resolv, op.netns)
+                except FileExistsError:
+                    raise OpFailed(k, op, f"{nodehost.promise_path(op.ns)} already exists",
+                                   "a lab of that name crashed: 'netlab cleanup' removes "
+                                   "what it left") from None
+                except OSError as error:
+                    raise OpFailed(k, op, error.strerror or str(error)) from None
+                done(k)
+                continue
             if op.hosts_file not in texts:
                 with open(op.hosts_file, encoding="utf-8") as f:
                     texts[op.hosts_file] = f.read()
@@ -163,27 +175,42 @@ class ProcessOpsKernel:
                 op.ns, op.hostname, op.node_dir, texts[op.hosts_file] + op.extra_hosts,
                 op.resolv, op.private, op.netns,
             ))
-        self._making = _Making(first, batch, nodehost.start(hosts), done)
+        eager = [(k, op) for k, op in enumerate(batch, start=first) if not op.lazy]
+        self._making = _Making(eager, nodehost.start(hosts), done)
         if not (self.overlap and last == len(ops)):
             self.collect()
         return last
 
     def _unpin_all(self, ops: Sequence[Op], first: int, begin: BeginHook,
                    done: DoneHook) -> int:
-        """The run of DeleteNodeHost ops from `first` whose pins are there, side by side:
-        freeing a mount namespace waits for an RCU grace period (~3 ms a node on a busy
-        machine), which waits in parallel cost one. One whose pin is missing is left to
-        the one-at-a-time path (its refusal is what a teardown expects)."""
+        """The run of DeleteNodeHost ops from `first` whose pins are there (or that may
+        have none: lazy), side by side: freeing a mount namespace waits for an RCU grace
+        period (~3 ms a node on a busy machine), which waits in parallel cost one. A lazy
+        node never entered has no pins: only its promise goes, here. One whose pin is
+        missing is left to the one-at-a-time path (its refusal is what a teardown
+        expects)."""
         last = first
-        while (last < len(ops) and isinstance(ops[last], DeleteNodeHost)
-               and nodehost.exists(ops[last].ns)):
+        pinned: list[int] = []
+        while last < len(ops):
+            op = ops[last]
+            if not isinstance(op, DeleteNodeHost):
+                break
+            if nodehost.exists(op.ns):
+                pinned.append(last)
+            elif op.lazy:
+                pass
+            else:
+                break
             last += 1
         begin(first, last)
-        unpinned = map_side_by_side(
-            lambda op: nodehost.remove(op.ns), ops[first:last],
-            threads_for(last - first, UNPINS_PER_THREAD, UNPIN_THREADS))
+        removed = map_side_by_side(
+            lambda k: nodehost.remove(ops[k].ns), pinned,
+            threads_for(len(pinned), UNPINS_PER_THREAD, UNPIN_THREADS))
+        unpinned = dict(zip(pinned, removed, strict=True))
         for k in range(first, last):
-            if not unpinned[k - first]:
+            if k not in unpinned:
+                nodehost.remove(ops[k].ns)  # lazy: its promise, whatever it left
+            elif not unpinned[k]:
                 raise OpFailed(k, ops[k], "no such mount namespace")
             done(k)
         return last
@@ -195,7 +222,7 @@ class ProcessOpsKernel:
         if making is None:
             return
         failed = making.helpers.wait()
-        for k, op in enumerate(making.ops, start=making.first):
+        for k, op in making.ops:
             if op.ns in failed:
                 raise OpFailed(k, op, failed[op.ns])
             making.done(k)

@@ -126,7 +126,9 @@ class CreateNodeHost(Op):
     """The node's mount and UTS namespaces (kernel/nodehost.py): hostname, its own /run,
     /tmp, /etc/hosts, /etc/resolv.conf and `private:` folders. `hosts_file` names the lab's
     /etc/hosts text (written once, not once per node into the journal); `extra_hosts` is
-    this node's own line when it has no address."""
+    this node's own line when it has no address. `lazy`: a node that runs nothing at `up`
+    gets them on first entry (kernel/nodehost.py ensure); `up` only leaves what that needs.
+    """
 
     kind: ClassVar[str] = "create-node-host"
     hostname: str = ""
@@ -136,25 +138,29 @@ class CreateNodeHost(Op):
     resolv: str = ""
     private: tuple[tuple[str, bool], ...] = ()  # (absolute path, seeded from the host)
     netns: bool = False  # sees the host's /run/netns: a node that runs programs
+    lazy: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.private, list):  # read back from the journal
             object.__setattr__(self, "private", tuple((p, bool(s)) for p, s in self.private))
 
     def describe(self) -> str:
-        return f"make {self.ns} a host named {self.hostname} (mount, uts namespaces)"
+        when = " on first entry" if self.lazy else ""
+        return f"make {self.ns} a host named {self.hostname}{when} (mount, uts namespaces)"
 
     def undo(self) -> Op:
-        return DeleteNodeHost(self.ns)
+        return DeleteNodeHost(self.ns, lazy=self.lazy)
 
 
 @op_class
 class DeleteNodeHost(Op):
     """Unpin the node's mount and UTS namespaces. Carried out even when the network
-    namespace goes too: their pins live elsewhere."""
+    namespace goes too: their pins live elsewhere. `lazy`: made on first entry, if ever;
+    whatever is there goes, and nothing there is no error."""
 
     kind: ClassVar[str] = "delete-node-host"
     in_namespace: bool = False
+    lazy: bool = False
 
     def describe(self) -> str:
         return f"remove the mount and uts namespaces of {self.ns}"

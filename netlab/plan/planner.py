@@ -276,6 +276,13 @@ def _flood_ops(topo: Topology, links: list[ResolvedLink],
     return ops
 
 
+def _host_at_up(node: Node) -> bool:
+    """Whether `up` itself needs the node's mount and UTS namespaces: it runs something
+    there, or writes into its folders. (`frr:` is all of these: spec/model.py.) Any other
+    node gets them on first entry, as they would have been made at `up`."""
+    return bool(node.services or node.prepare or node.exec or node.files or node.private)
+
+
 def _global_sysctls(node: Node) -> dict[str, str]:
     values = dict(ROUTER_SYSCTLS) if node.kind == "router" else {}
     values.update({k: str(v) for k, v in node.sysctls.items() if not _per_interface(k)})
@@ -301,8 +308,9 @@ def plan(
     everywhere = {name: naming.namespace(lab, name) for name in topo.nodes}
     namespaces = {name: everywhere[name] for name in nodes}
     ops: list[Op] = [CreateNamespace(ns, mark) for ns in namespaces.values()]
-    # Each node a small host right away: its mount and UTS namespaces are made by helper
-    # processes while the netlink work below goes on (kernel/lab_kernel.py).
+    # Each node a small host: its mount and UTS namespaces are made by helper processes
+    # while the netlink work below goes on (kernel/lab_kernel.py), or, for a node that runs
+    # nothing at `up`, on first entry (kernel/nodehost.py ensure).
     lab_dir = naming.lab_dir(state_root, lab)
     if namespaces:
         hosts = {naming.HOSTS_FILE: hosts_text(topo, lab)}
@@ -312,7 +320,7 @@ def plan(
             namespaces[name], name, naming.node_dir(state_root, lab, name),
             f"{lab_dir}/{naming.HOSTS_FILE}", own_line(name, node), resolv_text(node),
             tuple((p.path, p.from_ == "host") for p in node.private_paths()),
-            bool(node.services or node.prepare or node.exec),
+            bool(node.services or node.prepare or node.exec), not _host_at_up(node),
         ))
 
     for name, node in nodes.items():

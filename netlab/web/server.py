@@ -294,7 +294,8 @@ async def _terminal(request: web.Request) -> web.StreamResponse:
     """The node's shell: the page sends {"input": TEXT} and {"cols": C, "rows": R}; the
     shell's output comes back as binary messages. Closing the page ends the shell."""
     lab = _lab(request)
-    argv, env = lab.shell_command(request.match_info["node"])
+    # In a thread: a node made on first entry (kernel/nodehost.ensure) is made meanwhile.
+    argv, env = await asyncio.to_thread(lab.shell_command, request.match_info["node"])
     cols = int(_number(request, "cols", 80, 1000))
     rows = int(_number(request, "rows", 24, 1000))
     ws = await _open_socket(request)

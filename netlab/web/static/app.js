@@ -455,7 +455,13 @@ function openTerminal(node) {
   ws.binaryType = "arraybuffer";
   ws.onmessage = (message) => term.write(new Uint8Array(message.data));
   ws.onclose = (event) => term.write(`\r\n[${event.reason || "closed"}]\r\n`);
-  term.onData((data) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ input: data })); });
+  // Typed before the socket opens (a node made on first entry opens it a little later): kept, sent on open.
+  const typed = [];
+  ws.onopen = () => { for (const data of typed.splice(0)) ws.send(JSON.stringify({ input: data })); };
+  term.onData((data) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ input: data }));
+    else if (ws.readyState === WebSocket.CONNECTING) typed.push(data);
+  });
   term.onResize(({ cols, rows }) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ cols, rows })); });
   state.terminals.set(node, { ws, term, fit, tab, pane });
   activateTerminal(node);
