@@ -1,12 +1,46 @@
 """`python -m netlab`, and the `netlab` command (run: the console script's entry point)."""
 
 import os
+import signal
 import sys
+from typing import Any
 
 EXIT_INTERRUPTED = 130  # netlab.errors says so too; not imported: Ctrl-C may come before
 
 
+class _LoadedWhole:
+    """A finder that lets nothing but these modules' loading hold back a Ctrl-C: pydantic
+    turns a KeyboardInterrupt raised while it builds a model's validators into errors of
+    its own (SchemaError: "internal error"), and pydantic_core's compiled part panics (a
+    Rust backtrace). SIGINT waits while they load and is raised once they have."""
+
+    def __init__(self, names: frozenset[str] = frozenset({"pydantic", "netlab.spec.model"})):
+        self.names = names
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in self.names:
+            return None
+        for finder in sys.meta_path:
+            spec = None if finder is self else finder.find_spec(name, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader.exec_module = _whole(spec.loader.exec_module)  # type: ignore[method-assign]
+                return spec
+        return None
+
+
+def _whole(exec_module: Any) -> Any:
+    def guarded(module: Any) -> None:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            exec_module(module)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    return guarded
+
+
 def run() -> int:
+    sys.meta_path.insert(0, _LoadedWhole())
     try:
         from netlab.ui.cli import main
     except KeyboardInterrupt:  # Ctrl-C while Python is still loading netlab: nothing was done

@@ -71,6 +71,35 @@ def test_ctrl_c_at_any_moment_of_a_short_command_is_never_a_traceback(delay: flo
                           "error: interrupted\n"), stderr
 
 
+def test_a_ctrl_c_while_pydantic_loads_waits_until_it_has(tmp_path: Path) -> None:
+    """pydantic made a KeyboardInterrupt raised while it built its validators into its own
+    SchemaError ("internal error"), and pydantic_core's compiled part panicked: the modules
+    named load whole, and the Ctrl-C is raised once they have."""
+    import subprocess
+    import sys
+
+    (tmp_path / "slowmod.py").write_text(
+        "import builtins, os, signal\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "builtins.reached_its_end = True\n"
+    )
+    script = (
+        "import builtins, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from netlab.__main__ import _LoadedWhole\n"
+        "if sys.argv[1] == 'guarded':\n"
+        "    sys.meta_path.insert(0, _LoadedWhole(frozenset({'slowmod'})))\n"
+        "try:\n"
+        "    import slowmod\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', getattr(builtins, 'reached_its_end', False))\n"
+    )
+    for how, seen in (("guarded", "interrupted True"), ("bare", "interrupted False")):
+        run = subprocess.run([sys.executable, "-c", script, how], capture_output=True,
+                             text=True, timeout=60)
+        assert (run.returncode, run.stdout.strip()) == (0, seen), (how, run.stderr)
+
+
 def test_validate_reads_stdin_as_up_does() -> None:
     """`netlab import lab.clab.yml | netlab validate -`: '-' is stdin for validate too (it was
     "-: no such file" while up, plan and graph read it)."""
