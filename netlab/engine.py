@@ -185,7 +185,8 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
         if keep_on_error:
             failure.hint = _kept_hint(state, failure.hint)
             raise
-        if isinstance(failure, OpFailed) and _refused_namespace_is_not_ours(failure, state):
+        if isinstance(failure, OpFailed) and (
+                failure.taken or _refused_namespace_is_not_ours(failure, state)):
             state.undone(failure.index)
         report = teardown(state, kernel)
         failure.hint = _rollback_hint(report, failure.hint)

@@ -17,11 +17,15 @@ DoneHook = Callable[[int], None]
 class OpFailed(KernelError):
     """ops[index] was refused; every op before it completed, none after it was attempted."""
 
-    def __init__(self, index: int, op: Op, reason: str, hint: str | None = None) -> None:
+    def __init__(self, index: int, op: Op, reason: str, hint: str | None = None,
+                 taken: bool = False) -> None:
         super().__init__(f"could not {op.describe()}: {reason}", hint)
         self.index = index
         self.op = op
         self.reason = reason
+        # The op's object was there already, not made by this run (a crashed lab's
+        # leftover): the rollback must not undo it; `cleanup` removes it, on purpose.
+        self.taken = taken
 
 
 class Kernel(Protocol):

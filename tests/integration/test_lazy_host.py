@@ -179,3 +179,29 @@ def test_cleanup_removes_what_a_killed_entry_left_of_a_lab_gone(fresh_lab: str,
     assert ns in survey.stdout, survey.stdout
     netlab("cleanup", "-l", fresh_lab)
     assert Host.of(fresh_lab) == before
+
+
+def test_a_leftover_promise_stops_up_in_words_and_rolls_back(fresh_lab: str,
+                                                              tmp_path: Path) -> None:
+    """The lazy nodes' promises are written beside the netlink work: one refused there (a
+    crashed lab of the same name left it) stops `up` with the node named, and the rollback
+    leaves the host as it was but for that leftover, which `cleanup` then removes."""
+    path = _topology(tmp_path, more=30)
+    stale = namespace(fresh_lab, "n17")
+    before = Host.of(fresh_lab)
+    nodehost.promise(stale, "n17", str(tmp_path), str(tmp_path / "hosts"), "", "", False)
+    with_stale = Host.of(fresh_lab)
+    assert with_stale != before  # the leftover is seen
+    try:
+        failed = netlab("up", str(path), "--name", fresh_lab, check=None)
+        assert failed.returncode != 0
+        assert f"{nodehost.promise_path(stale)} already exists" in failed.stderr, failed.stderr
+        assert "netlab cleanup" in failed.stderr
+        assert Host.of(fresh_lab) == with_stale  # rolled back: the others' promises gone
+        netlab("cleanup", "-l", fresh_lab)
+    finally:
+        if os.path.exists(nodehost.promise_path(stale)):
+            nodehost.remove(stale)
+    assert Host.of(fresh_lab) == before
+    assert not os.path.exists(nodehost.promise_path(stale))
+    assert _mounts_of(fresh_lab) == []
