@@ -17,7 +17,6 @@ import signal
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -89,13 +88,11 @@ def last_lines(path: Path, count: int = 1) -> list[str]:
 
 @dataclass
 class _Making:
-    """CreateNodeHost ops (with their indexes), their namespaces in the making; the lazy
-    ones' folders and promises being written by `promising`."""
+    """CreateNodeHost ops (with their indexes), their namespaces in the making."""
 
     ops: list[tuple[int, CreateNodeHost]]
     helpers: nodehost.Making
     done: DoneHook
-    promising: _Promising
 
 
 class ProcessOpsKernel:
@@ -157,7 +154,9 @@ class ProcessOpsKernel:
         hosts: list[nodehost.NodeHost] = []
         texts: dict[str, str] = {}
         for k, op in enumerate(batch, start=first):
-            if op.lazy:  # made on first entry: what that needs, written by `promising`
+            if op.lazy:  # made on first entry: what that needs, and done
+                _promise(k, op)
+                done(k)
                 continue
             if op.hosts_file not in texts:
                 with open(op.hosts_file, encoding="utf-8") as f:
@@ -168,14 +167,7 @@ class ProcessOpsKernel:
                 op.resolv, op.private, op.netns,
             ))
         eager = [(k, op) for k, op in enumerate(batch, start=first) if not op.lazy]
-        promising = _Promising([(k, op) for k, op in enumerate(batch, start=first) if op.lazy])
-        try:
-            helpers = nodehost.start(hosts)
-        except BaseException:
-            with contextlib.suppress(OpFailed):  # nothing written after the rollback
-                promising.wait()
-            raise
-        self._making = _Making(eager, helpers, done, promising)
+        self._making = _Making(eager, nodehost.start(hosts), done)
         if not (self.overlap and last == len(ops)):
             self.collect()
         return last
@@ -220,12 +212,7 @@ class ProcessOpsKernel:
         making, self._making = self._making, None
         if making is None:
             return
-        try:
-            failed = making.helpers.wait()
-        finally:
-            written = making.promising.wait()  # the first refusal, if any, raised here
-        for k in written:
-            making.done(k)
+        failed = making.helpers.wait()
         for k, op in making.ops:
             if op.ns in failed:
                 raise OpFailed(k, op, failed[op.ns])
@@ -474,37 +461,6 @@ def write_file(root: str, name: str, text: str, mode: int, uid: int | None = Non
             f.write(text)
     finally:
         os.close(folder)
-
-
-class _Promising:
-    """The folders and promises of lazy nodes (made on first entry), written by a thread
-    while the netlink work goes on: ~0.3 ms a node where /run is a disk's (1000 nodes: 0.3
-    s of `up`), most of it the kernel's. `wait` gives the indexes of those written, in
-    order, or raises the first refusal (the nodes after it are left begun, not done)."""
-
-    def __init__(self, ops: list[tuple[int, CreateNodeHost]]) -> None:
-        self._ops = ops
-        self._written: list[int] = []
-        self._failure: OpFailed | None = None
-        self._thread: threading.Thread | None = None
-        if ops:
-            self._thread = threading.Thread(target=self._write_all, daemon=True)
-            self._thread.start()
-
-    def _write_all(self) -> None:
-        try:
-            for k, op in self._ops:
-                _promise(k, op)
-                self._written.append(k)
-        except OpFailed as failure:
-            self._failure = failure
-
-    def wait(self) -> list[int]:
-        if self._thread is not None:
-            self._thread.join()
-        if self._failure is not None:
-            raise self._failure
-        return self._written
 
 
 def _promise(k: int, op: CreateNodeHost) -> None:

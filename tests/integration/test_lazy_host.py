@@ -183,9 +183,9 @@ def test_cleanup_removes_what_a_killed_entry_left_of_a_lab_gone(fresh_lab: str,
 
 def test_a_leftover_promise_stops_up_in_words_and_rolls_back(fresh_lab: str,
                                                               tmp_path: Path) -> None:
-    """The lazy nodes' promises are written beside the netlink work: one refused there (a
-    crashed lab of the same name left it) stops `up` with the node named, and the rollback
-    leaves the host as it was but for that leftover, which `cleanup` then removes."""
+    """A lazy node's promise that is there already (a crashed lab of the same name left it)
+    stops `up` with the file named, and the rollback leaves the host as it was, that
+    leftover included (it was not this run's to remove); `cleanup` then removes it."""
     path = _topology(tmp_path, more=30)
     stale = namespace(fresh_lab, "n17")
     before = Host.of(fresh_lab)
