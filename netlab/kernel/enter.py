@@ -63,5 +63,5 @@ def node_argv(ns: str, node_dir: str, argv: Sequence[str], uid: int | None = Non
             caps = ",".join(f"+{c.lower().removeprefix('cap_')}" for c in capabilities)
             drop += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
         argv = [*drop, *argv]
-    entered = nodehost.enter_argv(ns, argv, node_dir if os.path.isdir(node_dir) else None)
+    entered = nodehost.enter_argv(ns, argv, node_dir)  # a lazy node's is made on entry
     return cgroups.wrap(entered, ns, leaf)

@@ -103,14 +103,14 @@ def private_source(node_dir: str, path: str) -> str:
 def enter_argv(ns: str, argv: Sequence[str], cwd: str | None = None) -> list[str]:
     """argv run inside node `ns`: its network, mount and UTS namespaces (those it has:
     a lab made before nodes had the last two has only the first), in folder `cwd` as the
-    node sees it. The one place that says how a program enters a node."""
+    node sees it (when it has one). The one place that says how a program enters a node."""
     cmd = [shutil.which("nsenter") or "nsenter", f"--net={NETNS_DIR}/{ns}"]
     mnt, uts = pins(ns)
     if not _made(ns):
-        ensure(ns)
+        ensure(ns)  # a lazy node's namespaces, and its folder
     if _is_pinned(mnt):
         cmd += [f"--mount={mnt}", f"--uts={uts}"]
-    if cwd:
+    if cwd and os.path.isdir(cwd):
         # Into the folder once inside, not with nsenter's --wd: that opens the folder in
         # the caller's mount namespace, so a program then run as a user could not name
         # its own folder (getcwd: "Permission denied").
@@ -260,6 +260,7 @@ def ensure(ns: str) -> None:
                         _read_hosts(spec["hosts_file"]) + spec["extra_hosts"],
                         spec["resolv"], (), bool(spec["netns"]))
         _unpin(ns)  # what an entry killed half-way left
+        _make_folder(host.node_dir)
         # A forked child when this process has one thread (`netlab exec`: no helper's
         # interpreter to start, ~40 ms); else (the web terminal, checks side by side) a
         # helper process, as at `up`.
@@ -269,6 +270,16 @@ def ensure(ns: str) -> None:
             raise LabStateError(f"could not make the mount and uts namespaces of {ns}: "
                                 f"{why}", hint="'netlab status' shows what the lab lacks; "
                                 "'netlab up --recreate FILE' builds it anew")
+
+
+def _make_folder(node_dir: str) -> None:
+    """A lazy node's folder, made at its first entry (`up` leaves it to that): every part
+    below the state root opened without following links, made root's when missing."""
+    from netlab.kernel import safefs
+
+    root, parts = safefs.node_parts(node_dir)
+    with safefs.room(root, "the node's folder"):
+        os.close(safefs.open_dir(root, parts))
 
 
 def _make_forked(host: NodeHost) -> str | None:

@@ -464,7 +464,8 @@ def write_file(root: str, name: str, text: str, mode: int, uid: int | None = Non
 
 
 def _promise(k: int, op: CreateNodeHost) -> None:
-    _node_folder(k, op, op.node_dir)
+    # Its folder too is made on first entry (nodehost.ensure): a folder and a file per
+    # node were ~0.35 ms where /run is a disk's, 0.36 s of a 1000-node `up`.
     try:
         nodehost.promise(op.ns, op.hostname, op.node_dir, op.hosts_file, op.extra_hosts,
                          op.resolv, op.netns)

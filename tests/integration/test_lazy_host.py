@@ -13,7 +13,8 @@ from pathlib import Path
 
 from netlab.api import Lab
 from netlab.kernel import nodehost
-from netlab.plan.naming import namespace
+from netlab.plan.naming import namespace, node_dir
+from netlab.state.store import state_root
 
 from .hostcheck import Host, netlab, start
 
@@ -58,6 +59,8 @@ def test_a_plain_node_is_made_a_host_on_first_entry(fresh_lab: str, tmp_path: Pa
         busy, plain = namespace(fresh_lab, "busy"), namespace(fresh_lab, "plain")
         assert nodehost.exists(busy)  # runs a service: made at `up`
         assert not nodehost.exists(plain) and os.path.exists(nodehost.promise_path(plain))
+        folder = node_dir(str(state_root()), fresh_lab, "plain")
+        assert not os.path.exists(folder)  # made on first entry too
         # The first entry sees what `up` would have made, and so does every later one.
         first = lab.exec("plain", "hostname; readlink /proc/self/ns/mnt; cat /etc/hosts "
                          "/etc/resolv.conf; ls /sys/class/net; pwd")
@@ -67,7 +70,8 @@ def test_a_plain_node_is_made_a_host_on_first_entry(fresh_lab: str, tmp_path: Pa
         assert "10.67.0.1\tbusy" in lines and "10.67.0.2\tplain-eth0" in lines
         assert "127.0.0.1\tlocalhost" in lines and "nameserver 10.67.0.1" in lines
         assert {"eth0", "lo"} <= set(lines) and "docker0" not in lines
-        assert lines[-1] == lab.exec("plain", "echo $NETLAB_NODE_DIR").stdout.strip()
+        assert lines[-1] == folder == lab.exec("plain", "echo $NETLAB_NODE_DIR").stdout.strip()
+        assert os.stat(folder).st_uid == 0 and os.stat(folder).st_mode & 0o022 == 0
         assert nodehost.exists(plain)
         again = lab.exec("plain", "hostname; readlink /proc/self/ns/mnt").stdout.splitlines()
         assert again == lines[:2]
