@@ -151,16 +151,19 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
         if stop.interruptible:
             stop.check()  # a signal that came while journaling
 
+    def flush() -> None:
+        try:
+            state.flush()
+        except StateFull as full:
+            batch.full = full
+            raise
+
     def done(index: int) -> None:
         nonlocal finished
         stop.interruptible = False
         state.done(index)
         if batch.completes(index):
-            try:
-                state.flush()  # the batch's one "done" line
-            except StateFull as full:
-                batch.full = full
-                raise
+            flush()  # the batch's one "done" line
         finished += 1
         if progress:
             progress(finished)
@@ -168,11 +171,7 @@ def _apply(ops: Sequence[Op], kernel: Kernel, state: LabState, keep_on_error: bo
     try:
         try:
             kernel.execute(ops, begin, done)
-            try:
-                state.flush()  # the last run's "done"
-            except StateFull as full:
-                batch.full = full
-                raise
+            flush()  # the last run's "done"
         except Exception as error:
             if batch.full is not None:  # not the op's fault: the journal could not be written
                 raise KernelError(batch.full.message, batch.full.hint) from error

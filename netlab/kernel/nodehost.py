@@ -244,6 +244,8 @@ def ensure(ns: str) -> None:
     """Make the namespaces of a lazy node that has none yet (enter_argv, before entering
     it). Nothing to do for a node made at `up`, one whose lab is going down (its promise
     gone), or a caller that may not read the promise (not root: it cannot enter either)."""
+    from netlab.kernel import safefs
+
     try:
         fd = os.open(promise_path(ns), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except (FileNotFoundError, PermissionError):
@@ -260,7 +262,7 @@ def ensure(ns: str) -> None:
                         _read_hosts(spec["hosts_file"]) + spec["extra_hosts"],
                         spec["resolv"], (), bool(spec["netns"]))
         _unpin(ns)  # what an entry killed half-way left
-        _make_folder(host.node_dir)
+        safefs.make_node_folder(host.node_dir)  # `up` left it to the first entry
         # A forked child when this process has one thread (`netlab exec`: no helper's
         # interpreter to start, ~40 ms); else (the web terminal, checks side by side) a
         # helper process, as at `up`.
@@ -270,16 +272,6 @@ def ensure(ns: str) -> None:
             raise LabStateError(f"could not make the mount and uts namespaces of {ns}: "
                                 f"{why}", hint="'netlab status' shows what the lab lacks; "
                                 "'netlab up --recreate FILE' builds it anew")
-
-
-def _make_folder(node_dir: str) -> None:
-    """A lazy node's folder, made at its first entry (`up` leaves it to that): every part
-    below the state root opened without following links, made root's when missing."""
-    from netlab.kernel import safefs
-
-    root, parts = safefs.node_parts(node_dir)
-    with safefs.room(root, "the node's folder"):
-        os.close(safefs.open_dir(root, parts))
 
 
 def _make_forked(host: NodeHost) -> str | None:

@@ -138,3 +138,14 @@ def node_parts(node_dir: str) -> tuple[Path, list[str]]:
     (as plan.naming.node_dir makes it)."""
     path = Path(node_dir)
     return path.parents[2], list(path.parts[-3:])
+
+
+def make_node_folder(node_dir: str) -> None:
+    """Make a node's folder (and its lab's) if missing: every part below the state root
+    opened without following links, made root's; LabStateError for a link or a folder
+    not root's. (A lab's own folder, <root>/<lab>, the same way.)"""
+    path = Path(node_dir)
+    root, parts = (node_parts(node_dir) if path.parent.name == "nodes"
+                   else (path.parent, [path.name]))
+    with room(root, "the node's folder"):
+        os.close(open_dir(root, parts))

@@ -188,9 +188,7 @@ class ProcessOpsKernel:
                 break
             if nodehost.exists(op.ns):
                 pinned.append(last)
-            elif op.lazy:
-                pass
-            else:
+            elif not op.lazy:
                 break
             last += 1
         begin(first, last)
@@ -478,15 +476,10 @@ def _promise(k: int, op: CreateNodeHost) -> None:
 
 
 def _node_folder(k: int, op: Op, node_dir: str) -> None:
-    """Make the node's folder (and its lab's) if missing; refuse one that is a link or not
-    root's, before anything is written into it. (The lab's own folder, where its
-    /etc/hosts text is written, the same way.)"""
-    path = Path(node_dir)
-    root, parts = (safefs.node_parts(node_dir) if path.parent.name == "nodes"
-                   else (path.parent, [path.name]))
+    """Make the node's folder (and its lab's) if missing, before anything is written into
+    it; a link or a folder not root's refuses the op."""
     try:
-        with safefs.room(root, "the node's folder"):
-            os.close(safefs.open_dir(root, parts))
+        safefs.make_node_folder(node_dir)
     except LabStateError as err:
         raise OpFailed(k, op, err.message, err.hint) from None
 
