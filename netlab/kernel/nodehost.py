@@ -259,7 +259,7 @@ def ensure(ns: str) -> None:
             raise LabStateError(f"{promise_path(ns)} is not netlab's own; not following it")
         spec = json.loads(f.read())
         host = NodeHost(ns, spec["hostname"], spec["node_dir"],
-                        _read_hosts(spec["hosts_file"]) + spec["extra_hosts"],
+                        read_hosts(spec["hosts_file"]) + spec["extra_hosts"],
                         spec["resolv"], (), bool(spec["netns"]))
         _unpin(ns)  # what an entry killed half-way left
         safefs.make_node_folder(host.node_dir)  # `up` left it to the first entry
@@ -308,7 +308,7 @@ def _make_forked(host: NodeHost) -> str | None:
         said.get("error") or "not made")
 
 
-def _read_hosts(path: str) -> str:
+def read_hosts(path: str) -> str:
     """The lab's /etc/hosts text (<state root>/<lab>/hosts), every folder below the state
     root and the file opened without following links."""
     from netlab.kernel import safefs

@@ -159,8 +159,7 @@ class ProcessOpsKernel:
                 done(k)
                 continue
             if op.hosts_file not in texts:
-                with open(op.hosts_file, encoding="utf-8") as f:
-                    texts[op.hosts_file] = f.read()
+                texts[op.hosts_file] = nodehost.read_hosts(op.hosts_file)
             _node_folder(k, op, op.node_dir)
             hosts.append(nodehost.NodeHost(
                 op.ns, op.hostname, op.node_dir, texts[op.hosts_file] + op.extra_hosts,
