@@ -91,6 +91,12 @@ def test_a_torn_line_does_not_swallow_the_next(tmp_path: Path) -> None:
 @pytest.mark.parametrize("line", [
     {"i": 0, "s": "begin"}, {"i": "0", "s": "done"}, {"i": 0, "s": "maybe"},
     {"i": 0, "s": "begin", "op": {"op": "format-disk", "ns": "x"}}, [1, 2],
+    # A run of ops (one line for a batch): its ops not a list, one unknown, a bad count.
+    {"i": 0, "s": "begin", "ops": {"op": "create-namespace", "ns": "netlab-t-a"}},
+    {"i": 0, "s": "begin", "ops": [{"op": "format-disk", "ns": "x"}]},
+    {"i": 0, "s": "done", "n": 0},
+    {"i": 0, "s": "done", "n": "3"},
+    {"i": 0, "s": "done", "n": 1 << 40},
 ])
 def test_a_damaged_journal_is_one_clear_error(tmp_path: Path, line: object) -> None:
     state = LabState("t", tmp_path)
