@@ -151,22 +151,24 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.restore:
             raise InputError("--restore builds the lab on this host only, not --all-hosts")
         return up_all_hosts(args)
-    lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
     if args.restore:
+        lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
         lab, notes = lab.with_saved_files(args.restore)
         for note in notes:
             err.print(f"warning: {escape(note)}")
-    with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
+    else:
+        lab = _checked_lab(args)
+    checked = lab.checked
+    with progress(len(checked.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
         print_json({"lab": result.lab, "created": result.created, "ops": result.ops,
                     "seconds": round(result.seconds, 3)})
     elif result.created:
-        topo = lab.topology
         on = f" on host {lab.host}" if lab.host else ""
         out.print(
-            f"lab [bold]{lab.name}[/] is up{on}: {count(lab.plan.namespaces, 'node')}, "
-            f"{count(topo.links, 'link')}, "
+            f"lab [bold]{lab.name}[/] is up{on}: {count(checked.namespaces, 'node')}, "
+            f"{count(checked.links, 'link')}, "
             f"{result.ops} operations in {result.seconds:.2f} s"
         )
     else:
@@ -176,6 +178,39 @@ def cmd_up(args: argparse.Namespace) -> int:
             err.print(f"warning: service {service} of node {node} is not running; "
                       f"'netlab up --recreate {args.file}' starts the lab anew")
     return EXIT_OK
+
+
+def _checked_lab(args: argparse.Namespace) -> Any:
+    """The lab of `up`'s FILE, checked and planned: from the plan cache when this file
+    was built before and nothing that went into its plan has changed (lab/plancache.py:
+    no YAML, model or checks then), else loaded, checked and planned, and kept there."""
+    from netlab.api import Lab
+
+    sets = overrides(args.set)
+    source = None
+    if isinstance(args.file, str) and args.file != "-" and not args.no_cache \
+            and os.environ.get("NETLAB_PLAN_CACHE", "") != "off":
+        from netlab.lab import plancache
+
+        source = plancache.read(args.file, sets, args.name, args.host)
+        if source is not None:
+            checked = plancache.lookup(source)
+            if checked is not None:
+                return Lab.from_checked(checked, args.name, source.resolved, args.host)
+    if source is None:
+        return Lab.from_file(args.file, sets, args.name, args.host)
+    from netlab.spec import load_text, userdb
+
+    userdb.start_recording()  # the user and group lookups of the checks and the plan
+    try:
+        # The text whose bytes are in the key: an edit since is the next up's miss.
+        lab = Lab.from_loaded(load_text(source.text, source.shown, sets), args.name,
+                              source.resolved, args.host)
+        checked = lab.checked
+    finally:
+        lookups = userdb.stop_recording()
+    plancache.save(source, checked, lookups)
+    return lab
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -425,6 +460,9 @@ def _add_up(sub: Subparsers) -> None:
     p.add_argument("--restore", metavar="HANDIN",
                    help="with the node files of a folder 'netlab save' wrote (their files: "
                    "and FRR configs only; what runs is FILE's)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="load, check and plan FILE anew, even if unchanged since an 'up' "
+                   "that kept its plan (docs/plan-cache.md); NETLAB_PLAN_CACHE=off does too")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_up)
 
