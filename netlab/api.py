@@ -579,6 +579,36 @@ def _what_is_built(topology: Any) -> Any:
     return {k: v for k, v in topology.items() if k not in ("checks", "description")}
 
 
+def checked_lab(file: str | Generated, overrides: Mapping[str, str], name: str | None,
+                host: str | None, cache: bool = True) -> Lab:
+    """The lab of `up`'s FILE, checked and planned: from the plan cache
+    (`cache`) when this file was built before and nothing that went into its plan has
+    changed (lab/plancache.py: no YAML, model or checks then); else loaded, checked and
+    planned, and kept there when it may be."""
+    from netlab.lab import plancache
+
+    source = None
+    if cache and isinstance(file, str) and file != STDIN:
+        source = plancache.read(file, overrides, name, host)
+        checked = plancache.lookup(source) if source is not None else None
+        if source is not None and checked is not None:
+            return Lab.from_checked(checked, name, source.resolved, host)
+    if source is None:
+        return Lab.from_file(file, overrides, name, host)
+    from netlab.spec import load_text, userdb
+
+    userdb.start_recording()  # the user and group lookups of the checks and the plan
+    try:
+        # The text whose bytes are in the key: an edit since is the next up's miss.
+        lab = Lab.from_loaded(load_text(source.text, source.shown, overrides), name,
+                              source.resolved, host)
+        checked = lab.checked
+    finally:
+        lookups = userdb.stop_recording()
+    plancache.save(source, checked, lookups)
+    return lab
+
+
 def up_labs() -> list[str]:
     return labs_with_state()
 

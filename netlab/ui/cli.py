@@ -181,36 +181,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _checked_lab(args: argparse.Namespace) -> Any:
-    """The lab of `up`'s FILE, checked and planned: from the plan cache when this file
-    was built before and nothing that went into its plan has changed (lab/plancache.py:
-    no YAML, model or checks then), else loaded, checked and planned, and kept there."""
-    from netlab.api import Lab
+    from netlab.api import checked_lab
 
-    sets = overrides(args.set)
-    source = None
-    if isinstance(args.file, str) and args.file != "-" and not args.no_cache \
-            and os.environ.get("NETLAB_PLAN_CACHE", "") != "off":
-        from netlab.lab import plancache
-
-        source = plancache.read(args.file, sets, args.name, args.host)
-        if source is not None:
-            checked = plancache.lookup(source)
-            if checked is not None:
-                return Lab.from_checked(checked, args.name, source.resolved, args.host)
-    if source is None:
-        return Lab.from_file(args.file, sets, args.name, args.host)
-    from netlab.spec import load_text, userdb
-
-    userdb.start_recording()  # the user and group lookups of the checks and the plan
-    try:
-        # The text whose bytes are in the key: an edit since is the next up's miss.
-        lab = Lab.from_loaded(load_text(source.text, source.shown, sets), args.name,
-                              source.resolved, args.host)
-        checked = lab.checked
-    finally:
-        lookups = userdb.stop_recording()
-    plancache.save(source, checked, lookups)
-    return lab
+    # The plan cache is root's alone (docs/security.md); `up` needs root anyway.
+    cache = not args.no_cache and os.environ.get("NETLAB_PLAN_CACHE", "") != "off" \
+        and os.geteuid() == 0
+    return checked_lab(args.file, overrides(args.set), args.name, args.host, cache)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -461,8 +437,8 @@ def _add_up(sub: Subparsers) -> None:
                    help="with the node files of a folder 'netlab save' wrote (their files: "
                    "and FRR configs only; what runs is FILE's)")
     p.add_argument("--no-cache", action="store_true",
-                   help="load, check and plan FILE anew, even if unchanged since an 'up' "
-                   "that kept its plan (docs/plan-cache.md); NETLAB_PLAN_CACHE=off does too")
+                   help="load, check and plan FILE anew, not from the plan an earlier 'up' of "
+                   "the same file kept (NETLAB_PLAN_CACHE=off does too)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_up)
 
