@@ -51,6 +51,7 @@ MAX_FILE = 1_000_000  # a topology file's size limit (spec/source.py MAX_BYTES)
 LIBRARIES = ("pydantic", "pydantic_core", "yaml", "jinja2", "markupsafe", "annotated_types",
              "typing_extensions", "typing_inspection")
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+PACKAGE = Path(__file__).resolve().parents[1]  # netlab/
 
 Lookups = list[tuple[str, str | int, int | None]]
 
@@ -178,10 +179,9 @@ def _read_all(fd: int, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def netlab_fingerprint() -> str:
+def netlab_fingerprint(root: Path = PACKAGE) -> str:
     """(path, size, mtime_ns) of every file of the netlab package (bytecode aside): an
     edit or another version of netlab is a miss."""
-    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     folders = [str(root)]
     while folders:
