@@ -9,11 +9,14 @@ that holds every input of load + check + plan:
 
 - the file's bytes (sha256), its path as given (messages name it) and resolved (the
   record's "file"), --set (none: a --set file is rendered, never cached), --name, --host;
-- the state root (NETLAB_STATE_DIR: the plan's paths), the only variable they read;
+- the state root (NETLAB_STATE_DIR: the plan's paths), the only variable they read (and
+  every NETLAB_* and PYDANTIC_* variable: at most a miss);
 - netlab's own source: (path, size, mtime_ns) of every file of the package;
-- Python's version and executable, and the libraries the load runs (pydantic,
-  pydantic_core, PyYAML with its libyaml, jinja2): their files' sizes and times and the
-  names of the dist-info folders beside them, found as import would, without importing;
+- Python's version, executable, sys.path and its standard library's files (sizes and
+  times at the top of its folder), and the libraries the load runs (pydantic,
+  pydantic_core, PyYAML with its libyaml, jinja2...): where import finds them, their
+  files' sizes and times, and the names of the dist-info folders on the path (versions,
+  pydantic's plugins), found without importing anything;
 - the answers of the user and group lookups the checks and plan made (spec/userdb.py):
   kept in the entry and asked again on a hit.
 
@@ -50,6 +53,9 @@ MAX_ENTRY = 64 << 20  # bytes; a bigger one is not read
 MAX_FILE = 1_000_000  # a topology file's size limit (spec/source.py MAX_BYTES)
 LIBRARIES = ("pydantic", "pydantic_core", "yaml", "jinja2", "markupsafe", "annotated_types",
              "typing_extensions", "typing_inspection")
+# The environment in the key: netlab's own (NETLAB_STATE_DIR is the only one the load and
+# plan read; the others cost a miss at most), and pydantic's (PYDANTIC_DISABLE_PLUGINS).
+ENV_PREFIXES = ("NETLAB_", "PYDANTIC_")
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 PACKAGE = Path(__file__).resolve().parents[1]  # netlab/
 
@@ -157,9 +163,10 @@ def read(file: str, overrides: Mapping[str, str], name: str | None,
         "name": name,
         "host": host,
         "state_root": str(state_root()),
-        "env": {"NETLAB_STATE_DIR": os.environ.get("NETLAB_STATE_DIR")},
+        "env": {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
         "netlab": netlab_fingerprint(),
-        "python": [sys.version, sys.executable, sys.implementation.cache_tag],
+        "python": [sys.version, sys.executable, sys.implementation.cache_tag, sys.path,
+                   _listing(os.path.dirname(os.__file__))],
         "libraries": libraries_fingerprint(),
     }
     whole = json.dumps(key, sort_keys=True, separators=(",", ":"))
@@ -207,10 +214,7 @@ def libraries_fingerprint() -> dict[str, Any]:
         for entry in sys.path:
             folder = os.path.join(entry or ".", name)
             if os.path.isdir(folder):
-                with os.scandir(folder) as entries:
-                    files = [(e.name, e.stat(follow_symlinks=False)) for e in entries
-                             if not e.is_dir(follow_symlinks=False)]
-                found[name] = [folder, sorted((n, i.st_size, i.st_mtime_ns) for n, i in files)]
+                found[name] = [folder, _listing(folder)]
                 sites.add(entry or ".")
                 break
             single = folder + ".py"  # a module of one file (typing_extensions)
@@ -221,9 +225,21 @@ def libraries_fingerprint() -> dict[str, Any]:
                 break
         else:
             found[name] = None
+    # The distributions beside them, and on the rest of the path: their versions, and
+    # the entry points pydantic reads for its plugins.
+    sites |= {entry for entry in sys.path if os.path.isdir(entry)}
     found["dist-info"] = sorted(n for site in sites for n in os.listdir(site)
                                 if n.endswith((".dist-info", ".egg-info")))
     return found
+
+
+def _listing(folder: str) -> list[tuple[str, int, int]]:
+    """(name, size, mtime_ns) of what is at the top of a folder. A folder's own time
+    changes when a file in it is replaced (pip and dpkg write anew and rename)."""
+    with os.scandir(folder) as entries:
+        found = [(e.name, e.stat(follow_symlinks=False)) for e in entries
+                 if e.name != "__pycache__"]
+    return sorted((name, info.st_size, info.st_mtime_ns) for name, info in found)
 
 
 # --- the store --------------------------------------------------------------------------
