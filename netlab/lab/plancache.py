@@ -130,7 +130,16 @@ class Source:
 def read(file: str, overrides: Mapping[str, str], name: str | None,
          host: str | None) -> Source | None:
     """The file, if its `up` may be cached: a regular file that reads as a topology's
-    text and is no template (--set makes any file one). None if not."""
+    text and is no template (--set makes any file one). None if not, or if anything
+    fails on the way (an unreadable folder on the path...): the cache fails no command."""
+    try:
+        return _read(file, overrides, name, host)
+    except Exception:  # whatever it is, the load without the cache says it, or works
+        return None
+
+
+def _read(file: str, overrides: Mapping[str, str], name: str | None,
+          host: str | None) -> Source | None:
     if overrides:
         return None
     try:
@@ -277,7 +286,7 @@ def lookup(source: Source) -> Checked | None:
     is removed)."""
     try:
         folder = _folder(create=False)
-    except OSError:
+    except Exception:  # none yet, or not root's alone
         return None
     try:
         return _lookup(folder, source.entry, source.key)

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from netlab.api import Lab, checked_lab
-from netlab.errors import NetlabError
+from netlab.errors import InputError, NetlabError
 from netlab.lab import plancache
 from netlab.spec import userdb
+from netlab.state.store import LabState, dirs_without_journal, labs_with_state, locks_without_lab
 
 ROOT = Path(__file__).resolve().parents[3]
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
@@ -255,3 +256,22 @@ def test_the_libraries_are_found_without_importing_them() -> None:
     assert any(n.startswith("pydantic-") for n in found["dist-info"])
     assert any(n.lower().startswith("pyyaml-") for n in found["dist-info"])
     assert any("_yaml" in f[0] for f in found["yaml"][1])  # libyaml, if built with it
+
+
+def test_the_store_is_no_lab(state: Path, tmp_path: Path) -> None:
+    _up(_file(tmp_path))
+    (state / plancache.FOLDER / "journal.jsonl").write_text("")  # as if it were a lab's
+    assert labs_with_state() == dirs_without_journal() == locks_without_lab() == []
+    with pytest.raises(InputError, match="not a valid lab name"):
+        LabState(plancache.FOLDER)
+
+
+def test_an_unreadable_path_is_no_error_but_no_cache(
+        state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fails() -> str:
+        raise PermissionError("a folder on the path")
+
+    monkeypatch.setattr(plancache, "netlab_fingerprint", fails)
+    lab, cached = _up(_file(tmp_path))
+    assert not cached and lab.checked.ops
+    assert not (state / plancache.FOLDER).exists()
