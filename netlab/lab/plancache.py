@@ -100,7 +100,8 @@ class Checked:
 def _op(data: dict[str, Any]) -> Op:
     """An op as the plan made it: JSON gives lists for its tuples (there is no list in
     an op; a qdisc reads its own back)."""
-    fields = {k: v if k == "qdisc" else _tupled(v) for k, v in data.items() if k != "op"}
+    fields = {k: _tupled(v) if type(v) in (list, dict) and k != "qdisc" else v
+              for k, v in data.items() if k != "op"}
     return OP_TYPES[data["op"]](**fields)
 
 
