@@ -73,11 +73,18 @@ def _shell_word(text: str) -> str:
 
 
 class Lab:
-    def __init__(self, topology: Topology, name: str | None = None, source: str = "",
-                 host: str | None = None) -> None:
-        self._topology: Topology | None = topology
-        self._checked: Checked | None = None
-        self.name = topology.name if name is None else name  # --name '' is not the file's
+    def __init__(self, topology: Topology | None, name: str | None = None, source: str = "",
+                 host: str | None = None, checked: Checked | None = None) -> None:
+        """A lab of `topology`; or (None) of what `checked` holds of one (from_checked)."""
+        self._topology = topology
+        self._checked = checked
+        if name is None:  # --name '' is not the file's
+            if topology is not None:
+                name = topology.name
+            else:
+                assert checked is not None, "a lab of neither a topology nor a checked one"
+                name = checked.name
+        self.name = name
         self.source = source
         self.host = host  # a lab across hosts: the part of this host (docs/multi-host.md)
         self.state = LabState(self.name)
@@ -91,14 +98,7 @@ class Lab:
         """The lab of a topology checked and planned before (the plan cache's entry,
         lab/plancache.py): `up` runs from it without the model; the model is made from
         its topology only if something else asks for it."""
-        lab = cls.__new__(cls)
-        lab._topology = None
-        lab._checked = checked
-        lab.name = checked.name if name is None else name
-        lab.source, lab.host = source, host
-        lab.state = LabState(lab.name)
-        lab._plan, lab._places, lab.loaded = None, None, None
-        return lab
+        return cls(None, name, source, host, checked)
 
     @property
     def topology(self) -> Topology:

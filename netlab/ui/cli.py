@@ -143,7 +143,7 @@ def _plan_across_hosts(lab: Any, as_json: bool) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from netlab.api import Lab
+    from netlab.api import Lab, checked_lab
 
     if args.all_hosts:
         from netlab.ui.cmd_hosts import up_all_hosts
@@ -157,7 +157,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         for note in notes:
             err.print(f"warning: {escape(note)}")
     else:
-        lab = _checked_lab(args)
+        # The plan cache is root's alone (docs/security.md); `up` needs root anyway.
+        cache = not args.no_cache and os.environ.get("NETLAB_PLAN_CACHE", "") != "off" \
+            and os.geteuid() == 0
+        lab = checked_lab(args.file, overrides(args.set), args.name, args.host, cache)
     checked = lab.checked
     with progress(len(checked.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
@@ -178,15 +181,6 @@ def cmd_up(args: argparse.Namespace) -> int:
             err.print(f"warning: service {service} of node {node} is not running; "
                       f"'netlab up --recreate {args.file}' starts the lab anew")
     return EXIT_OK
-
-
-def _checked_lab(args: argparse.Namespace) -> Any:
-    from netlab.api import checked_lab
-
-    # The plan cache is root's alone (docs/security.md); `up` needs root anyway.
-    cache = not args.no_cache and os.environ.get("NETLAB_PLAN_CACHE", "") != "off" \
-        and os.geteuid() == 0
-    return checked_lab(args.file, overrides(args.set), args.name, args.host, cache)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
