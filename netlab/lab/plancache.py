@@ -91,8 +91,11 @@ class Checked:
         kinds = (dict, dict, list, dict, dict, int, dict)
         values = (checked.topology, checked.skeleton, checked.ops, checked.namespaces,
                   checked.needs, checked.links, checked.services)
+        needs = checked.needs
         if not all(type(v) is k for v, k in zip(values, kinds, strict=True)) \
-                or not isinstance(checked.topology.get("name"), str):
+                or not isinstance(checked.topology.get("name"), str) \
+                or sorted(needs) != ["file", "frr", "kinds", "qdiscs", "vlans"] \
+                or not all(type(needs[k]) is list for k in ("frr", "kinds", "qdiscs", "vlans")):
             raise ValueError("not an entry")
         return checked
 

@@ -178,6 +178,10 @@ def test_a_damaged_entry_is_a_miss_and_goes(state: Path, tmp_path: Path) -> None
     entry.write_text(json.dumps(data))
     assert not _up(file)[1]
     data["checked"]["ops"] = json.loads(good)["checked"]["ops"]
+    del data["checked"]["needs"]["qdiscs"]
+    entry.write_text(json.dumps(data))
+    assert not _up(file)[1]
+    data["checked"]["needs"] = json.loads(good)["checked"]["needs"]
     data["key"]["sha256"] = "0" * 64  # an entry of another key under this name
     entry.write_text(json.dumps(data))
     assert not _up(file)[1]
