@@ -12,7 +12,7 @@ that holds every input of load + check + plan:
 - the state root (NETLAB_STATE_DIR: the plan's paths), the only variable they read (and
   every NETLAB_* and PYDANTIC_* variable: at most a miss);
 - netlab's own source: (path, size, mtime_ns) of every file of the package;
-- Python's version, executable, sys.path and its standard library's files (sizes and
+- Python's version, executable, flags, sys.path and its standard library's files (sizes and
   times at the top of its folder), and the libraries the load runs (pydantic,
   pydantic_core, PyYAML with its libyaml, jinja2...): where import finds them, their
   files' sizes and times, and the names of the dist-info folders on the path (versions,
@@ -179,6 +179,7 @@ def _read(file: str, overrides: Mapping[str, str], name: str | None,
         "env": {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)},
         "netlab": netlab_fingerprint(),
         "python": [sys.version, sys.executable, sys.implementation.cache_tag, sys.path,
+                   list(sys.flags),
                    _listing(os.path.dirname(os.__file__))],
         "libraries": libraries_fingerprint(),
     }
