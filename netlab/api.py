@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from netlab.kernel.capture import Capture
     from netlab.lab.faults import FaultInjectingKernel
     from netlab.lab.link_control import LinkControl
+    from netlab.lab.plancache import Checked
     from netlab.lab.save import Saved
     from netlab.plan.planner import Plan
     from netlab.spec import LoadedTopology
@@ -72,16 +73,57 @@ def _shell_word(text: str) -> str:
 
 
 class Lab:
-    def __init__(self, topology: Topology, name: str | None = None, source: str = "",
-                 host: str | None = None) -> None:
-        self.topology = topology
-        self.name = topology.name if name is None else name  # --name '' is not the file's
+    def __init__(self, topology: Topology | None, name: str | None = None, source: str = "",
+                 host: str | None = None, checked: Checked | None = None) -> None:
+        """A lab of `topology`; or (None) of what `checked` holds of one (from_checked)."""
+        self._topology = topology
+        self._checked = checked
+        if name is None:  # --name '' is not the file's
+            if topology is not None:
+                name = topology.name
+            else:
+                assert checked is not None, "a lab of neither a topology nor a checked one"
+                name = checked.name
+        self.name = name
         self.source = source
         self.host = host  # a lab across hosts: the part of this host (docs/multi-host.md)
         self.state = LabState(self.name)
         self._plan: Plan | None = None
         self._places: Places | None = None  # where addresses meet, made when first asked
         self.loaded: LoadedTopology | None = None  # the file's lines, for messages
+
+    @classmethod
+    def from_checked(cls, checked: Checked, name: str | None = None, source: str = "",
+                     host: str | None = None) -> Lab:
+        """The lab of a topology checked and planned before (the plan cache's entry,
+        lab/plancache.py): `up` runs from it without the model; the model is made from
+        its topology only if something else asks for it."""
+        return cls(None, name, source, host, checked)
+
+    @property
+    def topology(self) -> Topology:
+        if self._topology is None:
+            from netlab.spec.model import Topology
+
+            assert self._checked is not None
+            self._topology = Topology.model_validate(self._checked.topology)
+        return self._topology
+
+    @property
+    def checked(self) -> Checked:
+        """What `up` needs of the topology and its plan, as plain data."""
+        if self._checked is None:
+            from netlab.lab.plancache import Checked
+            from netlab.lab.preflight import needs
+            from netlab.lab.status_skeleton import skeleton
+
+            topology, plan = self.topology, self.plan
+            self._checked = Checked(
+                topology.model_dump(mode="json"), skeleton(self), plan.ops,
+                plan.namespaces, needs(topology, self.loaded, self.source),
+                len(topology.links),
+                {n: list(topology.nodes[n].services) for n in plan.namespaces})
+        return self._checked
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -106,6 +148,11 @@ class Lab:
         else:
             loaded = load_topology(os.fspath(path), overrides or {})
             source = str(Path(path).resolve())
+        return cls.from_loaded(loaded, name, source, host)
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedTopology, name: str | None = None, source: str = "",
+                    host: str | None = None) -> Lab:
         lab = cls(loaded.topology, name, source, host)
         lab.loaded = loaded
         return lab
@@ -176,26 +223,24 @@ class Lab:
         SIGINT, SIGTERM and SIGHUP roll back (see engine.Stop)."""
         require_privileges("build a lab")
         from netlab.lab.faults import FaultInjectingKernel
-        from netlab.lab.preflight import refuse_unsupported
-        from netlab.lab.status_skeleton import skeleton
+        from netlab.lab.preflight import refuse
         from netlab.lab.teardown_journal import teardown_journal
 
-        refuse_unsupported(self.topology, self.loaded, self.source)  # netem? before anything
+        checked = self.checked
+        refuse(checked.needs)  # netem? before anything
         started = time.monotonic()
         with self.state.locked(what="up"), stop_on_signals() as stop:
             if self.state.exists():
                 meta = self.state.read_meta()
-                same = _what_is_built(meta.get("topology")) == _what_is_built(
-                    self._topology_json()
-                )
+                same = _what_is_built(meta.get("topology")) == _what_is_built(checked.topology)
                 # A record from before "complete" was kept is of a finished up.
                 finished = meta.get("complete", True) is True
                 if same and finished and not recreate:
                     self._refuse_missing_namespaces()
-                    if meta.get("topology") != self._topology_json():
+                    if meta.get("topology") != checked.topology:
                         # Only checks or the description changed: keep the new ones.
-                        self.state.write_meta({**meta, "topology": self._topology_json(),
-                                               "status": skeleton(self)})
+                        self.state.write_meta({**meta, "topology": checked.topology,
+                                               "status": checked.skeleton})
                     return UpResult(self.name, False, 0, time.monotonic() - started)
                 if finished and not recreate:
                     self._refuse_changed(str(meta.get("file") or ""))
@@ -206,18 +251,18 @@ class Lab:
             meta = {
                 "lab": self.name,
                 "file": self.source,
-                "topology": self._topology_json(),
+                "topology": checked.topology,
                 "created": time.time(),
                 "host": self.host,
                 "pid": os.getpid(),
                 "complete": False,
-                "status": skeleton(self),  # what `netlab status` reads instead of the model
+                "status": checked.skeleton,  # what `netlab status` reads instead of the model
             }
             kernel: FaultInjectingKernel | None = None
             try:
                 self.state.write_meta(meta)
                 kernel = FaultInjectingKernel()
-                apply(self.plan.ops, kernel, self.state, keep_on_error, progress, stop)
+                apply(checked.ops, kernel, self.state, keep_on_error, progress, stop)
                 self.state.write_meta({**meta, "complete": True})
             except BaseException:
                 if not self.state.exists():
@@ -231,7 +276,7 @@ class Lab:
                 if kernel is not None:
                     kernel.close()
                 self.state.close()
-        return UpResult(self.name, True, len(self.plan.ops), time.monotonic() - started)
+        return UpResult(self.name, True, len(checked.ops), time.monotonic() - started)
 
     def down(self, progress: TeardownProgress | None = None) -> TeardownReport:
         """Undo the journal in exact reverse order. A lab that is not up: nothing to do.
@@ -245,7 +290,7 @@ class Lab:
     def _refuse_foreign_objects(self) -> None:
         from netlab.kernel import nsfs
 
-        existing = [ns for ns in self.plan.namespaces.values() if nsfs.taken(ns)]
+        existing = [ns for ns in self.checked.namespaces.values() if nsfs.taken(ns)]
         if existing:
             owner = lab_owning(existing[0])
             if owner is not None:
@@ -264,7 +309,8 @@ class Lab:
         """The nodes whose namespace is not there (removed by hand, say): node -> namespace."""
         from netlab.kernel import nsfs
 
-        return {node: ns for node, ns in self.plan.namespaces.items() if not nsfs.exists(ns)}
+        return {node: ns for node, ns in self.checked.namespaces.items()
+                if not nsfs.exists(ns)}
 
     def _refuse_missing_namespaces(self) -> None:
         missing = self.missing_namespaces()
@@ -295,7 +341,7 @@ class Lab:
     def _up_args(self) -> str:
         """What `netlab up` is given to build this lab again, for hints: its file, and
         --name when the lab is not named as its topology."""
-        name = f" --name {self.name}" if self.name != self.topology.name else ""
+        name = f" --name {self.name}" if self.name != self.checked.name else ""
         return self._file_arg() + name
 
     def _file_arg(self) -> str:
@@ -310,18 +356,16 @@ class Lab:
         from netlab.plan.naming import node_dir
         from netlab.state.store import state_root
 
-        return [(node, name) for node, spec in self.topology.nodes.items()
-                for name in spec.services
-                if not service_state(self.namespace(node),
+        checked = self.checked
+        return [(node, name) for node, names in checked.services.items()
+                for name in names
+                if not service_state(checked.namespaces[node],
                                      node_dir(str(state_root()), self.name, node),
                                      name)["running"]]
 
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
         return present(self.name, node, self.namespace(node), self.source)
-
-    def _topology_json(self) -> dict[str, Any]:
-        return self.topology.model_dump(mode="json")
 
     # --- inside the lab ---------------------------------------------------------------
     def exec(
@@ -533,6 +577,36 @@ def _what_is_built(topology: Any) -> Any:
     if not isinstance(topology, dict):
         return topology
     return {k: v for k, v in topology.items() if k not in ("checks", "description")}
+
+
+def checked_lab(file: str | Generated, overrides: Mapping[str, str], name: str | None,
+                host: str | None, cache: bool = True) -> Lab:
+    """The lab of `up`'s FILE, checked and planned: from the plan cache
+    (`cache`) when this file was built before and nothing that went into its plan has
+    changed (lab/plancache.py: no YAML, model or checks then); else loaded, checked and
+    planned, and kept there when it may be."""
+    from netlab.lab import plancache
+
+    source = None
+    if cache and isinstance(file, str) and file != STDIN:
+        source = plancache.read(file, overrides, name, host)
+        checked = plancache.lookup(source) if source is not None else None
+        if source is not None and checked is not None:
+            return Lab.from_checked(checked, name, source.resolved, host)
+    if source is None:
+        return Lab.from_file(file, overrides, name, host)
+    from netlab.spec import load_text, userdb
+
+    userdb.start_recording()  # the user and group lookups of the checks and the plan
+    try:
+        # The text whose bytes are in the key: an edit since is the next up's miss.
+        lab = Lab.from_loaded(load_text(source.text, source.shown, overrides), name,
+                              source.resolved, host)
+        checked = lab.checked
+    finally:
+        lookups = userdb.stop_recording()
+    plancache.save(source, checked, lookups)
+    return lab
 
 
 def up_labs() -> list[str]:

@@ -1,95 +1,108 @@
 """What a topology asks of the kernel, checked before anything is made: a lab that needs
 netem, an interface kind (dummy, vlan, bond, vrf) or bridge VLAN filtering (a link's
 `vlan:` or `vlans:`) on a kernel without it is refused as bad input (exit 2), naming the
-link or interface, the key and the missing kernel option, not half built and rolled back."""
+link or interface, the key and the missing kernel option, not half built and rolled back.
+
+In two steps: needs() reads them from the model (with their file, line and path), as plain
+data; refuse() asks the kernel and this machine. The plan cache (lab/plancache.py) keeps
+the first and runs the second on every `up`, without the model."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from netlab.errors import InputError, Problem, TopologyError
-from netlab.plan.shaping import QdiscUse, qdisc_uses
-from netlab.spec import frr, kinds
-from netlab.spec.loaded import LoadedTopology, line_in
-from netlab.spec.model import Topology
+from netlab.spec import frr
+
+if TYPE_CHECKING:
+    from netlab.spec.loaded import LoadedTopology
+    from netlab.spec.model import Topology
 
 _NETEM_KEYS = "delay, jitter, loss, duplicate, corrupt and reorder"
 
 
 def refuse_unsupported(topology: Topology, loaded: LoadedTopology | None = None,
                        source: str = "") -> None:
+    """refuse(needs(...)): the topology's needs, checked against this machine."""
+    refuse(needs(topology, loaded, source))
+
+
+def needs(topology: Topology, loaded: LoadedTopology | None = None,
+          source: str = "") -> dict[str, Any]:
+    """What the topology needs that a kernel or machine may lack, as JSON data: the FRR
+    nodes, the qdiscs its shaping needs, the interfaces of kinds some kernels lack, the
+    links with VLANs; each with its path and line in the file."""
+    from netlab.kernel.reasons import LINK_OPTION
+    from netlab.plan.shaping import qdisc_uses
+    from netlab.spec import kinds
+    from netlab.spec.loaded import line_in
+
+    lines = loaded.lines if loaded is not None else {}
+    kind_uses = []
+    for name, node in topology.nodes.items():
+        for iname, iface in node.interfaces.items():
+            kind = kinds.infer(node.kind, iname, iface)
+            if kind in LINK_OPTION:
+                path = f"nodes.{name}.interfaces.{iname}" + (".kind" if iface.kind else "")
+                kind_uses.append([path, line_in(lines, path), f"{name}:{iname}", kind])
+    vlan_paths = [f"links[{i}].{'vlans' if link.vlans is not None else 'vlan'}"
+                  for i, link in enumerate(topology.links)
+                  if link.vlan is not None or link.vlans is not None]
+    return {
+        "file": loaded.filename if loaded is not None else (source or "topology"),
+        "frr": [name for name, node in topology.nodes.items() if node.frr is not None],
+        "qdiscs": [{"kind": u.kind, "keys": list(u.keys), "link": u.link, "path": u.path,
+                    "line": line_in(lines, u.path)} for u in qdisc_uses(topology)],
+        "kinds": kind_uses,
+        "vlans": [[path, line_in(lines, path)] for path in vlan_paths],
+    }
+
+
+def refuse(found: dict[str, Any]) -> None:
     """TopologyError (exit 2) when the topology's shaping needs a qdisc the kernel lacks,
-    or an interface is of a kind it lacks. The kernel is asked only when the topology has
-    such a thing, and once per process. InputError when a node runs FRR (`frr:`) and
-    this machine has none."""
-    _refuse_missing_frr(topology)
-    uses = qdisc_uses(topology)
-    kinds = _kind_uses(topology)
-    vlan_links = _vlan_uses(topology)
-    if not uses and not kinds and not vlan_links:
+    an interface is of a kind it lacks, or a link has VLANs and it lacks bridge VLAN
+    filtering. The kernel is asked only when the topology has such a thing, and once per
+    process. InputError when a node runs FRR (`frr:`) and this machine has none."""
+    users, uses, kinds, vlans = found["frr"], found["qdiscs"], found["kinds"], found["vlans"]
+    # Before anything is made: a lab whose routers cannot start is refused whole.
+    if users and not os.path.exists(frr.ZEBRA):
+        raise InputError(f"node '{users[0]}' runs FRR (frr:), which is not installed "
+                         f"(no {frr.ZEBRA})", hint="apt-get install frr")
+    if not uses and not kinds and not vlans:
         return
     from netlab.kernel import features
     from netlab.kernel.reasons import BRIDGE_VLAN_OPTION
 
     support = features.qdiscs()
     missing, missing_links = support.missing(), support.missing_links()
-    lacking = [u for u in uses if u.kind in missing]
-    lacking_kinds = [(path, where, kind) for path, where, kind in kinds
-                     if kind in missing_links]
-    lacking_vlans = [] if support.bridge_vlans else vlan_links
+    lacking = [u for u in uses if u["kind"] in missing]
+    lacking_kinds = [use for use in kinds if use[3] in missing_links]
+    lacking_vlans = [] if support.bridge_vlans else vlans
     if not lacking and not lacking_kinds and not lacking_vlans:
         return
-    filename = loaded.filename if loaded is not None else (source or "topology")
-    lines = loaded.lines if loaded is not None else {}
-    problems = [Problem(filename, line_in(lines, u.path), u.path, _message(u, missing[u.kind]))
+    filename = found["file"]
+    problems = [Problem(filename, u["line"], u["path"],
+                        _message(u["link"], u["keys"], u["kind"], missing[u["kind"]]))
                 for u in lacking]
-    problems += [Problem(filename, line_in(lines, path), path,
+    problems += [Problem(filename, line, path,
                          f"{where} is a {kind} device, which this kernel lacks "
                          f"({missing_links[kind][0]})")
-                 for path, where, kind in lacking_kinds]
-    problems += [Problem(filename, line_in(lines, path), path,
+                 for path, line, where, kind in lacking_kinds]
+    problems += [Problem(filename, line, path,
                          f"VLANs on a switch's port need bridge VLAN filtering, which this "
                          f"kernel lacks ({BRIDGE_VLAN_OPTION})")
-                 for path in lacking_vlans]
-    hints = [_hint({u.kind for u in lacking}, missing)] if lacking else []
+                 for path, line in lacking_vlans]
+    hints = [_hint({u["kind"] for u in lacking}, missing)] if lacking else []
     if lacking_vlans:
         hints.append(f"use a kernel built with {BRIDGE_VLAN_OPTION} (every distribution's is)")
-    for kind in sorted({kind for _, _, kind in lacking_kinds}):
+    for kind in sorted({use[3] for use in lacking_kinds}):
         option, module = missing_links[kind]
         hints.append(f"enable {option} in the kernel (or load its module: modprobe {module})")
     error = TopologyError(problems=problems)
     error.hint = "; ".join(hints)
     raise error
-
-
-def _refuse_missing_frr(topology: Topology) -> None:
-    # Before anything is made: a lab whose routers cannot start is refused whole.
-    users = [name for name, node in topology.nodes.items() if node.frr is not None]
-    if users and not os.path.exists(frr.ZEBRA):
-        raise InputError(f"node '{users[0]}' runs FRR (frr:), which is not installed "
-                         f"(no {frr.ZEBRA})", hint="apt-get install frr")
-
-
-def _kind_uses(topology: Topology) -> list[tuple[str, str, str]]:
-    """(path, node:interface, kind) of each interface whose kind some kernels lack."""
-    from netlab.kernel.reasons import LINK_OPTION
-
-    found = []
-    for name, node in topology.nodes.items():
-        for iname, iface in node.interfaces.items():
-            kind = kinds.infer(node.kind, iname, iface)
-            if kind in LINK_OPTION:
-                found.append((f"nodes.{name}.interfaces.{iname}" + (".kind" if iface.kind else ""),
-                              f"{name}:{iname}", kind))
-    return found
-
-
-def _vlan_uses(topology: Topology) -> list[str]:
-    """The path of each link's `vlan:` or `vlans:` (a switch port's VLANs)."""
-    return [f"links[{i}].{'vlans' if link.vlans is not None else 'vlan'}"
-            for i, link in enumerate(topology.links)
-            if link.vlan is not None or link.vlans is not None]
 
 
 def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:
@@ -107,10 +120,9 @@ def refuse_values(endpoint: str, values: Iterable[str], kind: str) -> None:
         )
 
 
-def _message(use: QdiscUse, option: str) -> str:
-    keys = ", ".join(use.keys)
-    verb = "needs" if len(use.keys) == 1 else "need"
-    return f"{use.link}: {keys} {verb} {use.kind}, which this kernel lacks ({option})"
+def _message(link: str, keys: list[str], kind: str, option: str) -> str:
+    verb = "needs" if len(keys) == 1 else "need"
+    return f"{link}: {', '.join(keys)} {verb} {kind}, which this kernel lacks ({option})"
 
 
 def _hint(kinds: set[str], missing: dict[str, str]) -> str:

@@ -9,14 +9,12 @@ data path and line; nothing here raises for a bad topology, and nothing touches 
 from __future__ import annotations
 
 import difflib
-import grp
 import ipaddress
-import pwd
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from netlab.errors import Problem
-from netlab.spec import kinds, tc_check, vlan_check
+from netlab.spec import kinds, tc_check, userdb, vlan_check
 from netlab.spec.endpoints import parse_endpoint, parse_target
 from netlab.spec.ip import (
     IPAddress,
@@ -702,12 +700,7 @@ class _Checker:
                 self.add(path, f"{number} is not a valid {ids} (0..{MAX_ID})")
             return
         assert isinstance(value, str)
-        try:
-            if user:
-                pwd.getpwnam(value)
-            else:
-                grp.getgrnam(value)
-        except KeyError:
+        if (userdb.user_id if user else userdb.group_id)(value) is None:
             self.add(path, f"{word} '{value}' does not exist on this machine")
 
     def routes(self, name: str, node: Node) -> None:

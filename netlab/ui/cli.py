@@ -143,7 +143,7 @@ def _plan_across_hosts(lab: Any, as_json: bool) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from netlab.api import Lab
+    from netlab.api import Lab, checked_lab
 
     if args.all_hosts:
         from netlab.ui.cmd_hosts import up_all_hosts
@@ -151,22 +151,27 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.restore:
             raise InputError("--restore builds the lab on this host only, not --all-hosts")
         return up_all_hosts(args)
-    lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
     if args.restore:
+        lab = Lab.from_file(args.file, overrides(args.set), args.name, args.host)
         lab, notes = lab.with_saved_files(args.restore)
         for note in notes:
             err.print(f"warning: {escape(note)}")
-    with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
+    else:
+        # The plan cache is root's alone (docs/security.md); `up` needs root anyway.
+        cache = not args.no_cache and os.environ.get("NETLAB_PLAN_CACHE", "") != "off" \
+            and os.geteuid() == 0
+        lab = checked_lab(args.file, overrides(args.set), args.name, args.host, cache)
+    checked = lab.checked
+    with progress(len(checked.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
         print_json({"lab": result.lab, "created": result.created, "ops": result.ops,
                     "seconds": round(result.seconds, 3)})
     elif result.created:
-        topo = lab.topology
         on = f" on host {lab.host}" if lab.host else ""
         out.print(
-            f"lab [bold]{lab.name}[/] is up{on}: {count(lab.plan.namespaces, 'node')}, "
-            f"{count(topo.links, 'link')}, "
+            f"lab [bold]{lab.name}[/] is up{on}: {count(checked.namespaces, 'node')}, "
+            f"{count(checked.links, 'link')}, "
             f"{result.ops} operations in {result.seconds:.2f} s"
         )
     else:
@@ -425,6 +430,9 @@ def _add_up(sub: Subparsers) -> None:
     p.add_argument("--restore", metavar="HANDIN",
                    help="with the node files of a folder 'netlab save' wrote (their files: "
                    "and FRR configs only; what runs is FILE's)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="load, check and plan FILE anew, not from the plan an earlier 'up' of "
+                   "the same file kept (NETLAB_PLAN_CACHE=off does too)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_up)
 

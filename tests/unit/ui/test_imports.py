@@ -175,6 +175,40 @@ def test_up_of_a_plain_file_loads_no_jinja2_error_words_or_other_commands(
     assert template == "jinja2 netlab.spec.template"  # the guard above can see them
 
 
+# `up` of a plain file the plan cache holds (lab/plancache.py), short of the root check and
+# the kernel: the lab from the cache, what up() imports, the preflight from the entry's
+# needs, the record's data; none of the model, its checks, pydantic, YAML or Jinja2.
+CACHED_UP = """
+import sys
+from netlab.ui import cli
+args = cli.build_parser("up").parse_args(["up", PLAIN])
+from netlab.api import checked_lab
+from netlab.lab import faults, preflight, teardown_journal
+lab = checked_lab(args.file, {}, None, None)
+checked = lab.checked
+preflight.refuse(checked.needs)
+assert len(checked.ops) > 0 and checked.skeleton["nodes"] and checked.topology["nodes"]
+print("hit" if lab._topology is None else "miss", " ".join(
+    m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core", "yaml",
+    "jinja2") or m in ("netlab.spec.model", "netlab.spec.validate", "netlab.spec.load",
+    "netlab.plan.planner")))
+"""
+
+
+def test_up_of_a_file_the_plan_cache_holds_loads_no_model_checks_pydantic_or_yaml(
+        tmp_path: Path) -> None:
+    (tmp_path / "plain.yaml").write_text(
+        "name: t\nnodes: {h1: {interfaces: {eth0: {addresses: [10.0.0.1/24]}}}, h2: {}, "
+        "sw: {kind: switch}}\nlinks: [[h1:eth0, sw], {endpoints: [h2:eth0, sw], rate: 1mbit}]\n")
+    code = f"PLAIN = {str(tmp_path / 'plain.yaml')!r}\n" + CACHED_UP
+    miss = _run(code, tmp_path / "state")
+    assert miss.returncode == 0, miss.stderr
+    assert miss.stdout.startswith("miss ") and "pydantic" in miss.stdout  # the guard sees
+    hit = _run(code, tmp_path / "state")
+    assert hit.returncode == 0, hit.stderr
+    assert hit.stdout.strip() == "hit"
+
+
 def test_the_models_defaults_are_not_builtin_factories() -> None:
     """pydantic reads a builtin's signature by tokenizing its text (model.py, _no_items):
     an empty default comes from one of the model's own functions."""
