@@ -1,0 +1,74 @@
+"""Checks and entries into a node whose network namespace is missing (the lab taken down
+meanwhile, a deleted netns, a lab up from another topology without that node): one clear
+line at once, no retries, no raw Python error, and no cgroup made for the node."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from netlab.api import Lab
+from netlab.errors import NodeMissing
+from netlab.kernel import cgroups
+from netlab.kernel.enter import node_argv
+
+from .hostcheck import netlab
+
+TWO = """\
+name: twonodes
+nodes:
+  a:
+    interfaces: {eth0: {addresses: [10.78.0.1/24]}}
+  b:
+    interfaces: {eth0: {addresses: [10.78.0.2/24]}}
+links:
+  - [a:eth0, b:eth0]
+checks:
+  - {from: b, to: a, timeout: 10}
+  - {node: b, run: "true", timeout: 10}
+"""
+
+
+def _group_there(ns: str) -> bool:
+    group = cgroups.node_group(ns)
+    return group is not None and group.exists()
+
+
+def test_checks_on_a_deleted_node_fail_at_once_and_leave_no_cgroup(
+        tmp_path: Path, fresh_lab: str) -> None:
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    lab = Lab.from_file(path, name=fresh_lab)
+    lab.up()
+    gone = lab.namespace("b")
+    subprocess.run(["ip", "netns", "del", gone], check=True)  # this test's own lab
+    started = time.monotonic()
+    result = netlab("test", "-l", fresh_lab, check=1)
+    took = time.monotonic() - started
+    assert took < 8, f"retried for the checks' whole timeout ({took:.1f} s)"
+    assert "node b's namespace is missing (lab taken down" in result.stdout, result.stdout
+    assert "Errno" not in result.stdout + result.stderr
+    assert not _group_there(gone)
+    with pytest.raises(NodeMissing, match="missing"):
+        node_argv(gone, "/", ["true"])
+    assert not _group_there(gone)
+
+
+def test_checks_naming_a_node_the_lab_up_lacks(tmp_path: Path, fresh_lab: str) -> None:
+    """A lab up from another topology is tested as it is (docs/cli.md): a check that
+    enters a node it lacks says so in one line, at once."""
+    one = tmp_path / "one.yaml"
+    one.write_text("name: one\nnodes:\n  a: {}\n")
+    Lab.from_file(one, name=fresh_lab).up()
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    started = time.monotonic()
+    result = netlab("test", str(path), "-l", fresh_lab, check=1)
+    assert time.monotonic() - started < 8
+    assert "node b's namespace is missing" in result.stdout, result.stdout
+    assert "Errno" not in result.stdout + result.stderr
+    assert not _group_there(f"netlab-{fresh_lab}-b")
+    netlab("down", "-l", fresh_lab)
