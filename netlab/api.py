@@ -365,7 +365,7 @@ class Lab:
 
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
-        return present(self.name, node, self.namespace(node), self.source)
+        return present(self.name, node, self.namespace(node), self._up_args())
 
     # --- inside the lab ---------------------------------------------------------------
     def exec(

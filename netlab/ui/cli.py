@@ -179,7 +179,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not result.created:
         for node, service in lab.dead_services():
             err.print(f"warning: service {service} of node {node} is not running; "
-                      f"'netlab up --recreate {args.file}' starts the lab anew")
+                      f"'netlab up --recreate {lab._up_args()}' starts the lab anew")
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from netlab.api import Lab
-from netlab.errors import NodeMissing
+from netlab.errors import NetlabError, NodeMissing
 from netlab.kernel import cgroups
 from netlab.kernel.enter import node_argv
 
@@ -72,3 +72,18 @@ def test_checks_naming_a_node_the_lab_up_lacks(tmp_path: Path, fresh_lab: str) -
     assert "Errno" not in result.stdout + result.stderr
     assert not _group_there(f"netlab-{fresh_lab}-b")
     netlab("down", "-l", fresh_lab)
+
+
+def test_missing_namespace_hint_names_the_lab(tmp_path: Path, fresh_lab: str) -> None:
+    """The hint to build the lab anew, copied, must rebuild this lab (its --name), not
+    a second one named as the topology."""
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    lab = Lab.from_file(path, name=fresh_lab)
+    lab.up()
+    subprocess.run(["ip", "netns", "del", lab.namespace("b")], check=True)
+    result = netlab("exec", "-l", fresh_lab, "b", "--", "true", check=3)
+    assert f"'netlab up --recreate {path} --name {fresh_lab}'" in result.stderr, result.stderr
+    with pytest.raises(NetlabError) as raised:
+        lab.node_namespace("b")
+    assert f"--name {fresh_lab}'" in (raised.value.hint or "")
