@@ -31,6 +31,7 @@ from netlab.ui.common import (
     err,
     escape,
     lab_or_file,
+    note_built_from,
     out,
     overrides,
     print_json,
@@ -214,12 +215,7 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
         out.print(f"lab [bold]{lab}[/] is down ({report.sent} operations undone{stopped})")
     else:
         out.print(f"lab [bold]{lab}[/] is not up; nothing to do")
-        if isinstance(args.file, str):  # the file's lab under another name (--name, --set)
-            from netlab.lab.record import built_from
-
-            for other in built_from(args.file):
-                err.print(f"note: lab {escape(other)} is up, built from {escape(args.file)}: "
-                          f"'netlab down -l {escape(other)}' takes it down")
+        note_built_from(args.file, lab, "netlab down")  # the file's lab under another name
     return EXIT_OK
 
 
@@ -256,6 +252,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     # The record's skeleton, if it has one: no model to load, no plan to make (startup.py).
     lab = (None if args.file else recorded_lab(args.lab)) or _resolve_by_file(args, "status")
     if not lab.is_up():
+        note_built_from(args.file, lab.name, "netlab status")
         raise LabStateConflict(f"lab '{lab.name}' is not up",
                                hint=f"netlab up {args.file or 'FILE'}")
     now = condition(lab.name)

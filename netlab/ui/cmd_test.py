@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, LabStateConflict
-from netlab.ui.common import err, escape, out, overrides, print_json, progress, with_host, with_lab
+from netlab.ui.common import (
+    err,
+    escape,
+    note_built_from,
+    out,
+    overrides,
+    print_json,
+    progress,
+    with_host,
+    with_lab,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -139,6 +149,7 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
         if not args.file:
             raise LabStateConflict(f"lab '{lab.name}' is not up",
                                    hint="netlab test FILE brings it up")
+        note_built_from(args.file, lab.name, "netlab test")
         with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
             lab.up(progress=advance)
         started = True

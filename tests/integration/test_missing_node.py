@@ -14,8 +14,9 @@ from netlab.api import Lab
 from netlab.errors import NetlabError, NodeMissing
 from netlab.kernel import cgroups
 from netlab.kernel.enter import node_argv
+from netlab.pytest_plugin import unique_name
 
-from .hostcheck import netlab
+from .hostcheck import force_down, netlab
 
 TWO = """\
 name: twonodes
@@ -87,3 +88,22 @@ def test_missing_namespace_hint_names_the_lab(tmp_path: Path, fresh_lab: str) ->
     with pytest.raises(NetlabError) as raised:
         lab.node_namespace("b")
     assert f"--name {fresh_lab}'" in (raised.value.hint or "")
+
+
+def test_file_commands_note_the_lab_built_from_the_file(tmp_path: Path, fresh_lab: str) -> None:
+    """`up FILE --name X`, then `status FILE` / `test FILE` (which look for the file's own
+    lab) say that X is up, built from FILE, as `down FILE` does."""
+    own = unique_name("filenote")
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO.replace("name: twonodes", f"name: {own}"))
+    Lab.from_file(path, name=fresh_lab).up()
+    note = f"note: lab {fresh_lab} is up, built from {path}: 'netlab"
+    status = netlab("status", str(path), check=3)
+    assert f"{note} status -l {fresh_lab}' shows it" in status.stderr, status.stderr
+    try:
+        tested = netlab("test", str(path))  # still its own lab, up and down again
+    finally:
+        force_down(own)
+    assert f"{note} test -l {fresh_lab}' tests it" in tested.stderr, tested.stderr
+    down = netlab("down", str(path))
+    assert f"{note} down -l {fresh_lab}' takes it down" in down.stderr, down.stderr
