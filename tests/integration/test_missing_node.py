@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,18 @@ def test_file_commands_note_the_lab_built_from_the_file(tmp_path: Path, fresh_la
     assert f"{note} test -l {fresh_lab}' tests it" in tested.stderr, tested.stderr
     down = netlab("down", str(path))
     assert f"{note} down -l {fresh_lab}' takes it down" in down.stderr, down.stderr
+
+
+def test_junit_says_why_up_failed(tmp_path: Path, fresh_lab: str) -> None:
+    """`test FILE --junit` whose up fails (a service exits): the documented exit status
+    of a failed up (1), and a JUnit file with one errored case carrying up's error."""
+    path = tmp_path / "dies.yaml"
+    path.write_text(TWO.replace("  b:\n", "  b:\n    services: {dies: {run: 'exit 3'}}\n"))
+    junit = tmp_path / "out.xml"
+    result = netlab("test", str(path), "--name", fresh_lab, "--junit", str(junit), check=1)
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: "), result.stderr
+    suite = ET.parse(junit).getroot()
+    assert suite.get("errors") == "1" and suite.get("tests") == "1"
+    error = suite.find("testsuite/testcase/error")
+    assert error is not None and error.get("message") == first.removeprefix("error: ")
