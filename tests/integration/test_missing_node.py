@@ -123,3 +123,21 @@ def test_junit_says_why_up_failed(tmp_path: Path, fresh_lab: str) -> None:
     assert suite.get("errors") == "1" and suite.get("tests") == "1"
     error = suite.find("testsuite/testcase/error")
     assert error is not None and error.get("message") == first.removeprefix("error: ")
+
+
+def test_down_removes_the_cgroups_of_the_labs_prefix(tmp_path: Path, fresh_lab: str) -> None:
+    """A cgroup made for a node the lab lacks (by an entry that raced `down`, or an older
+    netlab) goes with the lab's `down`, as `cleanup -l` would remove it."""
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    lab = Lab.from_file(path, name=fresh_lab)
+    lab.up()
+    ghost = f"netlab-{fresh_lab}-ghost"
+    try:
+        if not cgroups.join_files(ghost, cgroups.RUN_LEAF):  # what an entry makes
+            pytest.fail("no cgroup hierarchy to track nodes' processes")
+        assert _group_there(ghost)
+        netlab("down", "-l", fresh_lab)
+        assert not _group_there(ghost)
+    finally:
+        cgroups.kill(ghost)  # this test's own, whatever happened
