@@ -478,7 +478,9 @@ class Wording:
         if at.field == "version":
             return f"{_scalar(at.value)} is not supported; this netlab reads version 1"
         choices = re.findall(r"'([^']*)'", expected) or [expected]
-        return f"{at.field} {_scalar(at.value)} is not one of: {', '.join(choices)}"
+        message = f"{at.field} {_scalar(at.value)} is not one of: {', '.join(choices)}"
+        close = difflib.get_close_matches(str(at.value).lower(), choices, n=1, cutoff=0.6)
+        return f"{message} (did you mean '{close[0]}'?)" if close else message
 
     def out_of_range(self, at: _At, error: ErrorDetails) -> str:
         low, high = _bounds(at.meta)

@@ -289,7 +289,8 @@ nodes:
 {% endfor %}
 """
     assert errors_of(text) == [
-        "t.yaml:5: nodes.h2.kind: kind 'rooter' is not one of: host, router, switch"
+        "t.yaml:5: nodes.h2.kind: kind 'rooter' is not one of: host, router, switch "
+        "(did you mean 'router'?)"
     ]
 
 
