@@ -110,9 +110,13 @@ def _check_dest(value: str) -> str:
     if value == "default":
         return value
     try:
-        return str(parse_network(value, strict=False))
+        network = parse_network(value, strict=False)
     except ValueError:
         raise ValueError(f"'{value}' is not 'default' or a network such as 10.0.2.0/24") from None
+    if "/" in value and network.network_address != parse_address(value.partition("/")[0]):
+        # The kernel would install the network and drop the host bits without a word.
+        raise ValueError(f"'{value}' has host bits set; write the network: to: {network}")
+    return str(network)
 
 
 def _check_sysctl(value: str) -> str:
