@@ -209,6 +209,22 @@ def test_override_for_an_unknown_variable() -> None:
     ]
 
 
+def test_a_bad_value_from_set_names_the_set() -> None:
+    # The bad text is not in the file: say where it came from (a line using no --set
+    # variable keeps its message as it is).
+    text = SMALL.replace("  mtu: 1500\n", "  mtu: 1500\nbogus: 1\n")
+    unknown, bad_address, *rest = errors_of(text, subnet="foo", mtu="9000")
+    assert unknown.startswith("t.yaml:5: unknown key 'bogus' (") and "--set" not in unknown
+    assert [bad_address, *rest] == [
+        "t.yaml:9: nodes.h1.interfaces.eth0.addresses[0]: 'foo.1/24' is not an address with "
+        "a prefix length, e.g. 10.0.0.1/24 or fd00::1/64 (from --set subnet=foo)",
+        "t.yaml:11: nodes.h1.routes[0].via: 'foo.254' is not an IP address "
+        "(from --set subnet=foo)",
+        "t.yaml:15: nodes.r1.interfaces.eth0.addresses[0]: 'foo.254/24' is not an address "
+        "with a prefix length, e.g. 10.0.0.1/24 or fd00::1/64 (from --set subnet=foo)",
+    ]
+
+
 def test_override_for_an_unknown_variable_tells_vars_from_variables_without_a_value() -> None:
     text = SMALL.replace("  mtu: 1500\n", "")  # used in the file, but not in its vars
     assert errors_of(text, unknown="1") == [
