@@ -97,8 +97,14 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_directory(tmp_path: Path) -> None:
-    with pytest.raises(TopologyError, match="this is a directory"):
+    with pytest.raises(TopologyError, match="this is a directory; give the path"):
         load_topology(tmp_path)
+    (tmp_path / "topology.yaml").write_text("name: t\nnodes: {h1: {}}\n")
+    with pytest.raises(TopologyError) as info:
+        load_topology(str(tmp_path) + "/")
+    assert str(info.value) == (
+        f"{tmp_path}/: this is a directory; did you mean {tmp_path}/topology.yaml?"
+    )
 
 
 def test_too_large_is_not_parsed(tmp_path: Path) -> None:
