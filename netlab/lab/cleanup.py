@@ -26,14 +26,15 @@ from netlab.state.store import (
     dirs_without_journal,
     labs_with_state,
     locks_without_lab,
+    unheld_test_files,
 )
 from netlab.values.names import MARK_PREFIX, NS_PREFIX
 
 
 @dataclass(frozen=True)
 class Leftover:
-    # "lab", "namespace", "node-host", "cgroup", "host-link", "state", "lock" or
-    # "mountpoint"
+    # "lab", "namespace", "node-host", "cgroup", "host-link", "state", "lock",
+    # "test-file" or "mountpoint"
     kind: str
     name: str
     lab: str | None
@@ -134,6 +135,10 @@ def survey(only_lab: str | None = None) -> Survey:
         if not only_lab or lab == only_lab:
             # Removed by remove() taking the lab's lock (a lock file goes with its holder).
             leftovers.append(Leftover("lock", f".{lab}.lock", lab, "a lock file with no lab"))
+    for lab in unheld_test_files():
+        if not only_lab or lab == only_lab:
+            leftovers.append(Leftover("test-file", f".{lab}.test", lab,
+                                      "a `netlab test` file that no run holds"))
     for entry in nsfs.stale_templates():
         # Belongs to no lab: a netlab process killed while it made namespaces left it.
         leftovers.append(Leftover("mountpoint", entry, None,
@@ -214,6 +219,12 @@ def remove(leftovers: list[Leftover]) -> list[str]:
                         nodehost.remove(leftover.name)
                     elif leftover.kind == "mountpoint":
                         nsfs.remove_stale_template(leftover.name)
+                    elif leftover.kind == "test-file" and leftover.lab is not None:
+                        # Taken alone, it is removed as its holder leaves (a run that
+                        # began meanwhile keeps it).
+                        with contextlib.suppress(LabStateError), \
+                                LabState(leftover.lab).testing(True, "cleanup"):
+                            pass
                     elif leftover.kind == "host-link" and leftover.lab is not None:
                         delete_marked(leftover.name, f"{MARK_PREFIX}{leftover.lab}")
                     elif leftover.kind == "state" and lab is not None:

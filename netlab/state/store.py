@@ -74,6 +74,16 @@ class RootOnly(LabStateError):
     """The lab's state is root's alone (docs/security.md) and this process is not root."""
 
 
+def _same_file(fd: int, path: Path | str) -> bool:
+    """Whether `path` still names the file open as `fd` (not removed or replaced)."""
+    try:
+        current = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (current.st_ino, current.st_dev) == (mine.st_ino, mine.st_dev)
+
+
 class LabState:
     def __init__(self, lab: str, root: Path | None = None) -> None:
         # The lab name becomes a directory: never let '/' or '..' through.
@@ -154,35 +164,51 @@ class LabState:
         up share it. Whichever cannot have it is refused at once (LabStateError), rather
         than have the lab taken down under it. The file goes with its sole holder."""
         self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        fd = os.open(self.test_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        held = False
-        try:
+        mode = fcntl.LOCK_EX if brings_up else fcntl.LOCK_SH
+        while True:
+            fd = os.open(self.test_path,
+                         os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
             try:
-                fcntl.flock(fd, (fcntl.LOCK_EX if brings_up else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
             except OSError as err:
-                if err.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-                pid, _, verb = holder.partition(" ")
-                who = f"netlab {verb} (pid {pid})" if pid else f"another netlab {what}"
-                why = ("which brought it up and takes it down when done" if pid else
-                       "which tests it as it is; bringing it up and down now would pull it "
-                       "from under that run")
-                raise LabStateConflict(
-                    f"lab '{self.lab}' is in use by {who}, {why}",
-                    hint="wait for that run to end, or run this one under another lab name "
-                    "(--name)",
-                ) from None
-            held = True
+                try:
+                    if err.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    raise self._in_test_by(fd, what) from None
+                finally:
+                    os.close(fd)
+            if _same_file(fd, self.test_path):
+                break
+            os.close(fd)  # its last holder removed it as it left: take the new one
+        try:
             if brings_up:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, f"{os.getpid()} {what}".encode(), 0)
             yield
         finally:
-            if held and brings_up:
+            # The last holder removes the file, while still holding it (as locked() does):
+            # whoever opened it meanwhile finds it gone once it has the lock, and retries.
+            if not brings_up:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # others still testing: not
+                    brings_up = True
+            if brings_up:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.test_path)  # while still holding it, as locked() does
+                    os.unlink(self.test_path)
             os.close(fd)
+
+    def _in_test_by(self, fd: int, what: str) -> LabStateConflict:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        pid, _, verb = holder.partition(" ")
+        who = f"netlab {verb} (pid {pid})" if pid else f"another netlab {what}"
+        why = ("which brought it up and takes it down when done" if pid else
+               "which tests it as it is; bringing it up and down now would pull it "
+               "from under that run")
+        return LabStateConflict(
+            f"lab '{self.lab}' is in use by {who}, {why}",
+            hint="wait for that run to end, or run this one under another lab name "
+            "(--name)",
+        )
 
     def try_locked(self, what: str = "") -> contextlib.AbstractContextManager[None]:
         """The lock now or LabStateError (for cleanup, which must not wait on a lab that a
@@ -204,14 +230,7 @@ class LabState:
                         if time.monotonic() >= deadline:
                             raise self._busy(fd) from None
                         time.sleep(0.02)
-                try:
-                    current = os.stat(self.lock_path)
-                except FileNotFoundError:
-                    current = None
-                mine = os.fstat(fd)
-                if current is not None and (current.st_ino, current.st_dev) == (
-                    mine.st_ino, mine.st_dev
-                ):
+                if _same_file(fd, self.lock_path):
                     return fd
             except BaseException:
                 os.close(fd)
@@ -465,6 +484,32 @@ def dirs_without_journal(root: Path | None = None) -> list[str]:
         p.name for p in base.iterdir()
         if LAB_RE.match(p.name) and p.is_dir() and not (p / "journal.jsonl").exists()
     )
+
+
+def unheld_test_files(root: Path | None = None) -> list[str]:
+    """Labs with a `netlab test` file that no run holds: left by a run that was killed
+    (or by a netlab before the last run to leave removed it). Taking it, when free,
+    removes it (LabState.testing)."""
+    base = root or state_root()
+    if not base.is_dir():
+        return []
+    labs = []
+    for p in base.iterdir():
+        lab = p.name[1:].removesuffix(".test")
+        if not (p.name.startswith(".") and p.name.endswith(".test") and LAB_RE.match(lab)):
+            continue
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a run holds it: refused
+            labs.append(lab)
+        except OSError:
+            pass  # a run holds it
+        finally:
+            os.close(fd)
+    return sorted(labs)
 
 
 def locks_without_lab(root: Path | None = None) -> list[str]:

@@ -53,3 +53,33 @@ def test_a_second_run_of_one_lab_is_refused_not_torn_down(
     assert json.loads(out)["ok"] is True
     assert not state.exists()
     assert not state.test_path.exists()
+
+
+def test_runs_on_a_lab_that_is_up_share_it_and_the_last_leaves_no_file(
+    tmp_path: Path, fresh_lab: str,
+) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_text(LAB.replace("sleep 3", "sleep 1"))
+    netlab("up", str(path), "--name", fresh_lab)
+    try:
+        state = LabState(fresh_lab)
+        first = start("test", "-l", fresh_lab, "--json")
+        try:
+            deadline = time.monotonic() + 30
+            while not state.test_path.exists():  # the first run holds it
+                assert time.monotonic() < deadline and first.poll() is None
+                time.sleep(0.02)
+            second = netlab("test", "-l", fresh_lab, "--json")  # shares it, side by side
+            assert json.loads(second.stdout)["ok"] is True
+            out, err = first.communicate(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.communicate()
+        assert first.returncode == 0, err
+        assert json.loads(out)["ok"] is True
+        assert not state.test_path.exists()  # the last to leave removed it
+        netlab("test", "-l", fresh_lab)  # alone: the same
+        assert not state.test_path.exists()
+    finally:
+        force_down(fresh_lab)

@@ -166,3 +166,56 @@ def test_the_journal_read_in_one_go_reads_as_line_by_line(
     assert store._parsed_whole(whole) is not None  # the usual journal: in one go
     read = _read(state)
     assert not isinstance(read, str) and [i for i, _, _ in read] == [0, 1, 3, 4, 5]
+
+
+def test_test_runs_share_or_exclude_and_the_last_leaves_no_file(tmp_path: Path) -> None:
+    """`netlab test` runs on a lab that is up share it; one that brings it up holds it
+    alone (the others are refused at once); whoever leaves last removes the file."""
+    sharing = 0
+    alone = 0
+    overlaps = 0
+    runs = 0
+    guard = threading.Lock()
+
+    def worker(n: int) -> None:
+        nonlocal sharing, alone, overlaps, runs
+        for i in range(60):
+            brings_up = (n + i) % 7 == 0
+            try:
+                with LabState("lab", tmp_path).testing(brings_up):
+                    with guard:
+                        runs += 1
+                        if brings_up:
+                            alone += 1
+                            overlaps += sharing + alone - 1
+                        else:
+                            sharing += 1
+                            overlaps += alone
+                    time.sleep(0.0003)
+                    with guard:
+                        if brings_up:
+                            alone -= 1
+                        else:
+                            sharing -= 1
+            except LabStateError:
+                pass  # refused at once: another run holds it in a way this one cannot share
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert runs > 60
+    assert overlaps == 0
+    assert list(tmp_path.iterdir()) == []  # the last to leave removed it
+
+
+def test_a_test_file_no_run_holds_is_a_leftover(tmp_path: Path) -> None:
+    (tmp_path / ".stale.test").write_text("")
+    (tmp_path / ".not a lab.test").write_text("")
+    with LabState("busy", tmp_path).testing(False):
+        assert store.unheld_test_files(tmp_path) == ["stale"]
+        with LabState("stale", tmp_path).testing(True, "cleanup"):
+            pass
+        assert not (tmp_path / ".stale.test").exists()
+    assert store.unheld_test_files(tmp_path) == []
