@@ -20,11 +20,17 @@ def lab_of_mark(alias: str) -> str | None:
     return alias[len(MARK_PREFIX) :] if alias.startswith(MARK_PREFIX) else None
 
 
-def switch_port(peer_node: str, peer_ifname: str, taken: set[str]) -> str:
+# Names a port cannot take: the node's own loopback and bridge, and the kernel's
+# /proc/sys/net/*/conf/ entries that are not devices.
+_NOT_A_PORT = frozenset({SWITCH_BRIDGE, "lo", "all", "default"})
+
+
+def switch_port(peer_node: str, peer_ifname: str | None, taken: set[str]) -> str:
     """A readable port name on a switch for the cable coming from peer_node:peer_ifname
-    ("h1-eth0"), falling back to "p<n>" when that is too long or already used."""
-    name = f"{peer_node}-{peer_ifname}"
-    if len(name.encode()) <= IFNAMSIZ and name not in taken and name != SWITCH_BRIDGE:
+    ("h1-eth0"), or from switch peer_node's port not yet named ("sw2": the peer, not
+    "sw2-sw2"), falling back to "p<n>" when that is too long or already used."""
+    name = f"{peer_node}-{peer_ifname}" if peer_ifname else peer_node
+    if len(name.encode()) <= IFNAMSIZ and name not in taken and name not in _NOT_A_PORT:
         return name
     n = 1
     while f"p{n}" in taken:

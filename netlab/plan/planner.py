@@ -129,7 +129,7 @@ def resolve(topo: Topology) -> tuple[dict[str, list[ResolvedInterface]], list[Re
         named: list[tuple[str, str]] = []
         for (end_node, ifname), (other_node, other_if) in ((a, b), (b, a)):
             if ifname is None:
-                ifname = naming.switch_port(other_node, other_if or other_node, taken[end_node])
+                ifname = naming.switch_port(other_node, other_if, taken[end_node])
                 taken[end_node].add(ifname)
             named.append((end_node, ifname))
         links.append(ResolvedLink(named[0], named[1], link))

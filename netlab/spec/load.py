@@ -9,6 +9,7 @@ and data path; they are raised together, once, as a TopologyError sorted by line
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -50,10 +51,34 @@ def load_text(
     rendered: the text is a topology already rendered (no Jinja2 over it again)."""
     try:
         return _load(text, filename, overrides, rendered)
-    except TopologyError:
+    except TopologyError as e:
+        if overrides:
+            raise TopologyError(problems=_from_set(e.problems, text, overrides)) from None
         raise
     except RecursionError:
         raise _error([Problem(filename, None, "", "the file nests too deeply")]) from None
+
+
+_TAG = re.compile(r"\{[{%](.*?)[%}]\}")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _from_set(problems: list[Problem], text: str, overrides: Mapping[str, str]
+              ) -> list[Problem]:
+    """Problems on a line whose template uses a `--set` variable say so: the bad value
+    may not be in the file at all (`--set lan=foo`)."""
+    lines = text.split("\n")
+    marked = []
+    for p in problems:
+        line = lines[p.line - 1] if p.line is not None and 0 < p.line <= len(lines) else ""
+        used = {n for tag in _TAG.findall(line) for n in _NAME.findall(tag)}
+        given = [f"--set {k}={v}" for k, v in overrides.items() if k in used]
+        quoted = [g for g in given if g.partition("=")[2] in p.message]  # the one at fault
+        given = quoted or given
+        if given:
+            p = replace(p, message=f"{p.message} (from {', '.join(given)})")
+        marked.append(p)
+    return marked
 
 
 def _load(

@@ -437,6 +437,12 @@ class Wording:
             return f"{message}; write it as a list: [{at.value}]"
         if (at.role == "interfaces" or at.role == "nodes") and at.value is None:
             return f"{message}; indent what belongs under '{at.role}:'"
+        key = str(at.parts[-1]) if at.parts else ""
+        for role, owner, above in (("nodes{}", Topology, "the top level"),
+                                   ("interfaces{}", Node, "the node")):
+            if at.role == role and key in _keys(owner):  # `links:` indented under nodes:
+                return (f"{message}; '{key}' belongs to {above}: unindent it to line up "
+                        f"with '{role[:-2]}:'")
         if _strip(at.tp, []) is str and isinstance(at.value, dict) and len(at.value) == 1:
             [(key, value)] = at.value.items()
             return f"{message} ({key}: {_short(str(value), 20)}); a text with ': ' needs quotes"
@@ -478,7 +484,9 @@ class Wording:
         if at.field == "version":
             return f"{_scalar(at.value)} is not supported; this netlab reads version 1"
         choices = re.findall(r"'([^']*)'", expected) or [expected]
-        return f"{at.field} {_scalar(at.value)} is not one of: {', '.join(choices)}"
+        message = f"{at.field} {_scalar(at.value)} is not one of: {', '.join(choices)}"
+        close = difflib.get_close_matches(str(at.value).lower(), choices, n=1, cutoff=0.6)
+        return f"{message} (did you mean '{close[0]}'?)" if close else message
 
     def out_of_range(self, at: _At, error: ErrorDetails) -> str:
         low, high = _bounds(at.meta)

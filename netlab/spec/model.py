@@ -110,9 +110,13 @@ def _check_dest(value: str) -> str:
     if value == "default":
         return value
     try:
-        return str(parse_network(value, strict=False))
+        network = parse_network(value, strict=False)
     except ValueError:
         raise ValueError(f"'{value}' is not 'default' or a network such as 10.0.2.0/24") from None
+    if "/" in value and network.network_address != parse_address(value.partition("/")[0]):
+        # The kernel would install the network and drop the host bits without a word.
+        raise ValueError(f"'{value}' has host bits set; write the network: to: {network}")
+    return str(network)
 
 
 def _check_sysctl(value: str) -> str:
@@ -336,7 +340,12 @@ def _check_mode(value: Any) -> Any:
         try:
             value = int(value, 8)
         except ValueError:
-            raise PydanticCustomError("mode", "a file mode in octal such as \"0640\"") from None
+            bad = next((c for c in value.removeprefix("0o") if c not in "01234567"), None)
+            why = (f"{bad} is not an octal digit (0-7)" if bad is not None and bad.isdigit()
+                   else "it is not a number")
+            raise PydanticCustomError(
+                "mode", "mode '{value}' is not a file mode: {why}; write it in octal such as "
+                "\"0640\"", {"value": value, "why": why}) from None
     if isinstance(value, int) and not 0 <= value <= 0o7777:
         raise PydanticCustomError("mode", "a file mode is at most 7777 (octal), e.g. \"0640\"")
     return value

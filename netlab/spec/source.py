@@ -32,7 +32,7 @@ def read_source(path: Path, shown: str) -> str:
     except IsADirectoryError:
         if (path / "lab.conf").exists():
             raise fail(import_hint("Kathará", shown)) from None
-        raise fail("this is a directory; give the path of a topology file (.yaml)") from None
+        raise fail(_in_directory(path, shown)) from None
     except PermissionError:
         raise fail("permission denied; the file cannot be read") from None
     except OSError as e:
@@ -40,6 +40,14 @@ def read_source(path: Path, shown: str) -> str:
     if len(data) > MAX_BYTES:
         raise fail(f"the file is too large (over {MAX_BYTES // 1_000_000} MB); not parsing it")
     return decode(data, fail)
+
+
+def _in_directory(path: Path, shown: str) -> str:
+    """A directory given for a file: the topology file in it, if it has one by name."""
+    for name in ("topology.yaml", "topology.yml"):
+        if (path / name).is_file():
+            return f"this is a directory; did you mean {Path(shown) / name}?"
+    return "this is a directory; give the path of a topology file (.yaml)"
 
 
 def decode(data: bytes, fail: _Fail) -> str:

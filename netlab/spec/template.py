@@ -248,6 +248,17 @@ def render(
     return render_template(text, filename, overrides)
 
 
+def _line_not_offset(line: int, message: str, text: str) -> tuple[int, str]:
+    """Jinja2's lexer says where it stopped as an offset into the whole text ("unexpected
+    char '\"' at 102"): say the line and column there instead, as other errors do."""
+    m = re.search(r" at (\d+)$", message)
+    if m is None or int(m.group(1)) > len(text):
+        return line, message
+    offset = int(m.group(1))
+    column = offset - text.rfind("\n", 0, offset)
+    return text.count("\n", 0, offset) + 1, f"{message[: m.start()]} (column {column})"
+
+
 def render_template(
     text: str, filename: str, overrides: Mapping[str, str] = {}
 ) -> tuple[Rendered, dict[str, Any]]:
@@ -262,9 +273,9 @@ def render_template(
         code = env.compile(ast)
     except jinja2.TemplateSyntaxError as e:  # also an unknown filter or test, when compiled
         message = " ".join((e.message or "invalid syntax").split()).rstrip(".")
-        message = message[:1].lower() + message[1:]
+        line, message = _line_not_offset(e.lineno, message[:1].lower() + message[1:], text)
         raise TemplateProblems(
-            [Problem(filename, e.lineno, "", f"template syntax error: {message}")]
+            [Problem(filename, line, "", f"template syntax error: {message}")]
         ) from None
     variables, problems = file_vars(text, filename)
     if problems and jinja:

@@ -982,8 +982,8 @@ class _Checker:
             where = f"{name}:{iface}" if iface else f"node '{name}'"
             self.add(
                 path,
-                f"{where} has no address; write the address to probe here "
-                f"(to: 10.0.0.1), or give {name} one",
+                f"{where} has no address; give it one, or write the address to probe "
+                "here (to: 10.0.0.1)",
             )
 
 

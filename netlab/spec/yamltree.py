@@ -266,11 +266,27 @@ def _explain(e: yaml.MarkedYAMLError, line_map: LineMap) -> tuple[int | None, st
     m = re.search(r"found undefined alias '(.*)'", problem)
     if m:
         return at, f"'*{m.group(1)}' refers to no anchor '&{m.group(1)}' defined above it"
+    quoted = _colon_value(e.problem_mark) if "found ':'" in problem else None
+    if quoted is not None:
+        return at, f"a value starting with ':' (IPv6) needs quotes inside [ ] or {{ }}: {quoted}"
     m = _BAD_START.search(problem)
     if m:
         return at, f"'{m.group(1)}' cannot start a value here; put the value in quotes"
     text = problem or context or "invalid YAML"
     return at, " ".join(text.split())
+
+
+def _colon_value(mark: yaml.Mark | None) -> str | None:
+    """The IPv6 address at `mark` that starts with '::' (`{to: ::/0}`), quoted, if any."""
+    if mark is None or not isinstance(mark.buffer, str):
+        return None
+    lines = mark.buffer.split("\n")
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    m = re.match(r"::[0-9A-Fa-f:./]*", line[mark.column:])
+    if m is None:
+        return None
+    key = re.search(r"([\w-]+):\s*$", line[: mark.column])
+    return f"{key.group(1)}: '{m.group(0)}'" if key else f"'{m.group(0)}'"
 
 
 def syntax_problem(e: yaml.YAMLError, text: str, filename: str, line_map: LineMap) -> Problem:

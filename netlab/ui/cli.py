@@ -28,6 +28,7 @@ from netlab.errors import (
     TopologyError,
 )
 from netlab.ui.common import (
+    JSON_HELP,
     err,
     escape,
     lab_or_file,
@@ -411,7 +412,7 @@ def _add_plan(sub: Subparsers) -> None:
     p.add_argument("--down", action="store_true", help="print the teardown order instead")
     p.add_argument("--name", help="lab name (default: the file's name:)")
     with_host(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_plan)
 
 
@@ -430,13 +431,13 @@ def _add_up(sub: Subparsers) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="load, check and plan FILE anew, not from the plan an earlier 'up' of "
                    "the same file kept (NETLAB_PLAN_CACHE=off does too)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_up)
 
 
 def _add_status(sub: Subparsers) -> None:
     p = sub.add_parser("status", help="show a lab as the kernel has it")
-    with_lab(p)
+    with_lab(p, printable=False)
     with_host(p, all_hosts=True, one=False)
     p.add_argument("--check", action="store_true",
                    help=f"exit {EXIT_DRIFTED} when the lab differs from its topology (the drift: "
@@ -447,15 +448,15 @@ def _add_status(sub: Subparsers) -> None:
 
 def _add_down(sub: Subparsers) -> None:
     p = sub.add_parser("down", help="tear a lab down in exact reverse order")
-    with_lab(p)
+    with_lab(p, printable=False)
     with_host(p, all_hosts=True, one=False)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_down)
 
 
 def _add_ls(sub: Subparsers) -> None:
     p = sub.add_parser("ls", help="list the labs that are up")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_ls)
 
 
@@ -488,7 +489,7 @@ def _add_cleanup(sub: Subparsers) -> None:
     )
     p.add_argument("-l", "--lab", help="only leftovers of this lab")
     p.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_cleanup)
 
 
@@ -512,6 +513,16 @@ CORE_COMMANDS: dict[str, Callable[[Subparsers], None]] = {
 }
 
 
+class _CommandsFormatter(argparse.HelpFormatter):
+    """argparse measures the command names at the indent of COMMAND but shows them one
+    step deeper, so the longest (`completion`) got its summary on a line of its own."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            self._action_max_length += self._indent_increment
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of `command` alone when it names one: what a run
     needs, since it parses a line that begins with that command the same way (and the
@@ -520,6 +531,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netlab",
         description="Build a network lab of Linux namespaces from a YAML topology.",
+        formatter_class=_CommandsFormatter,
     )
     parser.add_argument("--version", action="version", version=f"netlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -566,8 +578,14 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return complete(words[1:], build_parser)
     parser = build_parser(words[0] if words else None)
+    if not words:  # `netlab` alone: what it can do, as usage (exit 2, as any usage error)
+        parser.print_help(sys.stderr)
+        return EXIT_INPUT
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # said by the command's own parser, so its usage is the one shown
+            _command_parser(parser, args.command).error(
+                f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exit_:
         return EXIT_INPUT if exit_.code not in (0, None) else EXIT_OK
     try:
@@ -614,6 +632,12 @@ def _main(argv: Sequence[str] | None) -> int:
         err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
         err.print("hint: this is a bug in netlab; NETLAB_DEBUG=1 shows the traceback")
         return EXIT_KERNEL
+
+
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    found: argparse.ArgumentParser = sub.choices[command]
+    return found
 
 
 def error_document(error: NetlabError) -> dict[str, Any]:

@@ -242,7 +242,13 @@ class _LazyBar:
             self.bar = None
 
 
-def with_file(p: argparse.ArgumentParser, required: bool = True) -> None:
+JSON_HELP = "print JSON (for scripts) instead of tables"
+
+
+def with_file(p: argparse.ArgumentParser, required: bool = True, printable: bool = True
+              ) -> None:
+    """FILE (or --topo) and --set; printable: --print, for a command that would use the
+    topology (not one that names a lab by it: status, down)."""
     if required:
         p.add_argument("file", metavar="FILE", nargs="?",
                        help="topology file (YAML), or --topo")
@@ -256,8 +262,9 @@ def with_file(p: argparse.ArgumentParser, required: bool = True) -> None:
         help="a topology made as Mininet makes them, instead of FILE: single,N  linear,K "
         "tree,depth=D,fanout=F  ring,N  grid,R,C",
     )
-    p.add_argument("--print", dest="print_topo", action="store_true",
-                   help="with --topo: print its YAML (to edit and keep), do nothing else")
+    if printable:
+        p.add_argument("--print", dest="print_topo", action="store_true",
+                       help="with --topo: print its YAML (to edit and keep), do nothing else")
 
 
 def with_host(p: argparse.ArgumentParser, all_hosts: bool = False, one: bool = True) -> None:
@@ -275,12 +282,12 @@ def with_host(p: argparse.ArgumentParser, all_hosts: bool = False, one: bool = T
                        "default: ssh root@{address}")
 
 
-def with_lab(p: argparse.ArgumentParser, file: bool = True) -> None:
+def with_lab(p: argparse.ArgumentParser, file: bool = True, printable: bool = True) -> None:
     p.add_argument("-l", "--lab", help="the lab's name (default: the only lab that is up)")
     if file:
         p.add_argument("file", metavar="FILE", nargs="?",
                        help="or the topology file (or the lab's name, as with -l)")
-        with_file(p, required=False)
+        with_file(p, required=False, printable=printable)
         p.set_defaults(lab_or_file=True)
 
 

@@ -98,3 +98,30 @@ def test_getting_started_draws_the_default_lab_as_netlab_graph_does() -> None:
     assert drawn is not None
     golden = (Path(__file__).parent / "golden" / "hello.mmd").read_text()
     assert drawn.group(1) == golden, "docs/getting-started.md: paste tests/unit/golden/hello.mmd"
+
+
+def test_getting_started_says_a_missing_node_as_exec_does() -> None:
+    import pytest
+
+    from netlab.errors import InputError
+    from netlab.lab.record import Record
+    from netlab.spec.load import load_topology
+
+    topology = load_topology(ROOT / "topologies" / "hello.yaml").topology
+    record = Record("hello", "", None, topology.model_dump(mode="json"))
+    with pytest.raises(InputError) as said:
+        record.namespace("h4")
+    assert f"error: {said.value.message}\n" in (DOCS / "getting-started.md").read_text()
+
+
+def test_the_ls_sample_has_the_columns_ls_prints() -> None:
+    from netlab.ui.render import labs_table
+
+    columns = [str(c.header) for c in labs_table([]).columns]
+    assert re.search(r"\s*┃\s*".join(columns), (DOCS / "cli.md").read_text())
+
+
+def test_docs_give_the_lab_of_exec_with_l() -> None:
+    # `netlab exec LAB NODE -- CMD` reads LAB as the node: the lab goes with -l.
+    for doc in [ROOT / "README.md", *DOCS.glob("**/*.md")]:
+        assert not re.search(r"netlab exec [a-z][\w-]* [a-z][\w-]* --", doc.read_text()), doc

@@ -44,10 +44,10 @@ def test_ports_and_trunks_are_planned_after_their_bridge_is_filtering() -> None:
     assert vlan_ops == [
         o.SetVlanFiltering(NS1, "br0"),
         o.SetPortVlans(NS1, "h1-eth0", pvid=10),
-        o.SetPortVlans(NS1, "sw2-sw2", tagged=(10, 20)),
+        o.SetPortVlans(NS1, "sw2", tagged=(10, 20)),
         o.SetVlanFiltering(NS2, "br0"),
         o.SetPortVlans(NS2, "h2-eth0", pvid=20),
-        o.SetPortVlans(NS2, "sw1-sw1", tagged=(10, 20)),
+        o.SetPortVlans(NS2, "sw1", tagged=(10, 20)),
     ]
     attached = max(k for k, op in enumerate(ops) if isinstance(op, o.SetLink) and op.master
                    and op.ns == NS1)
@@ -56,7 +56,7 @@ def test_ports_and_trunks_are_planned_after_their_bridge_is_filtering() -> None:
         assert o.op_from_json(json.loads(json.dumps(op.to_json()))) == op
         assert op.undo() is None  # they go with the switch's namespace
     assert vlan_ops[1].describe() == f"make h1-eth0 in {NS1} an access port of vlan 10"
-    assert vlan_ops[2].describe() == f"make sw2-sw2 in {NS1} a trunk of vlans 10,20"
+    assert vlan_ops[2].describe() == f"make sw2 in {NS1} a trunk of vlans 10,20"
 
 
 def test_a_switch_without_vlans_is_planned_as_before() -> None:
@@ -138,7 +138,7 @@ def test_port_vlans_read_back_and_compared_with_the_plan() -> None:
     planned = {i.name: switch_vlans.planned_port(i) for i in built.interfaces["sw1"]
                if i.master}
     assert planned == {"h1-eth0": ports["h1-eth0"], "h3-eth0": {
-        "pvid": 1, "untagged": [1], "tagged": []}, "sw2-sw2": ports["trunk"]}
+        "pvid": 1, "untagged": [1], "tagged": []}, "sw2": ports["trunk"]}
     assert switch_vlans.words(ports["trunk"]) == \
         "untagged in VLAN 1; tagged in VLAN 10, 20; PVID 1"
 
@@ -150,8 +150,8 @@ def test_graph_and_status_table_say_each_ports_vlans() -> None:
     built = plan(load_text(LAB, "vl.yaml").topology)
     drawn = graph.mermaid(graph.build(load_text(LAB, "vl.yaml").topology, built))
     assert "sw1:h1-eth0 in br0 vlan 10" in drawn
-    assert "sw1:sw2-sw2 in br0 trunk 10,20" in drawn
+    assert "sw1:sw2 in br0 trunk 10,20" in drawn
     vlans = {"now": {"pvid": 1, "untagged": [1], "tagged": [10]},
              "planned": {"pvid": 1, "untagged": [1], "tagged": [10, 20]}, "as_planned": False}
-    iface = {"peer": "sw2:sw1-sw1", "master": "br0", "kind": "veth", "vlans": vlans}
-    assert _link_words(iface) == "to sw2:sw1-sw1, in br0, trunk 10 (drift)"
+    iface = {"peer": "sw2:sw1", "master": "br0", "kind": "veth", "vlans": vlans}
+    assert _link_words(iface) == "to sw2:sw1, in br0, trunk 10 (drift)"

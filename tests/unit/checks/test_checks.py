@@ -104,8 +104,8 @@ def test_the_schema_knows_checks() -> None:
          "t.yaml:16: checks[0].to: node 'srv' has no interface 'eth9' (its interfaces: "
          "eth0, lo)"),
         ("  - {from: alice, to: gw:eth0}\n",
-         "t.yaml:16: checks[0].to: gw:eth0 has no address; write the address to probe here "
-         "(to: 10.0.0.1), or give gw one"),
+         "t.yaml:16: checks[0].to: gw:eth0 has no address; give it one, or write the address "
+         "to probe here (to: 10.0.0.1)"),
         ("  - {from: alice, to: 'fe80::1'}\n",
          "t.yaml:16: checks[0].to: fe80::1 is link-local, which needs an interface; use a "
          "global address"),

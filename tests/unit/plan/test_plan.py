@@ -93,6 +93,15 @@ def test_switch_ports_are_named_after_their_peer() -> None:
     assert ports == {"br0", "h1-eth0", "h2-eth0", "h3-eth0"}
 
 
+def test_a_port_between_two_switches_is_named_after_the_other_switch() -> None:
+    text = ("name: sws\nnodes:\n  sw1: {kind: switch}\n  c: {kind: switch}\n  lo: {kind: switch}\n"
+            "links:\n  - [sw1, c]\n  - [c, lo]\n")
+    p = plan(load_text(text, "t.yaml").topology)
+    ports = {node: sorted(i.name for i in p.interfaces[node]) for node in ("sw1", "c", "lo")}
+    # not "c-c" and "sw1-sw1"; a switch named lo gives no port the loopback's name
+    assert ports == {"sw1": ["br0", "c"], "c": ["br0", "p1", "sw1"], "lo": ["br0", "c"]}
+
+
 def test_lab_name_override_changes_namespaces_only() -> None:
     topo = load_topology(ROOT / "topologies" / "veth-pair.yaml").topology
     a, b = plan(topo), plan(topo, "other")

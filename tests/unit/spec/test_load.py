@@ -97,8 +97,14 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_directory(tmp_path: Path) -> None:
-    with pytest.raises(TopologyError, match="this is a directory"):
+    with pytest.raises(TopologyError, match="this is a directory; give the path"):
         load_topology(tmp_path)
+    (tmp_path / "topology.yaml").write_text("name: t\nnodes: {h1: {}}\n")
+    with pytest.raises(TopologyError) as info:
+        load_topology(str(tmp_path) + "/")
+    assert str(info.value) == (
+        f"{tmp_path}/: this is a directory; did you mean {tmp_path}/topology.yaml?"
+    )
 
 
 def test_too_large_is_not_parsed(tmp_path: Path) -> None:
@@ -209,6 +215,22 @@ def test_override_for_an_unknown_variable() -> None:
     ]
 
 
+def test_a_bad_value_from_set_names_the_set() -> None:
+    # The bad text is not in the file: say where it came from (a line using no --set
+    # variable keeps its message as it is).
+    text = SMALL.replace("  mtu: 1500\n", "  mtu: 1500\nbogus: 1\n")
+    unknown, bad_address, *rest = errors_of(text, subnet="foo", mtu="9000")
+    assert unknown.startswith("t.yaml:5: unknown key 'bogus' (") and "--set" not in unknown
+    assert [bad_address, *rest] == [
+        "t.yaml:9: nodes.h1.interfaces.eth0.addresses[0]: 'foo.1/24' is not an address with "
+        "a prefix length, e.g. 10.0.0.1/24 or fd00::1/64 (from --set subnet=foo)",
+        "t.yaml:11: nodes.h1.routes[0].via: 'foo.254' is not an IP address "
+        "(from --set subnet=foo)",
+        "t.yaml:15: nodes.r1.interfaces.eth0.addresses[0]: 'foo.254/24' is not an address "
+        "with a prefix length, e.g. 10.0.0.1/24 or fd00::1/64 (from --set subnet=foo)",
+    ]
+
+
 def test_override_for_an_unknown_variable_tells_vars_from_variables_without_a_value() -> None:
     text = SMALL.replace("  mtu: 1500\n", "")  # used in the file, but not in its vars
     assert errors_of(text, unknown="1") == [
@@ -289,7 +311,8 @@ nodes:
 {% endfor %}
 """
     assert errors_of(text) == [
-        "t.yaml:5: nodes.h2.kind: kind 'rooter' is not one of: host, router, switch"
+        "t.yaml:5: nodes.h2.kind: kind 'rooter' is not one of: host, router, switch "
+        "(did you mean 'router'?)"
     ]
 
 
