@@ -130,13 +130,13 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
     while not (stop is not None and stop.is_set()):
         attempts += 1
         tried = time.monotonic()
-        if not _node_there(lab, probe.node):  # no retry brings it back: said at once
-            why = (f"node {probe.node}'s namespace is missing (lab taken down, or built "
-                   f"without {probe.node}?)")
-            return CheckResult(probe, False, why, time.monotonic() - started, attempts)
         try:
             last = _attempt(lab, probe, max(deadline - tried, 0.1), stop)
         except (NetlabError, OSError) as error:
+            if not _node_there(lab, probe.node):  # no retry brings it back: said at once
+                why = (f"node {probe.node}'s namespace is missing (lab taken down, or "
+                       f"built without {probe.node}?)")
+                return CheckResult(probe, False, why, time.monotonic() - started, attempts)
             last = Outcome(False, f"error: {error}")
         said = last if last.router_said else said
         whole = whole if last.cut_short else last
