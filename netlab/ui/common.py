@@ -329,4 +329,3 @@ def note_built_from(file: object, lab: str, command: str) -> None:
         if other != lab:
             err.print(f"note: lab {escape(other)} is up, built from {escape(file)}: "
                       f"'{command} -l {escape(other)}' {WHAT_IT_DOES.get(command, 'uses it')}")
-
