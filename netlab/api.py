@@ -282,10 +282,13 @@ class Lab:
         """Undo the journal in exact reverse order. A lab that is not up: nothing to do.
         progress(done, total), if given, after each undo sent to the kernel."""
         require_privileges("take a lab down")
+        from netlab.lab.cleanup import remove_stray_cgroups
         from netlab.lab.teardown_journal import teardown_journal
 
         with self.state.locked(what="down"):
-            return teardown_journal(self.state, progress=progress)
+            report = teardown_journal(self.state, progress=progress)
+            remove_stray_cgroups(self.name)
+            return report
 
     def _refuse_foreign_objects(self) -> None:
         from netlab.kernel import nsfs
@@ -365,7 +368,7 @@ class Lab:
 
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
-        return present(self.name, node, self.namespace(node), self.source)
+        return present(self.name, node, self.namespace(node), self._up_args())
 
     # --- inside the lab ---------------------------------------------------------------
     def exec(
@@ -562,13 +565,16 @@ def down_lab(name: str, progress: TeardownProgress | None = None,
     if not state.dir.exists() and not state.lock_path.exists():
         return False, TeardownReport()  # not up: nothing to do, no privilege needed
     require_privileges("take a lab down")
+    from netlab.lab.cleanup import remove_stray_cgroups
     from netlab.lab.teardown_journal import teardown_journal
 
     # A lock file without a record: a command was killed between removing the record and
     # removing its lock. Taking the lock (free: its holder is dead) removes the file.
     with state.locked(what="down"):
         was_up = state.exists()
-        return was_up, teardown_journal(state, progress=progress)
+        report = teardown_journal(state, progress=progress)
+        remove_stray_cgroups(name)
+        return was_up, report
 
 
 def _what_is_built(topology: Any) -> Any:

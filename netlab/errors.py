@@ -83,6 +83,11 @@ class LabStateError(NetlabError):
     exit_code = EXIT_KERNEL
 
 
+class NodeMissing(LabStateError):
+    """A node's network namespace is not there (the lab taken down, a deleted netns):
+    nothing is entered, nothing made for it (its cgroup), and no retry brings it back."""
+
+
 class LabStateConflict(LabStateError):
     """The lab is not as the command needs it, and nothing was done: it is not up (or a
     node's namespace is gone), it is up already with another topology, a namespace it

@@ -167,6 +167,21 @@ def to_junit(report: CheckReport) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
+def up_failed_junit(lab: str, message: str, hint: str | None, seconds: float) -> str:
+    """JUnit XML for a run whose lab could not be brought up: one case, errored, with
+    the error (a CI page shows why no check ran, not an empty or a stale report)."""
+    root = ET.Element("testsuites", name="netlab", tests="1", failures="0", errors="1",
+                      time=f"{seconds:.3f}")
+    suite = ET.SubElement(root, "testsuite", name=f"netlab.{lab}", tests="1", failures="0",
+                          errors="1", skipped="0", time=f"{seconds:.3f}")
+    case = ET.SubElement(suite, "testcase", classname=f"netlab.{lab}", name="up",
+                         time=f"{seconds:.3f}")
+    error = ET.SubElement(case, "error", message=_xml_safe(message), type="UpFailed")
+    error.text = _xml_safe(message + (f"\nhint: {hint}" if hint else ""))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
 def _nodes_of(result: CheckResult) -> list[str]:
     """The nodes a check involves: where it runs, and the node it targets (if one)."""
     target = (result.probe.target or "").partition(":")[0]

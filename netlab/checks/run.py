@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from netlab.checks.report import CheckReport, CheckResult, clip_output
 from netlab.checks.resolve import Probe
 from netlab.errors import InputError, NetlabError
+from netlab.values.names import NETNS_DIR
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -132,6 +133,10 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
         try:
             last = _attempt(lab, probe, max(deadline - tried, 0.1), stop)
         except (NetlabError, OSError) as error:
+            if not _node_there(lab, probe.node):  # no retry brings it back: said at once
+                why = (f"node {probe.node}'s namespace is missing (lab taken down, or "
+                       f"built without {probe.node}?)")
+                return CheckResult(probe, False, why, time.monotonic() - started, attempts)
             last = Outcome(False, f"error: {error}")
         said = last if last.router_said else said
         whole = whole if last.cut_short else last
@@ -157,6 +162,11 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
         return CheckResult(probe, True, why, seconds, attempts)
     why = f"{last.why} (for {probe.timeout:g} s, {attempts} tries)"
     return CheckResult(probe, False, why, seconds, attempts, last.output)
+
+
+def _node_there(lab: Lab, node: str) -> bool:
+    """Whether the node's network namespace exists (a check cannot enter it otherwise)."""
+    return os.path.lexists(f"{NETNS_DIR}/{lab.namespace(node)}")
 
 
 def _sleep(seconds: float, stop: Stop | None) -> None:

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from netlab.errors import NodeMissing
 from netlab.kernel import cgroups, nodehost
+from netlab.values.names import NETNS_DIR
 
 STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # sudo's
 
@@ -63,5 +65,8 @@ def node_argv(ns: str, node_dir: str, argv: Sequence[str], uid: int | None = Non
             caps = ",".join(f"+{c.lower().removeprefix('cap_')}" for c in capabilities)
             drop += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
         argv = [*drop, *argv]
+    if not os.path.lexists(f"{NETNS_DIR}/{ns}"):
+        # Before the cgroup below is made: a missing node must leave nothing behind.
+        raise NodeMissing(f"namespace {ns} is missing (lab taken down?)")
     entered = nodehost.enter_argv(ns, argv, node_dir)  # a lazy node's is made on entry
     return cgroups.wrap(entered, ns, leaf)

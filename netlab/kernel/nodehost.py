@@ -188,9 +188,13 @@ def start(hosts: Sequence[NodeHost], workers: int = 2) -> Making:
     # A helper makes a node's namespaces in ~1 ms: a second one pays its start-up (~40 ms
     # of Python) back only past a few hundred nodes, and only with a CPU to spare.
     count = max(1, min(workers, len(hosts) // HOSTS_PER_HELPER, (os.cpu_count() or 2) - 1))
+    # Each in a process group of its own: Ctrl-C signals the terminal's whole foreground
+    # group, and a helper it reached would report its KeyboardInterrupt as the op's
+    # failure; netlab decides what a signal means (engine.Stop), the helper finishes.
     procs: list[subprocess.Popen[bytes]] = [subprocess.Popen(
         [sys.executable, "-m", "netlab.kernel.nodehost", str(os.getpid())],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
+        process_group=0,
     ) for _ in range(count)]
     feeders = []
     for k, proc in enumerate(procs):

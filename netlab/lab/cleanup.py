@@ -63,6 +63,21 @@ def _owned_by_labs_up() -> set[str]:
     return owned
 
 
+def remove_stray_cgroups(lab: str) -> None:
+    """Remove the cgroups named for nodes of `lab` whose namespace is gone and that no lab
+    up journals: made by an entry that raced `down` (a check still running), or for a
+    node the lab never had. `down` takes them with the lab, as `cleanup -l` would."""
+    from netlab.kernel import cgroups, nsfs
+
+    prefix = f"{NS_PREFIX}{lab}-"
+    strays = [ns for ns in cgroups.groups() if ns.startswith(prefix) and not nsfs.exists(ns)]
+    if strays:
+        owned = _owned_by_labs_up()  # a lab named "<lab>-x" shares the prefix
+        for ns in strays:
+            if ns not in owned:
+                cgroups.kill(ns)
+
+
 def survey(only_lab: str | None = None) -> Survey:
     from netlab.kernel import nodehost, nsfs
     from netlab.kernel.dumps import list_marked_links_in_host, read_namespace

@@ -48,7 +48,8 @@ class Record:
 
     def node_namespace(self, node: str) -> str:
         """The namespace of `node`, which must be there (LabStateError if it is missing)."""
-        return present(self.lab, node, self.namespace(node), self.file)
+        named = "" if self.lab == self.topology.get("name") else f" --name {self.lab}"
+        return present(self.lab, node, self.namespace(node), f"{self.file or 'FILE'}{named}")
 
     def node_command(self, node: str, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         """What runs argv inside `node` (api.Lab.node_command, from the record)."""
@@ -69,14 +70,15 @@ def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
     return node_argv(ns, folder, argv), process_env(ns, folder, env)
 
 
-def present(lab: str, node: str, ns: str, file: str) -> str:
-    """`ns`, the namespace of `node` of `lab`, if it is there; LabStateError if not."""
+def present(lab: str, node: str, ns: str, up_args: str) -> str:
+    """`ns`, the namespace of `node` of `lab`, if it is there; LabStateError if not
+    (`up_args`: what `netlab up` is given to build the lab again, --name included)."""
     from netlab.kernel import nsfs
 
     if not nsfs.exists(ns):
         raise LabStateConflict(
             f"the namespace of node '{node}' of lab '{lab}' ({ns}) is missing",
-            hint=f"'netlab up --recreate {file or 'FILE'}' builds the lab anew; "
+            hint=f"'netlab up --recreate {up_args}' builds the lab anew; "
             "'netlab status' shows what else is missing",
         )
     return ns

@@ -32,6 +32,7 @@ from netlab.ui.common import (
     err,
     escape,
     lab_or_file,
+    note_built_from,
     out,
     overrides,
     print_json,
@@ -180,7 +181,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not result.created:
         for node, service in lab.dead_services():
             err.print(f"warning: service {service} of node {node} is not running; "
-                      f"'netlab up --recreate {args.file}' starts the lab anew")
+                      f"'netlab up --recreate {lab._up_args()}' starts the lab anew")
     return EXIT_OK
 
 
@@ -215,12 +216,7 @@ def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
         out.print(f"lab [bold]{lab}[/] is down ({report.sent} operations undone{stopped})")
     else:
         out.print(f"lab [bold]{lab}[/] is not up; nothing to do")
-        if isinstance(args.file, str):  # the file's lab under another name (--name, --set)
-            from netlab.lab.record import built_from
-
-            for other in built_from(args.file):
-                err.print(f"note: lab {escape(other)} is up, built from {escape(args.file)}: "
-                          f"'netlab down -l {escape(other)}' takes it down")
+        note_built_from(args.file, lab, "netlab down")  # the file's lab under another name
     return EXIT_OK
 
 
@@ -257,6 +253,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     # The record's skeleton, if it has one: no model to load, no plan to make (startup.py).
     lab = (None if args.file else recorded_lab(args.lab)) or _resolve_by_file(args, "status")
     if not lab.is_up():
+        note_built_from(args.file, lab.name, "netlab status")
         raise LabStateConflict(f"lab '{lab.name}' is not up",
                                hint=f"netlab up {args.file or 'FILE'}")
     now = condition(lab.name)

@@ -26,8 +26,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, LabStateConflict
-from netlab.ui.common import err, escape, out, overrides, print_json, progress, with_host, with_lab
+from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, LabStateConflict, NetlabError
+from netlab.ui.common import (
+    err,
+    escape,
+    note_built_from,
+    out,
+    overrides,
+    print_json,
+    progress,
+    with_host,
+    with_lab,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -139,8 +149,18 @@ def _up_check_down(lab: Lab, probes: list[Probe], args: argparse.Namespace) -> C
         if not args.file:
             raise LabStateConflict(f"lab '{lab.name}' is not up",
                                    hint="netlab test FILE brings it up")
-        with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
-            lab.up(progress=advance)
+        note_built_from(args.file, lab.name, "netlab test")
+        began = time.monotonic()
+        try:
+            with progress(len(lab.plan.ops), f"up {lab.name}", not args.json) as advance:
+                lab.up(progress=advance)
+        except NetlabError as error:
+            if args.junit:  # no check ran: the report says why
+                from netlab.checks.report import up_failed_junit
+
+                _write(args.junit, up_failed_junit(lab.name, str(error), error.hint,
+                                                   time.monotonic() - began))
+            raise
         started = True
         err.print(f"lab [bold]{escape(lab.name)}[/] is up for the checks")
     elif args.file and not _same_lab(lab):

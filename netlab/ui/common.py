@@ -311,3 +311,21 @@ def lab_or_file(args: argparse.Namespace) -> None:
         raise InputError("--print prints the topology that --topo makes; give --topo")
     elif getattr(args, "file_required", False) and not args.file:
         raise InputError("give a topology FILE (or --topo NAME,ARGS, e.g. --topo linear,3)")
+
+
+WHAT_IT_DOES = {"netlab down": "takes it down", "netlab status": "shows it",
+                "netlab test": "tests it"}
+
+
+def note_built_from(file: object, lab: str, command: str) -> None:
+    """Notes on the labs up built from `file` under another name than `lab` (--name,
+    --set), each with `command -l LAB`: `down FILE`, `status FILE` and `test FILE` look
+    for the file's own lab, and the user likely meant the one they built."""
+    if not isinstance(file, str):
+        return
+    from netlab.lab.record import built_from
+
+    for other in built_from(file):
+        if other != lab:
+            err.print(f"note: lab {escape(other)} is up, built from {escape(file)}: "
+                      f"'{command} -l {escape(other)}' {WHAT_IT_DOES.get(command, 'uses it')}")

@@ -44,4 +44,4 @@ def test_a_killed_service_shows_as_drift(netlab_lab: LabFactory, tmp_path: Path)
     again = netlab("up", str(path), "--name", lab.name)
     assert "already up and unchanged" in again.stdout
     assert again.stderr == (f"warning: service idle of node h1 is not running; 'netlab up "
-                            f"--recreate {path}' starts the lab anew\n")
+                            f"--recreate {path} --name {lab.name}' starts the lab anew\n")
