@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError
+from netlab.kernel.privileges import require_privileges
 from netlab.ui.common import escape, out, with_lab
 
 
@@ -49,6 +50,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
             raise InputError(f"{option} {value:g}: give seconds between 0.01 and 60")
     if args.ttl is not None and not 1 <= args.ttl <= 255:
         raise InputError(f"--ttl {args.ttl}: give a time to live between 1 and 255")
+    require_privileges("ping from a lab's node")  # before its state is read: exit 2, in words
     lab = resolve_lab(args.lab, None, {})
     ns = lab.node_namespace(args.source)
     address = lab.address_from(args.source, args.target, args.family)

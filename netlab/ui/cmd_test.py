@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError, LabStateConflict, NetlabError
+from netlab.kernel.privileges import require_privileges
 from netlab.ui.common import (
     err,
     escape,
@@ -85,7 +86,9 @@ def cmd_test(args: argparse.Namespace) -> int:
         return test_all_hosts(args)
     if args.file:
         lab = Lab.from_file(args.file, overrides(args.set), args.name or args.lab, args.host)
-    else:
+    # Before the lab's state is read (root's alone): exit 2, in words, as for up or exec.
+    require_privileges("run checks in a lab's nodes")
+    if not args.file:
         lab = resolve_lab(args.lab, None, {})
         if args.host is not None and args.host != lab.host:
             raise InputError(f"lab '{lab.name}' is up here as host {lab.host or '(none)'}'s "

@@ -304,7 +304,8 @@ def test_up_as_an_unprivileged_user(as_nobody: Run) -> None:
 
 @pytest.mark.parametrize("command", [["cleanup", "--dry-run"], ["status", "-l", "LAB"],
                                      ["down", "-l", "LAB"], ["exec", "-l", "LAB", "h1", "--",
-                                                             "true"]])
+                                                             "true"],
+                                     ["ping", "-l", "LAB", "h1", "h2"], ["test", "-l", "LAB"]])
 def test_other_commands_as_an_unprivileged_user(command: list[str], as_nobody: Run,
                                                 fresh_lab: str) -> None:
     Lab.from_file(HELLO, name=fresh_lab).up()  # as root: something to look at or break
