@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 from netlab.checks.report import CheckReport, CheckResult, clip_output
 from netlab.checks.resolve import Probe
 from netlab.errors import InputError, NetlabError
-from netlab.values.names import NETNS_DIR
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -166,7 +165,9 @@ def run_probe(lab: Lab, probe: Probe, stop: Stop | None = None) -> CheckResult:
 
 def _node_there(lab: Lab, node: str) -> bool:
     """Whether the node's network namespace exists (a check cannot enter it otherwise)."""
-    return os.path.lexists(f"{NETNS_DIR}/{lab.namespace(node)}")
+    from netlab.kernel import nsfs
+
+    return nsfs.taken(lab.namespace(node))
 
 
 def _sleep(seconds: float, stop: Stop | None) -> None:

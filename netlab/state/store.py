@@ -74,6 +74,17 @@ class RootOnly(LabStateError):
     """The lab's state is root's alone (docs/security.md) and this process is not root."""
 
 
+def _free(fd: int) -> bool:
+    """Take the flock of `fd` alone, without waiting: False when another holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
 def _same_file(fd: int, path: Path | str) -> bool:
     """Whether `path` still names the file open as `fd` (not removed or replaced)."""
     try:
@@ -188,14 +199,16 @@ class LabState:
         finally:
             # The last holder removes the file, while still holding it (as locked() does):
             # whoever opened it meanwhile finds it gone once it has the lock, and retries.
-            if not brings_up:
-                with contextlib.suppress(OSError):
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # others still testing: not
-                    brings_up = True
-            if brings_up:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.test_path)
-            os.close(fd)
+            try:
+                last = brings_up or _free(fd)
+            except OSError:
+                last = False
+            try:
+                if last:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.test_path)
+            finally:
+                os.close(fd)
 
     def _in_test_by(self, fd: int, what: str) -> LabStateConflict:
         holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
@@ -245,11 +258,8 @@ class LabState:
         except FileNotFoundError:
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            if err.errno in (errno.EAGAIN, errno.EACCES):
+            if not _free(fd):
                 return os.pread(fd, 200, 0).decode(errors="replace").strip() or "?"
-            raise
         finally:
             os.close(fd)
         return None
@@ -490,23 +500,17 @@ def unheld_test_files(root: Path | None = None) -> list[str]:
     """Labs with a `netlab test` file that no run holds: left by a run that was killed
     (or by a netlab before the last run to leave removed it). Taking it, when free,
     removes it (LabState.testing)."""
-    base = root or state_root()
-    if not base.is_dir():
-        return []
     labs = []
-    for p in base.iterdir():
-        lab = p.name[1:].removesuffix(".test")
-        if not (p.name.startswith(".") and p.name.endswith(".test") and LAB_RE.match(lab)):
-            continue
+    for lab, p in _dot_files(root or state_root(), ".test"):
         try:
             fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a run holds it: refused
-            labs.append(lab)
+            if _free(fd):  # else a run holds it
+                labs.append(lab)
         except OSError:
-            pass  # a run holds it
+            pass
         finally:
             os.close(fd)
     return sorted(labs)
@@ -516,13 +520,19 @@ def locks_without_lab(root: Path | None = None) -> list[str]:
     """Labs with a lock file but no directory: a command killed after removing the lab's
     record and before removing its lock (taking the lock, when free, removes the file)."""
     base = root or state_root()
+    return sorted(lab for lab, _ in _dot_files(base, ".lock")
+                  # (a held one: an `up` holds it before it writes the record)
+                  if not (base / lab).exists() and LabState(lab, base).holder() is None)
+
+
+def _dot_files(base: Path, suffix: str) -> list[tuple[str, Path]]:
+    """(lab, path) of each `.<lab><suffix>` file beside the labs' folders."""
     if not base.is_dir():
         return []
-    labs = []
+    found = []
     for p in base.iterdir():
-        lab = p.name[1:].removesuffix(".lock")
-        if p.name.startswith(".") and p.name.endswith(".lock") and LAB_RE.match(lab) \
-                and not (base / lab).exists() and LabState(lab, base).holder() is None:
-            labs.append(lab)  # (a held one: an `up` holds it before it writes the record)
-    return sorted(labs)
+        lab = p.name[1:].removesuffix(suffix)
+        if p.name.startswith(".") and p.name.endswith(suffix) and LAB_RE.match(lab):
+            found.append((lab, p))
+    return found
 
