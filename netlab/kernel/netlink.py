@@ -722,6 +722,11 @@ class NetlinkKernel:
         namespace is gone), for a question asked between batches."""
         return self._socks.get(ns)
 
+    def index_known(self, ns: str, ifname: str) -> int | None:
+        """The ifindex of a link of `ns` as netlab knows it (None: not known), asking the
+        kernel nothing."""
+        return self._links.get(ns, {}).get(ifname)
+
     def forget_links(self, ns: str | None = None) -> None:
         """Drop what netlab knows of the links in `ns` (or everywhere): something else
         (an `exec:` command, a service) may have made or removed links there."""
