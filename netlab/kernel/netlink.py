@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import ipaddress
 import os
 import resource
@@ -81,6 +82,9 @@ class _Msg:
     op: int  # index of the op in the ops being executed
     creates: int | None = None  # ifindex this message creates in ns
     undo: tuple[str, bytearray] | None = None  # (ns, message) removing what this one made
+    # A follow-up nothing else in the batch waits for (the alias of a veth's far end): sent
+    # at the batch's end, so that the runs of messages to one namespace stay long.
+    late: bool = False
 
 
 @dataclass
@@ -89,6 +93,9 @@ class _Batch:
     fds: list[int] = field(default_factory=list)  # namespace fds the messages refer to
 
 
+# Checked once per name: a lab's ops name each namespace and interface many times (only
+# names that pass are remembered: a refusal raises each time).
+@functools.lru_cache(maxsize=8192)
 def _check_ns(ns: str) -> None:
     try:
         nsfs.check_name(ns)
@@ -98,6 +105,7 @@ def _check_ns(ns: str) -> None:
         raise _Refused(f"{ns} is not a netlab namespace: netlab acts only inside its own")
 
 
+@functools.lru_cache(maxsize=8192)
 def _check_ifname(name: str) -> None:
     bad = (not name or len(name.encode()) > IFNAMSIZ or name in (".", "..")
            or any(c in name for c in "/:\0") or any(c.isspace() for c in name))
@@ -367,6 +375,7 @@ class NetlinkKernel:
                     break  # the kernel chose their indexes: learn them before using them
             if last > first:
                 begin(first, last)
+                batch.msgs.sort(key=lambda m: m.late)  # stable: the order stays otherwise
                 self._send(ops, first, last, batch, done)
         finally:
             for fd in batch.fds:
@@ -537,7 +546,8 @@ class NetlinkKernel:
         msg = rtnl.new_veth(self._next_seq(), index, op.ifname, peer_index, op.peer_ifname,
                             peer_fd, op.mtu)
         msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
-        return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs)
+        return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs,
+                           late=op.peer_ns != op.ns)
 
     def _encode_bridge(self, k: int, op: CreateBridge, batch: _Batch) -> list[_Msg]:
         _check_ifname(op.ifname)
@@ -678,11 +688,12 @@ class NetlinkKernel:
         return _Msg(op.ns, msg, k)
 
     def _named(self, ns: str, ifname: str, index: int, alias: str, k: int,
-               msgs: list[_Msg]) -> list[_Msg]:
+               msgs: list[_Msg], late: bool = False) -> list[_Msg]:
         """Record a link about to be made, and mark it with the lab's alias."""
         self._links[ns][ifname] = index
         if alias:
-            msgs.append(_Msg(ns, rtnl.set_link(self._next_seq(), index, alias=alias), k))
+            msgs.append(_Msg(ns, rtnl.set_link(self._next_seq(), index, alias=alias), k,
+                             late=late))
         return msgs
 
     # --- what we know of each namespace's links ---------------------------------------
