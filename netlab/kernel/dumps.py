@@ -9,10 +9,11 @@ the ones pyroute2 gives (tests/integration compare both).
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import struct
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from netlab.kernel import link_state_decode, nlsock, nsfs, rtnl, tcmsg
@@ -139,6 +140,30 @@ def _dump(sock: socket.socket, request: bytearray, kind: int) -> list[Msg]:
                         if reply.error:
                             raise OSError(reply.error, reply.text or "dump refused")
                     return out
+            offset += (length + 3) & ~3
+
+
+def _get(sock: socket.socket, request: bytearray, kind: int) -> Msg | None:
+    """Send a request for one object; its answer, or None when there is no such object
+    (raises OSError on any other refusal)."""
+    seq = rtnl.seq_of(request)
+    sock.send(request)
+    unpack = rtnl.NLMSG_HDR.unpack_from
+    while True:
+        data = sock.recv(1 << 16)
+        offset, size = 0, len(data)
+        while offset + _HDR <= size:
+            length, mtype, _flags, mseq, _pid = unpack(data, offset)
+            if length < _HDR or offset + length > size:
+                break
+            if mseq == seq:
+                if mtype == kind:
+                    return data, offset, offset + length
+                if mtype == rtnl.NLMSG_ERROR:
+                    for reply in rtnl.replies(data[offset : offset + length]):
+                        if reply.error and reply.error != errno.ENODEV:
+                            raise OSError(reply.error, reply.text or "request refused")
+                    return None
             offset += (length + 3) & ~3
 
 
@@ -407,19 +432,30 @@ def _states(links: list[_RawLink], qdiscs: list[rtnl.Reply]) -> dict[str, LinkSt
 _LINKWATCHED = ("veth", "bridge")
 
 
+# Up to this many links of a namespace are asked for one by one (by index), past it in
+# one dump: 500 namespaces' one link each, asked so, ~3-9 ms against 14-17 ms dumped.
+_ASKED_ONE_BY_ONE = 4
+
+
 def links_still_starting(ns: str, names: Collection[str],
-                         sock: socket.socket | None = None) -> list[str]:
+                         sock: socket.socket | None = None,
+                         indexes: Mapping[str, int] | None = None) -> list[str]:
     """Of the named links of `ns`, the veth and bridge links that have a carrier but do not
     pass packets yet (operstate not yet "up"). `sock`: a route socket in `ns` to ask
     through (opening one there for each of 1000 nodes, each round, cost more than the
-    question)."""
+    question); `indexes`: their ifindexes, where known (a name found at another index
+    asks again by dump)."""
+    links: list[_RawLink] | None = None
     if sock is None:
         with nlsock.open_in(ns) as own:
             links = _dump_links(own)
     else:
         # Sequence number 0 is never that of a request NetlinkKernel sent on its socket
-        # (it counts from 1): a late answer to one of those cannot end this dump.
-        links = [_RawLink(m) for m in _dump(sock, rtnl.get_links(0), rtnl.RTM_NEWLINK)]
+        # (it counts from 1): a late answer to one of those cannot end this question.
+        if indexes is not None and len(names) <= _ASKED_ONE_BY_ONE:
+            links = _links_by_index(sock, names, indexes)
+        if links is None:
+            links = [_RawLink(m) for m in _dump(sock, rtnl.get_links(0), rtnl.RTM_NEWLINK)]
     starting = []
     for msg in links:
         if msg.ifname not in names or not msg.flags & IFF_LOWER_UP:
@@ -432,6 +468,21 @@ def links_still_starting(ns: str, names: Collection[str],
         if _text(kind) in _LINKWATCHED:
             starting.append(str(msg.ifname))
     return starting
+
+
+def _links_by_index(sock: socket.socket, names: Collection[str],
+                    indexes: Mapping[str, int]) -> list[_RawLink] | None:
+    """The named links, asked for by index; None when an index is not known or names
+    another link now (the caller dumps them instead)."""
+    links = []
+    for name in names:
+        index = indexes.get(name)
+        msg = _get(sock, rtnl.get_link(0, index), rtnl.RTM_NEWLINK) if index else None
+        link = _RawLink(msg) if msg is not None else None
+        if link is None or link.ifname != name:
+            return None
+        links.append(link)
+    return links
 
 
 def links_still_up(ns: str, names: Collection[str]) -> list[str]:

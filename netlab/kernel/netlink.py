@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import ipaddress
 import os
 import resource
@@ -81,6 +82,9 @@ class _Msg:
     op: int  # index of the op in the ops being executed
     creates: int | None = None  # ifindex this message creates in ns
     undo: tuple[str, bytearray] | None = None  # (ns, message) removing what this one made
+    # A follow-up nothing else in the batch waits for (the alias of a veth's far end): sent
+    # at the batch's end, so that the runs of messages to one namespace stay long.
+    late: bool = False
 
 
 @dataclass
@@ -89,6 +93,9 @@ class _Batch:
     fds: list[int] = field(default_factory=list)  # namespace fds the messages refer to
 
 
+# Checked once per name: a lab's ops name each namespace and interface many times (only
+# names that pass are remembered: a refusal raises each time).
+@functools.lru_cache(maxsize=8192)
 def _check_ns(ns: str) -> None:
     try:
         nsfs.check_name(ns)
@@ -98,6 +105,7 @@ def _check_ns(ns: str) -> None:
         raise _Refused(f"{ns} is not a netlab namespace: netlab acts only inside its own")
 
 
+@functools.lru_cache(maxsize=8192)
 def _check_ifname(name: str) -> None:
     bad = (not name or len(name.encode()) > IFNAMSIZ or name in (".", "..")
            or any(c in name for c in "/:\0") or any(c.isspace() for c in name))
@@ -164,15 +172,33 @@ class _Sockets:
 # work of hundreds of new interfaces, which holds the kernel's global RTNL lock, no longer
 # slows every netlink call on the machine for seconds after `up` (status of 500 nodes right
 # after up: 1.6 s -> 0.8 s). A node's `sysctls:` may turn it back on (they come later).
-_BIRTH_SYSCTLS = ("/proc/sys/net/ipv6/conf/all/accept_dad",
-                  "/proc/sys/net/ipv6/conf/default/accept_dad")
+_DAD_ALL = "/proc/sys/net/ipv6/conf/all/accept_dad"
+_DAD_DEFAULT = "/proc/sys/net/ipv6/conf/default/accept_dad"
+_INHERIT = "/proc/sys/net/core/devconf_inherit_init_net"
 
 
-def _born(alias: str) -> tuple[socket.socket, dict[str, int]]:
+def birth_sysctls(inherit: str) -> tuple[str, ...]:
+    """The sysctls a new namespace gets 0 in. `all` starts at the kernel's compiled 0
+    unless the host makes new namespaces copy another's settings (`inherit`, the value of
+    net.core.devconf_inherit_init_net: 1 or 3, or unknown): only then is it written. Each
+    write's lookup walks one hash chain of every namespace's /proc/sys/net (~0.03 s of a
+    500-node `up`): one that changes nothing is not made."""
+    return (_DAD_DEFAULT,) if inherit.strip() in ("0", "2") else (_DAD_ALL, _DAD_DEFAULT)
+
+
+def _host_birth_sysctls() -> tuple[str, ...]:
+    try:
+        with open(_INHERIT) as f:  # the host's (netlab runs in the host's namespace)
+            return birth_sysctls(f.read())
+    except OSError:
+        return birth_sysctls("")
+
+
+def _born(alias: str, sysctls: tuple[str, ...]) -> tuple[socket.socket, dict[str, int]]:
     """Run inside a namespace just made: its socket, and the links it starts with. The
     loopback gets the lab's mark, so leftovers can be told apart from others' namespaces;
-    IPv6 duplicate address detection is turned off (see _BIRTH_SYSCTLS)."""
-    for sysctl in _BIRTH_SYSCTLS:
+    IPv6 duplicate address detection is turned off (`sysctls`: birth_sysctls)."""
+    for sysctl in sysctls:
         # /proc/sys/net is the namespace of whoever opens it: this thread's, the new one.
         with contextlib.suppress(FileNotFoundError), open(sysctl, "w") as f:  # no IPv6: skip
             f.write("0")
@@ -244,7 +270,9 @@ class NetlinkKernel:
         aliases = {op.ns: getattr(op, "alias", "") for op in ops[first:last]}
         if names:
             begin(first, last)
-        results = nsfs.create_many(names, lambda ns: _born(aliases[ns]), self.workers)
+        sysctls = _host_birth_sysctls() if names else ()
+        results = nsfs.create_many(names, lambda ns: _born(aliases[ns], sysctls),
+                                   self.workers)
         failure: OpFailed | None = None
         for k, (name, result) in enumerate(zip(names, results, strict=True)):
             if isinstance(result, BaseException):
@@ -347,6 +375,7 @@ class NetlinkKernel:
                     break  # the kernel chose their indexes: learn them before using them
             if last > first:
                 begin(first, last)
+                batch.msgs.sort(key=lambda m: m.late)  # stable: the order stays otherwise
                 self._send(ops, first, last, batch, done)
         finally:
             for fd in batch.fds:
@@ -517,7 +546,8 @@ class NetlinkKernel:
         msg = rtnl.new_veth(self._next_seq(), index, op.ifname, peer_index, op.peer_ifname,
                             peer_fd, op.mtu)
         msgs = self._named(op.ns, op.ifname, index, op.alias, k, [_Msg(op.ns, msg, k, index)])
-        return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs)
+        return self._named(op.peer_ns, op.peer_ifname, peer_index, op.alias, k, msgs,
+                           late=op.peer_ns != op.ns)
 
     def _encode_bridge(self, k: int, op: CreateBridge, batch: _Batch) -> list[_Msg]:
         _check_ifname(op.ifname)
@@ -658,11 +688,12 @@ class NetlinkKernel:
         return _Msg(op.ns, msg, k)
 
     def _named(self, ns: str, ifname: str, index: int, alias: str, k: int,
-               msgs: list[_Msg]) -> list[_Msg]:
+               msgs: list[_Msg], late: bool = False) -> list[_Msg]:
         """Record a link about to be made, and mark it with the lab's alias."""
         self._links[ns][ifname] = index
         if alias:
-            msgs.append(_Msg(ns, rtnl.set_link(self._next_seq(), index, alias=alias), k))
+            msgs.append(_Msg(ns, rtnl.set_link(self._next_seq(), index, alias=alias), k,
+                             late=late))
         return msgs
 
     # --- what we know of each namespace's links ---------------------------------------
@@ -701,6 +732,11 @@ class NetlinkKernel:
         """The route socket this kernel sends through in `ns` (FileNotFoundError when the
         namespace is gone), for a question asked between batches."""
         return self._socks.get(ns)
+
+    def index_known(self, ns: str, ifname: str) -> int | None:
+        """The ifindex of a link of `ns` as netlab knows it (None: not known), asking the
+        kernel nothing."""
+        return self._links.get(ns, {}).get(ifname)
 
     def forget_links(self, ns: str | None = None) -> None:
         """Drop what netlab knows of the links in `ns` (or everywhere): something else

@@ -317,6 +317,11 @@ def get_links(seq: int) -> bytearray:
     return message(RTM_GETLINK, NLM_F_DUMP, seq, ifinfo())
 
 
+def get_link(seq: int, index: int) -> bytearray:
+    """One link, by index (no dump: the kernel answers it without the RTNL lock)."""
+    return message(RTM_GETLINK, 0, seq, ifinfo(index))
+
+
 # --- addresses --------------------------------------------------------------------------
 def address(
     seq: int, add: bool, index: int, iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface,

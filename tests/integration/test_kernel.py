@@ -229,7 +229,7 @@ def test_veth_between_two_nodes_carries_ipv4_and_ipv6(ns: Names, kernel: Netlink
 
 
 def test_link_local_addresses_are_usable_at_once(ns: Names, kernel: NetlinkKernel) -> None:
-    """A lab's namespaces do no duplicate address detection (netlink._BIRTH_SYSCTLS): the
+    """A lab's namespaces do no duplicate address detection (netlink.birth_sysctls): the
     fe80:: address of a new link is not tentative, and a datagram to it crosses straight
     after the link is up. The host's own settings are untouched; a node's sysctl may
     turn detection back on for the interfaces made after it."""
