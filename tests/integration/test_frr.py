@@ -39,6 +39,10 @@ def test_three_routers_learn_their_routes_by_ospf(fresh_lab: str) -> None:
               "r1's route to r3's far network")
         route = lab.exec("r1", "ip route show 10.0.34.0/24").stdout
         assert "via 10.0.12.2" in route and "proto ospf" in route, route
+        # The reply needs the way back: r3 learns r1's network on its own SPF run, which
+        # may come a moment after r1's.
+        _poll(lambda: "10.0.12.0/24" in lab.exec("r3", "ip route").stdout,
+              "r3's route back to r1's network")
         netlab("ping", "-l", fresh_lab, "-c", "1", "r1", "10.0.34.3")
         # Each node's own FRR: r2's vtysh shows r2's daemons and two neighbors.
         said = lab.exec("r2", "vtysh -c 'show ip ospf neighbor'").stdout
