@@ -375,7 +375,8 @@ class NetlinkKernel:
                     break  # the kernel chose their indexes: learn them before using them
             if last > first:
                 begin(first, last)
-                batch.msgs.sort(key=lambda m: m.late)  # stable: the order stays otherwise
+                if not isinstance(ops[last - 1], DeleteLink):  # (it may take them along)
+                    batch.msgs.sort(key=lambda m: m.late)  # stable: the order stays else
                 self._send(ops, first, last, batch, done)
         finally:
             for fd in batch.fds:
