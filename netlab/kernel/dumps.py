@@ -13,7 +13,7 @@ import errno
 import ipaddress
 import socket
 import struct
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from netlab.kernel import link_state_decode, nlsock, nsfs, rtnl, tcmsg
@@ -116,12 +116,11 @@ def _mac(value: bytes | None) -> str | None:
 Msg = tuple[bytes, int, int]
 
 
-def _dump(sock: socket.socket, request: bytearray, kind: int) -> list[Msg]:
-    """Send a dump request; the messages of type `kind` that answer it, left in the
-    datagrams they came in (raises OSError on a refusal, as nlsock.dump does)."""
+def _answers(sock: socket.socket, request: bytearray) -> Iterator[tuple[int, Msg]]:
+    """Send a request; the (type, message) of each message that answers it (its sequence
+    number), as they come, left in the datagrams they came in. The caller stops."""
     seq = rtnl.seq_of(request)
     sock.send(request)
-    out: list[Msg] = []
     unpack = rtnl.NLMSG_HDR.unpack_from
     while True:
         data = sock.recv(1 << 16)
@@ -131,40 +130,48 @@ def _dump(sock: socket.socket, request: bytearray, kind: int) -> list[Msg]:
             if length < _HDR or offset + length > size:
                 break
             if mseq == seq:
-                if mtype == kind:
-                    out.append((data, offset, offset + length))
-                elif mtype == rtnl.NLMSG_DONE:
-                    return out
-                elif mtype == rtnl.NLMSG_ERROR:
-                    for reply in rtnl.replies(data[offset : offset + length]):
-                        if reply.error:
-                            raise OSError(reply.error, reply.text or "dump refused")
-                    return out
+                yield mtype, (data, offset, offset + length)
             offset += (length + 3) & ~3
+
+
+def _refusal(msg: Msg, tolerated: int = 0) -> OSError | None:
+    """The kernel's refusal in an NLMSG_ERROR message (None for an ack, or `tolerated`)."""
+    data, start, end = msg
+    for reply in rtnl.replies(data[start:end]):
+        if reply.error and reply.error != tolerated:
+            return OSError(reply.error, reply.text or "request refused")
+    return None
+
+
+def _dump(sock: socket.socket, request: bytearray, kind: int) -> list[Msg]:
+    """Send a dump request; the messages of type `kind` that answer it (raises OSError on
+    a refusal, as nlsock.dump does)."""
+    out: list[Msg] = []
+    for mtype, msg in _answers(sock, request):
+        if mtype == kind:
+            out.append(msg)
+        elif mtype == rtnl.NLMSG_DONE:
+            break
+        elif mtype == rtnl.NLMSG_ERROR:
+            refused = _refusal(msg)
+            if refused is not None:
+                raise refused
+            break
+    return out
 
 
 def _get(sock: socket.socket, request: bytearray, kind: int) -> Msg | None:
     """Send a request for one object; its answer, or None when there is no such object
     (raises OSError on any other refusal)."""
-    seq = rtnl.seq_of(request)
-    sock.send(request)
-    unpack = rtnl.NLMSG_HDR.unpack_from
-    while True:
-        data = sock.recv(1 << 16)
-        offset, size = 0, len(data)
-        while offset + _HDR <= size:
-            length, mtype, _flags, mseq, _pid = unpack(data, offset)
-            if length < _HDR or offset + length > size:
-                break
-            if mseq == seq:
-                if mtype == kind:
-                    return data, offset, offset + length
-                if mtype == rtnl.NLMSG_ERROR:
-                    for reply in rtnl.replies(data[offset : offset + length]):
-                        if reply.error and reply.error != errno.ENODEV:
-                            raise OSError(reply.error, reply.text or "request refused")
-                    return None
-            offset += (length + 3) & ~3
+    for mtype, msg in _answers(sock, request):
+        if mtype == kind:
+            return msg
+        if mtype == rtnl.NLMSG_ERROR:
+            refused = _refusal(msg, tolerated=errno.ENODEV)
+            if refused is not None:
+                raise refused
+            return None
+    return None
 
 
 # --- links ------------------------------------------------------------------------------
