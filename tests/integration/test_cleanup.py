@@ -56,6 +56,7 @@ def test_cleanup_after_a_crash_with_the_state_lost(fresh_lab: str, tmp_path: Pat
     assert Host.of(fresh_lab).namespaces == left  # a dry run removes nothing
     # Unscoped, the dry run lists them too.
     doc = json.loads(netlab("cleanup", "--dry-run", "--json").stdout)
+    assert doc["schema"] == "netlab.cleanup/1"
     assert left <= {lo["name"] for lo in doc["leftovers"]}
 
     netlab("cleanup", "-l", fresh_lab)

@@ -38,8 +38,8 @@ def _host(lab: str) -> tuple[set[str], set[str]]:
 
 def test_up_status_exec_down(lab_name: str) -> None:
     before = _host(lab_name)
-    up = netlab("up", str(TOPO / "router.yaml"), "--name", lab_name, "--json")
-    assert json.loads(up.stdout)["created"] is True
+    up = json.loads(netlab("up", str(TOPO / "router.yaml"), "--name", lab_name, "--json").stdout)
+    assert up["schema"] == "netlab.up/1" and up["created"] is True
 
     again = netlab("up", str(TOPO / "router.yaml"), "--name", lab_name)
     assert "already up and unchanged" in again.stdout
@@ -58,12 +58,13 @@ def test_up_status_exec_down(lab_name: str) -> None:
     assert netlab("exec", "-l", lab_name, "left", "--", "sh", "-c", "exit 7", check=7)
 
     ls = json.loads(netlab("ls", "--json").stdout)
-    assert lab_name in [lab["lab"] for lab in ls["labs"]]
+    assert ls["schema"] == "netlab.ls/1" and lab_name in [lab["lab"] for lab in ls["labs"]]
 
     # A lab's name where a FILE may go is taken for -l (`netlab status LAB`, `down LAB`).
     assert json.loads(netlab("status", lab_name, "--json").stdout)["lab"] == lab_name
 
     down = json.loads(netlab("down", lab_name, "--json").stdout)
+    assert down["schema"] == "netlab.down/1"
     assert down["was_up"] is True and down["processes"] == 0  # a number, none to stop
     assert _host(lab_name) == before
     # down again: nothing to do, still success

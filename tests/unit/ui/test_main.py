@@ -41,7 +41,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     proc = subprocess.Popen([sys.executable, "-m", "netlab", "plan", str(topo), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.read(10) == b'{"lab":"bi'
+    assert proc.stdout.read(10) == b'{"schema":'
     proc.stdout.close()  # as `head` does once it has what it wants
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, stderr
@@ -138,8 +138,8 @@ def test_validate_json_is_the_size_or_every_problem(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60)
         return run.returncode, json.loads(run.stdout)
 
-    assert validate(HELLO) == (0, {"file": HELLO, "ok": True, "lab": "hello", "nodes": 5,
-                                   "links": 4})
+    assert validate(HELLO) == (0, {"schema": "netlab.validate/1", "file": HELLO, "ok": True,
+                                   "lab": "hello", "nodes": 5, "links": 4})
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nnodes:\n  a: {knd: router}\n  b: {kind: ruoter}\n")
     code, doc = validate(str(bad))
@@ -156,3 +156,17 @@ def test_a_junit_file_that_cannot_be_written_is_said_before_any_check_runs(
     out = tmp_path / "no-such-folder" / "results.xml"
     assert main(["test", HELLO, "--junit", str(out)]) == 2
     assert capsys.readouterr().err == f"error: cannot write {out}: its folder does not exist\n"
+
+
+def test_plan_json_names_its_shape() -> None:
+    """Every --json document starts with its schema's name and version (netlab.plan/1
+    here; a script checks it before it reads on)."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "netlab", "plan", HELLO, "--json"],
+                         capture_output=True, text=True, timeout=60)
+    doc = json.loads(run.stdout)
+    assert run.returncode == 0 and list(doc)[:2] == ["schema", "lab"], doc
+    assert doc["schema"] == "netlab.plan/1" and doc["ops"][0]["op"] == "create-namespace"
