@@ -31,6 +31,7 @@ from netlab.ui.common import (
     JSON_HELP,
     err,
     escape,
+    json_doc,
     lab_or_file,
     note_built_from,
     out,
@@ -70,19 +71,13 @@ COMMAND_MODULES: dict[str, str] = {
 # --- commands ---------------------------------------------------------------------------
 
 
-def _doc(command: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A command's --json document: first the name and version of its shape (as
-    netlab.status/1 and netlab.error/1), for a script to check before it reads on."""
-    return {"schema": f"netlab.{command}/1", **body}
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     from netlab.api import STDIN, Lab
 
     topo = Lab.from_file(args.file, overrides(args.set)).topology  # "-": from stdin, as up
     shown = "<stdin>" if args.file == STDIN else str(args.file)
     if args.json:  # a problem is the netlab.error/1 document, as for every --json
-        print_json(_doc("validate", {"file": shown, "ok": True, "lab": topo.name,
+        print_json(json_doc("validate", {"file": shown, "ok": True, "lab": topo.name,
                                      "nodes": len(topo.nodes), "links": len(topo.links)}))
         return EXIT_OK
     out.print(
@@ -101,7 +96,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return _plan_across_hosts(lab, args.json)
     plan = lab.plan
     if args.json:
-        doc = _doc("plan", {"lab": lab.name, "ops": [op.to_json() for op in plan.ops]})
+        doc = json_doc("plan", {"lab": lab.name, "ops": [op.to_json() for op in plan.ops]})
         if args.host is not None:
             doc["host"] = args.host
         if args.down:
@@ -130,7 +125,7 @@ def _plan_across_hosts(lab: Any, as_json: bool) -> int:
     parts = {h: plan(topo, lab.name, str(state_root()), h) for h in topo.hosts}
     cross = next(iter(parts.values())).cross
     if as_json:
-        print_json(_doc("plan-hosts", {
+        print_json(json_doc("plan-hosts", {
             "lab": lab.name,
             "hosts": {h: {"address": topo.hosts[h].address,
                           "nodes": [n for n in topo.nodes if host_of(topo, n) == h],
@@ -173,7 +168,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     with progress(len(checked.ops), f"up {lab.name}", not args.json) as advance:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
-        print_json(_doc("up", {"lab": result.lab, "created": result.created,
+        print_json(json_doc("up", {"lab": result.lab, "created": result.created,
                                "ops": result.ops, "seconds": round(result.seconds, 3)}))
     elif result.created:
         on = f" on host {lab.host}" if lab.host else ""
@@ -215,7 +210,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def _down_result(args: argparse.Namespace, lab: str, was_up: bool,
                  report: TeardownReport) -> int:
     if args.json:
-        print_json(_doc("down", {"lab": lab, "was_up": was_up, "undone": report.sent,
+        print_json(json_doc("down", {"lab": lab, "was_up": was_up, "undone": report.sent,
                                  "with_namespace": report.implicit,
                                  "processes": report.processes}))
     elif was_up:
@@ -298,7 +293,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             labs[-1]["note"] = now.note
             notes.append(f"{name}: {now.state}: {now.note}")
     if getattr(args, "json", False):
-        print_json(_doc("ls", {"labs": labs}))
+        print_json(json_doc("ls", {"labs": labs}))
     elif not labs:
         out.print("no lab is up")
     else:
@@ -373,7 +368,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     require_privileges("find and remove what crashed runs left behind")
     found = survey(args.lab)
     if args.json:
-        print_json(_doc("cleanup", {
+        print_json(json_doc("cleanup", {
             "dry_run": args.dry_run,
             "leftovers": [vars(lo) for lo in found.leftovers],
             "left_alone": [vars(lo) for lo in found.ignored],

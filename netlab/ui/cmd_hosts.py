@@ -10,7 +10,7 @@ from typing import Any
 from netlab.api import Lab, resolve_lab
 from netlab.errors import EXIT_OK, InputError, LabStateError
 from netlab.lab.fanout import REMOTE_NETLAB, HostResult, run_all
-from netlab.ui.common import err, out, overrides, print_json, status_exit
+from netlab.ui.common import err, json_doc, out, overrides, print_json, status_exit
 
 
 def lab_across_hosts(args: argparse.Namespace, name: str | None = None) -> Lab:
@@ -39,7 +39,7 @@ def up_all_hosts(args: argparse.Namespace) -> int:
              *(["--keep-on-error"] if args.keep_on_error else [])]
     results = up_parts(lab, args.via, extra, args.keep_on_error)
     if args.json:
-        print_json({"lab": lab.name, "hosts": list(results)})
+        print_json(json_doc("up-hosts", {"lab": lab.name, "hosts": list(results)}))
     else:
         out.print(f"lab [bold]{lab.name}[/] is up on {len(results)} hosts")
     return EXIT_OK
@@ -94,7 +94,7 @@ def down_all_hosts(args: argparse.Namespace) -> int:
     if failed:
         raise LabStateError("; ".join(f"host {r.host}: {r.error()}" for r in failed))
     if args.json:
-        print_json({"lab": lab.name, "hosts": list(results)})
+        print_json(json_doc("down-hosts", {"lab": lab.name, "hosts": list(results)}))
     else:
         out.print(f"lab [bold]{lab.name}[/] is down on {len(results)} hosts")
     return EXIT_OK

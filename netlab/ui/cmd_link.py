@@ -16,7 +16,7 @@ import argparse
 from typing import Any
 
 from netlab.errors import EXIT_OK
-from netlab.ui.common import escape, out, print_json, with_lab
+from netlab.ui.common import escape, json_doc, out, print_json, with_lab
 
 
 def register(sub: Any) -> None:
@@ -78,7 +78,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     else:
         view = link.describe()
         if args.json:
-            print_json(view)
+            print_json(json_doc("link", view))
         else:
             for key, value in view.items():
                 out.print(f"{key}: {escape(str(value if value is not None else '-'))}")

@@ -7,7 +7,7 @@ import argparse
 import os
 
 from netlab.errors import EXIT_OK
-from netlab.ui.common import err, escape, out, print_json, with_lab
+from netlab.ui.common import err, escape, json_doc, out, print_json, with_lab
 from netlab.values.words import count
 
 
@@ -18,8 +18,9 @@ def cmd_save(args: argparse.Namespace) -> int:
     saved = save(args.lab, args.dir, args.force)  # as Lab.save, from the lab's record
     topology = os.path.join(saved.folder, SAVED_TOPOLOGY)
     if args.json:
-        print_json({"lab": saved.lab, "dir": saved.folder, "topology": topology,
-                    "files": saved.files, "bytes": saved.bytes, "notes": saved.notes})
+        print_json(json_doc("save", {"lab": saved.lab, "dir": saved.folder,
+                                     "topology": topology, "files": saved.files,
+                                     "bytes": saved.bytes, "notes": saved.notes}))
         return EXIT_OK
     for note in saved.notes:
         err.print(f"warning: {escape(note)}")

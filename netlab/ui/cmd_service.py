@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK
-from netlab.ui.common import out, print_json, with_lab
+from netlab.ui.common import json_doc, out, print_json, with_lab
 
 ACTIONS = ("start", "stop", "restart", "status")
 
@@ -24,7 +24,8 @@ def cmd_service(args: argparse.Namespace) -> int:
     lab = resolve_lab(args.lab, None, {})
     states = lab.service(args.node, name, action)
     if args.json:
-        print_json({"lab": lab.name, "node": args.node, "action": action, "services": states})
+        print_json(json_doc("service", {"lab": lab.name, "node": args.node, "action": action,
+                                        "services": states}))
     else:
         table = Table(show_edge=False)
         for col in ("service", "state", "pid", "processes", "log"):

@@ -174,6 +174,12 @@ def long_running() -> None:
     gc.enable()
 
 
+def json_doc(command: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A command's --json document: first the name and version of its shape (as
+    netlab.status/1 and netlab.error/1), for a script to check before it reads on."""
+    return {"schema": f"netlab.{command}/1", **body}
+
+
 def print_json(doc: Any) -> None:
     """A JSON document on stdout: indented for a person at a terminal, compact for a script
     (json's C encoder does compact only: 0.1 s less for the status of 500 nodes)."""

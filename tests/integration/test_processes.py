@@ -322,6 +322,7 @@ def test_netlab_service_stops_starts_and_restarts_one_service(
         assert again is not None and again != first
         import json
         doc = json.loads(netlab("service", "-l", fresh_lab, "h1", "--json").stdout)
+        assert doc["schema"] == "netlab.service/1"
         assert [(s["name"], s["running"]) for s in doc["services"]] == [("web", True),
                                                                           ("idle", True)]
         wrong = netlab("service", "-l", fresh_lab, "h1", "nosuch", "start", check=2)

@@ -6,6 +6,7 @@ link) is never followed."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -76,7 +77,8 @@ def test_a_lab_handed_in_comes_back_with_its_files_and_running_config(
         # Not over what is there, unless forced.
         again = netlab("save", "-l", fresh_lab, str(handin), check=2)
         assert "is not empty" in again.stderr and len(again.stderr.splitlines()) == 2
-        netlab("save", "-l", fresh_lab, str(handin), "--force", "--json")
+        said = netlab("save", "-l", fresh_lab, str(handin), "--force", "--json").stdout
+        assert json.loads(said)["schema"] == "netlab.save/1"
         # The same from Python: r1's frr.conf (and its .sav), daemons, vtysh.conf; h2's
         # two files of /run/handin and notes.txt.
         saved = Lab.attach(fresh_lab).save(str(tmp_path / "from-python"))

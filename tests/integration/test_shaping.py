@@ -208,6 +208,7 @@ def test_netlab_link_command(netlab_lab: LabFactory) -> None:
                   "--count", "2").stdout
     assert "flapped 2 times" in flap
     view = json.loads(netlab("link", "-l", name, "b:eth0", "show", "--json").stdout)
+    assert view["schema"] == "netlab.link/1"
     assert view["admin"] == "up" and view["peer"] == "a:eth0"
     assert "shaping removed" in netlab("link", "-l", name, "a:eth0", "clear").stdout
     netlem = netlab("link", "-l", name, "a:eth0", "set", "delay=10ms", check=None)
