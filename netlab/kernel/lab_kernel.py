@@ -123,10 +123,8 @@ def wait_until_passing(ops: Sequence[Op], timeout: float = SETTLE_TIMEOUT,
     def still(ns: str, names: Collection[str]) -> list[str]:
         if socket_of is None:
             return links_still_starting(ns, names)
-        indexes = None
-        if index_of is not None:
-            known = {name: index_of(ns, name) for name in names}
-            indexes = {name: i for name, i in known.items() if i is not None}
+        indexes = None if index_of is None else {
+            name: i for name in names if (i := index_of(ns, name)) is not None}
         return links_still_starting(ns, names, socket_of(ns), indexes)
 
     _wait(links + list(also), still, timeout)

@@ -645,15 +645,14 @@ def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.A
 def error_document(error: NetlabError) -> dict[str, Any]:
     """An error as JSON, for --json: what `report` says, as data (schema netlab.error/1)."""
     problems = error.problems if isinstance(error, TopologyError) else []
-    return {
-        "schema": "netlab.error/1",
+    return json_doc("error", {
         "error": error.message if not problems else str(problems[0]),
         "hint": error.hint,
         "exit_code": error.exit_code,
         "kind": type(error).__name__,
         "problems": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
                      for p in problems],
-    }
+    })
 
 
 def report(error: NetlabError) -> None:
