@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,12 +14,37 @@ from netlab.errors import InputError
 from netlab.plan import ops as o
 from netlab.plan.kind_ops import CREATE_OPS
 from netlab.plan.planner import plan
-from netlab.spec import load_text, load_topology
+from netlab.spec import load_text, load_topology, userdb
 from netlab.spec.model import Topology
 
 ROOT = Path(__file__).resolve().parents[3]
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "plans"
+
+
+# The users and groups the example topologies name, as one fixed host has them: a plan
+# holds their ids, and a real host's depend on the order its packages were installed in.
+USERS = {"frr": (104, 113), "nobody": (65534, 65534)}
+GROUPS = {"frr": 113, "frrvty": 112, "nogroup": 65534}
+
+
+def _user(name: str) -> SimpleNamespace:
+    uid, gid = USERS[name]  # KeyError: no such user, as pwd says it
+    return SimpleNamespace(pw_uid=uid, pw_gid=gid)
+
+
+def _user_by_id(uid: int) -> SimpleNamespace:
+    for u, g in USERS.values():
+        if u == uid:
+            return SimpleNamespace(pw_uid=u, pw_gid=g)
+    raise KeyError(uid)
+
+
+@pytest.fixture(autouse=True)
+def fixed_user_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(userdb, "pwd", SimpleNamespace(getpwnam=_user, getpwuid=_user_by_id))
+    monkeypatch.setattr(userdb, "grp", SimpleNamespace(
+        getgrnam=lambda name: SimpleNamespace(gr_gid=GROUPS[name])))
 
 
 def _plan_text(path: Path) -> str:
