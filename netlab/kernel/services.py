@@ -100,6 +100,12 @@ class _Promising:
         self._thread.start()
 
     def _write(self) -> None:
+        try:
+            nodehost.ensure_pin_dir()  # before the first promise: they are made in it
+        except Exception as error:
+            k, op = self.ops[0]
+            self.failure = OpFailed(k, op, str(error))
+            return
         for k, op in self.ops:
             try:
                 _promise(k, op)
