@@ -30,7 +30,7 @@ from netlab.engine import (
     apply,
     stop_on_signals,
 )
-from netlab.errors import InputError, LabStateConflict, LabStateError
+from netlab.errors import InputError, LabStateConflict, LabStateError, NetlabError
 from netlab.kernel.privileges import require_privileges as require_privileges
 from netlab.lab.record import labs_hint, node_command, only_lab, present
 from netlab.spec.builder import TopologyBuilder
@@ -59,6 +59,16 @@ class UpResult:
     created: bool  # False: the same lab was already up, nothing was done
     ops: int
     seconds: float
+    # What this `up` removed before building: "kept" (a half-built lab an earlier `up
+    # --keep-on-error` kept), "unfinished" (the remains of an `up` that died), or "".
+    replaced: str = ""
+
+
+# How a person is told what `up` removed before building (UpResult.replaced).
+REPLACED = {
+    "kept": "the half-built lab kept by an earlier 'up --keep-on-error' was removed first",
+    "unfinished": "the remains of an earlier 'up' that did not finish were removed first",
+}
 
 
 STDIN = "-"  # the FILE that says: read the topology from standard input
@@ -229,6 +239,7 @@ class Lab:
         checked = self.checked
         refuse(checked.needs)  # netem? before anything
         started = time.monotonic()
+        replaced = ""
         with self.state.locked(what="up"), stop_on_signals() as stop:
             if self.state.exists():
                 meta = self.state.read_meta()
@@ -244,6 +255,8 @@ class Lab:
                     return UpResult(self.name, False, 0, time.monotonic() - started)
                 if finished and not recreate:
                     self._refuse_changed(str(meta.get("file") or ""))
+                if not finished:
+                    replaced = "kept" if meta.get("kept") is True else "unfinished"
                 teardown_journal(self.state, stop)
             if stop.signals:
                 raise Interrupted("interrupted", hint="nothing was built")
@@ -264,7 +277,10 @@ class Lab:
                 kernel = FaultInjectingKernel()
                 apply(checked.ops, kernel, self.state, keep_on_error, progress, stop)
                 self.state.write_meta({**meta, "complete": True})
-            except BaseException:
+            except BaseException as error:
+                if replaced and isinstance(error, NetlabError):
+                    # "the host is as it was" holds from the removal on: say the removal.
+                    error.hint = "; ".join(filter(None, (error.hint, REPLACED[replaced])))
                 if not self.state.exists():
                     self.state.remove()  # nothing was journaled: the record goes too
                 elif keep_on_error:
@@ -276,7 +292,8 @@ class Lab:
                 if kernel is not None:
                     kernel.close()
                 self.state.close()
-        return UpResult(self.name, True, len(checked.ops), time.monotonic() - started)
+        return UpResult(self.name, True, len(checked.ops), time.monotonic() - started,
+                        replaced)
 
     def down(self, progress: TeardownProgress | None = None) -> TeardownReport:
         """Undo the journal in exact reverse order. A lab that is not up: nothing to do.

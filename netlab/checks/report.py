@@ -15,6 +15,7 @@ The JSON document (`netlab test --json`), schema "netlab.checks/1":
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +96,15 @@ class CheckReport:
     def __bool__(self) -> bool:
         return self.ok
 
+    def __iter__(self) -> Iterator[CheckResult]:
+        """The results, in the order of the topology's checks (`for r in report`)."""
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
     def __getitem__(self, name: str) -> CheckResult:
+        """The result of the check named `name` (KeyError: none has that name)."""
         for result in self.results:
             if result.name == name:
                 return result

@@ -169,8 +169,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         result = lab.up(args.keep_on_error, args.recreate, advance)
     if args.json:
         print_json(json_doc("up", {"lab": result.lab, "created": result.created,
-                               "ops": result.ops, "seconds": round(result.seconds, 3)}))
+                               "ops": result.ops, "seconds": round(result.seconds, 3),
+                               "replaced": result.replaced or None}))
     elif result.created:
+        if result.replaced:
+            from netlab.api import REPLACED
+
+            err.print(f"note: {REPLACED[result.replaced]}")
         on = f" on host {lab.host}" if lab.host else ""
         out.print(
             f"lab [bold]{lab.name}[/] is up{on}: {count(checked.namespaces, 'node')}, "

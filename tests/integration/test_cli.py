@@ -141,6 +141,33 @@ def test_keep_on_error_then_down(tmp_path: Path, lab_name: str) -> None:
     assert _host(lab_name) == before
 
 
+def test_up_after_a_kept_lab_says_it_removed_it(lab_name: str) -> None:
+    """The next `up` removes a lab kept with --keep-on-error before it builds: it says so,
+    when it builds (a note; "replaced" in --json) and when it fails again (the hint)."""
+    topo = str(TOPO / "veth-pair.yaml")
+    before = _host(lab_name)
+    kept = {**os.environ, "NETLAB_FAIL_AT": "5"}
+    command = [sys.executable, "-m", "netlab", "up", topo, "--name", lab_name]
+    subprocess.run([*command, "--keep-on-error"], capture_output=True, env=kept, timeout=60)
+    assert f"netlab-{lab_name}-a" in netlab_namespaces()
+    again = subprocess.run(command, capture_output=True, text=True, env=kept, timeout=60)
+    assert again.returncode == 1, again.stderr
+    assert "hint: rolled back: the host is as it was; the half-built lab kept by an earlier " \
+        "'up --keep-on-error' was removed first" in again.stderr, again.stderr
+    assert _host(lab_name) == before
+    subprocess.run([*command, "--keep-on-error"], capture_output=True, env=kept, timeout=60)
+    built = netlab("up", topo, "--name", lab_name)
+    assert built.stderr.startswith("note: the half-built lab kept by an earlier 'up "
+                                   "--keep-on-error' was removed first\n"), built.stderr
+    assert f"lab {lab_name} is up" in built.stdout
+    netlab("down", "-l", lab_name)
+    subprocess.run([*command, "--keep-on-error"], capture_output=True, env=kept, timeout=60)
+    up = json.loads(netlab("up", topo, "--name", lab_name, "--json").stdout)
+    assert (up["created"], up["replaced"]) == (True, "kept")
+    netlab("down", "-l", lab_name)
+    assert _host(lab_name) == before
+
+
 def test_foreign_namespace_is_not_adopted(lab_name: str) -> None:
     foreign = f"netlab-{lab_name}-a"
     subprocess.run(["ip", "netns", "add", foreign], check=True)

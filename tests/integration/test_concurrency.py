@@ -182,7 +182,8 @@ def test_up_of_a_lab_up_and_unchanged_is_a_no_op(fresh_lab: str) -> None:
     again = netlab("up", str(HELLO), "--name", fresh_lab, "--json")
     assert json.loads(again.stdout) == {"schema": "netlab.up/1", "lab": fresh_lab,
                                         "created": False, "ops": 0,
-                                        "seconds": json.loads(again.stdout)["seconds"]}
+                                        "seconds": json.loads(again.stdout)["seconds"],
+                                        "replaced": None}
     assert _inodes(fresh_lab) == inodes
     assert LabState(fresh_lab).journal_path.read_bytes() == journal
     _works(Lab.attach(fresh_lab))

@@ -223,6 +223,14 @@ def test_report_truth_and_summary() -> None:
     assert CheckReport("x", report.results[:1], 0.1).summary() == "the check passed"
 
 
+def test_report_is_a_sequence_of_its_results() -> None:
+    report = _report()
+    assert list(report) == list(report.results) and len(report) == 3
+    assert [r.name for r in report if not r] == [r.name for r in report.failed]
+    with pytest.raises(KeyError):
+        report["no such check"]
+
+
 def test_json_document() -> None:
     doc = json.loads(json.dumps(_report().to_json()))
     assert doc["schema"] == "netlab.checks/1"
