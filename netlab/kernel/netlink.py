@@ -653,20 +653,24 @@ class NetlinkKernel:
         return _Msg(op.ns, msg, k)
 
     def _encode_port_vlans(self, k: int, op: SetPortVlans) -> list[_Msg]:
-        vids = [op.pvid] if op.pvid is not None else list(op.tagged)
+        vids = ([op.pvid] if op.pvid is not None else []) + list(op.tagged)
         if not vids or not all(1 <= v <= 4094 for v in vids):
             raise _Refused(f"invalid vlan ids {vids} (1 to 4094)")
         index = self._index(op.ns, op.ifname)
-        if op.pvid is None:  # a trunk: tagged, besides the default VLAN untagged
-            return [_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
-                                                [(v, 0) for v in vids], add=True), k)]
-        # An access port: its VLAN untagged and for what arrives untagged, instead of VLAN 1.
-        access = rtnl.BRIDGE_VLAN_INFO_PVID | rtnl.BRIDGE_VLAN_INFO_UNTAGGED
-        msgs = [_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index, [(op.pvid, access)],
-                                            add=True), k)]
-        if op.pvid != DEFAULT_PVID:
+        msgs = []
+        if op.pvid is not None:
+            # An access port's VLAN, or a trunk's native one: untagged, and for what
+            # arrives untagged, instead of VLAN 1 (removed before a trunk's tagged VLANs
+            # are added: a trunk with another native VLAN may carry VLAN 1 tagged).
+            access = rtnl.BRIDGE_VLAN_INFO_PVID | rtnl.BRIDGE_VLAN_INFO_UNTAGGED
             msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
-                                                    [(DEFAULT_PVID, 0)], add=False), k))
+                                                    [(op.pvid, access)], add=True), k))
+            if op.pvid != DEFAULT_PVID:
+                msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
+                                                        [(DEFAULT_PVID, 0)], add=False), k))
+        if op.tagged:  # a trunk: tagged, besides its native VLAN untagged
+            msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
+                                                    [(v, 0) for v in op.tagged], add=True), k))
         return msgs
 
     def _encode_route(self, k: int, op: AddRoute | DeleteRoute) -> _Msg:

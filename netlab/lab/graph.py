@@ -99,7 +99,8 @@ def build(topology: Topology, plan: Plan) -> Graph:
             elif ifc.master:
                 notes.append(f"in {ifc.master}")
             if ifc.tagged:  # a switch port's VLANs (its link's vlans: or vlan:)
-                notes.append(f"trunk {','.join(map(str, ifc.tagged))}")
+                native = f" native {ifc.pvid}" if ifc.pvid not in (None, 1) else ""
+                notes.append(f"trunk {','.join(map(str, ifc.tagged))}{native}")
             elif ifc.pvid is not None:
                 notes.append(f"vlan {ifc.pvid}")
             if spec.mtu and ifc.kind != "veth":

@@ -383,8 +383,8 @@ class SetVlanFiltering(Op):
 @op_class
 class SetPortVlans(Op):
     """The VLANs of a bridge port: an access port of `pvid` (untagged, instead of the
-    default VLAN 1), or a trunk carrying `tagged` besides VLAN 1 untagged. Goes with the
-    port."""
+    default VLAN 1), or a trunk carrying `tagged` besides its native VLAN untagged (`pvid`
+    if given, instead of VLAN 1). Goes with the port."""
 
     kind: ClassVar[str] = "set-port-vlans"
     ifname: str
@@ -396,10 +396,11 @@ class SetPortVlans(Op):
             object.__setattr__(self, "tagged", tuple(self.tagged))
 
     def describe(self) -> str:
-        if self.pvid is not None:
+        if not self.tagged:
             return f"make {self.ifname} in {self.ns} an access port of vlan {self.pvid}"
         vids = ",".join(map(str, self.tagged))
-        return f"make {self.ifname} in {self.ns} a trunk of vlans {vids}"
+        native = f" (native vlan {self.pvid})" if self.pvid is not None else ""
+        return f"make {self.ifname} in {self.ns} a trunk of vlans {vids}{native}"
 
 
 @op_class

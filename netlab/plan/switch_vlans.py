@@ -2,8 +2,9 @@
 access port's PVID, a trunk's tagged VLANs). Pure.
 
 A port whose link says nothing stays in the default VLAN 1, untagged (the bridge's
-vlan_default_pvid), and so does every trunk: VLAN 1 is the native VLAN. The veths joining
-the bridges of a big switch (plan/bridgetree.py) are trunks of every VLAN the switch uses.
+vlan_default_pvid), and so does every trunk unless its link names another native VLAN
+(`native:`: that one untagged instead, the port's PVID). The veths joining the bridges of a
+big switch (plan/bridgetree.py) are trunks of every VLAN the switch uses.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def vlan_ops(ns: str, ifaces: list[ResolvedInterface]) -> list[Op]:
         return []
     ops: list[Op] = [SetVlanFiltering(ns, i.name) for i in ifaces if i.kind == "bridge"]
     for ifc in ifaces:
-        if ifc.tagged:
-            ops.append(SetPortVlans(ns, ifc.name, tagged=ifc.tagged))
+        if ifc.tagged:  # a trunk; pvid: its native VLAN, if not the default
+            pvid = ifc.pvid if ifc.pvid != DEFAULT_VLAN else None
+            ops.append(SetPortVlans(ns, ifc.name, pvid=pvid, tagged=ifc.tagged))
         elif ifc.pvid is not None and ifc.pvid != DEFAULT_VLAN:
             ops.append(SetPortVlans(ns, ifc.name, pvid=ifc.pvid))
     return ops
@@ -49,7 +51,8 @@ def planned_port(ifc: ResolvedInterface) -> dict[str, object]:
     """A port's VLANs as the kernel reads them back (kernel/dumps.read_port_vlans) once
     the plan is carried out: an access port, a trunk, or a port in the default VLAN."""
     if ifc.tagged:
-        return {"pvid": DEFAULT_VLAN, "untagged": [DEFAULT_VLAN], "tagged": list(ifc.tagged)}
+        native = ifc.pvid if ifc.pvid is not None else DEFAULT_VLAN
+        return {"pvid": native, "untagged": [native], "tagged": list(ifc.tagged)}
     vid = ifc.pvid if ifc.pvid is not None else DEFAULT_VLAN
     return {"pvid": vid, "untagged": [vid], "tagged": []}
 

@@ -707,12 +707,18 @@ class Link(Shaping):
         "this VLAN (untagged; its PVID). docs/links.md \"VLANs on switches\".")
     vlans: Annotated[list[VlanId], Field(min_length=1)] | None = Field(
         None, description="On a link to a switch: the switch's port is a trunk carrying "
-        "these VLANs tagged (and the default VLAN 1 untagged). Between two switches, both "
-        "ends are trunks.")
+        "these VLANs tagged (and its native VLAN, 1 unless `native` says, untagged). "
+        "Between two switches, both ends are trunks.")
+    native: VlanId | None = Field(
+        None, description="With `vlans`: the trunk's native VLAN, carried untagged (what a "
+        "node's plain frames on the trunk are in; its PVID); 1 when not given.")
 
     def switch_vlans(self) -> tuple[int | None, tuple[int, ...]]:
-        """(the access VLAN, the trunk's VLANs) a switch's end of this link has."""
-        return self.vlan, tuple(self.vlans or ())
+        """(the VLAN of the untagged frames, if not the default: an access port's VLAN or
+        a trunk's native one; the trunk's tagged VLANs) a switch's end of this link has."""
+        if self.vlans is not None:
+            return self.native, tuple(self.vlans)
+        return self.vlan, ()
 
     def ends(self) -> list[str]:
         """The endpoints as text, 'node:interface' or 'switch', whichever form was written."""

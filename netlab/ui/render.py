@@ -91,9 +91,13 @@ def _link_words(iface: dict[str, Any]) -> str:
 
 
 def _vlan_words(values: dict[str, Any]) -> str:
-    """A switch port's VLANs, short: 'VLAN 10' (an access port), 'trunk 10,20'."""
+    """A switch port's VLANs, short: 'VLAN 10' (an access port), 'trunk 10,20' (with
+    ' native 99' when its untagged VLAN is not the default)."""
     tagged = ",".join(map(str, values.get("tagged") or []))
-    return f"trunk {tagged}" if tagged else f"VLAN {values.get('pvid')}"
+    if not tagged:
+        return f"VLAN {values.get('pvid')}"
+    native = f" native {values.get('pvid')}" if values.get("pvid") != 1 else ""
+    return f"trunk {tagged}{native}"
 
 
 def status_view(doc: dict[str, Any]) -> RenderableType:

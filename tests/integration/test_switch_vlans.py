@@ -49,3 +49,53 @@ def test_vlans_across_a_trunk_and_a_router_on_a_stick(netlab_lab: LabFactory) ->
     assert lab.status()["drift"] == [
         "sw2: port trunk is untagged in VLAN 1; tagged in VLAN 20; PVID 1; the topology "
         "says untagged in VLAN 1; tagged in VLAN 10, 20; PVID 1"]
+
+
+NATIVE = """\
+name: native
+nodes:
+  h1: {interfaces: {eth0: {addresses: [10.0.99.1/24]}}}
+  h2: {interfaces: {eth0: {addresses: [10.0.99.2/24]}}}
+  h3: {interfaces: {eth0: {addresses: [10.0.10.3/24]}}}
+  h4: {interfaces: {eth0: {addresses: [10.0.10.4/24]}}}
+  r1:
+    kind: router
+    interfaces:
+      eth0: {addresses: [10.0.99.254/24]}
+      eth0.10: {vlan: {parent: eth0, id: 10}, addresses: [10.0.10.254/24]}
+  sw1: {kind: switch}
+  sw2: {kind: switch}
+links:
+  - endpoints: [h1:eth0, sw1]
+    vlan: 99
+  - endpoints: [h3:eth0, sw1]
+    vlan: 10
+  - endpoints: [h2:eth0, sw2]
+    vlan: 99
+  - endpoints: [h4:eth0, sw2]
+    vlan: 10
+  - endpoints: [sw1:trunk, sw2:trunk]
+    vlans: [10]
+    native: 99
+  - endpoints: [r1:eth0, sw1]
+    vlans: [10]
+    native: 99
+"""
+
+
+@pytest.mark.stock_kernel
+def test_a_trunk_with_another_native_vlan(netlab_lab: LabFactory, tmp_path: Path) -> None:
+    """`native: 99`: VLAN 99 crosses the trunk untagged (h1 to h2), VLAN 10 tagged (h3 to
+    h4), and a router on a stick has VLAN 99 on its plain eth0."""
+    topo = tmp_path / "native.yaml"
+    topo.write_text(NATIVE)
+    lab = netlab_lab(topo)
+    assert lab.ping("h1", "10.0.99.2")  # VLAN 99, untagged across the trunk
+    assert lab.ping("h3", "10.0.10.4")  # VLAN 10, tagged across it
+    assert lab.ping("h2", "10.0.99.254")  # r1's plain eth0 is in the native VLAN
+    assert lab.ping("h4", "10.0.10.254")  # and eth0.10 in VLAN 10
+    doc = lab.status()
+    assert doc["drift"] == []
+    assert iface(doc, "sw2", "trunk")["vlans"] == {
+        "now": {"pvid": 99, "untagged": [99], "tagged": [10]},
+        "planned": {"pvid": 99, "untagged": [99], "tagged": [10]}, "as_planned": True}

@@ -1,7 +1,7 @@
 """VLANs on switches without a kernel: planned (filtering, access ports, trunks, a big
 switch's inner trunks), encoded as pyroute2 reads it, and refused before anything is made
 on a kernel without bridge VLAN filtering (the packets: tests/integration/test_switch_vlans.py,
-in the stock-kernel VM). The bad files: tests/bad/145..147."""
+in the stock-kernel VM). The bad files: tests/bad/145..147 and 183."""
 
 from __future__ import annotations
 
@@ -155,3 +155,41 @@ def test_graph_and_status_table_say_each_ports_vlans() -> None:
              "planned": {"pvid": 1, "untagged": [1], "tagged": [10, 20]}, "as_planned": False}
     iface = {"peer": "sw2:sw1", "master": "br0", "kind": "veth", "vlans": vlans}
     assert _link_words(iface) == "to sw2:sw1, in br0, trunk 10 (drift)"
+
+
+NATIVE = LAB.replace("vlans: [10, 20]", "vlans: [1, 10]\n    native: 20")
+
+
+def test_a_trunk_with_another_native_vlan() -> None:
+    """`native: 20`: VLAN 20 untagged on both trunk ends (their PVID), VLAN 1 off the port
+    unless listed tagged (here it is); planned, described, encoded and drawn so."""
+    from netlab.kernel.netlink import NetlinkKernel
+    from netlab.lab import graph
+    from netlab.plan import switch_vlans
+    from netlab.ui.render import _vlan_words
+
+    loaded = load_text(NATIVE, "vl.yaml")
+    built = plan(loaded.topology)
+    trunks = [op for op in built.ops if isinstance(op, o.SetPortVlans) and op.tagged]
+    assert trunks == [o.SetPortVlans(NS1, "sw2", pvid=20, tagged=(1, 10)),
+                      o.SetPortVlans(NS2, "sw1", pvid=20, tagged=(1, 10))]
+    assert trunks[0].describe() == f"make sw2 in {NS1} a trunk of vlans 1,10 (native vlan 20)"
+    assert o.op_from_json(json.loads(json.dumps(trunks[0].to_json()))) == trunks[0]
+    port = next(i for i in built.interfaces["sw1"] if i.name == "sw2")
+    planned = switch_vlans.planned_port(port)
+    assert planned == {"pvid": 20, "untagged": [20], "tagged": [1, 10]}
+    assert _vlan_words(planned) == "trunk 1,10 native 20"
+    assert "sw1:sw2 in br0 trunk 1,10 native 20" in graph.mermaid(graph.build(loaded.topology,
+                                                                              built))
+    # The kernel's messages, in order: VLAN 20 untagged as the PVID, VLAN 1 (the default
+    # one, untagged) removed, then the tagged VLANs - VLAN 1 among them, now tagged.
+    kernel = NetlinkKernel()
+    kernel._links[NS1] = {"sw2": 7}
+    msgs = kernel._encode_port_vlans(0, trunks[0])
+    access = rtnl.BRIDGE_VLAN_INFO_PVID | rtnl.BRIDGE_VLAN_INFO_UNTAGGED
+    assert [bytes(m.data[12:]) for m in msgs] == [bytes(m[12:]) for m in (  # past the seq
+        rtnl.port_vlans(0, 7, [(20, access)], add=True),
+        rtnl.port_vlans(0, 7, [(1, 0)], add=False),
+        rtnl.port_vlans(0, 7, [(1, 0), (10, 0)], add=True))]
+    assert [rtnl.NLMSG_HDR.unpack_from(m.data)[1] for m in msgs] == [
+        rtnl.RTM_SETLINK, rtnl.RTM_DELLINK, rtnl.RTM_SETLINK]
