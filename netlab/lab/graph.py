@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from netlab.plan.planner import Plan
 from netlab.spec.model import Topology, Vrf
+from netlab.values.names import DEFAULT_VLAN
 
 # Node kind -> Mermaid shape (open, close) and Graphviz attributes.
 MERMAID_SHAPES = {"host": ('["', '"]'), "router": ('(("', '"))'), "switch": ('{{"', '"}}')}
@@ -99,7 +100,7 @@ def build(topology: Topology, plan: Plan) -> Graph:
             elif ifc.master:
                 notes.append(f"in {ifc.master}")
             if ifc.tagged:  # a switch port's VLANs (its link's vlans: or vlan:)
-                native = f" native {ifc.pvid}" if ifc.pvid not in (None, 1) else ""
+                native = f" native {ifc.pvid}" if ifc.pvid not in (None, DEFAULT_VLAN) else ""
                 notes.append(f"trunk {','.join(map(str, ifc.tagged))}{native}")
             elif ifc.pvid is not None:
                 notes.append(f"vlan {ifc.pvid}")

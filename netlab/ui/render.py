@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netlab.ui.grid import Cell, Column, grid_table
-from netlab.values.names import NS_PREFIX
+from netlab.values.names import DEFAULT_VLAN, NS_PREFIX
 
 if TYPE_CHECKING:  # the ops' kinds are all the tables need: `ls` and `status` load no ops
     from netlab.plan.ops import Op
@@ -96,7 +96,7 @@ def _vlan_words(values: dict[str, Any]) -> str:
     tagged = ",".join(map(str, values.get("tagged") or []))
     if not tagged:
         return f"VLAN {values.get('pvid')}"
-    native = f" native {values.get('pvid')}" if values.get("pvid") != 1 else ""
+    native = f" native {values.get('pvid')}" if values.get("pvid") != DEFAULT_VLAN else ""
     return f"trunk {tagged}{native}"
 
 
