@@ -59,9 +59,24 @@ def run() -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away: as the command itself says it
         code = EXIT_SIGPIPE
+    except OSError as error:  # no room for what is left (`> /dev/full`): said, unless it was
+        code = code or _no_room(error)
     with contextlib.suppress(OSError):
         sys.stderr.flush()
     os._exit(code)
+
+
+def _no_room(error: OSError) -> int:
+    """Say a failed last flush of stdout as the command says one (exit 1)."""
+    from netlab.ui.cli import report
+    from netlab.ui.common import no_room
+
+    said = no_room(error)
+    if said is None:  # not a full device: still one line, not a traceback
+        sys.stderr.write(f"error: could not write the output: {error.strerror}\n")
+        return 1
+    report(said)
+    return said.exit_code
 
 
 if __name__ == "__main__":

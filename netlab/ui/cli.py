@@ -33,6 +33,7 @@ from netlab.ui.common import (
     escape,
     json_doc,
     lab_or_file,
+    no_room,
     note_built_from,
     out,
     overrides,
@@ -628,17 +629,28 @@ def _main(argv: Sequence[str] | None) -> int:
         if getattr(args, "json", False):
             print_json(error_document(denied))
         return EXIT_INPUT
+    except OSError as error:
+        full = no_room(error)
+        if full is None:
+            return _bug(error)
+        report(full)
+        return full.exit_code
     except Exception as error:  # the last line of defence: no tracebacks
-        if isinstance(error.__cause__, KeyboardInterrupt):
-            # A Ctrl-C while a class was being made (pydantic's, as a command imports the
-            # model): Python 3.11 wraps it in a RuntimeError.
-            err.print("[bold red]error:[/] interrupted")
-            return EXIT_INTERRUPTED
-        if os.environ.get("NETLAB_DEBUG"):
-            raise
-        err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
-        err.print("hint: this is a bug in netlab; NETLAB_DEBUG=1 shows the traceback")
-        return EXIT_KERNEL
+        return _bug(error)
+
+
+def _bug(error: Exception) -> int:
+    """The one line for what netlab did not expect (the traceback with NETLAB_DEBUG=1)."""
+    if isinstance(error.__cause__, KeyboardInterrupt):
+        # A Ctrl-C while a class was being made (pydantic's, as a command imports the
+        # model): Python 3.11 wraps it in a RuntimeError.
+        err.print("[bold red]error:[/] interrupted")
+        return EXIT_INTERRUPTED
+    if os.environ.get("NETLAB_DEBUG"):
+        raise error
+    err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}")
+    err.print("hint: this is a bug in netlab; NETLAB_DEBUG=1 shows the traceback")
+    return EXIT_KERNEL
 
 
 def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:

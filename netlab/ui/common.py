@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import json
 import os
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from netlab.errors import EXIT_DRIFTED, EXIT_OK, InputError
+from netlab.errors import EXIT_DRIFTED, EXIT_OK, InputError, NetlabError
 from netlab.values.words import count
 
 if TYPE_CHECKING:
@@ -134,6 +135,20 @@ def plain_markup(text: str) -> str | None:
 def _real(console: Console) -> Console:
     """The rich Console behind one of ours (rich's live displays want the Console itself)."""
     return console._made() if isinstance(console, _LazyConsole) else console
+
+
+# A write that found no room: the device's answer, not netlab's bug.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def no_room(error: OSError) -> NetlabError | None:
+    """The error to report for a write that found its device full (`> /dev/full`, a full
+    disk, a quota); None for any other OSError."""
+    if error.errno not in _NO_ROOM:
+        return None
+    what = f" {error.filename}" if error.filename else ""
+    return NetlabError(f"could not write{what}: {error.strerror}",
+                       hint="the output (or a file netlab writes) is on a full device")
 
 
 out: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]

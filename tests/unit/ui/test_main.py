@@ -48,6 +48,24 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     assert stderr == ""
 
 
+@pytest.mark.parametrize("argv", [["validate", HELLO], ["plan", HELLO, "--json"], ["--help"]])
+def test_output_to_a_full_device_is_said_in_one_line(argv: list[str]) -> None:
+    """`netlab ... > /dev/full` (or a full disk): exit 1 with the device's answer, not an
+    "internal error" or Python's traceback from the last flush."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "netlab", *argv], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: could not write: No space left on device",
+        "hint: the output (or a file netlab writes) is on a full device"]
+
+
 @pytest.mark.parametrize("delay", [0.12, 0.16, 0.2, 0.25, 0.3, 0.4])
 def test_ctrl_c_at_any_moment_of_a_short_command_is_never_a_traceback(delay: float) -> None:
     """While Python loads netlab, while the command runs, and as it ends: 130 with one line,
