@@ -88,6 +88,13 @@ class LabHandle:
 
         return run_checks(self.lab, _probes(self.lab.topology, timeout))
 
+    def pingall(self, timeout: float | None = None) -> CheckReport:
+        """A ping between every pair of nodes that have an address, as Mininet's
+        net.pingAll() and `netlab test --pingall`; the report is true when all answered."""
+        from netlab.checks.run import pingall
+
+        return pingall(self.lab, timeout)
+
     def check(self, spec: str | Mapping[str, Any], timeout: float | None = None) -> CheckResult:
         """One check, true when it passed: the name of one in the topology's `checks:`, or
         one written as in the file: {"from": "a", "to": "b", "tcp": 80}."""

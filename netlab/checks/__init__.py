@@ -8,13 +8,21 @@
 from __future__ import annotations
 
 from netlab.checks.report import CheckReport, CheckResult, to_junit
-from netlab.checks.resolve import Probe, address_of, parse_check, probe_of, resolve
+from netlab.checks.resolve import (
+    Probe,
+    address_of,
+    every_pair,
+    parse_check,
+    probe_of,
+    resolve,
+)
 
 __all__ = [
     "CheckReport",
     "CheckResult",
     "Probe",
     "address_of",
+    "every_pair",
     "parse_check",
     "probe_of",
     "resolve",

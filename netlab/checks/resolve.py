@@ -96,6 +96,20 @@ def probe_of(
     )
 
 
+def every_pair(topology: Topology, default_timeout: float | None = None) -> list[Probe]:
+    """A ping between every pair of nodes that have an address written (switches aside), as
+    Mininet's pingall (`netlab test --pingall`): past ALL_PAIRS such nodes, the first to
+    each other and each to the next, as `--topo`'s checks. An address is pinged from the
+    node that comes first in the file; its answer shows the way back works too."""
+    from netlab.spec.generate import pairs
+
+    nodes = [name for name, node in topology.nodes.items()
+             if node.kind != "switch" and node.first_address() is not None]
+    checks = [Check.model_validate({"from": a, "to": b}) for a, b in pairs(nodes)]
+    return [probe_of(topology, i, check, None, default_timeout)
+            for i, check in enumerate(checks)]
+
+
 def address_of(topology: Topology, target: str, family: int | None = None) -> str:
     """The address a target means: itself, or the first address (of `family`, if given)
     written for a node or node:interface. InputError when there is none."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netlab.checks.report import CheckReport, CheckResult, clip_output
-from netlab.checks.resolve import Probe
+from netlab.checks.resolve import Probe, every_pair
 from netlab.errors import InputError, NetlabError
 
 if TYPE_CHECKING:
@@ -86,6 +86,13 @@ class Stop:
     def close(self) -> None:
         os.close(self.fd)
         os.close(self._wake)
+
+
+def pingall(lab: Lab, timeout: float | None = None) -> CheckReport:
+    """A ping between every pair of nodes that have an address (switches aside), side by
+    side, as Mininet's net.pingAll() and `netlab test --pingall` (resolve.every_pair): a
+    report that is true when every one answered (`report.summary()` says it in a line)."""
+    return run_checks(lab, every_pair(lab.topology, timeout))
 
 
 def run_checks(

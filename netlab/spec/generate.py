@@ -203,7 +203,7 @@ def _count_hosts(kind: str, values: dict[str, int]) -> int:
     return values["n"]
 
 
-def _pairs(hosts: list[str]) -> list[tuple[str, str]]:
+def pairs(hosts: list[str]) -> list[tuple[str, str]]:
     """Every pair of hosts; past ALL_PAIRS hosts (n*n/2 checks), h1 to every other host
     and each host to the next, which still crosses every switch and link to a host."""
     if len(hosts) <= ALL_PAIRS:
@@ -233,5 +233,5 @@ def _yaml(spec: str, name: str, g: _Graph) -> str:
         lines.append(f"  - [{a}:eth0, {b}]" if a in g.hosts else f"  - [{a}, {b}]")
     if len(g.hosts) > 1:
         lines.append("checks:")
-        lines += [f"  - {{from: {a}, to: {b}}}" for a, b in _pairs(g.hosts)]
+        lines += [f"  - {{from: {a}, to: {b}}}" for a, b in pairs(g.hosts)]
     return "\n".join(lines) + "\n"

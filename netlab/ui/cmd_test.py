@@ -68,6 +68,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--keep", action="store_true",
                    help="leave a lab that this command brought up running afterwards")
+    p.add_argument("--pingall", action="store_true",
+                   help="ping between every pair of nodes instead of running the lab's "
+                   "checks, as Mininet's pingall (past 64 nodes: the first to each other, "
+                   "each to the next)")
     with_host(p, all_hosts=True)
     p.set_defaults(func=cmd_test)
 
@@ -104,15 +108,22 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def checks_of(lab: Lab, args: argparse.Namespace) -> list[Probe]:
-    """The lab's checks, ready to run (its file's lines in their messages); none: refused."""
+    """The lab's checks, ready to run (its file's lines in their messages), or with
+    --pingall a ping between every pair of nodes; none: refused."""
     from netlab.api import STDIN
-    from netlab.checks import resolve
+    from netlab.checks import every_pair, resolve
 
+    where = lab.source if args.file == STDIN else args.file or f"lab '{lab.name}'"
+    if args.pingall:
+        probes = every_pair(lab.topology, args.timeout)
+        if not probes:
+            raise InputError(f"{where} has no two nodes with an address to ping between")
+        return probes
     probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
     if not probes:
-        where = lab.source if args.file == STDIN else args.file or f"lab '{lab.name}'"
         raise InputError(f"{where} has no checks; add a checks: section, such as "
-                         "checks: [{from: h1, to: h2}]")
+                         "checks: [{from: h1, to: h2}]",
+                         hint="'netlab test --pingall' pings between every pair of nodes")
     return probes
 
 
@@ -303,6 +314,7 @@ def _run_checks(lab: Lab, args: argparse.Namespace, probes: list[Probe],
     from netlab.ui.cmd_hosts import host_addresses, topology_text
 
     timeout = ["--timeout", str(args.timeout)] if args.timeout is not None else []
+    timeout += ["--pingall"] if args.pingall else []  # each host makes the same pairs
     if args.file:  # the file's checks, as `netlab test FILE` tests a lab that is up
         def argv(h: str) -> list[str]:
             return [REMOTE_NETLAB, "test", "-", "--name", lab.name, "--host", h, "--json",

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from netlab.api import Lab
+from netlab.checks.run import pingall
 from netlab.kernel.reach import socket_in
-from netlab.pytest_plugin import unique_name
+from netlab.pytest_plugin import LabFactory, unique_name
 
 from ..conftest import netlab_namespaces
 from .hostcheck import netlab
@@ -114,6 +115,46 @@ def test_keep_leaves_the_lab_up(tmp_path: Path, lab_name: str) -> None:
     again = netlab("test", str(path), "-l", lab_name)
     assert "is up for the checks" not in again.stderr and "down again" not in again.stderr
     assert len(namespaces_of(lab_name)) == 2
+
+
+def test_pingall_pings_every_pair_instead_of_the_checks(
+        tmp_path: Path, lab_name: str, netlab_lab: LabFactory) -> None:
+    """As Mininet's pingall: a third node behind a router that the others have no route
+    to fails its pings (exit 1); pingall(lab), and a test's lab.pingall(), say the same."""
+    path = tmp_path / "three.yaml"
+    path.write_text(f"""\
+name: {lab_name}
+nodes:
+  a: {{interfaces: {{eth0: {{addresses: [10.78.0.1/24]}}}}}}
+  b: {{interfaces: {{eth0: {{addresses: [10.78.0.2/24]}}}}}}
+  c: {{interfaces: {{eth0: {{addresses: [10.79.0.1/24]}}}}}}
+  sw: {{kind: switch}}
+links:
+  - [a:eth0, sw]
+  - [b:eth0, sw]
+  - [c:eth0, sw]
+checks:
+  - {{from: a, to: b}}
+""")
+    result = netlab("test", str(path), "--pingall", "--timeout", "1", "--json", check=1)
+    doc = json.loads(result.stdout)
+    assert [(c["name"], c["passed"]) for c in doc["checks"]] == [
+        ("a reaches b (10.78.0.2)", True), ("a reaches c (10.79.0.1)", False),
+        ("b reaches c (10.79.0.1)", False)]
+    assert namespaces_of(lab_name) == set()
+    own = netlab("test", str(path)).stdout  # without --pingall: the file's one check
+    assert "the check passed" in own and "reaches c" not in own
+    handle = netlab_lab(path, name=unique_name("pingall"))
+    report = handle.pingall(timeout=1)
+    assert [r.passed for r in report] == [True, False, False] and not report
+    # c gets an address in a's and b's subnet; they reach its own on the link.
+    for node, argv in (("c", "ip addr add 10.78.0.3/24 dev eth0"),
+                       ("a", "ip route add 10.79.0.0/24 dev eth0"),
+                       ("b", "ip route add 10.79.0.0/24 dev eth0")):
+        assert handle.exec(node, argv.split()).returncode == 0
+    assert pingall(handle.lab, timeout=2), "every pair answers once the routes are there"
+    again = netlab("test", "-l", handle.lab.name, "--pingall")
+    assert "all 3 checks passed" in again.stdout
 
 
 # --- netlab test -l LAB: a lab that is up -------------------------------------------------

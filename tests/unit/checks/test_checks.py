@@ -17,6 +17,7 @@ from netlab.checks import (
     CheckResult,
     Probe,
     address_of,
+    every_pair,
     parse_check,
     resolve,
     to_junit,
@@ -163,6 +164,36 @@ def test_resolve_timeout_given_on_the_command_line() -> None:
 def test_resolve_keeps_lines() -> None:
     loaded = load_text(TOPO, "school.yaml")
     assert [p.line for p in resolve(loaded.topology, loaded.lines)] == list(range(16, 22))
+
+
+def test_every_pair_pings_between_the_nodes_that_have_an_address() -> None:
+    """gw (a router) has none written, so it is left out; each pair once, in file order."""
+    probes = every_pair(load())
+    assert [(p.node, p.target, p.address, p.kind) for p in probes] == [
+        ("alice", "srv", "10.0.0.2", "ping")]
+    assert probes[0].name == "alice reaches srv (10.0.0.2)"
+    assert probes[0].timeout == DEFAULT_TIMEOUT and probes[0].expect_reachable
+    assert [p.timeout for p in every_pair(load(), 2.5)] == [2.5]
+
+
+def test_every_pair_leaves_switches_out_and_numbers_the_pings() -> None:
+    hosts = "".join(f"  h{i}: {{interfaces: {{eth0: {{addresses: [10.1.0.{i}/24]}}}}}}\n"
+                    for i in range(1, 5))
+    text = "name: p\nnodes:\n  sw: {kind: switch}\n" + hosts + "links:\n" + "".join(
+        f"  - [h{i}:eth0, sw]\n" for i in range(1, 5))
+    probes = every_pair(load(text))
+    assert [(p.node, p.target) for p in probes] == [
+        ("h1", "h2"), ("h1", "h3"), ("h1", "h4"), ("h2", "h3"), ("h2", "h4"), ("h3", "h4")]
+    assert [p.index for p in probes] == list(range(6))
+
+
+def test_every_pair_of_many_nodes_is_each_to_the_first_and_to_the_next() -> None:
+    text = "name: p\nnodes:\n" + "".join(
+        f"  h{i}: {{interfaces: {{lo: {{addresses: [10.2.{i // 250}.{i % 250 + 1}/32]}}}}}}\n"
+        for i in range(100))
+    pairs = [(p.node, p.target) for p in every_pair(load(text))]
+    assert len(pairs) == 99 + 98  # not 4950
+    assert pairs[:2] == [("h0", "h1"), ("h0", "h2")] and pairs[-1] == ("h98", "h99")
 
 
 def test_address_of() -> None:
