@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netlab.errors import EXIT_KERNEL, EXIT_OK, InputError
@@ -31,7 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "far are kept).",
     )
     with_lab(p, file=False)
-    p.add_argument("where", metavar="NODE:IFACE", help="the node and interface, e.g. h1:eth0")
+    p.add_argument("where", metavar="NODE:IFACE",
+                   help="the node and interface, e.g. h1:eth0; a node alone: its only one")
+    p.add_argument("iface", metavar="IFACE", nargs="?",
+                   help="the interface as a word of its own, as in 'capture h1 eth0'")
     p.add_argument("-w", "--write", metavar="FILE",
                    help="write a pcap file ('-' for stdout, e.g. into wireshark -k -i -)")
     p.add_argument("-c", "--count", type=_positive_int, metavar="N",
@@ -57,10 +60,24 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def split_where(where: str) -> tuple[str, str]:
+def split_where(where: str, iface: str | None = None,
+                interfaces: Mapping[str, Sequence[str]] | None = None) -> tuple[str, str]:
+    """The node and interface a capture names: h1:eth0, h1 eth0, or h1 alone when
+    `interfaces` (node -> its interfaces but lo) gives it just one."""
     from netlab.spec.endpoints import split_endpoint  # the model: not for every command
 
+    if iface is not None:
+        if ":" in where:
+            raise InputError(f"'{where} {iface}': name the interface once, e.g. h1:eth0")
+        where = f"{where}:{iface}"
     node, ifname = split_endpoint(where)
+    if node and not ifname and ":" not in where:
+        names = list((interfaces or {}).get(node) or [])
+        if len(names) == 1:
+            return node, names[0]
+        if names:
+            raise InputError(f"'{node}' has {len(names)} interfaces ({', '.join(names)}): "
+                             f"name one, e.g. {node}:{names[0]}")
     if not node or not ifname:
         raise InputError(f"'{where}': name a node and an interface, e.g. h1:eth0")
     return node, ifname
@@ -71,8 +88,10 @@ def cmd_capture(args: argparse.Namespace) -> int:
     from netlab.kernel.capture import CaptureCut
     from netlab.values.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
 
-    node, ifname = split_where(args.where)
     lab = resolve_lab(args.lab, None, {})
+    node, ifname = split_where(args.where, args.iface, {
+        name: [i.name for i in ifaces if i.name != "lo"]
+        for name, ifaces in lab.plan.interfaces.items()})
     capture = lab.capture(node, ifname)
     with capture, _output(args.write) as stream:
         writer = PcapWriter(stream, capture.linktype) if stream is not None else None
