@@ -97,14 +97,16 @@ def probe_of(
 
 
 def every_pair(topology: Topology, default_timeout: float | None = None) -> list[Probe]:
-    """A ping between every pair of nodes that have an address written (switches aside), as
+    """A ping between every pair of nodes that have an address (switches aside), as
     Mininet's pingall (`netlab test --pingall`): past ALL_PAIRS such nodes, the first to
     each other and each to the next, as `--topo`'s checks. An address is pinged from the
-    node that comes first in the file; its answer shows the way back works too."""
+    node that comes first in the file; its answer shows the way back works too. A node
+    with no address written but commands of its own (exec:, services, DHCP) is pinged at
+    the address it has in the kernel then; a node with neither is left out."""
     from netlab.spec.generate import pairs
 
-    nodes = [name for name, node in topology.nodes.items()
-             if node.kind != "switch" and node.first_address() is not None]
+    nodes = [name for name, node in topology.nodes.items() if node.kind != "switch" and (
+        node.first_address() is not None or node.exec or node.services or node.prepare)]
     checks = [Check.model_validate({"from": a, "to": b}) for a, b in pairs(nodes)]
     return [probe_of(topology, i, check, None, default_timeout)
             for i, check in enumerate(checks)]

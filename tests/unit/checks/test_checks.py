@@ -187,6 +187,25 @@ def test_every_pair_leaves_switches_out_and_numbers_the_pings() -> None:
     assert [p.index for p in probes] == list(range(6))
 
 
+def test_every_pair_takes_a_node_whose_commands_make_its_address() -> None:
+    """As an imported containerlab lab's exec: does; a node with nothing is left out."""
+    text = """\
+name: p
+nodes:
+  c1: {exec: ["ip addr add 192.168.0.1/24 dev eth1"]}
+  c2: {services: {dhcp: "dhclient -d eth1"}}
+  idle: {}
+  br: {kind: switch}
+links:
+  - [c1:eth1, br]
+  - [c2:eth1, br]
+  - [idle:eth1, br]
+"""
+    probes = every_pair(load(text))
+    assert [(p.node, p.target, p.address) for p in probes] == [("c1", "c2", None)]
+    assert probes[0].name == "c1 reaches c2"
+
+
 def test_every_pair_of_many_nodes_is_each_to_the_first_and_to_the_next() -> None:
     text = "name: p\nnodes:\n" + "".join(
         f"  h{i}: {{interfaces: {{lo: {{addresses: [10.2.{i // 250}.{i % 250 + 1}/32]}}}}}}\n"
