@@ -225,6 +225,15 @@ def test_checks_run_from_the_host_of_their_node(hosts: dict[str, SimHost],
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert "all 2 checks passed" in ok.stdout
         assert len(hosts["a"].netns()) == 3 and len(hosts["b"].netns()) == 2
+        # --pingall: every pair, each pinged from its first node's host; h3 has no route
+        # back to h1's subnet, so that pair alone fails.
+        every = _netlab("test", str(passing), "--all-hosts", "--via", template, "--pingall",
+                        "--json", "--timeout", "2")
+        assert every.returncode == 1, every.stderr
+        assert [(c["node"], c["target"], c["host"], c["passed"])
+                for c in json.loads(every.stdout)["checks"]] == [
+            ("h1", "r1", "a", True), ("h1", "h3", "a", False), ("h1", "h2", "a", True),
+            ("r1", "h3", "a", True), ("r1", "h2", "a", True), ("h3", "h2", "a", True)]
         # One host's share alone, on that host, from its record.
         mine = hosts["b"].netlab("test", "-l", lab, "--json")
         assert mine.returncode == 0, mine.stderr
