@@ -279,13 +279,22 @@ async def _capture(request: web.Request) -> web.StreamResponse:
 
 
 async def _checks(request: web.Request) -> web.StreamResponse:
-    from netlab.checks import resolve
+    """The lab's checks, or with ?pingall=1 a ping between every pair of nodes (as
+    `netlab test --pingall`)."""
+    from netlab.checks import every_pair, resolve
     from netlab.checks.run import run_checks
 
     lab = _lab(request)
-    probes = resolve(lab.topology)
+    if request.query.get("pingall") == "1":
+        probes = every_pair(lab.topology)
+        if not probes:
+            raise InputError(f"lab '{lab.name}' has no two nodes with an address to ping "
+                             "between")
+    else:
+        probes = resolve(lab.topology)
     if not probes:
-        raise InputError(f"lab '{lab.name}' has no checks (a checks: section in its topology)")
+        raise InputError(f"lab '{lab.name}' has no checks (a checks: section in its "
+                         "topology); 'ping all' pings between every pair of nodes")
     report = await asyncio.to_thread(lambda: run_checks(lab, probes))
     return web.json_response(report.to_json())
 

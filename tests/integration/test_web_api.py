@@ -221,6 +221,9 @@ def test_the_checks(lab: LabHandle, server: Server) -> None:
     status, report, _ = call("POST", server.base + "/api/checks", auth(server))
     assert status == 200 and report["schema"] == "netlab.checks/1"
     assert report["ok"] and [c["name"] for c in report["checks"]] == ["b answers"]
+    status, report, _ = call("POST", server.base + "/api/checks?pingall=1", auth(server))
+    assert status == 200 and report["ok"]
+    assert [c["name"] for c in report["checks"]] == ["a reaches b (10.70.0.2)"]
 
 
 def test_a_terminal_runs_the_nodes_shell_and_ends_with_it(lab: LabHandle,

@@ -149,3 +149,12 @@ def test_the_checks_run_from_the_page(page: Page, lab: LabHandle) -> None:
     checks = page.locator("#checks")
     expect(checks).to_contain_text(f"all {total} checks passed", timeout=30_000)
     expect(checks.locator("td.pass")).to_have_count(total)
+
+
+def test_ping_all_from_the_page(page: Page, lab: LabHandle) -> None:
+    """hello's four nodes with addresses: six pairs, each one answers."""
+    page.get_by_role("button", name="ping all").click()
+    checks = page.locator("#checks")
+    expect(checks).to_contain_text("all 6 checks passed", timeout=30_000)
+    expect(checks.locator("td.pass")).to_have_count(6)
+    expect(checks).to_contain_text("h1 reaches h3 (10.0.2.1)")

@@ -46,10 +46,12 @@ function svg(tag, attrs, ...children) {
 }
 
 function withLab(path, extra) {
-  const query = new URLSearchParams(extra || {});
+  const [bare, given] = path.split("?");
+  const query = new URLSearchParams(given || "");
+  for (const [key, value] of Object.entries(extra || {})) query.set(key, value);
   if (state.lab) query.set("lab", state.lab);
   const text = query.toString();
-  return text ? `${path}?${text}` : path;
+  return text ? `${bare}?${text}` : bare;
 }
 
 async function api(method, path, body) {
@@ -407,14 +409,13 @@ function showDrift(doc) {
 }
 
 // --- checks --------------------------------------------------------------------------------------
-document.getElementById("run-checks").addEventListener("click", async (event) => {
-  const button = event.target;
+async function runChecks(button, path) {
   const box = document.getElementById("checks");
   button.disabled = true;
   box.hidden = false;
   box.replaceChildren(el("h3", {}, "checks"), el("p", { class: "muted" }, "running…"));
   try {
-    const report = await api("POST", "/api/checks");
+    const report = await api("POST", path);
     box.replaceChildren(
       el("h3", {}, "checks"),
       el("p", { class: report.ok ? "pass" : "fail" },
@@ -428,7 +429,11 @@ document.getElementById("run-checks").addEventListener("click", async (event) =>
   } finally {
     button.disabled = false;
   }
-});
+}
+document.getElementById("run-checks").addEventListener("click",
+  (event) => runChecks(event.target, "/api/checks"));
+document.getElementById("ping-all").addEventListener("click",
+  (event) => runChecks(event.target, "/api/checks?pingall=1"));
 
 // --- terminals -----------------------------------------------------------------------------------
 function openTerminal(node) {
