@@ -200,6 +200,15 @@ def cmd_down(args: argparse.Namespace) -> int:
 
         return down_all_hosts(args)
 
+    if not args.lab and not args.file and not _labs_up():
+        # `down` twice, or in a script's cleanup: nothing is up, so nothing is left to do
+        # (as `down -l LAB` of a lab not up).
+        if args.json:
+            print_json(json_doc("down", {"lab": None, "was_up": False, "undone": 0,
+                                         "with_namespace": 0, "processes": 0}))
+        else:
+            out.print("no lab is up; nothing to do")
+        return EXIT_OK
     if args.lab and not args.file:
         # From the journal alone: a crash may have left the lab's record unreadable.
         # Already gone is fine: down is idempotent, and scripts rely on exit 0.
@@ -211,6 +220,12 @@ def cmd_down(args: argparse.Namespace) -> int:
     with progress(0, f"down {lab.name}", not args.json) as advance:
         report = lab.down(advance)
     return _down_result(args, lab.name, was_up, report)
+
+
+def _labs_up() -> list[str]:
+    from netlab.state.store import labs_with_state
+
+    return labs_with_state()
 
 
 def _down_result(args: argparse.Namespace, lab: str, was_up: bool,

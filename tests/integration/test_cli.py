@@ -141,6 +141,35 @@ def test_keep_on_error_then_down(tmp_path: Path, lab_name: str) -> None:
     assert _host(lab_name) == before
 
 
+def test_down_with_no_lab_up_has_nothing_to_do(tmp_path: Path, lab_name: str) -> None:
+    """`netlab down` twice (or in a script's cleanup): exit 0, as `down -l LAB` of a lab
+    not up; the only lab up is the one it takes down. A state folder of its own keeps the
+    suite's other labs out of it."""
+    env = {**os.environ, "NETLAB_STATE_DIR": str(tmp_path / "state")}
+
+    def down(*more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "netlab", "down", *more],
+                              capture_output=True, text=True, timeout=60, env=env)
+
+    before = _host(lab_name)
+    none = down()
+    assert (none.returncode, none.stdout, none.stderr) == (
+        0, "no lab is up; nothing to do\n", "")
+    doc = json.loads(down("--json").stdout)
+    assert (doc["lab"], doc["was_up"], doc["undone"]) == (None, False, 0)
+    try:
+        up = subprocess.run([sys.executable, "-m", "netlab", "up",
+                             str(TOPO / "veth-pair.yaml"), "--name", lab_name],
+                            capture_output=True, text=True, timeout=60, env=env)
+        assert up.returncode == 0, up.stderr
+        taken = down()
+        assert taken.returncode == 0 and f"lab {lab_name} is down" in taken.stdout
+        assert down().stdout == "no lab is up; nothing to do\n"
+    finally:
+        down("-l", lab_name)  # its state is in that folder: the fixture's down looks elsewhere
+    assert _host(lab_name) == before
+
+
 def test_up_after_a_kept_lab_says_it_removed_it(lab_name: str) -> None:
     """The next `up` removes a lab kept with --keep-on-error before it builds: it says so,
     when it builds (a note; "replaced" in --json) and when it fails again (the hint)."""
