@@ -671,6 +671,12 @@ class NetlinkKernel:
         if op.tagged:  # a trunk: tagged, besides its native VLAN untagged
             msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
                                                     [(v, 0) for v in op.tagged], add=True), k))
+        dropped = [v for v in op.drop if v not in vids]
+        if dropped:  # after the new PVID is in: the port is never without one
+            if not all(1 <= v <= 4094 for v in dropped):
+                raise _Refused(f"invalid vlan ids {dropped} (1 to 4094)")
+            msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
+                                                    [(v, 0) for v in dropped], add=False), k))
         return msgs
 
     def _encode_route(self, k: int, op: AddRoute | DeleteRoute) -> _Msg:

@@ -1,15 +1,16 @@
 """Links changed while a lab runs: down and up (the peer sees its carrier go), shaping set
-or cleared, flaps.
+or cleared, flaps, a switch port moved to another VLAN.
 
     link = lab.link("r1:eth1")
     link.down(); link.up()
     link.set(rate="1mbit", loss="5%")     # the egress of r1:eth1; netem keys need netem
     link.clear()                          # back to the device's default qdisc
     link.flap(down=2, up=3, count=5)      # ends up
+    link.vlan(20)                         # its switch port: an access port of VLAN 20
 
-Every change is an op (SetLinkDown, SetLinkUp, SetQdisc, DeleteQdisc) journaled after
-those of `up`, under the lab's lock, so that `down` still undoes the lab exactly (the
-changes go with their namespaces). A change the kernel refuses leaves nothing and is
+Every change is an op (SetLinkDown, SetLinkUp, SetQdisc, DeleteQdisc, SetPortVlans)
+journaled after those of `up`, under the lab's lock, so that `down` still undoes the lab
+exactly (the changes go with their namespaces). A change the kernel refuses leaves nothing and is
 marked undone; values are checked as the topology's are, before anything is sent.
 """
 
@@ -32,6 +33,7 @@ from netlab.plan.ops import (
     Op,
     SetLinkDown,
     SetLinkUp,
+    SetPortVlans,
     SetQdisc,
 )
 from netlab.spec import tc_check
@@ -39,6 +41,7 @@ from netlab.spec.endpoints import parse_endpoint
 from netlab.spec.model import TC_FIELDS
 from netlab.spec.validate import end_mtu
 from netlab.values import tc
+from netlab.values.names import SWITCH_BRIDGE
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -46,6 +49,16 @@ if TYPE_CHECKING:
 
 MAX_FLAPS = 100_000
 FlapProgress = Callable[[int, str], None]  # (flap number, "down" or "up")
+
+
+@dataclass(frozen=True)
+class VlanMove:
+    """A switch port moved to another VLAN: its VLANs before and after, as the kernel
+    reads them back ({"pvid", "untagged", "tagged"})."""
+
+    port: str  # switch:port
+    before: dict[str, Any]
+    after: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,49 @@ class LinkControl:
                 time.sleep(up_s)
         return FlapReport(count, time.monotonic() - started)
 
+    def vlan(self, vid: int) -> VlanMove:
+        """Make the switch port of this cable (this end, or its peer) an access port of
+        VLAN `vid` from now on: untagged, its PVID; any other VLAN it carried is taken off
+        (a trunk becomes an access port). Only on a switch whose topology uses VLANs: its
+        bridge filters by VLAN (a switch without them forwards every frame as one LAN)."""
+        from netlab.kernel.dumps import read_port_vlans
+        from netlab.plan import switch_vlans
+
+        if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= 4094:
+            raise InputError(f"vlan {vid!r}: give a VLAN id from 1 to 4094")
+        node, port = self._switch_port()
+        if not any(switch_vlans.has_vlans(i) for i in self.lab.plan.interfaces[node]):
+            raise InputError(
+                f"switch '{node}' has no VLANs in the topology: it forwards every frame as "
+                "one LAN", hint="give its links a vlan: (or vlans:) in the topology "
+                "(docs/links.md), then 'netlab link ... vlan N' moves a port")
+        ns = self.lab.namespace(node)
+        from netlab.kernel.privileges import require_privileges
+
+        require_privileges()  # before the kernel is asked what it has
+        before = read_port_vlans(ns).get(port)
+        if before is None:
+            raise LabStateConflict(f"{node}:{port}: the kernel has no such port in {ns}")
+        had = [*before["untagged"], *before["tagged"]]
+        self._apply([SetPortVlans(ns, port, pvid=vid,
+                                  drop=tuple(v for v in had if v != vid))])
+        return VlanMove(f"{node}:{port}", before, read_port_vlans(ns).get(port) or {})
+
+    def _switch_port(self) -> tuple[str, str]:
+        """This end if it is a switch's port, else its peer if that is: (switch, port)."""
+        nodes = self.lab.topology.nodes
+        for node, ifname in [(self.node, self.ifname), *([self.peer] if self.peer else [])]:
+            if nodes[node].kind != "switch" or ifname == SWITCH_BRIDGE:
+                continue
+            if node not in self.lab.plan.interfaces:
+                raise InputError(f"switch '{node}' is on another host: move its port there")
+            planned = {i.name: i for i in self.lab.plan.interfaces[node]}[ifname]
+            if planned.trunk or planned.master != SWITCH_BRIDGE:
+                raise InputError(f"{node}:{ifname} joins the bridges of a switch of more "
+                                 "than 1023 ports, not a cable: netlab does not move it")
+            return node, ifname
+        raise InputError(f"{self.endpoint} is not on a switch: a VLAN is a switch port's")
+
     # --- reading ----------------------------------------------------------------------
     def state(self) -> LinkState:
         """The link as the kernel has it now."""
@@ -221,7 +277,25 @@ class LinkControl:
             "carrier_changes": now.carrier_changes,
             "shaping": now.qdisc.describe() if now.qdisc else None,
             "planned": planned.describe() if planned else None,
+            "vlans": self._vlans(),
         }
+
+    def _vlans(self) -> dict[str, Any] | None:
+        """The VLANs of this cable's switch port, now and planned, on a switch whose
+        topology uses VLANs (None elsewhere)."""
+        from netlab.kernel.dumps import read_port_vlans
+        from netlab.plan import switch_vlans
+
+        try:
+            node, port = self._switch_port()
+        except InputError:
+            return None
+        planned = {i.name: i for i in self.lab.plan.interfaces[node]}
+        if not any(switch_vlans.has_vlans(i) for i in planned.values()):
+            return None
+        return {"port": f"{node}:{port}",
+                "now": read_port_vlans(self.lab.namespace(node)).get(port),
+                "planned": switch_vlans.planned_port(planned[port])}
 
     def _dropped(self) -> list[Op]:
         """The planned addresses of this interface and the node's planned routes through

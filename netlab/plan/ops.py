@@ -384,23 +384,28 @@ class SetVlanFiltering(Op):
 class SetPortVlans(Op):
     """The VLANs of a bridge port: an access port of `pvid` (untagged, instead of the
     default VLAN 1), or a trunk carrying `tagged` besides its native VLAN untagged (`pvid`
-    if given, instead of VLAN 1). Goes with the port."""
+    if given, instead of VLAN 1); `drop`: VLANs it had that it no longer carries (a port
+    moved to another VLAN while the lab runs: `netlab link ... vlan`). Goes with the port."""
 
     kind: ClassVar[str] = "set-port-vlans"
     ifname: str
     pvid: int | None = None
     tagged: tuple[int, ...] = ()
+    drop: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if isinstance(self.tagged, list):  # read back from the journal
-            object.__setattr__(self, "tagged", tuple(self.tagged))
+        for name in ("tagged", "drop"):
+            if isinstance(getattr(self, name), list):  # read back from the journal
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def describe(self) -> str:
+        dropped = (f", off vlan {','.join(map(str, self.drop))}" if self.drop else "")
         if not self.tagged:
-            return f"make {self.ifname} in {self.ns} an access port of vlan {self.pvid}"
+            return (f"make {self.ifname} in {self.ns} an access port of vlan {self.pvid}"
+                    + dropped)
         vids = ",".join(map(str, self.tagged))
         native = f" (native vlan {self.pvid})" if self.pvid is not None else ""
-        return f"make {self.ifname} in {self.ns} a trunk of vlans {vids}{native}"
+        return f"make {self.ifname} in {self.ns} a trunk of vlans {vids}{native}{dropped}"
 
 
 @op_class

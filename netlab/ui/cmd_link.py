@@ -6,6 +6,7 @@
     netlab link r1:eth1 clear
     netlab link r1:eth1 flap --down 2s --up 3s --count 5
     netlab link r1:eth1 show [--json]
+    netlab link h1:eth0 vlan 20                   # its switch port: an access port of VLAN 20
 
 The logic is netlab/lab/link_control.py (the same as lab.link("r1:eth1") in Python).
 """
@@ -25,8 +26,10 @@ def register(sub: Any) -> None:
         description="Act on one end of a link while the lab runs: down or up (a veth's peer "
         "loses its carrier), set KEY=VALUE... (shape what leaves through it, as a topology's "
         "rate, delay, loss... do), clear (its shaping), flap [--down TIME] [--up TIME] "
-        "[--count N] (down and up again, N times; it ends up), show [--json]. Each change is "
-        "journaled; 'netlab status' shows it against the topology.",
+        "[--count N] (down and up again, N times; it ends up), show [--json], vlan VID (the "
+        "switch port at either end becomes an access port of VLAN VID, on a switch whose "
+        "topology uses VLANs). Each change is journaled; 'netlab status' shows it against "
+        "the topology.",
     )
     with_lab(p, file=False)
     p.add_argument("endpoint", metavar="NODE:IFACE", help="one end of a link, such as r1:eth1")
@@ -45,7 +48,22 @@ def register(sub: Any) -> None:
     a.add_argument("--count", type=int, default=1, metavar="N", help="flaps (default 1)")
     a = actions.add_parser("show", help="its admin state, carrier and shaping, now and planned")
     a.add_argument("--json", action="store_true")
+    a = actions.add_parser("vlan", help="move its switch port to another VLAN (access, untagged)")
+    a.add_argument("vid", type=_vlan_id, metavar="VID", help="the VLAN, 1 to 4094")
     p.set_defaults(func=cmd_link)
+
+
+def _vlans_words(vlans: dict[str, Any]) -> str:
+    from netlab.plan.switch_vlans import words
+
+    now = words(vlans["now"]) if vlans["now"] else "not read"
+    return f"{vlans['port']} {now} (the topology: {words(vlans['planned'])})"
+
+
+def _vlan_id(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 4094:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a VLAN id (1 to 4094)")
+    return int(text)
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -71,6 +89,12 @@ def cmd_link(args: argparse.Namespace) -> int:
             out.print(f"{name}: shaping removed")
         else:
             out.print(f"{name} has no shaping; nothing to do")
+    elif args.action == "vlan":
+        from netlab.plan.switch_vlans import words
+
+        moved = link.vlan(args.vid)
+        out.print(f"{escape(moved.port)} is an access port of VLAN {args.vid} now "
+                  f"(it was {escape(words(moved.before))})")
     elif args.action == "flap":
         report = link.flap(args.down, args.up, args.count,
                            lambda n, what: out.print(f"flap {n}/{args.count}: {name} {what}"))
@@ -81,5 +105,7 @@ def cmd_link(args: argparse.Namespace) -> int:
             print_json(json_doc("link", view))
         else:
             for key, value in view.items():
+                if key == "vlans" and value is not None:
+                    value = _vlans_words(value)
                 out.print(f"{key}: {escape(str(value if value is not None else '-'))}")
     return EXIT_OK

@@ -5,6 +5,7 @@ anything is made (exit 2, naming the kernel option) where the kernel lacks it.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,51 @@ def test_a_trunk_with_another_native_vlan(netlab_lab: LabFactory, tmp_path: Path
     assert iface(doc, "sw2", "trunk")["vlans"] == {
         "now": {"pvid": 99, "untagged": [99], "tagged": [10]},
         "planned": {"pvid": 99, "untagged": [99], "tagged": [10]}, "as_planned": True}
+
+
+HELLO = EXAMPLE.parent / "hello.yaml"
+
+
+def test_moving_a_port_is_refused_where_there_is_no_vlan(netlab_lab: LabFactory) -> None:
+    """hello's switch has no VLANs (it forwards every frame as one LAN), r1:eth1 is a
+    cable between two nodes, and a VLAN id is 1 to 4094: each said in a line, exit 2,
+    nothing journaled (status still has no drift)."""
+    lab = netlab_lab(HELLO)
+    name = lab.lab.name
+    no_vlans = netlab("link", "-l", name, "h1:eth0", "vlan", "20", check=2)
+    assert no_vlans.stderr.splitlines() == [
+        "error: switch 'sw1' has no VLANs in the topology: it forwards every frame as one LAN",
+        "hint: give its links a vlan: (or vlans:) in the topology (docs/links.md), then "
+        "'netlab link ... vlan N' moves a port"]
+    no_switch = netlab("link", "-l", name, "r1:eth1", "vlan", "20", check=2)
+    assert "error: r1:eth1 is not on a switch: a VLAN is a switch port's" in no_switch.stderr
+    too_big = netlab("link", "-l", name, "h1:eth0", "vlan", "4095", check=2)
+    assert "'4095' is not a VLAN id (1 to 4094)" in too_big.stderr
+    show = netlab("link", "-l", name, "h1:eth0", "show")
+    assert "vlans: -" in show.stdout
+    assert lab.status()["drift"] == []
+
+
+@pytest.mark.stock_kernel
+def test_a_port_moved_to_another_vlan_while_the_lab_runs(netlab_lab: LabFactory) -> None:
+    """mallory (VLAN 20, with an address of VLAN 10's network) moved into VLAN 10 reaches
+    h1; status names the drift; moved back (by the switch's end), she is kept out again."""
+    lab = netlab_lab(EXAMPLE)
+    name = lab.lab.name
+    assert not lab.ping("mallory", "h1", timeout=0.5, count=2)
+    moved = netlab("link", "-l", name, "mallory:eth0", "vlan", "10")
+    assert moved.stdout == ("sw1:mallory-eth0 is an access port of VLAN 10 now (it was "
+                            "untagged in VLAN 20; PVID 20)\n")
+    assert lab.ping("mallory", "h1") and lab.ping("mallory", "h2")  # h2: across the trunk
+    assert lab.status()["drift"] == [
+        "sw1: port mallory-eth0 is untagged in VLAN 10; PVID 10; the topology says "
+        "untagged in VLAN 20; PVID 20"]
+    netlab("status", "-l", name, "--check", check=4)
+    view = json.loads(netlab("link", "-l", name, "sw1:mallory-eth0", "show", "--json").stdout)
+    assert view["vlans"] == {"port": "sw1:mallory-eth0",
+                             "now": {"pvid": 10, "untagged": [10], "tagged": []},
+                             "planned": {"pvid": 20, "untagged": [20], "tagged": []}}
+    back = lab.link("sw1:mallory-eth0").vlan(20)
+    assert back.after == {"pvid": 20, "untagged": [20], "tagged": []}
+    assert not lab.ping("mallory", "h1", timeout=0.5, count=2)
+    assert lab.status()["drift"] == []

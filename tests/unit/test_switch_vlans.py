@@ -193,3 +193,29 @@ def test_a_trunk_with_another_native_vlan() -> None:
         rtnl.port_vlans(0, 7, [(1, 0), (10, 0)], add=True))]
     assert [rtnl.NLMSG_HDR.unpack_from(m.data)[1] for m in msgs] == [
         rtnl.RTM_SETLINK, rtnl.RTM_DELLINK, rtnl.RTM_SETLINK]
+
+
+def test_a_port_moved_to_another_vlan_loses_the_old_one_after_it_has_the_new() -> None:
+    """`netlab link ... vlan 20` on a port of VLAN 10: VLAN 20 in as PVID (untagged), then
+    VLAN 1 and 10 off, in that order (the port is never without a PVID); the journal keeps
+    what was dropped."""
+    from netlab.kernel.netlink import NetlinkKernel
+    from netlab.plan.ops import op_from_json
+
+    move = o.SetPortVlans("netlab-x-sw", "h1-eth0", pvid=20, drop=(10, 20))
+    assert move.describe() == ("make h1-eth0 in netlab-x-sw an access port of vlan 20, "
+                               "off vlan 10,20")
+    assert op_from_json(json.loads(json.dumps(move.to_json()))) == move
+    kernel = NetlinkKernel()
+    kernel._links["netlab-x-sw"] = {"h1-eth0": 7}  # as learned from the kernel
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    sent = []
+    for m in kernel._encode_port_vlans(0, move):
+        msg = ifinfmsg(bytes(m.data))
+        msg.decode()
+        infos = msg.get_attr("IFLA_AF_SPEC").get_attrs("IFLA_BRIDGE_VLAN_INFO")
+        sent.append((msg["header"]["type"], [(i["vid"], i["flags"]) for i in infos]))
+    access = rtnl.BRIDGE_VLAN_INFO_PVID | rtnl.BRIDGE_VLAN_INFO_UNTAGGED
+    assert sent == [(rtnl.RTM_SETLINK, [(20, access)]), (rtnl.RTM_DELLINK, [(1, 0)]),
+                    (rtnl.RTM_DELLINK, [(10, 0)])]
