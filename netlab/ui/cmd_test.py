@@ -117,7 +117,9 @@ def checks_of(lab: Lab, args: argparse.Namespace) -> list[Probe]:
     if args.pingall:
         probes = every_pair(lab.topology, args.timeout)
         if not probes:
-            raise InputError(f"{where} has no two nodes with an address to ping between")
+            raise InputError(f"{where} has no two nodes with an address to ping between",
+                             hint="give them addresses, such as "
+                             "interfaces: {eth0: {addresses: [10.0.0.1/24]}}")
         return probes
     probes = resolve(lab.topology, lab.loaded.lines if lab.loaded else {}, args.timeout)
     if not probes:

@@ -157,6 +157,17 @@ checks:
     assert "all 3 checks passed" in again.stdout
 
 
+def test_pingall_without_addresses_is_refused_before_anything_is_made(
+        tmp_path: Path, lab_name: str) -> None:
+    path = tmp_path / "bare.yaml"
+    path.write_text(f"name: {lab_name}\nnodes: {{a: {{}}, b: {{}}}}\nlinks: [[a:eth0, b:eth0]]\n")
+    refused = netlab("test", str(path), "--pingall", check=2)
+    assert refused.stderr.splitlines() == [
+        f"error: {path} has no two nodes with an address to ping between",
+        "hint: give them addresses, such as interfaces: {eth0: {addresses: [10.0.0.1/24]}}"]
+    assert namespaces_of(lab_name) == set()
+
+
 # --- netlab test -l LAB: a lab that is up -------------------------------------------------
 
 
