@@ -136,7 +136,7 @@ links:
 checks:
   - {{from: a, to: b}}
 """)
-    result = netlab("test", str(path), "--pingall", "--timeout", "1", "--json", check=1)
+    result = netlab("test", str(path), "--pingall", "--timeout", "3", "--json", check=1)
     doc = json.loads(result.stdout)
     assert [(c["name"], c["passed"]) for c in doc["checks"]] == [
         ("a reaches b (10.78.0.2)", True), ("a reaches c (10.79.0.1)", False),
@@ -145,7 +145,7 @@ checks:
     own = netlab("test", str(path)).stdout  # without --pingall: the file's one check
     assert "the check passed" in own and "reaches c" not in own
     handle = netlab_lab(path, name=unique_name("pingall"))
-    report = handle.pingall(timeout=1)
+    report = handle.pingall(timeout=3)
     assert [r.passed for r in report] == [True, False, False] and not report
     # c gets an address in a's and b's subnet; they reach its own on the link.
     for node, argv in (("c", "ip addr add 10.78.0.3/24 dev eth0"),

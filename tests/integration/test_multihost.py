@@ -228,7 +228,7 @@ def test_checks_run_from_the_host_of_their_node(hosts: dict[str, SimHost],
         # --pingall: every pair, each pinged from its first node's host; h3 has no route
         # back to h1's subnet, so that pair alone fails.
         every = _netlab("test", str(passing), "--all-hosts", "--via", template, "--pingall",
-                        "--json", "--timeout", "2")
+                        "--json", "--timeout", "3")
         assert every.returncode == 1, every.stderr
         assert [(c["node"], c["target"], c["host"], c["passed"])
                 for c in json.loads(every.stdout)["checks"]] == [
