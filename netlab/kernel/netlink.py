@@ -57,7 +57,7 @@ from netlab.plan.ops import (
 )
 from netlab.values import sysctls
 from netlab.values.names import DEFAULT_VLAN as DEFAULT_PVID
-from netlab.values.names import IFNAMSIZ, NETNS_DIR, NS_PREFIX
+from netlab.values.names import IFNAMSIZ, MAX_VLAN, NETNS_DIR, NS_PREFIX
 
 HOST = ""  # the namespace key of netlab's own (the host's) namespace: a cable to another host
 _RUN_MSGS = 256  # messages per sendmsg: keeps acks and the send buffer small
@@ -584,8 +584,8 @@ class NetlinkKernel:
         _check_ifname(op.ifname)
         if isinstance(op, CreateMacvlan) and op.mode not in rtnl.MACVLAN_MODES:
             raise _Refused(f"invalid macvlan mode {op.mode!r} ({', '.join(rtnl.MACVLAN_MODES)})")
-        if isinstance(op, CreateVlan) and not 1 <= op.vid <= 4094:
-            raise _Refused(f"invalid vlan id {op.vid} (1 to 4094)")
+        if isinstance(op, CreateVlan) and not 1 <= op.vid <= MAX_VLAN:
+            raise _Refused(f"invalid vlan id {op.vid} (1 to {MAX_VLAN})")
         parent = self._index(op.ns, op.parent)
         self._must_be_free(op.ns, op.ifname)
         index = self._alloc(op.ns)
@@ -654,8 +654,9 @@ class NetlinkKernel:
 
     def _encode_port_vlans(self, k: int, op: SetPortVlans) -> list[_Msg]:
         vids = ([op.pvid] if op.pvid is not None else []) + list(op.tagged)
-        if not vids or not all(1 <= v <= 4094 for v in vids):
-            raise _Refused(f"invalid vlan ids {vids} (1 to 4094)")
+        named = [*vids, *op.drop]
+        if not vids or not all(1 <= v <= MAX_VLAN for v in named):
+            raise _Refused(f"invalid vlan ids {named} (1 to {MAX_VLAN})")
         index = self._index(op.ns, op.ifname)
         msgs = []
         if op.pvid is not None:
@@ -673,8 +674,6 @@ class NetlinkKernel:
                                                     [(v, 0) for v in op.tagged], add=True), k))
         dropped = [v for v in op.drop if v not in vids]
         if dropped:  # after the new PVID is in: the port is never without one
-            if not all(1 <= v <= 4094 for v in dropped):
-                raise _Refused(f"invalid vlan ids {dropped} (1 to 4094)")
             msgs.append(_Msg(op.ns, rtnl.port_vlans(self._next_seq(), index,
                                                     [(v, 0) for v in dropped], add=False), k))
         return msgs

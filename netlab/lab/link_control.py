@@ -10,8 +10,8 @@ or cleared, flaps, a switch port moved to another VLAN.
 
 Every change is an op (SetLinkDown, SetLinkUp, SetQdisc, DeleteQdisc, SetPortVlans)
 journaled after those of `up`, under the lab's lock, so that `down` still undoes the lab
-exactly (the changes go with their namespaces). A change the kernel refuses leaves nothing and is
-marked undone; values are checked as the topology's are, before anything is sent.
+exactly (the changes go with their namespaces). A change the kernel refuses leaves nothing
+and is marked undone; values are checked as the topology's are, before anything is sent.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from netlab.spec.endpoints import parse_endpoint
 from netlab.spec.model import TC_FIELDS
 from netlab.spec.validate import end_mtu
 from netlab.values import tc
-from netlab.values.names import SWITCH_BRIDGE
+from netlab.values.names import MAX_VLAN, SWITCH_BRIDGE
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -207,19 +207,17 @@ class LinkControl:
         (a trunk becomes an access port). Only on a switch whose topology uses VLANs: its
         bridge filters by VLAN (a switch without them forwards every frame as one LAN)."""
         from netlab.kernel.dumps import read_port_vlans
-        from netlab.plan import switch_vlans
+        from netlab.kernel.privileges import require_privileges
 
-        if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= 4094:
-            raise InputError(f"vlan {vid!r}: give a VLAN id from 1 to 4094")
+        if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= MAX_VLAN:
+            raise InputError(f"vlan {vid!r}: give a VLAN id from 1 to {MAX_VLAN}")
         node, port = self._switch_port()
-        if not any(switch_vlans.has_vlans(i) for i in self.lab.plan.interfaces[node]):
+        if not self._uses_vlans(node):
             raise InputError(
                 f"switch '{node}' has no VLANs in the topology: it forwards every frame as "
                 "one LAN", hint="give its links a vlan: (or vlans:) in the topology "
                 "(docs/links.md), then 'netlab link ... vlan N' moves a port")
         ns = self.lab.namespace(node)
-        from netlab.kernel.privileges import require_privileges
-
         require_privileges()  # before the kernel is asked what it has
         before = read_port_vlans(ns).get(port)
         if before is None:
@@ -243,6 +241,12 @@ class LinkControl:
                                  "than 1023 ports, not a cable: netlab does not move it")
             return node, ifname
         raise InputError(f"{self.endpoint} is not on a switch: a VLAN is a switch port's")
+
+    def _uses_vlans(self, switch: str) -> bool:
+        """Whether the topology gives VLANs to a port of this switch (its bridge filters)."""
+        from netlab.plan import switch_vlans
+
+        return any(switch_vlans.has_vlans(i) for i in self.lab.plan.interfaces[switch])
 
     # --- reading ----------------------------------------------------------------------
     def state(self) -> LinkState:
@@ -290,12 +294,12 @@ class LinkControl:
             node, port = self._switch_port()
         except InputError:
             return None
-        planned = {i.name: i for i in self.lab.plan.interfaces[node]}
-        if not any(switch_vlans.has_vlans(i) for i in planned.values()):
+        if not self._uses_vlans(node):
             return None
+        planned = next(i for i in self.lab.plan.interfaces[node] if i.name == port)
         return {"port": f"{node}:{port}",
                 "now": read_port_vlans(self.lab.namespace(node)).get(port),
-                "planned": switch_vlans.planned_port(planned[port])}
+                "planned": switch_vlans.planned_port(planned)}
 
     def _dropped(self) -> list[Op]:
         """The planned addresses of this interface and the node's planned routes through

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 from netlab.spec.frr import DAEMONS as FRR_DAEMONS
 from netlab.spec.frr import expand as frr_keys
 from netlab.spec.ip import parse_address, parse_interface, parse_network
+from netlab.values.names import MAX_VLAN
 from netlab.values.sysctls import NET_KEY
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
@@ -158,7 +159,7 @@ SysctlKey = Annotated[str, AfterValidator(_check_sysctl)]
 Mac = Annotated[str, AfterValidator(_check_mac)]
 Mtu = Annotated[int, Field(ge=68, le=65535), NotBool]
 Owner = Annotated[int | Annotated[str, Field(min_length=1, max_length=32)], NotBool]
-VlanId = Annotated[int, Field(ge=1, le=4094), NotBool]  # 802.1Q: 0 and 4095 are reserved
+VlanId = Annotated[int, Field(ge=1, le=MAX_VLAN), NotBool]  # 802.1Q: 0 and 4095 are reserved
 
 NodeKind = Literal["host", "router", "switch"]
 InterfaceKind = Literal["veth", "tun", "tap", "bridge", "vxlan", "dummy", "macvlan", "vlan",

@@ -18,6 +18,7 @@ from typing import Any
 
 from netlab.errors import EXIT_OK
 from netlab.ui.common import escape, json_doc, out, print_json, with_lab
+from netlab.values.names import MAX_VLAN
 
 
 def register(sub: Any) -> None:
@@ -49,7 +50,7 @@ def register(sub: Any) -> None:
     a = actions.add_parser("show", help="its admin state, carrier and shaping, now and planned")
     a.add_argument("--json", action="store_true")
     a = actions.add_parser("vlan", help="move its switch port to another VLAN (access, untagged)")
-    a.add_argument("vid", type=_vlan_id, metavar="VID", help="the VLAN, 1 to 4094")
+    a.add_argument("vid", type=_vlan_id, metavar="VID", help=f"the VLAN, 1 to {MAX_VLAN}")
     p.set_defaults(func=cmd_link)
 
 
@@ -61,8 +62,8 @@ def _vlans_words(vlans: dict[str, Any]) -> str:
 
 
 def _vlan_id(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 4094:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a VLAN id (1 to 4094)")
+    if not text.isdigit() or not 1 <= int(text) <= MAX_VLAN:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a VLAN id (1 to {MAX_VLAN})")
     return int(text)
 
 

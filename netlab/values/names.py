@@ -10,3 +10,4 @@ SWITCH_BRIDGE = "br0"  # the bridge of a switch node, named in its own namespace
 LOOPBACK = "lo"  # exists in every namespace; may be given addresses, never linked
 
 DEFAULT_VLAN = 1  # a bridge's default PVID (vlan_default_pvid): untagged, on every port
+MAX_VLAN = 4094  # 802.1Q: VLAN ids are 1 to 4094 (0 and 4095 are reserved)
