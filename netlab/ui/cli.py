@@ -200,7 +200,9 @@ def cmd_down(args: argparse.Namespace) -> int:
 
         return down_all_hosts(args)
 
-    if not args.lab and not args.file and not _labs_up():
+    from netlab.state.store import labs_with_state
+
+    if not args.lab and not args.file and not labs_with_state():
         # `down` twice, or in a script's cleanup: nothing is up, so nothing is left to do
         # (as `down -l LAB` of a lab not up).
         if args.json:
@@ -220,12 +222,6 @@ def cmd_down(args: argparse.Namespace) -> int:
     with progress(0, f"down {lab.name}", not args.json) as advance:
         report = lab.down(advance)
     return _down_result(args, lab.name, was_up, report)
-
-
-def _labs_up() -> list[str]:
-    from netlab.state.store import labs_with_state
-
-    return labs_with_state()
 
 
 def _down_result(args: argparse.Namespace, lab: str, was_up: bool,

@@ -89,9 +89,11 @@ def cmd_capture(args: argparse.Namespace) -> int:
     from netlab.values.pcap import LINKTYPE_ETHERNET, PcapWriter, summary
 
     lab = resolve_lab(args.lab, None, {})
-    node, ifname = split_where(args.where, args.iface, {
-        name: [i.name for i in ifaces if i.name != "lo"]
-        for name, ifaces in lab.plan.interfaces.items()})
+    # The lab's plan (its interfaces) only for a node named alone: not for every capture.
+    alone = args.iface is None and ":" not in args.where
+    interfaces = {name: [i.name for i in ifaces if i.name != "lo"]
+                  for name, ifaces in lab.plan.interfaces.items()} if alone else None
+    node, ifname = split_where(args.where, args.iface, interfaces)
     capture = lab.capture(node, ifname)
     with capture, _output(args.write) as stream:
         writer = PcapWriter(stream, capture.linktype) if stream is not None else None
