@@ -164,6 +164,39 @@ def test_a_bridge_mtu_is_set_again_once_its_ports_have_joined() -> None:
     assert not [op for op in p.ops if isinstance(op, o.SetLink) and op.ifname == "br1"]
 
 
+LATE_BRIDGES = """\
+name: late
+nodes:
+  sw: {kind: switch}
+  mgmt: {kind: switch, interfaces: {br0: {addresses: [10.0.1.254/24]}}}
+  a: {interfaces: {eth0: {addresses: [10.0.0.1/24]}}}
+  b: {interfaces: {eth0: {addresses: [10.0.0.2/24]}, eth1: {addresses: [10.0.1.2/24]}}}
+  c: {}
+links:
+  - [a:eth0, sw]
+  - [b:eth0, sw]
+  - [b:eth1, mgmt]
+  - [c:eth0, sw]
+"""
+
+
+def test_a_switch_that_only_switches_comes_up_after_every_link() -> None:
+    # While its bridge is down a port drops what comes in: the hosts' first IPv6 chatter is
+    # not flooded to every port under the kernel's RTNL lock in the middle of the build.
+    p = plan(load_text(LATE_BRIDGES, "t.yaml").topology)
+    ups = [(op.ns, op.ifname) for op in p.ops if isinstance(op, o.SetLinkUp)]
+    up_at = {key: i for i, key in enumerate(ups)}
+    hosts = [key for key in ups if key[1] != "lo"
+             and key[0] in ("netlab-late-a", "netlab-late-b", "netlab-late-c")]
+    assert ups[-1] == ("netlab-late-sw", "br0")
+    assert up_at["netlab-late-sw", "br0"] > max(up_at[key] for key in hosts)
+    # a switch with an address of its own brings its bridge up first, then its ports
+    ns = "netlab-late-mgmt"
+    ports = [up_at[key] for key in ups if key[0] == ns and key[1] not in ("lo", "br0")]
+    assert ports and up_at[ns, "br0"] < min(ports)
+    assert up_at[ns, "br0"] < min(up_at[key] for key in hosts)
+
+
 def test_a_user_gone_since_validation_is_bad_input_not_a_crash() -> None:
     # A lab's stored topology is typed again without the user database being asked.
     topo = Topology.model_validate({
