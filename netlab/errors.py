@@ -9,6 +9,8 @@ EXIT_KERNEL = 1  # the kernel or a process refused; state was rolled back
 EXIT_INPUT = 2  # bad input or usage; nothing was touched
 EXIT_STATE = 3  # the lab is not as the command needs it (not up, taken, busy); nothing done
 EXIT_DRIFTED = 4  # `status --check`: the lab is up but differs from its topology
+EXIT_UNSUPPORTED = 5  # this machine lacks what the input needs (a kernel feature, FRR)
+EXIT_NO_COMMAND = 127  # `exec`: no such program (as a shell says "command not found")
 EXIT_INTERRUPTED = 130  # stopped by a signal, as a shell reports SIGINT (128 + 2)
 EXIT_SIGPIPE = 141  # the reader of stdout went away (as a shell reports SIGPIPE: 128 + 13)
 
@@ -65,6 +67,28 @@ class TopologyError(InputError):
     def __post_init__(self) -> None:
         lines = [str(p) for p in self.problems]
         InputError.__init__(self, "\n".join(lines) if lines else "invalid topology")
+
+
+class Unsupported(InputError):
+    """This machine lacks what the input needs (a kernel feature, a program it runs), and
+    nothing was touched. Exit 5, so that a script (a CI job on another runner) tells "this
+    machine cannot" from "the file is wrong" (2)."""
+
+    exit_code = EXIT_UNSUPPORTED
+
+
+class ProgramMissing(Unsupported):
+    """The program `netlab exec` is to run is not installed (not on the node's PATH):
+    exit 127, as a shell's "command not found" (exec's status is its command's)."""
+
+    exit_code = EXIT_NO_COMMAND
+
+
+@dataclass
+class TopologyUnsupported(TopologyError):
+    """Lines of a topology file that need what this machine's kernel lacks (exit 5)."""
+
+    exit_code = EXIT_UNSUPPORTED
 
 
 class PrivilegeError(InputError):

@@ -19,6 +19,18 @@ from netlab.values.names import NETNS_DIR
 STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # sudo's
 
 
+def finds(program: str, path: str | None, private: Sequence[str] = ()) -> bool:
+    """Whether a node finds `program` (a plain name) on its PATH: `path`, or when None
+    (the node's env: sets none) any process_env gives, root's or a user's. A PATH folder
+    inside one of the node's `private` folders may hold the node's own: taken as there."""
+    folders = path if path is not None else os.pathsep.join(
+        [os.path.dirname(sys.executable), os.environ.get("PATH", ""), STANDARD_PATH])
+    if any(f == p or f.startswith(p.rstrip("/") + "/") for f in folders.split(os.pathsep)
+           for p in private):
+        return True
+    return shutil.which(program, path=folders) is not None
+
+
 def process_env(ns: str, node_dir: str, extra: Mapping[str, str],
                 uid: int | None = None) -> dict[str, str]:
     """The environment of a process in a node: the node's NETLAB_* facts, the topology's

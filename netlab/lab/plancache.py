@@ -57,6 +57,7 @@ LIBRARIES = ("pydantic", "pydantic_core", "yaml", "jinja2", "markupsafe", "annot
 # plan read; the others cost a miss at most), and pydantic's (PYDANTIC_DISABLE_PLUGINS).
 ENV_PREFIXES = ("NETLAB_", "PYDANTIC_")
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+NEEDS = ("frr", "kinds", "programs", "qdiscs", "vlans")  # lists of preflight.needs(), sorted
 PACKAGE = Path(__file__).resolve().parents[1]  # netlab/
 
 Lookups = list[tuple[str, str | int, int | None]]
@@ -94,8 +95,8 @@ class Checked:
         needs = checked.needs
         if not all(type(v) is k for v, k in zip(values, kinds, strict=True)) \
                 or not isinstance(checked.topology.get("name"), str) \
-                or sorted(needs) != ["file", "frr", "kinds", "qdiscs", "vlans"] \
-                or not all(type(needs[k]) is list for k in ("frr", "kinds", "qdiscs", "vlans")):
+                or sorted(needs) != ["file", *NEEDS] \
+                or not all(type(needs[k]) is list for k in NEEDS):
             raise ValueError("not an entry")
         return checked
 

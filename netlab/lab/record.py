@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netlab.errors import InputError, LabStateConflict, LabStateError
+from netlab.errors import InputError, LabStateConflict, LabStateError, ProgramMissing
 from netlab.plan.naming import namespace
 from netlab.state.store import LabState, labs_with_state
 
@@ -56,6 +56,12 @@ class Record:
         env = (self.nodes.get(node) or {}).get("env") or {}
         return node_command(self.lab, node, self.node_namespace(node), env, argv)
 
+    def private_paths(self, node: str) -> list[str]:
+        """The folders of `node`'s own (its `private:`), as the record has them."""
+        spec = self.nodes.get(node) or {}
+        return [p if isinstance(p, str) else str(p.get("path")) for p in
+                spec.get("private") or () if isinstance(p, (str, dict))]
+
 
 def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
                  argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
@@ -68,6 +74,20 @@ def node_command(lab: str, node: str, ns: str, env: Mapping[str, str],
 
     folder = node_dir(str(state_root()), lab, node)
     return node_argv(ns, folder, argv), process_env(ns, folder, env)
+
+
+def require_program(program: str, path: str, private: Sequence[str]) -> None:
+    """ProgramMissing (exit 127) when a node would not find `program` on `path` (its
+    PATH): said by netlab, with the package to install, rather than by the `env` that
+    starts it inside the node ("env: 'ping': No such file or directory"). A path
+    (`./run.sh`, `/usr/sbin/sshd`) is left to the node."""
+    from netlab.kernel.enter import finds
+
+    if "/" not in program and not finds(program, path, private):
+        from netlab.values.commands import install_hint
+
+        raise ProgramMissing(f"'{program}' is not installed on this machine",
+                             hint=install_hint([program]))
 
 
 def present(lab: str, node: str, ns: str, up_args: str) -> str:

@@ -26,6 +26,7 @@ from netlab.errors import (
     NetlabError,
     PrivilegeError,
     TopologyError,
+    Unsupported,
 )
 from netlab.ui.common import (
     JSON_HELP,
@@ -349,8 +350,11 @@ def cmd_exec(args: argparse.Namespace) -> int:
         return exec_on_nodes(lab, nodes, command)
     if args.node is None:
         raise InputError("which node? netlab exec NODE -- COMMAND... (or --all / --nodes a,b)")
+    rec = record.resolve(args.lab)
+    argv, env = rec.node_command(args.node, command)
+    record.require_program(command[0], env.get("PATH", ""), rec.private_paths(args.node))
     sys.stdout.flush()
-    _become(*record.resolve(args.lab).node_command(args.node, command))
+    _become(argv, env)
     return EXIT_KERNEL  # not reached
 
 
@@ -371,7 +375,7 @@ def _become(argv: list[str], env: dict[str, str]) -> None:
     try:
         os.execve(argv[0], argv, env)
     except FileNotFoundError:
-        raise InputError(f"'{argv[0]}' is not installed", hint="apt-get install util-linux"
+        raise Unsupported(f"'{argv[0]}' is not installed", hint="apt-get install util-linux"
                          ) from None
 
 

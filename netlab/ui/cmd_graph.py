@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from netlab.errors import EXIT_OK, InputError, NetlabError
+from netlab.errors import EXIT_OK, InputError, NetlabError, Unsupported
 from netlab.ui.common import err, overrides, with_lab
 
 FORMATS = ("mermaid", "dot", "svg")
@@ -82,7 +82,7 @@ def _format_of(output: str | None) -> str:
 def render_svg(dot_text: bytes) -> bytes:
     """DOT text to SVG by Graphviz's `dot`, which must be installed."""
     program = shutil.which("dot")
-    missing = InputError(
+    missing = Unsupported(
         "--format svg needs Graphviz's 'dot' program, which is not installed",
         hint="apt-get install graphviz (or use --format dot or mermaid, which need nothing)",
     )

@@ -10,7 +10,7 @@ import argparse
 import importlib.util
 from typing import Any
 
-from netlab.errors import EXIT_INTERRUPTED, InputError
+from netlab.errors import EXIT_INTERRUPTED, Unsupported
 from netlab.ui.common import err, escape, long_running, out
 
 
@@ -50,7 +50,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     from netlab.api import Lab, require_privileges
 
     if not web_extra_installed():
-        raise InputError("netlab web needs the web extra (aiohttp), which is not installed",
+        raise Unsupported("netlab web needs the web extra (aiohttp), which is not installed",
                          hint="pip install 'netlab[web]' (scripts/setup.sh installs it)")
     from netlab.web import address, auth, server
 

@@ -23,8 +23,13 @@ def exec_on_nodes(lab: Lab, nodes: Sequence[str], command: Sequence[str]) -> int
     the worst of theirs (the highest)."""
     if not nodes:
         raise InputError("--nodes names no node")
+    from netlab.lab.record import require_program
+
     for node in nodes:
-        lab.node_namespace(node)  # unknown or missing: said before anything runs
+        # Unknown, missing, or without the program: said before anything runs.
+        _, env = lab.node_command(node, command)
+        require_program(command[0], env.get("PATH", ""),
+                        [p.path for p in lab.topology.nodes[node].private_paths()])
     width = max(len(n) for n in nodes)
 
     def one(node: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ import termios
 import time
 from collections.abc import Mapping, Sequence
 
-from netlab.errors import InputError
+from netlab.errors import Unsupported
 
 MAX_SIZE = 1000  # columns or rows: anything more is not a window
 MAX_PENDING = 1 << 20  # bytes typed (pasted) that a busy shell has not read yet
@@ -30,7 +30,7 @@ class Terminal:
                  cols: int = 80, rows: int = 24) -> None:
         setsid = shutil.which("setsid")
         if setsid is None:
-            raise InputError("the 'setsid' command (util-linux) is not installed",
+            raise Unsupported("the 'setsid' command (util-linux) is not installed",
                              hint="apt-get install util-linux")
         self.fd, child = os.openpty()
         self.pending = bytearray()

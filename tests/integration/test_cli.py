@@ -127,6 +127,47 @@ def test_failing_exec_command_rolls_back(tmp_path: Path, lab_name: str) -> None:
     assert lab_name not in netlab("ls").stdout
 
 
+def test_a_program_this_machine_lacks_is_said_before_anything(tmp_path: Path,
+                                                              lab_name: str) -> None:
+    # up: refused before anything is made, exit 5 (this machine cannot), with its line.
+    topo = tmp_path / "lacks.yaml"
+    topo.write_text(
+        "name: lacks\n"
+        "nodes:\n"
+        "  a:\n"
+        "    interfaces: {eth0: {addresses: [10.9.0.1/24]}}\n"
+        "    services: {d: {run: netlab-test-no-such-daemon -f}}\n"
+        "  b:\n"
+        "    interfaces: {eth0: {addresses: [10.9.0.2/24]}}\n"
+        "links: [[a:eth0, b:eth0]]\n"
+    )
+    before = _host(lab_name)
+    refused = netlab("up", str(topo), "--name", lab_name, check=5)
+    assert refused.stderr.splitlines() == [
+        f"{topo}:5: nodes.a.services.d.run: 'netlab-test-no-such-daemon' is not "
+        "installed on this machine",
+        "hint: install netlab-test-no-such-daemon on this machine (a node runs this "
+        "machine's programs)",
+    ], refused.stderr
+    assert _host(lab_name) == before and lab_name not in netlab("ls").stdout
+    # exec: said by netlab, exit 127 as a shell's "command not found"; a path is the node's.
+    topo.write_text(topo.read_text().replace("netlab-test-no-such-daemon -f", "sleep 60"))
+    netlab("up", str(topo), "--name", lab_name)
+    missing = netlab("exec", "-l", lab_name, "a", "--", "netlab-test-no-such-tool", "-v",
+                     check=127)
+    assert missing.stderr.splitlines() == [
+        "error: 'netlab-test-no-such-tool' is not installed on this machine",
+        "hint: install netlab-test-no-such-tool on this machine (a node runs this machine's "
+        "programs)",
+    ], missing.stderr
+    several = netlab("exec", "-l", lab_name, "--all", "--", "netlab-test-no-such-tool",
+                     check=127)
+    assert "'netlab-test-no-such-tool' is not installed" in several.stderr
+    path = netlab("exec", "-l", lab_name, "a", "--", "/nonexistent/tool", check=127)
+    assert "No such file or directory" in path.stderr
+    assert netlab("exec", "-l", lab_name, "a", "--", "true").returncode == 0
+
+
 def test_keep_on_error_then_down(tmp_path: Path, lab_name: str) -> None:
     env_topo = str(TOPO / "veth-pair.yaml")
     before = _host(lab_name)

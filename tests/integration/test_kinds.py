@@ -1,6 +1,6 @@
 """Interface kinds on a real kernel: a macvlan here; those some kernels lack made and carrying
 packets where the kernel has them (the stock-kernel VM: tests/stockvm.py), refused before
-anything is made (exit 2, naming the kernel option) where it lacks them."""
+anything is made (exit 5, naming the kernel option) where it lacks them."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_dummy_refused_before_anything_is_made(tmp_path: Path) -> None:
     name = unique_name("dummy")
     path = tmp_path / "dummy.yaml"
     path.write_text(DUMMY.format(name=name))
-    result = netlab("up", str(path), check=2)
+    result = netlab("up", str(path), check=5)
     assert (f"{path}:9: nodes.r1.interfaces.lo0.kind: r1:lo0 is a dummy device, which this "
             "kernel lacks (CONFIG_DUMMY)") in result.stderr
     assert "modprobe dummy" in result.stderr
@@ -133,7 +133,7 @@ def test_vlan_refused_before_anything_is_made(tmp_path: Path) -> None:
     name = unique_name("vlan")
     path = tmp_path / "vlans.yaml"
     path.write_text(VLANS.format(name=name))
-    result = netlab("up", str(path), check=2)
+    result = netlab("up", str(path), check=5)
     assert (f"{path}:5: nodes.a.interfaces.eth0.10: a:eth0.10 is a vlan device, which this "
             "kernel lacks (CONFIG_VLAN_8021Q)") in result.stderr
     assert "modprobe 8021q" in result.stderr
@@ -179,7 +179,7 @@ def test_bond_refused_before_anything_is_made(tmp_path: Path) -> None:
     name = unique_name("bond")
     path = tmp_path / "bonds.yaml"
     path.write_text(BONDS.format(name=name))
-    result = netlab("up", str(path), check=2)
+    result = netlab("up", str(path), check=5)
     assert (f"{path}:5: nodes.h1.interfaces.bond0: h1:bond0 is a bond device, which this "
             "kernel lacks (CONFIG_BONDING)") in result.stderr
     assert "modprobe bonding" in result.stderr

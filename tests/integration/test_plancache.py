@@ -140,7 +140,7 @@ def test_a_hit_still_asks_the_kernel_what_the_lab_needs(fresh_lab: str, tmp_path
     assert len({tuple(run[:3]) for run in runs}) == 1, runs
     if "netem" in features.qdiscs().missing():
         code, _, said, _ = runs[-1]
-        assert code == 2
+        assert code == 5  # this machine cannot, not a bad file
         assert said.startswith(f"{file}:10: links[0].delay: h1:eth0 -- sw: delay needs "
                                "netem, which this kernel lacks"), said
         assert not LabState(fresh_lab).exists()

@@ -215,7 +215,7 @@ def test_netlab_link_command(netlab_lab: LabFactory) -> None:
     if features.qdiscs().has("netem"):
         assert netlem.returncode == 0
     else:
-        assert netlem.returncode == 2
+        assert netlem.returncode == 5
         assert "CONFIG_NET_SCH_NETEM" in netlem.stderr and "delay" in netlem.stderr
 
 
@@ -226,7 +226,7 @@ def test_netem_topology_is_refused_before_anything_is_made(tmp_path: Path) -> No
     name = unique_name("netem")
     path = tmp_path / "netem.yaml"
     path.write_text(NETEM.format(name=name))
-    result = netlab("up", str(path), check=2)
+    result = netlab("up", str(path), check=5)
     assert f"{path}:7: links[0].delay: a:eth0 -- b:eth0: delay needs netem" in result.stderr
     assert "CONFIG_NET_SCH_NETEM" in result.stderr
     assert netlab_namespaces(f"netlab-{name}-") == set()

@@ -1,7 +1,7 @@
 """VLANs on switches on a real kernel: topologies/vlans.yaml in the stock-kernel VM (this
 machine's kernel lacks bridge VLAN filtering) — one VLAN across a trunk, another VLAN kept
 out, a router on a stick between them, each port's VLANs read back; and refused before
-anything is made (exit 2, naming the kernel option) where the kernel lacks it."""
+anything is made (exit 5, naming the kernel option) where the kernel lacks it."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_vlans_refused_before_anything_is_made(tmp_path: Path) -> None:
     if features.qdiscs().bridge_vlans:
         pytest.skip("this kernel has bridge VLAN filtering: nothing to refuse")
     name = unique_name("vlans")
-    result = netlab("up", str(EXAMPLE), "--name", name, check=2)
+    result = netlab("up", str(EXAMPLE), "--name", name, check=5)
     assert (f"{EXAMPLE}:42: links[0].vlans: VLANs on a switch's port need bridge VLAN "
             "filtering, which this kernel lacks (CONFIG_BRIDGE_VLAN_FILTERING)") in result.stderr
     assert netlab_namespaces(f"netlab-{name}-") == set()

@@ -1,6 +1,6 @@
 """VRFs on a real kernel: topologies/vrf.yaml (a provider edge router, two customers with
 the same addresses, each in a VRF of its own) in the stock-kernel VM (tests/stockvm.py);
-refused before anything is made (exit 2, naming CONFIG_NET_VRF) where the kernel lacks VRFs."""
+refused before anything is made (exit 5, naming CONFIG_NET_VRF) where the kernel lacks VRFs."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_vrf_refused_before_anything_is_made(tmp_path: Path) -> None:
     if features.qdiscs().missing_links().get("vrf") is None:
         pytest.skip("this kernel has VRFs (CONFIG_NET_VRF): nothing to refuse")
     name = unique_name("vrf")
-    result = netlab("up", str(EXAMPLE), "--name", name, check=2)
+    result = netlab("up", str(EXAMPLE), "--name", name, check=5)
     assert (f"{EXAMPLE}:11: nodes.pe.interfaces.red: pe:red is a vrf device, which this "
             "kernel lacks (CONFIG_NET_VRF)") in result.stderr
     assert "modprobe vrf" in result.stderr

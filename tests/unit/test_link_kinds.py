@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.errors import EXIT_INPUT, TopologyError
+from netlab.errors import EXIT_UNSUPPORTED, TopologyError
 from netlab.kernel import features, rtnl
 from netlab.lab import graph
 from netlab.lab.preflight import refuse_unsupported
@@ -72,7 +72,7 @@ def test_refused_before_anything_when_the_kernel_lacks_it() -> None:
     with features.assumed(WITHOUT_DUMMY), pytest.raises(TopologyError) as info:
         refuse_unsupported(loaded.topology, loaded)
     error = info.value
-    assert error.exit_code == EXIT_INPUT
+    assert error.exit_code == EXIT_UNSUPPORTED
     assert str(error) == ("dm.yaml:9: nodes.r1.interfaces.lo0.kind: r1:lo0 is a dummy "
                           "device, which this kernel lacks (CONFIG_DUMMY)")
     assert error.hint == "enable CONFIG_DUMMY in the kernel (or load its module: modprobe dummy)"

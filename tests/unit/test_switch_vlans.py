@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from netlab.errors import EXIT_INPUT, TopologyError
+from netlab.errors import EXIT_UNSUPPORTED, TopologyError
 from netlab.kernel import features, rtnl
 from netlab.lab.preflight import refuse_unsupported
 from netlab.plan import ops as o
@@ -106,7 +106,7 @@ def test_refused_before_anything_when_the_kernel_lacks_vlan_filtering() -> None:
     with features.assumed(without), pytest.raises(TopologyError) as info:
         refuse_unsupported(loaded.topology, loaded)
     error = info.value
-    assert error.exit_code == EXIT_INPUT
+    assert error.exit_code == EXIT_UNSUPPORTED
     assert str(error).splitlines() == [
         f"vl.yaml:{n}: links[{i}].{key}: VLANs on a switch's port need bridge VLAN "
         "filtering, which this kernel lacks (CONFIG_BRIDGE_VLAN_FILTERING)"

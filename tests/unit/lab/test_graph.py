@@ -137,7 +137,7 @@ def test_svg_through_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_svg_without_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert main(["graph", str(HELLO), "--format", "svg"]) == 2
+    assert main(["graph", str(HELLO), "--format", "svg"]) == 5
     stderr = capsys.readouterr().err
     assert "Graphviz's 'dot' program, which is not installed" in stderr
     assert "apt-get install graphviz" in stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.errors import EXIT_INPUT, TopologyError
+from netlab.errors import EXIT_INPUT, EXIT_UNSUPPORTED, TopologyError
 from netlab.kernel import features, tcmsg
 from netlab.kernel.rtnl import Reply
 from netlab.lab.link_control import parse_assignments, seconds
@@ -207,7 +207,7 @@ def test_netem_refused_before_anything_when_the_kernel_lacks_it() -> None:
     with features.assumed(WITHOUT_NETEM), pytest.raises(TopologyError) as info:
         refuse_unsupported(loaded.topology, loaded)
     error = info.value
-    assert error.exit_code == EXIT_INPUT
+    assert error.exit_code == EXIT_UNSUPPORTED
     assert str(error) == ("tcl.yaml:12: links[2].endpoints[1].delay: b:eth1 -- sw1: delay, "
                           "loss need netem, which this kernel lacks (CONFIG_NET_SCH_NETEM)")
     assert error.hint and "modprobe sch_netem" in error.hint

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.errors import InputError
+from netlab.errors import EXIT_UNSUPPORTED, Unsupported
 from netlab.lab.preflight import refuse_unsupported
 from netlab.spec import frr
 from netlab.spec.model import Node, Topology
@@ -29,5 +29,6 @@ def test_frr_becomes_files_private_folders_and_services() -> None:
 def test_a_missing_frr_refuses_the_lab(monkeypatch: pytest.MonkeyPatch) -> None:
     topo = Topology.model_validate({"name": "f", "nodes": {"r1": {"frr": {}}}})
     monkeypatch.setattr(frr, "ZEBRA", "/nonexistent/zebra")
-    with pytest.raises(InputError, match="node 'r1' runs FRR"):
+    with pytest.raises(Unsupported, match="node 'r1' runs FRR") as info:
         refuse_unsupported(topo)
+    assert info.value.exit_code == EXIT_UNSUPPORTED  # this machine cannot: not a bad file

@@ -61,7 +61,7 @@ def test_urls_and_loopback() -> None:
 def test_without_the_web_extra_it_says_how_to_install_it(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(cmd_web, "web_extra_installed", lambda: False)
-    assert main(["web"]) == 2
+    assert main(["web"]) == 5
     err = capsys.readouterr().err
     assert "netlab web needs the web extra (aiohttp)" in err
     assert "pip install 'netlab[web]'" in err
