@@ -75,11 +75,14 @@ def _programs(topology: Topology) -> list[list[Any]]:
     uses: list[list[Any]] = []
     for name, node in topology.nodes.items():
         private = [p.path for p in node.private_paths()]
-        commands = [(f"nodes.{name}.prepare[0]", node.prepare[0], node.env)] if node.prepare \
-            else [*((f"nodes.{name}.services.{sname}.run", service.run,
-                     {**node.env, **service.env}) for sname, service in node.services.items()),
-                  *((f"nodes.{name}.exec[{i}]", command, node.env)
-                    for i, command in enumerate(node.exec))]
+        if node.prepare:  # they may make what the rest runs: only the first is looked for
+            commands = [(f"nodes.{name}.prepare[0]", node.prepare[0], node.env)]
+        else:
+            commands = [(f"nodes.{name}.services.{sname}.run", service.run,
+                         {**node.env, **service.env})
+                        for sname, service in node.services.items()]
+            commands += [(f"nodes.{name}.exec[{i}]", command, node.env)
+                         for i, command in enumerate(node.exec)]
         for path, command, env in commands:
             program = first_program(command)
             if program is not None:
@@ -90,8 +93,9 @@ def _programs(topology: Topology) -> list[list[Any]]:
 def refuse(found: dict[str, Any]) -> None:
     """TopologyUnsupported (exit 5) when the topology's shaping needs a qdisc the kernel
     lacks, an interface is of a kind it lacks, or a link has VLANs and it lacks bridge VLAN
-    filtering. The kernel is asked only when the topology has such a thing, and once per
-    process. Unsupported when a node runs FRR (`frr:`) and this machine has none."""
+    filtering, or a command runs a program this machine does not have. The kernel is asked
+    only when the topology has such a thing, and once per process. Unsupported when a node
+    runs FRR (`frr:`) and this machine has none."""
     users, uses, kinds, vlans = found["frr"], found["qdiscs"], found["kinds"], found["vlans"]
     # Before anything is made: a lab whose routers cannot start is refused whole.
     if users and not os.path.exists(frr.ZEBRA):
@@ -100,7 +104,7 @@ def refuse(found: dict[str, Any]) -> None:
     absent = [use for use in found["programs"] if not finds(*use[2:])]
     if not uses and not kinds and not vlans:
         if absent:
-            _refuse_programs(found["file"], absent, [], [])
+            _raise(found["file"], [], [], absent)
         return
     from netlab.kernel import features
     from netlab.kernel.reasons import BRIDGE_VLAN_OPTION
@@ -130,13 +134,13 @@ def refuse(found: dict[str, Any]) -> None:
     for kind in sorted({use[3] for use in lacking_kinds}):
         option, module = missing_links[kind]
         hints.append(f"enable {option} in the kernel (or load its module: modprobe {module})")
-    _refuse_programs(filename, absent, problems, hints)
+    _raise(filename, problems, hints, absent)
 
 
-def _refuse_programs(filename: str, absent: list[list[Any]], problems: list[Problem],
-                     hints: list[str]) -> None:
-    """Raise TopologyUnsupported: these problems, and each command whose program this
-    machine lacks (`absent`, as _programs gives them with their lines), with how to get it."""
+def _raise(filename: str, problems: list[Problem], hints: list[str],
+           absent: list[list[Any]]) -> None:
+    """Raise TopologyUnsupported: these problems and hints, and each command whose program
+    this machine lacks (`absent`, as needs() gives them), with how to get it."""
     problems += [Problem(filename, line, path, f"'{program}' is not installed on this machine")
                  for path, line, program, *_ in absent]
     if absent:
