@@ -113,7 +113,8 @@ class LabHandle:
 
     def link(self, endpoint: str) -> LinkControl:
         """One end of a link, 'node:interface': .down(), .up(), .set(rate="1mbit"),
-        .clear(), .flap(down=1, up=1, count=3), .vlan(20) while the lab runs (journaled)."""
+        .clear(), .flap(down=1, up=1, count=3), .vlan(20), .trunk([10, 20]) while the lab
+        runs (journaled)."""
         return self.lab.link(endpoint)
 
     def down(self) -> None:

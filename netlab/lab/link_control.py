@@ -41,7 +41,7 @@ from netlab.spec.endpoints import parse_endpoint
 from netlab.spec.model import TC_FIELDS
 from netlab.spec.validate import end_mtu
 from netlab.values import tc
-from netlab.values.names import MAX_VLAN, SWITCH_BRIDGE
+from netlab.values.names import DEFAULT_VLAN, MAX_VLAN, SWITCH_BRIDGE
 
 if TYPE_CHECKING:
     from netlab.api import Lab
@@ -59,6 +59,12 @@ class VlanMove:
     port: str  # switch:port
     before: dict[str, Any]
     after: dict[str, Any]
+
+
+def _vlan_id(vid: object, key: str) -> int:
+    if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= MAX_VLAN:
+        raise InputError(f"{key} {vid!r}: give a VLAN id from 1 to {MAX_VLAN}")
+    return vid
 
 
 @dataclass(frozen=True)
@@ -206,11 +212,26 @@ class LinkControl:
         VLAN `vid` from now on: untagged, its PVID; any other VLAN it carried is taken off
         (a trunk becomes an access port). Only on a switch whose topology uses VLANs: its
         bridge filters by VLAN (a switch without them forwards every frame as one LAN)."""
+        return self._set_vlans(_vlan_id(vid, "vlan"), ())
+
+    def trunk(self, tagged: Sequence[int], native: int = DEFAULT_VLAN) -> VlanMove:
+        """Make the switch port of this cable a trunk from now on, as a link's `vlans:`
+        (and `vlan:`, its native VLAN) make one: `tagged` VLANs tagged, `native` untagged
+        and its PVID; any other VLAN it carried is taken off. As vlan(), only on a switch
+        whose topology uses VLANs."""
+        ids = sorted({_vlan_id(v, "vlans") for v in tagged})
+        if not ids:
+            raise InputError("vlans: give the VLANs the trunk carries tagged, such as 10,20")
+        native = _vlan_id(native, "native")
+        if native in ids:
+            raise InputError(f"VLAN {native} is the native (untagged) VLAN: it cannot also "
+                             "be tagged on the same port")
+        return self._set_vlans(native, tuple(ids))
+
+    def _set_vlans(self, pvid: int, tagged: tuple[int, ...]) -> VlanMove:
         from netlab.kernel.dumps import read_port_vlans
         from netlab.kernel.privileges import require_privileges
 
-        if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= MAX_VLAN:
-            raise InputError(f"vlan {vid!r}: give a VLAN id from 1 to {MAX_VLAN}")
         node, port = self._switch_port()
         if not self._uses_vlans(node):
             raise InputError(
@@ -223,8 +244,8 @@ class LinkControl:
         if before is None:
             raise LabStateConflict(f"{node}:{port}: the kernel has no such port in {ns}")
         had = [*before["untagged"], *before["tagged"]]
-        self._apply([SetPortVlans(ns, port, pvid=vid,
-                                  drop=tuple(v for v in had if v != vid))])
+        self._apply([SetPortVlans(ns, port, pvid=pvid, tagged=tagged,
+                                  drop=tuple(v for v in had if v != pvid and v not in tagged))])
         return VlanMove(f"{node}:{port}", before, read_port_vlans(ns).get(port) or {})
 
     def _switch_port(self) -> tuple[str, str]:

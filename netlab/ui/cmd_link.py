@@ -7,6 +7,7 @@
     netlab link r1:eth1 flap --down 2s --up 3s --count 5
     netlab link r1:eth1 show [--json]
     netlab link h1:eth0 vlan 20                   # its switch port: an access port of VLAN 20
+    netlab link r1:eth0 vlans 10,20 [--native 5]  # its switch port: a trunk of VLANs 10, 20
 
 The logic is netlab/lab/link_control.py (the same as lab.link("r1:eth1") in Python).
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from netlab.errors import EXIT_OK
 from netlab.ui.common import escape, json_doc, out, print_json, with_lab
-from netlab.values.names import MAX_VLAN
+from netlab.values.names import DEFAULT_VLAN, MAX_VLAN
 
 
 def register(sub: Any) -> None:
@@ -29,8 +30,9 @@ def register(sub: Any) -> None:
         "rate, delay, loss... do), clear (its shaping), flap [--down TIME] [--up TIME] "
         "[--count N] (down and up again, N times; it ends up), show [--json], vlan VID (the "
         "switch port at either end becomes an access port of VLAN VID, on a switch whose "
-        "topology uses VLANs). Each change is journaled; 'netlab status' shows it against "
-        "the topology.",
+        "topology uses VLANs), vlans VID,VID... [--native VID] (that port becomes a trunk: "
+        "these VLANs tagged, the native one untagged). Each change is journaled; 'netlab "
+        "status' shows it against the topology.",
     )
     with_lab(p, file=False)
     p.add_argument("endpoint", metavar="NODE:IFACE", help="one end of a link, such as r1:eth1")
@@ -51,6 +53,12 @@ def register(sub: Any) -> None:
     a.add_argument("--json", action="store_true")
     a = actions.add_parser("vlan", help="move its switch port to another VLAN (access, untagged)")
     a.add_argument("vid", type=_vlan_id, metavar="VID", help=f"the VLAN, 1 to {MAX_VLAN}")
+    a = actions.add_parser("vlans", help="make its switch port a trunk: VLANs tagged, one "
+                           "native (untagged)")
+    a.add_argument("vids", type=_vlan_ids, metavar="VID,VID...",
+                   help="the VLANs it carries tagged, such as 10,20")
+    a.add_argument("--native", type=_vlan_id, default=DEFAULT_VLAN, metavar="VID",
+                   help=f"the VLAN it carries untagged (default {DEFAULT_VLAN})")
     p.set_defaults(func=cmd_link)
 
 
@@ -65,6 +73,10 @@ def _vlan_id(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_VLAN:
         raise argparse.ArgumentTypeError(f"'{text}' is not a VLAN id (1 to {MAX_VLAN})")
     return int(text)
+
+
+def _vlan_ids(text: str) -> list[int]:
+    return [_vlan_id(word.strip()) for word in text.split(",")]
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -95,6 +107,12 @@ def cmd_link(args: argparse.Namespace) -> int:
 
         moved = link.vlan(args.vid)
         out.print(f"{escape(moved.port)} is an access port of VLAN {args.vid} now "
+                  f"(it was {escape(words(moved.before))})")
+    elif args.action == "vlans":
+        from netlab.plan.switch_vlans import words
+
+        moved = link.trunk(args.vids, args.native)
+        out.print(f"{escape(moved.port)} is a trunk now: {escape(words(moved.after))} "
                   f"(it was {escape(words(moved.before))})")
     elif args.action == "flap":
         report = link.flap(args.down, args.up, args.count,

@@ -120,6 +120,13 @@ def test_moving_a_port_is_refused_where_there_is_no_vlan(netlab_lab: LabFactory)
     assert "error: r1:eth1 is not on a switch: a VLAN is a switch port's" in no_switch.stderr
     too_big = netlab("link", "-l", name, "h1:eth0", "vlan", "4095", check=2)
     assert "'4095' is not a VLAN id (1 to 4094)" in too_big.stderr
+    trunk = netlab("link", "-l", name, "h1:eth0", "vlans", "10,20", check=2)
+    assert "error: switch 'sw1' has no VLANs in the topology" in trunk.stderr
+    both = netlab("link", "-l", name, "h1:eth0", "vlans", "5", "--native", "5", check=2)
+    assert ("error: VLAN 5 is the native (untagged) VLAN: it cannot also be tagged on the "
+            "same port") in both.stderr
+    word = netlab("link", "-l", name, "h1:eth0", "vlans", "10,x", check=2)
+    assert "'x' is not a VLAN id (1 to 4094)" in word.stderr
     show = netlab("link", "-l", name, "h1:eth0", "show")
     assert "vlans: -" in show.stdout
     assert lab.status()["drift"] == []
@@ -147,4 +154,25 @@ def test_a_port_moved_to_another_vlan_while_the_lab_runs(netlab_lab: LabFactory)
     back = lab.link("sw1:mallory-eth0").vlan(20)
     assert back.after == {"pvid": 20, "untagged": [20], "tagged": []}
     assert not lab.ping("mallory", "h1", timeout=0.5, count=2)
+    assert lab.status()["drift"] == []
+
+    # A trunk, as a link's vlans: makes one. VLAN 20 off r1's: h3 (VLAN 20) is out of h1's
+    # reach (r1 routes between them); on again, in reach.
+    assert lab.ping("h1", "h3")
+    cut = netlab("link", "-l", name, "r1:eth0", "vlans", "10")
+    assert cut.stdout == ("sw1:r1-eth0 is a trunk now: untagged in VLAN 1; tagged in VLAN "
+                          "10; PVID 1 (it was untagged in VLAN 1; tagged in VLAN 10, 20; "
+                          "PVID 1)\n")
+    assert not lab.ping("h1", "h3", timeout=0.5, count=2)
+    assert lab.status()["drift"] == [
+        "sw1: port r1-eth0 is untagged in VLAN 1; tagged in VLAN 10; PVID 1; the topology "
+        "says untagged in VLAN 1; tagged in VLAN 10, 20; PVID 1"]
+    again = lab.link("r1:eth0").trunk([20, 10])
+    assert again.after == {"pvid": 1, "untagged": [1], "tagged": [10, 20]}
+    assert lab.ping("h1", "h3") and lab.status()["drift"] == []
+    # An access port made a trunk whose native VLAN is 10: mallory, untagged, is in it.
+    netlab("link", "-l", name, "mallory:eth0", "vlans", "30", "--native", "10")
+    assert lab.ping("mallory", "h1")
+    assert lab.link("mallory:eth0").vlan(20).after == {"pvid": 20, "untagged": [20],
+                                                       "tagged": []}
     assert lab.status()["drift"] == []
